@@ -1,0 +1,149 @@
+/**
+ * The vtcode.toml keys toold reads: one TypeBox schema per key gives the type, the default, the
+ * validator and the docs line. Sections not listed here are VT Code's own and are ignored.
+ */
+import { Type, type Static, type TSchema } from "@sinclair/typebox";
+
+const Policy = Type.Union([Type.Literal("allow"), Type.Literal("prompt"), Type.Literal("deny")]);
+export type Policy = Static<typeof Policy>;
+
+const StringList = Type.Array(Type.String());
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** One config key: its schema, default, and the phrase used in error messages. */
+export interface KeySpec<S extends TSchema = TSchema> {
+  readonly schema: S;
+  readonly default: Static<S>;
+  /** Completes "must be …" in an error message. */
+  readonly expect: string;
+  readonly doc: string;
+}
+
+function key<S extends TSchema>(schema: S, def: Static<S>, expect: string, doc: string): KeySpec<S> {
+  return { schema, default: def, expect, doc };
+}
+
+/** Section path (dotted, as in the TOML header) → key → spec. Order is the docs' order. */
+export const CONFIG_SECTIONS = {
+  "optimization.tool_registry": {
+    use_optimized_registry: key(
+      Type.Boolean(),
+      true,
+      "true or false",
+      "Keep built tool instances in the hot LRU cache instead of building one per call.",
+    ),
+    hot_cache_size: key(
+      Type.Integer({ minimum: 1, maximum: 4096 }),
+      16,
+      "an integer from 1 to 4096",
+      "Capacity of the hot tool-instance cache. Changes apply at once on reload; the hottest entries stay.",
+    ),
+  },
+  "optimization.memory_pool": {
+    enabled: key(
+      Type.Boolean(),
+      true,
+      "true or false",
+      "Reuse size-classed Buffers on the paths that allocate per call (file reads, search).",
+    ),
+    max_string_pool_size: key(
+      Type.Integer({ minimum: 0, maximum: 4096 }),
+      64,
+      "an integer from 0 to 4096",
+      "Buffers kept per size class. 0 keeps none (every buffer is dropped on return).",
+    ),
+  },
+  tools: {
+    default_policy: key(
+      Policy,
+      "allow",
+      '"allow", "prompt" or "deny"',
+      "Policy for tools without an entry in [tools.policies].",
+    ),
+    policies: key(
+      Type.Record(Type.String(), Policy),
+      { delete_file: "prompt", run_terminal_cmd: "prompt" } as Record<string, Policy>,
+      'a table of tool name = "allow" | "prompt" | "deny"',
+      "Per-tool policy. Keys are tool names or aliases.",
+    ),
+    protected_paths: key(
+      StringList,
+      ["vtcode.toml", ".git/**"],
+      "an array of glob strings",
+      "Workspace-relative globs that write tools refuse to touch.",
+    ),
+  },
+  commands: {
+    allow_list: key(StringList, [], "an array of strings", "Commands (first word) allowed; empty = all."),
+    deny_list: key(StringList, [], "an array of strings", "Commands (first word) denied; deny wins."),
+    allow_glob: key(StringList, [], "an array of glob strings", "Globs over the whole command line allowed."),
+    deny_glob: key(StringList, [], "an array of glob strings", "Globs over the whole command line denied."),
+    allow_regex: key(StringList, [], "an array of regex strings", "Regexes over the command line allowed."),
+    deny_regex: key(StringList, [], "an array of regex strings", "Regexes over the command line denied."),
+  },
+  cache: {
+    max_bytes: key(
+      Type.Integer({ minimum: 0 }),
+      512 * 1024 * 1024,
+      "an integer >= 0 (bytes)",
+      "Upper bound of the file content cache in bytes. 0 disables it.",
+    ),
+  },
+  daemon: {
+    idle_timeout_secs: key(
+      Type.Integer({ minimum: 0 }),
+      10800,
+      "an integer >= 0 (seconds; 0 = never)",
+      "Exit after this long with no connection and no call in flight. 0 = never.",
+    ),
+    log_level: key(
+      Type.Union(LOG_LEVELS.map((l) => Type.Literal(l))),
+      "info" as (typeof LOG_LEVELS)[number],
+      `one of ${LOG_LEVELS.map((l) => `"${l}"`).join(", ")}`,
+      "pino log level.",
+    ),
+    max_message_bytes: key(
+      Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024 }),
+      16 * 1024 * 1024,
+      "an integer from 1024 to 1073741824 (bytes)",
+      "Largest JSON-RPC message accepted; a larger frame is refused before its body is read.",
+    ),
+    max_connections: key(
+      Type.Integer({ minimum: 1, maximum: 65536 }),
+      256,
+      "an integer from 1 to 65536",
+      "Connections served at once; more are refused with an error and closed.",
+    ),
+    max_in_flight_per_connection: key(
+      Type.Integer({ minimum: 1, maximum: 65536 }),
+      64,
+      "an integer from 1 to 65536",
+      "Calls in flight per connection; past it the connection stops being read until calls finish.",
+    ),
+    drain_timeout_secs: key(
+      Type.Integer({ minimum: 0, maximum: 3600 }),
+      10,
+      "an integer from 0 to 3600",
+      "On shutdown, how long in-flight calls may run before they are cancelled.",
+    ),
+  },
+} as const satisfies Record<string, Record<string, KeySpec>>;
+
+type Sections = typeof CONFIG_SECTIONS;
+type SectionValues<S extends Record<string, KeySpec>> = {
+  readonly [K in keyof S]: S[K] extends KeySpec<infer T> ? Readonly<Static<T>> : never;
+};
+
+/** The effective, frozen configuration. */
+export interface Config {
+  readonly optimization: {
+    readonly tool_registry: SectionValues<Sections["optimization.tool_registry"]>;
+    readonly memory_pool: SectionValues<Sections["optimization.memory_pool"]>;
+  };
+  readonly tools: SectionValues<Sections["tools"]>;
+  readonly commands: SectionValues<Sections["commands"]>;
+  readonly cache: SectionValues<Sections["cache"]>;
+  readonly daemon: SectionValues<Sections["daemon"]>;
+}
+
+export type OptimizationConfig = Config["optimization"];

@@ -1,0 +1,322 @@
+/**
+ * Dispatch: binds the contract's methods to one JSON-RPC connection. It knows sessions,
+ * policies, stats and the registry; it never touches sockets or the process (the daemon passes
+ * in a `DaemonControl`).
+ */
+import { CancellationToken, ResponseError, type MessageConnection } from "vscode-jsonrpc";
+import type { Logger } from "pino";
+import { ErrorCodes } from "../protocol/errors.js";
+import {
+  PROTOCOL_VERSION,
+  type InitializeParams,
+  type StatsResult,
+  type StatusResult,
+  type ToolResult,
+  type ToolsCallParams,
+} from "../protocol/methods.js";
+import * as R from "../protocol/rpc.js";
+import type { Config } from "../config/schema.js";
+import { policyFor } from "../policy/policy.js";
+import { ToolCallError, type ToolRegistry } from "../tools/registry.js";
+import type { BufferPool } from "../tools/memory-pool.js";
+import { errorResult, type AnyToolDefinition, type ToolContext } from "../tools/types.js";
+import type { Workspace } from "../workspace/workspace.js";
+import type { Stats } from "./stats.js";
+
+/** What dispatch may ask of the daemon around it. */
+export interface DaemonControl {
+  readonly version: string;
+  readonly socketPath: string;
+  readonly logFile?: string;
+  readonly pid: number;
+  memoryUsage(): { rss: number; heapUsed: number };
+  config(): Config;
+  /** Re-reads vtcode.toml; throws ConfigError and keeps the old config when it is invalid. */
+  reloadConfig(): Promise<void>;
+  /** Begins a graceful shutdown; idempotent. */
+  shutdown(reason: string): void;
+  isDraining(): boolean;
+  /** Extra stats sections contributed by other components (fileCache, index…). */
+  extraStats?(): Partial<StatsResult>;
+}
+
+export interface DispatchDeps {
+  readonly registry: ToolRegistry;
+  readonly pool: BufferPool;
+  readonly workspace: Workspace;
+  readonly stats: Stats;
+  readonly control: DaemonControl;
+  readonly log: Logger;
+}
+
+/** Flow control for one connection: the server pauses reading while too many calls are in flight. */
+export interface FlowControl {
+  pause(): void;
+  resume(): void;
+}
+
+export class Session {
+  approvals = false;
+  clientName: string | undefined;
+  inFlight = 0;
+  /** Aborted when the connection closes: cancels every call still running for it. */
+  readonly closed = new AbortController();
+  constructor(readonly id: number) {}
+}
+
+function toResponseError(err: unknown): ResponseError<void> {
+  if (err instanceof ResponseError) return err;
+  if (err instanceof ToolCallError) return new ResponseError(err.code, err.message);
+  if (err instanceof Error && err.name === "ConfigError") {
+    return new ResponseError(ErrorCodes.ConfigInvalid, err.message);
+  }
+  return new ResponseError(ErrorCodes.InternalError, `internal error: ${(err as Error)?.message ?? String(err)}`);
+}
+
+function requireObject(params: unknown, method: string): Record<string, unknown> {
+  if (params === undefined || params === null) return {};
+  if (typeof params !== "object" || Array.isArray(params)) {
+    throw new ResponseError(ErrorCodes.InvalidParams, `${method}: params must be a JSON object`);
+  }
+  return params as Record<string, unknown>;
+}
+
+export class Dispatcher {
+  constructor(private readonly deps: DispatchDeps) {}
+
+  /** Registers every method on `conn` for `session`. Call before `conn.listen()`. */
+  attach(conn: MessageConnection, session: Session, flow: FlowControl, maxInFlight: number): void {
+    const { registry, stats, control, log } = this.deps;
+
+    const guarded = <P, R>(method: string, handler: (params: P, token: CancellationToken) => Promise<R> | R) => {
+      return async (params: P, token: CancellationToken): Promise<R> => {
+        stats.requestsTotal++;
+        try {
+          return await handler(params, token);
+        } catch (err) {
+          stats.requestErrors++;
+          const rerr = toResponseError(err);
+          log.debug({ conn: session.id, method, code: rerr.code, err: rerr.message }, "request failed");
+          throw rerr;
+        }
+      };
+    };
+
+    conn.onRequest(
+      R.InitializeRequest,
+      guarded("initialize", (raw: InitializeParams) => {
+        const params = requireObject(raw, "initialize") as InitializeParams;
+        session.approvals = params.capabilities?.approvals === true;
+        session.clientName = params.clientInfo?.name;
+        return {
+          serverInfo: { name: "toold", version: control.version },
+          protocolVersion: PROTOCOL_VERSION,
+          workspace: this.deps.workspace.root,
+          capabilities: {
+            tools: { listChanged: false },
+            progress: true,
+            cancellation: true,
+            approvals: session.approvals,
+          },
+        } as const;
+      }),
+    );
+
+    conn.onRequest(
+      R.ToolsListRequest,
+      guarded("tools/list", () => ({ tools: registry.list() })),
+    );
+
+    conn.onRequest(
+      R.ToolsCallRequest,
+      guarded("tools/call", async (raw: ToolsCallParams, token) => {
+        const params = requireObject(raw, "tools/call") as Partial<ToolsCallParams>;
+        if (typeof params.name !== "string" || params.name.length === 0) {
+          throw new ResponseError(
+            ErrorCodes.InvalidParams,
+            'tools/call: "name" must be a tool name, e.g. {"name":"read_file","arguments":{"path":"README.md"}}',
+          );
+        }
+        if (control.isDraining()) {
+          throw new ResponseError(ErrorCodes.ShuttingDown, "the daemon is shutting down; retry to reach a new one");
+        }
+        session.inFlight++;
+        stats.inFlight++;
+        if (session.inFlight >= maxInFlight) flow.pause();
+        try {
+          return await this.callTool(conn, session, params as ToolsCallParams, token);
+        } finally {
+          session.inFlight--;
+          stats.inFlight--;
+          if (session.inFlight < maxInFlight) flow.resume();
+        }
+      }),
+    );
+
+    conn.onRequest(R.DaemonStatsRequest, guarded("daemon/stats", () => this.statsSnapshot()));
+    conn.onRequest(R.DaemonStatusRequest, guarded("daemon/status", () => this.status()));
+    conn.onRequest(R.ConfigGetRequest, guarded("config/get", () => control.config() as unknown as Record<string, unknown>));
+    conn.onRequest(
+      R.ConfigReloadRequest,
+      guarded("config/reload", async () => {
+        await control.reloadConfig();
+        return { ok: true } as const;
+      }),
+    );
+    conn.onRequest(
+      R.DaemonShutdownRequest,
+      guarded("daemon/shutdown", () => {
+        // Answer first, then drain: the caller gets its {ok} before the socket closes.
+        setImmediate(() => control.shutdown(`daemon/shutdown from connection ${session.id}`));
+        return { ok: true } as const;
+      }),
+    );
+  }
+
+  private async callTool(
+    conn: MessageConnection,
+    session: Session,
+    params: ToolsCallParams,
+    token: CancellationToken,
+  ): Promise<ToolResult> {
+    const { registry, stats, control, log, pool, workspace } = this.deps;
+    const started = performance.now();
+    const abort = new AbortController();
+    const cancelListener = token.onCancellationRequested(() => abort.abort(new Error("cancelled by the caller")));
+    const onClosed = () => abort.abort(new Error("the connection closed"));
+    session.closed.signal.addEventListener("abort", onClosed, { once: true });
+    const progressToken = params._meta?.progressToken;
+    const config = control.config();
+    const ctx: ToolContext = {
+      signal: abort.signal,
+      workspace,
+      pool,
+      config,
+      log,
+      ...(progressToken !== undefined
+        ? {
+            progressToken,
+            progress: (value: unknown) => {
+              void conn.sendNotification(R.ProgressNotification, { token: progressToken, value }).catch(() => {});
+            },
+          }
+        : {}),
+    };
+    const toolName = registry.definition(params.name)?.name ?? params.name;
+    let outcome = "error";
+    try {
+      const result = await registry.call(params.name, params.arguments, ctx, (def, args) =>
+        this.authorize(conn, session, config, def, args),
+      );
+      outcome = result.isError ? "tool_error" : "ok";
+      return result;
+    } catch (err) {
+      outcome = err instanceof ToolCallError ? "invalid" : "error";
+      throw err;
+    } finally {
+      cancelListener.dispose();
+      session.closed.signal.removeEventListener("abort", onClosed);
+      const durationMs = performance.now() - started;
+      if (outcome !== "invalid" || registry.definition(params.name)) {
+        stats.recordToolCall(toolName, durationMs, outcome !== "ok");
+      }
+      log.info(
+        {
+          conn: session.id,
+          method: "tools/call",
+          tool: toolName,
+          durationMs: Math.round(durationMs * 1000) / 1000,
+          outcome: abort.signal.aborted && outcome !== "ok" ? "cancelled" : outcome,
+        },
+        "call",
+      );
+    }
+  }
+
+  /** Applies the tool's policy; returns a denial result, or undefined to run the call. */
+  private async authorize(
+    conn: MessageConnection,
+    session: Session,
+    config: Config,
+    def: AnyToolDefinition,
+    args: Record<string, unknown>,
+  ): Promise<ToolResult | undefined> {
+    const { policy, source } = policyFor(config, def);
+    if (policy === "allow") return undefined;
+    if (policy === "deny") {
+      return errorResult(
+        `${def.name} is denied by policy (${source} = "deny"). To allow it, set ${source === "tools.default_policy" ? "[tools] default_policy" : `[tools.policies] ${def.name}`} = "allow" or "prompt" in vtcode.toml and run \`toold config reload\`.`,
+        { denied: true, policy, source },
+      );
+    }
+    if (!session.approvals) {
+      return errorResult(
+        `${def.name} needs approval (${source} = "prompt") but this client cannot answer approval requests. Call it from a client that declares capabilities.approvals (the CLI on a terminal, or with --yes), or set ${source === "tools.default_policy" ? "[tools] default_policy" : `[tools.policies] ${def.name}`} = "allow" in vtcode.toml.`,
+        { denied: true, policy, source },
+      );
+    }
+    const reason = `${source} = "prompt"`;
+    let approved = false;
+    try {
+      const answer = await conn.sendRequest(R.ClientApproveRequest, { tool: def.name, arguments: args, reason });
+      approved = answer?.approved === true;
+    } catch (err) {
+      this.deps.log.warn({ conn: session.id, err: (err as Error).message }, "client/approve failed");
+    }
+    if (approved) return undefined;
+    return errorResult(`${def.name} was not approved by the client (${reason}); nothing was done.`, {
+      denied: true,
+      policy,
+      source,
+    });
+  }
+
+  statsSnapshot(): StatsResult {
+    const { registry, pool, stats, control } = this.deps;
+    const hot = registry.hotCacheStats();
+    const p = pool.stats();
+    const mem = control.memoryUsage();
+    return {
+      uptimeMs: stats.uptimeMs(),
+      connections: { active: stats.connectionsActive, total: stats.connectionsTotal },
+      requests: { total: stats.requestsTotal, errors: stats.requestErrors, inFlight: stats.inFlight },
+      tools: stats.toolSummaries(),
+      hotCache: {
+        enabled: hot.enabled,
+        size: hot.size,
+        capacity: hot.capacity,
+        hits: hot.hits,
+        misses: hot.misses,
+        evictions: hot.evictions,
+        builds: hot.builds,
+      },
+      memoryPool: {
+        enabled: p.enabled,
+        pooled: p.pooled,
+        pooledBytes: p.pooledBytes,
+        capacity: p.capacity,
+        hits: p.hits,
+        misses: p.misses,
+        returned: p.returned,
+        dropped: p.dropped,
+        leased: p.leased,
+      },
+      fileCache: { entries: 0, bytes: 0, maxBytes: control.config().cache.max_bytes, hits: 0, misses: 0 },
+      process: { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed },
+      ...control.extraStats?.(),
+    } as StatsResult;
+  }
+
+  status(): StatusResult {
+    const { stats, control, workspace } = this.deps;
+    return {
+      pid: control.pid,
+      version: control.version,
+      uptimeMs: stats.uptimeMs(),
+      workspace: workspace.root,
+      socket: control.socketPath,
+      connections: stats.connectionsActive,
+      ...(control.logFile ? { logFile: control.logFile } : {}),
+    };
+  }
+}

@@ -1,0 +1,362 @@
+/**
+ * Message framing for the daemon's connections: LSP `Content-Length` frames (as vscode-jsonrpc
+ * writes them) and newline-delimited JSON for shell one-offs. Both readers enforce
+ * `max_message_bytes` before buffering a body, time out frames that never complete, and report
+ * malformed input as JSON-RPC errors instead of dropping the connection silently.
+ */
+import type { Duplex } from "node:stream";
+import {
+  AbstractMessageReader,
+  AbstractMessageWriter,
+  Emitter,
+  type DataCallback,
+  type Disposable,
+  type Event,
+  type Message,
+  type MessageReader,
+  type MessageWriter,
+} from "vscode-jsonrpc";
+import { ErrorCodes } from "./errors.js";
+
+export type Framing = "lsp" | "ndjson";
+
+export interface ProtocolError {
+  code: number;
+  message: string;
+  /** The request id when it could be read, else null. */
+  id: string | number | null;
+  /** The stream cannot be resynchronised: answer, then close the connection. */
+  fatal: boolean;
+}
+
+export interface ReaderOptions {
+  maxMessageBytes: number;
+  /** A frame that stays incomplete this long closes the connection. */
+  partialMessageTimeoutMs: number;
+}
+
+const MAX_HEADER_BYTES = 8 * 1024;
+const CRLFCRLF = Buffer.from("\r\n\r\n");
+
+type ValidId = string | number | null;
+
+function isValidId(id: unknown): id is ValidId {
+  return typeof id === "string" || (typeof id === "number" && Number.isFinite(id)) || id === null;
+}
+
+/** Checks the JSON-RPC 2.0 envelope; returns an error for anything vscode-jsonrpc would drop silently. */
+export function checkEnvelope(value: unknown): ProtocolError | undefined {
+  const invalid = (message: string, id: ValidId = null): ProtocolError => ({
+    code: ErrorCodes.InvalidRequest,
+    message,
+    id,
+    fatal: false,
+  });
+  if (Array.isArray(value)) return invalid("batch messages are not supported: send one JSON-RPC object per message");
+  if (typeof value !== "object" || value === null) {
+    return invalid("a message must be a JSON-RPC 2.0 object, e.g. {\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}");
+  }
+  const msg = value as Record<string, unknown>;
+  const id = isValidId(msg.id) ? msg.id : null;
+  if (msg.jsonrpc !== "2.0") return invalid('"jsonrpc" must be "2.0"', id);
+  if ("id" in msg && !isValidId(msg.id)) return invalid('"id" must be a string, a number or null');
+  if ("method" in msg) {
+    if (typeof msg.method !== "string" || msg.method.length === 0) {
+      return invalid('"method" must be a non-empty string', id);
+    }
+    if ("params" in msg && (typeof msg.params !== "object" || msg.params === null)) {
+      return invalid('"params" must be an object or an array', id);
+    }
+    return undefined;
+  }
+  if ("id" in msg && ("result" in msg || "error" in msg)) return undefined;
+  return invalid('not a request, notification or response: give a "method" or a "result"/"error"', id);
+}
+
+abstract class GuardedReader extends AbstractMessageReader implements MessageReader {
+  private readonly protocolErrorEmitter = new Emitter<ProtocolError>();
+  private callback: DataCallback | undefined;
+  private partialTimer: NodeJS.Timeout | undefined;
+  private paused = false;
+  private readonly pending: Message[] = [];
+
+  constructor(
+    protected readonly stream: Duplex,
+    protected readonly options: ReaderOptions,
+  ) {
+    super();
+  }
+
+  /** Malformed input, to be answered by the connection owner. */
+  get onProtocolError(): Event<ProtocolError> {
+    return this.protocolErrorEmitter.event;
+  }
+
+  listen(callback: DataCallback): Disposable {
+    this.callback = callback;
+    const onData = (chunk: Buffer) => this.onData(chunk);
+    const onClose = () => {
+      this.clearPartialTimer();
+      this.fireClose();
+    };
+    const onError = (err: Error) => this.fireError(err);
+    this.stream.on("data", onData);
+    this.stream.on("close", onClose);
+    this.stream.on("error", onError);
+    return {
+      dispose: () => {
+        this.stream.off("data", onData);
+        this.stream.off("close", onClose);
+        this.stream.off("error", onError);
+        this.clearPartialTimer();
+      },
+    };
+  }
+
+  /** Backpressure: stop reading the socket until `resume`. Messages already parsed are held. */
+  pause(): void {
+    this.paused = true;
+    this.stream.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    while (!this.paused && this.pending.length > 0) this.callback?.(this.pending.shift() as Message);
+    if (!this.paused) this.stream.resume();
+  }
+
+  protected abstract onData(chunk: Buffer): void;
+
+  protected deliver(body: string): void {
+    let value: unknown;
+    try {
+      value = JSON.parse(body);
+    } catch (err) {
+      this.protocolError({
+        code: ErrorCodes.ParseError,
+        message: `invalid JSON: ${(err as Error).message}`,
+        id: null,
+        fatal: false,
+      });
+      return;
+    }
+    const problem = checkEnvelope(value);
+    if (problem) {
+      this.protocolError(problem);
+      return;
+    }
+    if (this.paused) this.pending.push(value as Message);
+    else this.callback?.(value as Message);
+  }
+
+  protected protocolError(error: ProtocolError): void {
+    this.protocolErrorEmitter.fire(error);
+  }
+
+  protected tooLarge(bytes: number | string): void {
+    this.protocolError({
+      code: ErrorCodes.InvalidRequest,
+      message: `message of ${bytes} bytes exceeds max_message_bytes (${this.options.maxMessageBytes}); send smaller messages or raise [daemon] max_message_bytes`,
+      id: null,
+      fatal: true,
+    });
+  }
+
+  /** Arms or clears the incomplete-frame timer after each chunk. */
+  protected trackPartial(hasPartial: boolean): void {
+    if (!hasPartial) {
+      this.clearPartialTimer();
+      return;
+    }
+    if (this.partialTimer) return;
+    this.partialTimer = setTimeout(() => {
+      this.partialTimer = undefined;
+      this.protocolError({
+        code: ErrorCodes.InvalidRequest,
+        message: `incomplete message: no complete frame within ${this.options.partialMessageTimeoutMs} ms`,
+        id: null,
+        fatal: true,
+      });
+    }, this.options.partialMessageTimeoutMs);
+    this.partialTimer.unref();
+  }
+
+  private clearPartialTimer(): void {
+    if (this.partialTimer) clearTimeout(this.partialTimer);
+    this.partialTimer = undefined;
+  }
+}
+
+/** `Content-Length: N\r\n\r\n<N bytes of JSON>` frames. */
+export class LspMessageReader extends GuardedReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** Body length of the frame being read, once its header is parsed. */
+  private expected: number | undefined;
+  private failed = false;
+
+  protected onData(chunk: Buffer): void {
+    if (this.failed) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    for (;;) {
+      if (this.expected === undefined) {
+        const head = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : this.flatten();
+        const end = head.indexOf(CRLFCRLF);
+        if (end === -1) {
+          if (this.buffered > MAX_HEADER_BYTES) return this.fail("header section longer than 8 KiB");
+          break;
+        }
+        const length = this.parseHeaders(head.toString("ascii", 0, end));
+        if (length === undefined) return;
+        this.expected = length;
+        this.consume(end + CRLFCRLF.length);
+      }
+      if (this.buffered < this.expected) break;
+      const all = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : this.flatten();
+      const body = all.toString("utf8", 0, this.expected);
+      this.consume(this.expected);
+      this.expected = undefined;
+      this.deliver(body);
+      if (this.failed) return;
+    }
+    this.trackPartial(this.buffered > 0 || this.expected !== undefined);
+  }
+
+  private parseHeaders(text: string): number | undefined {
+    let length: number | undefined;
+    for (const line of text.split("\r\n")) {
+      const colon = line.indexOf(":");
+      if (colon <= 0) {
+        this.fail(`malformed header line ${JSON.stringify(line.slice(0, 80))}`);
+        return undefined;
+      }
+      const name = line.slice(0, colon).trim().toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      if (name === "content-length") {
+        if (!/^\d{1,15}$/.test(value)) {
+          this.fail(`invalid Content-Length ${JSON.stringify(value.slice(0, 40))}`);
+          return undefined;
+        }
+        length = Number(value);
+      }
+    }
+    if (length === undefined) {
+      this.fail("missing Content-Length header");
+      return undefined;
+    }
+    if (length > this.options.maxMessageBytes) {
+      this.failed = true;
+      this.reset();
+      this.tooLarge(length);
+      return undefined;
+    }
+    return length;
+  }
+
+  private fail(reason: string): void {
+    this.failed = true;
+    this.reset();
+    this.protocolError({
+      code: ErrorCodes.InvalidRequest,
+      message: `${reason}: frames are "Content-Length: N\\r\\n\\r\\n" followed by N bytes of JSON`,
+      id: null,
+      fatal: true,
+    });
+  }
+
+  private reset(): void {
+    this.chunks = [];
+    this.buffered = 0;
+    this.trackPartial(false);
+  }
+
+  private flatten(): Buffer {
+    const all = Buffer.concat(this.chunks, this.buffered);
+    this.chunks = [all];
+    return all;
+  }
+
+  private consume(bytes: number): void {
+    const all = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : this.flatten();
+    const rest = all.subarray(bytes);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.buffered = rest.length;
+  }
+}
+
+/** One JSON message per line. */
+export class NdjsonMessageReader extends GuardedReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private failed = false;
+
+  protected onData(chunk: Buffer): void {
+    if (this.failed) return;
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(0x0a, start);
+      if (nl === -1) break;
+      const piece = chunk.subarray(start, nl);
+      start = nl + 1;
+      let line: Buffer = piece;
+      if (this.buffered > 0) {
+        this.chunks.push(piece);
+        line = Buffer.concat(this.chunks, this.buffered + piece.length);
+        this.chunks = [];
+        this.buffered = 0;
+      }
+      if (line.length > this.options.maxMessageBytes) return this.tooLong(line.length);
+      const text = line.toString("utf8").trim();
+      if (text.length > 0) this.deliver(text);
+      if (this.failed) return;
+    }
+    if (start < chunk.length) {
+      const rest = chunk.subarray(start);
+      this.chunks.push(rest);
+      this.buffered += rest.length;
+      if (this.buffered > this.options.maxMessageBytes) return this.tooLong(`more than ${this.buffered}`);
+    }
+    this.trackPartial(this.buffered > 0);
+  }
+
+  private tooLong(bytes: number | string): void {
+    this.failed = true;
+    this.chunks = [];
+    this.buffered = 0;
+    this.trackPartial(false);
+    this.tooLarge(bytes);
+  }
+}
+
+/** Writes one JSON message per line. JSON.stringify never emits a raw newline, so lines cannot tear. */
+export class NdjsonMessageWriter extends AbstractMessageWriter implements MessageWriter {
+  private errorCount = 0;
+
+  constructor(private readonly stream: Duplex) {
+    super();
+    stream.on("error", (err: Error) => this.fireError(err));
+    stream.on("close", () => this.fireClose());
+  }
+
+  write(msg: Message): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.stream.write(`${JSON.stringify(msg)}\n`, "utf8", (err) => {
+        if (err) {
+          this.errorCount++;
+          this.fireError(err, msg, this.errorCount);
+          reject(err);
+        } else {
+          this.errorCount = 0;
+          resolve();
+        }
+      });
+    });
+  }
+
+  end(): void {
+    this.stream.end();
+  }
+}
+
+export type GuardedMessageReader = LspMessageReader | NdjsonMessageReader;

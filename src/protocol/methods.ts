@@ -1,0 +1,155 @@
+/**
+ * Every method of the wire contract, declared once: its name and its param/result types.
+ * This file has no runtime dependencies so the one-off CLI can import it without loading
+ * vscode-jsonrpc; `rpc.ts` wraps the same names into vscode-jsonrpc RequestType constants.
+ */
+
+/** A method declaration: the name on the wire plus phantom param/result types. */
+export interface MethodDecl<P, R> {
+  readonly method: string;
+  /** Phantom fields that carry the types; never set at run time. */
+  readonly _params?: P;
+  readonly _result?: R;
+}
+export interface NotificationDecl<P> {
+  readonly method: string;
+  readonly _params?: P;
+}
+
+function request<P, R>(method: string): MethodDecl<P, R> {
+  return Object.freeze({ method });
+}
+function notification<P>(method: string): NotificationDecl<P> {
+  return Object.freeze({ method });
+}
+
+export const PROTOCOL_VERSION = "2026-11-01";
+
+export interface ClientInfo {
+  name: string;
+  version?: string;
+}
+export interface ClientCapabilities {
+  /** The client answers `client/approve` requests for tools under a `prompt` policy. */
+  approvals?: boolean;
+}
+export interface InitializeParams {
+  clientInfo?: ClientInfo;
+  capabilities?: ClientCapabilities;
+}
+export interface InitializeResult {
+  serverInfo: { name: string; version: string };
+  protocolVersion: string;
+  workspace: string;
+  capabilities: { tools: { listChanged: false }; progress: true; cancellation: true; approvals: boolean };
+}
+
+export interface ToolAnnotations {
+  title?: string;
+  readOnlyHint?: boolean;
+  destructiveHint?: boolean;
+  idempotentHint?: boolean;
+  openWorldHint?: boolean;
+}
+export interface ToolDescriptor {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+  annotations?: ToolAnnotations;
+  /** Other names the daemon accepts for this tool (VT Code's aliases). */
+  aliases?: string[];
+}
+export interface ToolsListResult {
+  tools: ToolDescriptor[];
+}
+
+export type ProgressToken = string | number;
+export interface ToolsCallParams {
+  name: string;
+  arguments?: Record<string, unknown>;
+  _meta?: { progressToken?: ProgressToken };
+}
+export interface TextContent {
+  type: "text";
+  text: string;
+}
+export interface ToolResult {
+  content: TextContent[];
+  structuredContent?: Record<string, unknown>;
+  isError?: boolean;
+}
+
+export interface LatencySummary {
+  calls: number;
+  errors: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+export interface StatsResult {
+  uptimeMs: number;
+  connections: { active: number; total: number };
+  requests: { total: number; errors: number; inFlight: number };
+  tools: Record<string, LatencySummary>;
+  hotCache: {
+    enabled: boolean;
+    size: number;
+    capacity: number;
+    hits: number;
+    misses: number;
+    evictions: number;
+  };
+  memoryPool: {
+    enabled: boolean;
+    pooled: number;
+    pooledBytes: number;
+    capacity: number;
+    hits: number;
+    misses: number;
+    returned: number;
+    dropped: number;
+  };
+  fileCache: { entries: number; bytes: number; maxBytes: number; hits: number; misses: number };
+  process: { rssBytes: number; heapUsedBytes: number };
+  [extra: string]: unknown;
+}
+export interface StatusResult {
+  pid: number;
+  version: string;
+  uptimeMs: number;
+  workspace: string;
+  socket: string;
+  connections: number;
+  logFile?: string;
+}
+export interface OkResult {
+  ok: true;
+}
+export interface ApproveParams {
+  tool: string;
+  arguments: Record<string, unknown>;
+  reason: string;
+}
+export interface ApproveResult {
+  approved: boolean;
+}
+export interface ProgressParams {
+  token: ProgressToken;
+  value: unknown;
+}
+export interface CancelParams {
+  id: number | string;
+}
+
+export const Initialize = request<InitializeParams, InitializeResult>("initialize");
+export const ToolsList = request<Record<string, never>, ToolsListResult>("tools/list");
+export const ToolsCall = request<ToolsCallParams, ToolResult>("tools/call");
+export const DaemonStats = request<Record<string, never>, StatsResult>("daemon/stats");
+export const DaemonStatus = request<Record<string, never>, StatusResult>("daemon/status");
+export const ConfigGet = request<Record<string, never>, Record<string, unknown>>("config/get");
+export const ConfigReload = request<Record<string, never>, OkResult>("config/reload");
+export const DaemonShutdown = request<Record<string, never>, OkResult>("daemon/shutdown");
+/** Daemon → client: ask the calling client to approve a tool call under a `prompt` policy. */
+export const ClientApprove = request<ApproveParams, ApproveResult>("client/approve");
+export const Progress = notification<ProgressParams>("$/progress");
+export const CancelRequest = notification<CancelParams>("$/cancelRequest");

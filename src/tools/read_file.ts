@@ -1,0 +1,124 @@
+/** read_file: a slice of a text file by lines, read through the memory pool. */
+import { createHash } from "node:crypto";
+import { open } from "node:fs/promises";
+import { Type } from "@sinclair/typebox";
+import { defineTool, textResult, ToolError } from "./types.js";
+
+export const DEFAULT_LINE_LIMIT = 2000;
+export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
+
+export const inputSchema = Type.Object(
+  {
+    path: Type.String({ minLength: 1, description: "File path, relative to the workspace root." }),
+    offset: Type.Optional(Type.Integer({ minimum: 1, description: "First line to return, 1-based. Default 1." })),
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, description: `Lines to return. Default ${DEFAULT_LINE_LIMIT}.` }),
+    ),
+    max_bytes: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: `Refuse files larger than this many bytes. Default ${DEFAULT_MAX_BYTES}.`,
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** Splits into lines that keep their own endings (\n, \r\n), so a slice joins back byte-exact. */
+function splitLinesKeepEnds(text: string): string[] {
+  const lines: string[] = [];
+  let start = 0;
+  for (;;) {
+    const nl = text.indexOf("\n", start);
+    if (nl === -1) break;
+    lines.push(text.slice(start, nl + 1));
+    start = nl + 1;
+  }
+  if (start < text.length) lines.push(text.slice(start));
+  return lines;
+}
+
+function looksBinary(buf: Buffer, length: number): boolean {
+  return buf.subarray(0, Math.min(length, 8192)).includes(0);
+}
+
+export const readFileTool = defineTool({
+  name: "read_file",
+  description:
+    "Read a text file in the workspace. Returns lines [offset, offset+limit) with their original line endings; " +
+    "`has_more` and `next_offset` say how to continue.",
+  inputSchema,
+  annotations: { title: "Read file", readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+  argumentAliases: { file_path: "path" },
+  async handler(args, ctx) {
+    const target = await ctx.workspace.resolve(args.path);
+    const maxBytes = args.max_bytes ?? DEFAULT_MAX_BYTES;
+    const handle = await open(target.abs, "r").catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "EISDIR") throw new ToolError(`"${args.path}" is a directory: use list_files to list it`);
+      throw err;
+    });
+    let text: string;
+    let size: number;
+    let sha256: string;
+    try {
+      const st = await handle.stat();
+      if (st.isDirectory()) throw new ToolError(`"${args.path}" is a directory: use list_files to list it`);
+      if (!st.isFile()) throw new ToolError(`"${args.path}" is not a regular file`);
+      size = st.size;
+      if (size > maxBytes) {
+        throw new ToolError(
+          `"${args.path}" is ${size} bytes, over max_bytes ${maxBytes}: raise max_bytes, or use grep_file to find the part you need`,
+          { path: target.rel, bytes: size, max_bytes: maxBytes },
+        );
+      }
+      ctx.signal.throwIfAborted();
+      const buf = ctx.pool.acquire(Math.max(size, 1));
+      try {
+        let filled = 0;
+        while (filled < size) {
+          const { bytesRead } = await handle.read(buf, filled, size - filled, filled);
+          if (bytesRead === 0) break;
+          filled += bytesRead;
+        }
+        if (looksBinary(buf, filled)) {
+          throw new ToolError(`"${args.path}" looks like a binary file (it contains NUL bytes); read_file reads text only`, {
+            path: target.rel,
+            bytes: filled,
+            binary: true,
+          });
+        }
+        size = filled;
+        text = buf.toString("utf8", 0, filled);
+        sha256 = createHash("sha256").update(buf.subarray(0, filled)).digest("hex");
+      } finally {
+        ctx.pool.release(buf);
+      }
+    } finally {
+      await handle.close();
+    }
+    const lines = splitLinesKeepEnds(text);
+    const offset = args.offset ?? 1;
+    const limit = args.limit ?? DEFAULT_LINE_LIMIT;
+    if (offset > Math.max(lines.length, 1)) {
+      throw new ToolError(
+        `offset ${offset} is past the end of "${args.path}", which has ${lines.length} lines`,
+        { path: target.rel, total_lines: lines.length },
+      );
+    }
+    const slice = lines.slice(offset - 1, offset - 1 + limit);
+    const endLine = offset - 1 + slice.length;
+    const hasMore = endLine < lines.length;
+    const content = slice.join("");
+    return textResult(content, {
+      path: target.rel,
+      content,
+      start_line: offset,
+      end_line: endLine,
+      total_lines: lines.length,
+      has_more: hasMore,
+      ...(hasMore ? { next_offset: endLine + 1 } : {}),
+      bytes: size,
+      sha256,
+    });
+  },
+});

@@ -1,0 +1,307 @@
+/**
+ * The ToolRegistry: an inventory of tool definitions plus the hot cache of built tool instances.
+ *
+ * A tool instance is what a cold process would build per call: the compiled argument validator,
+ * the published JSON Schema, and the tool's own warm state. With `use_optimized_registry` on, the
+ * hot cache (lru-cache, `hot_cache_size`) keeps instances between calls; an evicted instance is
+ * disposed once the calls using it have finished. With it off, every call builds and disposes one.
+ */
+import { LRUCache } from "lru-cache";
+import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
+import { Value } from "@sinclair/typebox/value";
+import type { TSchema } from "@sinclair/typebox";
+import type { Logger } from "pino";
+import { ErrorCodes } from "../protocol/errors.js";
+import type { ToolDescriptor, ToolResult } from "../protocol/methods.js";
+import type { Config } from "../config/schema.js";
+import { PathError } from "../workspace/workspace.js";
+import { errorResult, ToolError, type AnyToolDefinition, type ToolContext } from "./types.js";
+
+export type RegistryOptimizations = Config["optimization"]["tool_registry"];
+
+/** A protocol-level failure of a call (unknown tool, bad arguments): a JSON-RPC error, not a result. */
+export class ToolCallError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ToolCallError";
+  }
+}
+
+export interface HotCacheStats {
+  enabled: boolean;
+  size: number;
+  capacity: number;
+  hits: number;
+  misses: number;
+  evictions: number;
+  /** Instances built since start (cache misses plus every call when the cache is off). */
+  builds: number;
+}
+
+/** A built tool: validator, schema and warm state. Disposed when evicted and no longer in use. */
+export class ToolInstance {
+  readonly check: TypeCheck<TSchema>;
+  readonly state: unknown;
+  private active = 0;
+  private retired = false;
+  private disposed = false;
+
+  constructor(readonly definition: AnyToolDefinition) {
+    this.check = TypeCompiler.Compile(definition.inputSchema);
+    this.state = definition.createState?.();
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+  get activeCalls(): number {
+    return this.active;
+  }
+
+  enter(): void {
+    if (this.disposed) throw new Error(`tool instance ${this.definition.name} used after dispose`);
+    this.active++;
+  }
+
+  exit(): void {
+    this.active--;
+    if (this.retired && this.active === 0) this.dispose();
+  }
+
+  /** Evicted from the cache: dispose now if idle, else when the last call exits. */
+  retire(): void {
+    this.retired = true;
+    if (this.active === 0) this.dispose();
+  }
+
+  private dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.definition.disposeState?.(this.state);
+  }
+}
+
+export type BeforeRun = (
+  definition: AnyToolDefinition,
+  args: Record<string, unknown>,
+) => Promise<ToolResult | undefined>;
+
+function normalize(name: string): string {
+  return name.trim().toLowerCase();
+}
+
+function formatValidationErrors(def: AnyToolDefinition, check: TypeCheck<TSchema>, args: unknown): string {
+  const lines: string[] = [];
+  const props = (def.inputSchema as { properties?: Record<string, unknown> }).properties ?? {};
+  for (const error of check.Errors(args)) {
+    const where = error.path === "" ? "arguments" : error.path.slice(1).replace(/\//g, ".");
+    if (error.message.startsWith("Unexpected property")) {
+      lines.push(`unknown argument "${where}" (accepted: ${Object.keys(props).join(", ")})`);
+    } else if (error.message.startsWith("Expected required property")) {
+      lines.push(`missing required argument "${where}"`);
+    } else {
+      lines.push(`${where}: ${error.message.toLowerCase()} (got ${JSON.stringify(error.value) ?? "undefined"})`);
+    }
+    if (lines.length >= 5) break;
+  }
+  return `invalid arguments for ${def.name}: ${[...new Set(lines)].join("; ")}. See \`toold tools\` for its input schema.`;
+}
+
+export class ToolRegistry {
+  private readonly byName = new Map<string, AnyToolDefinition>();
+  private readonly descriptors: ToolDescriptor[];
+  private optimizations: RegistryOptimizations;
+  private hot: LRUCache<string, ToolInstance>;
+  private hits = 0;
+  private misses = 0;
+  private evictions = 0;
+  private builds = 0;
+
+  constructor(
+    definitions: readonly AnyToolDefinition[],
+    optimizations: RegistryOptimizations,
+    private readonly log?: Logger,
+  ) {
+    for (const def of definitions) {
+      for (const name of [def.name, ...(def.aliases ?? [])]) {
+        const key = normalize(name);
+        const clash = this.byName.get(key);
+        if (clash) {
+          throw new Error(`tool name clash: "${name}" of ${def.name} is already taken by ${clash.name}`);
+        }
+        this.byName.set(key, def);
+      }
+    }
+    this.descriptors = definitions.map((def) => ({
+      name: def.name,
+      description: def.description,
+      inputSchema: JSON.parse(JSON.stringify(def.inputSchema)) as Record<string, unknown>,
+      annotations: { ...def.annotations },
+      ...(def.aliases?.length ? { aliases: [...def.aliases] } : {}),
+    }));
+    this.optimizations = optimizations;
+    this.hot = this.newCache(optimizations.hot_cache_size);
+  }
+
+  private newCache(capacity: number): LRUCache<string, ToolInstance> {
+    return new LRUCache<string, ToolInstance>({
+      max: capacity,
+      dispose: (instance, _key, reason) => {
+        if (reason === "evict") this.evictions++;
+        // "set" replaces an entry with itself only on explicit re-set; never retire a live value.
+        if (reason !== "set") instance.retire();
+      },
+    });
+  }
+
+  /** The definition for a name or alias (case-insensitive). */
+  definition(name: string): AnyToolDefinition | undefined {
+    return this.byName.get(normalize(name));
+  }
+
+  list(): ToolDescriptor[] {
+    return this.descriptors;
+  }
+
+  hasOptimizationsEnabled(): boolean {
+    return this.optimizations.use_optimized_registry;
+  }
+
+  /**
+   * The instance for a tool, from the hot cache when enabled. The caller must `enter()` before
+   * use and `exit()` after; `call` does this for you.
+   */
+  getTool(name: string): ToolInstance {
+    const def = this.definition(name);
+    if (!def) {
+      throw new ToolCallError(
+        ErrorCodes.MethodNotFound,
+        `unknown tool "${name}": available tools are ${this.descriptors.map((d) => d.name).join(", ")}`,
+      );
+    }
+    if (!this.optimizations.use_optimized_registry) {
+      this.builds++;
+      return new ToolInstance(def);
+    }
+    const cached = this.hot.get(def.name);
+    if (cached) {
+      this.hits++;
+      return cached;
+    }
+    this.misses++;
+    this.builds++;
+    const instance = new ToolInstance(def);
+    this.hot.set(def.name, instance);
+    return instance;
+  }
+
+  /** Validates and runs one call. Tool failures come back as `isError` results. */
+  async call(
+    name: string,
+    rawArgs: Record<string, unknown> | undefined,
+    ctx: ToolContext,
+    beforeRun?: BeforeRun,
+  ): Promise<ToolResult> {
+    const instance = this.getTool(name);
+    const cold = !this.optimizations.use_optimized_registry;
+    instance.enter();
+    try {
+      const def = instance.definition;
+      const args = this.prepareArguments(def, rawArgs);
+      if (!instance.check.Check(args)) {
+        throw new ToolCallError(ErrorCodes.InvalidParams, formatValidationErrors(def, instance.check, args));
+      }
+      const denial = await beforeRun?.(def, args);
+      if (denial) return denial;
+      try {
+        return await def.handler(args, ctx, instance.state);
+      } catch (err) {
+        return this.toResult(def.name, err, ctx);
+      }
+    } finally {
+      instance.exit();
+      if (cold) instance.retire();
+    }
+  }
+
+  private prepareArguments(
+    def: AnyToolDefinition,
+    rawArgs: Record<string, unknown> | undefined,
+  ): Record<string, unknown> {
+    if (rawArgs !== undefined && (typeof rawArgs !== "object" || rawArgs === null || Array.isArray(rawArgs))) {
+      throw new ToolCallError(
+        ErrorCodes.InvalidParams,
+        `invalid arguments for ${def.name}: "arguments" must be a JSON object`,
+      );
+    }
+    const args: Record<string, unknown> = { ...rawArgs };
+    for (const [alias, canonical] of Object.entries(def.argumentAliases ?? {})) {
+      if (alias in args) {
+        if (canonical in args) {
+          throw new ToolCallError(
+            ErrorCodes.InvalidParams,
+            `invalid arguments for ${def.name}: "${alias}" and "${canonical}" name the same argument; give one`,
+          );
+        }
+        args[canonical] = args[alias];
+        delete args[alias];
+      }
+    }
+    return Value.Default(def.inputSchema, args) as Record<string, unknown>;
+  }
+
+  private toResult(tool: string, err: unknown, ctx: ToolContext): ToolResult {
+    if (err instanceof ToolError) return errorResult(err.message, err.structured);
+    if (err instanceof PathError) return errorResult(err.message);
+    if (ctx.signal.aborted) return errorResult(`${tool} was cancelled`);
+    const code = (err as NodeJS.ErrnoException | undefined)?.code;
+    if (typeof code === "string") {
+      return errorResult(`${tool} failed: ${(err as Error).message}`);
+    }
+    this.log?.error({ err, tool }, "tool handler threw");
+    return errorResult(`${tool} failed with an internal error: ${(err as Error)?.message ?? String(err)}`);
+  }
+
+  hotCacheStats(): HotCacheStats {
+    return {
+      enabled: this.optimizations.use_optimized_registry,
+      size: this.hot.size,
+      capacity: this.optimizations.hot_cache_size,
+      hits: this.hits,
+      misses: this.misses,
+      evictions: this.evictions,
+      builds: this.builds,
+    };
+  }
+
+  /** Drops every cached instance (each is disposed once idle). */
+  clearHotCache(): void {
+    this.hot.clear();
+  }
+
+  /** Applies `[optimization.tool_registry]` at run time. A new capacity keeps the hottest entries. */
+  configureOptimizations(next: RegistryOptimizations): void {
+    const previous = this.optimizations;
+    this.optimizations = next;
+    if (!next.use_optimized_registry) {
+      this.hot.clear();
+      this.hot = this.newCache(next.hot_cache_size);
+      return;
+    }
+    if (next.hot_cache_size === previous.hot_cache_size && previous.use_optimized_registry) return;
+    const old = this.hot;
+    const resized = this.newCache(next.hot_cache_size);
+    // Oldest first, so the most recently used are inserted last and survive a shrink.
+    const entries = [...old.rentries()] as [string, ToolInstance][];
+    this.hot = resized;
+    for (const [key, instance] of entries) resized.set(key, instance);
+    this.log?.info({ from: previous.hot_cache_size, to: next.hot_cache_size }, "hot cache resized");
+  }
+
+  dispose(): void {
+    this.hot.clear();
+  }
+}

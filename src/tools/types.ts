@@ -1,0 +1,73 @@
+/**
+ * What a tool is: one file per tool exports a `ToolDefinition` made with `defineTool`.
+ * Tools see the world only through `ToolContext`; they never import the daemon.
+ */
+import type { Static, TSchema } from "@sinclair/typebox";
+import type { Logger } from "pino";
+import type { ProgressToken, ToolAnnotations, ToolResult } from "../protocol/methods.js";
+import type { Config } from "../config/schema.js";
+import type { Workspace } from "../workspace/workspace.js";
+import type { BufferPool } from "./memory-pool.js";
+
+export type { ToolResult };
+
+/** Everything a handler may use. One context per call. */
+export interface ToolContext {
+  /** Aborted when the caller cancels, disconnects, or the daemon stops waiting at shutdown. */
+  readonly signal: AbortSignal;
+  readonly workspace: Workspace;
+  readonly pool: BufferPool;
+  readonly config: Config;
+  readonly log: Logger;
+  /** Present when the caller passed `_meta.progressToken`. */
+  readonly progress?: (value: unknown) => void;
+  readonly progressToken?: ProgressToken;
+}
+
+export interface ToolDefinition<S extends TSchema = TSchema, State = unknown> {
+  /** Canonical VT Code name. */
+  readonly name: string;
+  /** Other tool names accepted for this tool, matched case-insensitively. */
+  readonly aliases?: readonly string[];
+  readonly description: string;
+  readonly inputSchema: S;
+  readonly annotations: ToolAnnotations;
+  /** Argument names VT Code accepts for another argument: `{ file_path: "path" }`. */
+  readonly argumentAliases?: Readonly<Record<string, string>>;
+  /** Builds the per-instance warm state; the registry keeps it while the instance is hot. */
+  readonly createState?: () => State;
+  readonly disposeState?: (state: State) => void;
+  readonly handler: (args: Static<S>, ctx: ToolContext, state: State) => Promise<ToolResult>;
+}
+
+/** Identity helper that lets TypeScript infer the argument type from the schema. */
+export function defineTool<S extends TSchema, State = undefined>(
+  definition: ToolDefinition<S, State>,
+): ToolDefinition<S, State> {
+  return definition;
+}
+
+/** A tool-level failure: the registry turns it into a result with `isError: true`. */
+export class ToolError extends Error {
+  constructor(
+    message: string,
+    readonly structured?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = "ToolError";
+  }
+}
+
+export function textResult(text: string, structuredContent?: Record<string, unknown>): ToolResult {
+  return structuredContent === undefined
+    ? { content: [{ type: "text", text }] }
+    : { content: [{ type: "text", text }], structuredContent };
+}
+
+export function errorResult(text: string, structuredContent?: Record<string, unknown>): ToolResult {
+  return { ...textResult(text, structuredContent), isError: true };
+}
+
+/** A definition with its argument and state types erased, as the registry holds it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyToolDefinition = ToolDefinition<any, any>;

@@ -1,0 +1,69 @@
+/** Builds a real ToolContext on a temp workspace, for unit tests of tools. */
+import { mkdtemp, mkdir, realpath, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { pino } from "pino";
+import { defaultConfig, parseConfig } from "../../src/config/load.js";
+import type { Config } from "../../src/config/schema.js";
+import { BufferPool } from "../../src/tools/memory-pool.js";
+import { ToolRegistry } from "../../src/tools/registry.js";
+import { BUILTIN_TOOLS } from "../../src/tools/index.js";
+import type { ToolContext, ToolResult } from "../../src/tools/types.js";
+import { Workspace } from "../../src/workspace/workspace.js";
+
+export interface TestWorkspace {
+  root: string;
+  workspace: Workspace;
+  pool: BufferPool;
+  config: Config;
+  registry: ToolRegistry;
+  /** A fresh context; pass a signal to test cancellation. */
+  context(overrides?: Partial<ToolContext>): ToolContext;
+  /** Runs a tool by name through the registry (validation, aliases, error mapping). */
+  call(name: string, args: Record<string, unknown>, overrides?: Partial<ToolContext>): Promise<ToolResult>;
+  /** Writes files relative to the root, creating folders. */
+  write(files: Record<string, string | Buffer>): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+export async function makeTestWorkspace(opts: { toml?: string } = {}): Promise<TestWorkspace> {
+  const root = await realpath(await mkdtemp(path.join(os.tmpdir(), "toold-test-")));
+  const config = opts.toml ? parseConfig(opts.toml, "vtcode.toml").config : defaultConfig();
+  const workspace = new Workspace(root);
+  const pool = new BufferPool({
+    enabled: config.optimization.memory_pool.enabled,
+    maxPerClass: config.optimization.memory_pool.max_string_pool_size,
+  });
+  const registry = new ToolRegistry(BUILTIN_TOOLS, config.optimization.tool_registry);
+  const log = pino({ level: "silent" });
+  const context = (overrides: Partial<ToolContext> = {}): ToolContext => ({
+    signal: new AbortController().signal,
+    workspace,
+    pool,
+    config,
+    log,
+    ...overrides,
+  });
+  return {
+    root,
+    workspace,
+    pool,
+    config,
+    registry,
+    context,
+    call: (name, args, overrides) => registry.call(name, args, context(overrides)),
+    async write(files) {
+      for (const [rel, content] of Object.entries(files)) {
+        const abs = path.join(root, rel);
+        await mkdir(path.dirname(abs), { recursive: true });
+        await writeFile(abs, content);
+      }
+    },
+    cleanup: () => rm(root, { recursive: true, force: true }),
+  };
+}
+
+/** The text of a result's first content item. */
+export function textOf(result: ToolResult): string {
+  return result.content.map((c) => c.text).join("");
+}
