@@ -1,0 +1,188 @@
+/**
+ * The toold client library (`toold/client`): connect to the workspace's daemon (starting it when
+ * none answers, restarting one of another version), list and call tools with cancellation and
+ * progress, answer approval requests, read stats and status.
+ */
+import net from "node:net";
+import { existsSync } from "node:fs";
+import {
+  ClientApprove,
+  ConfigGet,
+  ConfigReload,
+  DaemonShutdown,
+  DaemonStats,
+  DaemonStatus,
+  Initialize,
+  Progress,
+  ToolsCall,
+  ToolsList,
+  type ApproveParams,
+  type InitializeResult,
+  type StatsResult,
+  type StatusResult,
+  type ToolDescriptor,
+  type ToolResult,
+} from "../protocol/methods.js";
+import { VERSION } from "../version.js";
+import { locateWorkspace, socketPathFor } from "../workspace/locate.js";
+import { ConnectionClosedError, RpcError, RpcPeer } from "./peer.js";
+import { DaemonStartError, spawnDaemon } from "./spawn.js";
+
+export { ConnectionClosedError, DaemonStartError, RpcError };
+export type { ApproveParams, StatsResult, StatusResult, ToolDescriptor, ToolResult, InitializeResult };
+export { ErrorCodes } from "../protocol/errors.js";
+
+/** The daemon is not running and the caller asked not to start it, or it cannot be reached. */
+export class DaemonUnreachableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DaemonUnreachableError";
+  }
+}
+
+export interface ConnectOptions {
+  /** Workspace folder; default: located from `cwd` (nearest vtcode.toml or .git). */
+  workspace?: string;
+  /** Socket path; default: from the workspace ($TOOLD_SOCKET, $XDG_RUNTIME_DIR, tmpdir). */
+  socket?: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Start the daemon when none answers. Default true. */
+  autoStart?: boolean;
+  /** Stop and restart a daemon whose version differs from this client's. Default true. */
+  restartOnVersionMismatch?: boolean;
+  clientInfo?: { name: string; version?: string };
+  /** Answers `client/approve`; declares `capabilities.approvals` when given. */
+  onApprove?: (request: ApproveParams) => boolean | Promise<boolean>;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Receives `$/progress` values for this call. */
+  onProgress?: (value: unknown) => void;
+}
+
+export interface ResolvedTarget {
+  workspace: string;
+  socket: string;
+}
+
+export function resolveTarget(opts: Pick<ConnectOptions, "workspace" | "socket" | "cwd" | "env">): ResolvedTarget {
+  const env = opts.env ?? process.env;
+  const workspace = locateWorkspace(opts.workspace, opts.cwd ?? process.cwd());
+  return { workspace, socket: socketPathFor(workspace, opts.socket, env) };
+}
+
+function connectSocket(socketPath: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(socketPath);
+    socket.once("connect", () => {
+      socket.off("error", reject);
+      resolve(socket);
+    });
+    socket.once("error", reject);
+  });
+}
+
+function isNotListening(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === "ENOENT" || code === "ECONNREFUSED" || code === "ENOTSOCK";
+}
+
+async function waitUntilGone(socketPath: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (existsSync(socketPath) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
+export class ToolDClient {
+  private progressHandlers = new Map<string, (value: unknown) => void>();
+  private nextProgress = 1;
+
+  private constructor(
+    private readonly peer: RpcPeer,
+    readonly target: ResolvedTarget,
+    readonly server: InitializeResult,
+  ) {
+    peer.onNotification(Progress, ({ token, value }) => this.progressHandlers.get(String(token))?.(value));
+  }
+
+  /** Connects (starting the daemon if allowed) and runs `initialize`. */
+  static async connect(opts: ConnectOptions = {}): Promise<ToolDClient> {
+    const target = resolveTarget(opts);
+    const autoStart = opts.autoStart ?? true;
+    for (let attempt = 0; ; attempt++) {
+      let socket: net.Socket;
+      try {
+        socket = await connectSocket(target.socket);
+      } catch (err) {
+        if (!isNotListening(err)) throw err;
+        if (!autoStart) {
+          throw new DaemonUnreachableError(`no toold daemon is running for ${target.workspace} (socket ${target.socket})`);
+        }
+        if (attempt >= 2) throw new DaemonUnreachableError(`the daemon started but ${target.socket} does not answer`);
+        await spawnDaemon({ workspace: target.workspace, socket: target.socket, ...(opts.env ? { env: opts.env } : {}) });
+        continue;
+      }
+      const peer = new RpcPeer(socket);
+      if (opts.onApprove) {
+        const onApprove = opts.onApprove;
+        peer.onRequest(ClientApprove, async (params) => ({ approved: (await onApprove(params)) === true }));
+      }
+      const server = await peer.request(Initialize, {
+        clientInfo: opts.clientInfo ?? { name: "toold-client", version: VERSION },
+        capabilities: { approvals: opts.onApprove !== undefined },
+      });
+      const mismatch = server.serverInfo.version !== VERSION;
+      if (mismatch && (opts.restartOnVersionMismatch ?? true) && autoStart && attempt < 2) {
+        // A daemon from another version may speak another protocol: replace it.
+        await peer.request(DaemonShutdown, {}).catch(() => undefined);
+        peer.close();
+        await waitUntilGone(target.socket, 15_000);
+        continue;
+      }
+      return new ToolDClient(peer, target, server);
+    }
+  }
+
+  listTools(): Promise<ToolDescriptor[]> {
+    return this.peer.request(ToolsList, {}).then((r) => r.tools);
+  }
+
+  callTool(name: string, args: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<ToolResult> {
+    if (!opts.onProgress) return this.peer.request(ToolsCall, { name, arguments: args }, opts.signal);
+    const token = `p${this.nextProgress++}`;
+    this.progressHandlers.set(token, opts.onProgress);
+    return this.peer
+      .request(ToolsCall, { name, arguments: args, _meta: { progressToken: token } }, opts.signal)
+      .finally(() => this.progressHandlers.delete(token));
+  }
+
+  stats(): Promise<StatsResult> {
+    return this.peer.request(DaemonStats, {});
+  }
+  status(): Promise<StatusResult> {
+    return this.peer.request(DaemonStatus, {});
+  }
+  config(): Promise<Record<string, unknown>> {
+    return this.peer.request(ConfigGet, {});
+  }
+  reloadConfig(): Promise<{ ok: true }> {
+    return this.peer.request(ConfigReload, {});
+  }
+  /** Asks the daemon to drain and exit; resolves once its socket is gone. */
+  async shutdown(timeoutMs = 30_000): Promise<void> {
+    await this.peer.request(DaemonShutdown, {});
+    this.peer.close();
+    await waitUntilGone(this.target.socket, timeoutMs);
+  }
+
+  onClose(handler: () => void): void {
+    this.peer.onClosed(handler);
+  }
+  get closed(): boolean {
+    return this.peer.isClosed;
+  }
+  close(): void {
+    this.peer.close();
+  }
+}

@@ -1,0 +1,315 @@
+/**
+ * The daemon's composition root and whole lifecycle: config → logger → socket folder → lock →
+ * listen → serve → one idempotent `shutdown()` (drain, close, remove socket and state file).
+ * `entry.ts` runs it as a process; tests may construct a `Daemon` directly.
+ */
+import { chmodSync, lstatSync, statSync, unlinkSync } from "node:fs";
+import os from "node:os";
+import { parseArgs } from "node:util";
+import type { Logger, LevelWithSilent } from "pino";
+import { ConfigError, loadConfig } from "../config/load.js";
+import type { Config } from "../config/schema.js";
+import { Dispatcher, type DaemonControl } from "../dispatch/dispatcher.js";
+import { Stats } from "../dispatch/stats.js";
+import { BUILTIN_TOOLS } from "../tools/index.js";
+import { BufferPool } from "../tools/memory-pool.js";
+import { ToolRegistry } from "../tools/registry.js";
+import { VERSION } from "../version.js";
+import { locateWorkspace, runtimeFiles, socketPathFor, type RuntimeFiles } from "../workspace/locate.js";
+import { Workspace } from "../workspace/workspace.js";
+import { createRootLogger } from "./logger.js";
+import { DaemonServer } from "./server.js";
+import { ensurePrivateDir } from "./socket-dir.js";
+import {
+  AlreadyRunningError,
+  acquireStateLock,
+  processStartTime,
+  releaseStateLock,
+  updateState,
+  type DaemonState,
+} from "./state-file.js";
+
+/** How often the daemon checks that its socket file is still there. */
+const SOCKET_WATCH_INTERVAL_MS = 15_000;
+
+export interface DaemonOptions {
+  workspace: string;
+  socket: string;
+  /** Log to stderr instead of the log file next to the socket. */
+  foreground: boolean;
+}
+
+/** Messages a detached daemon sends its starter over the IPC channel. */
+export type StartupMessage =
+  | { type: "ready"; pid: number; socket: string }
+  | { type: "already-running"; pid: number }
+  | { type: "error"; message: string };
+
+export class Daemon {
+  private config: Config;
+  private readonly files: RuntimeFiles;
+  private readonly stats = new Stats();
+  private readonly pool: BufferPool;
+  private readonly registry: ToolRegistry;
+  private readonly server: DaemonServer;
+  private state: DaemonState;
+  private draining = false;
+  private shutdownPromise: Promise<void> | undefined;
+  private markStopped!: () => void;
+  /** Resolves when a shutdown, whatever started it, has finished. */
+  readonly stopped = new Promise<void>((resolve) => (this.markStopped = resolve));
+  private idleTimer: NodeJS.Timeout | undefined;
+  private socketWatch: NodeJS.Timeout | undefined;
+  private socketIno: number | undefined;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly opts: DaemonOptions,
+    config: Config,
+    private readonly rootLog: Logger,
+  ) {
+    this.config = config;
+    this.log = rootLog.child({ module: "daemon" });
+    this.files = runtimeFiles(opts.socket);
+    this.pool = new BufferPool({
+      enabled: config.optimization.memory_pool.enabled,
+      maxPerClass: config.optimization.memory_pool.max_string_pool_size,
+    });
+    this.registry = new ToolRegistry(BUILTIN_TOOLS, config.optimization.tool_registry, rootLog.child({ module: "registry" }));
+    const control: DaemonControl = {
+      version: VERSION,
+      socketPath: opts.socket,
+      pid: process.pid,
+      ...(opts.foreground ? {} : { logFile: this.files.log }),
+      memoryUsage: () => process.memoryUsage(),
+      config: () => this.config,
+      reloadConfig: () => this.reloadConfig(),
+      shutdown: (reason) => void this.shutdown(reason),
+      isDraining: () => this.draining,
+    };
+    const dispatcher = new Dispatcher({
+      registry: this.registry,
+      pool: this.pool,
+      workspace: new Workspace(opts.workspace),
+      stats: this.stats,
+      control,
+      log: rootLog.child({ module: "dispatch" }),
+    });
+    this.server = new DaemonServer({
+      dispatcher,
+      stats: this.stats,
+      config: () => this.config,
+      log: rootLog.child({ module: "server" }),
+      onActivity: () => this.armIdleTimer(),
+    });
+    this.state = {
+      pid: process.pid,
+      pidStartTime: processStartTime(process.pid),
+      version: VERSION,
+      workspace: opts.workspace,
+      socket: opts.socket,
+      logFile: opts.foreground ? null : this.files.log,
+      startedAt: new Date().toISOString(),
+      phase: "starting",
+    };
+  }
+
+  /** Takes the lock, binds the socket, and starts serving. */
+  async start(): Promise<void> {
+    ensurePrivateDir(this.files.dir, os.userInfo().uid);
+    acquireStateLock(this.files.state, this.state);
+    try {
+      this.removeStaleSocket();
+      await this.server.listen(this.opts.socket);
+      chmodSync(this.opts.socket, 0o600);
+      this.socketIno = statSync(this.opts.socket).ino;
+    } catch (err) {
+      releaseStateLock(this.files.state, process.pid);
+      throw err;
+    }
+    this.state = { ...this.state, phase: "ready" };
+    updateState(this.files.state, this.state);
+    this.armIdleTimer();
+    this.socketWatch = setInterval(() => this.checkSocket(), SOCKET_WATCH_INTERVAL_MS);
+    this.socketWatch.unref();
+    this.log.info(
+      { workspace: this.opts.workspace, socket: this.opts.socket, version: VERSION, tools: this.registry.list().length },
+      "daemon ready",
+    );
+  }
+
+  /** We hold the lock, so a socket file left at our path belongs to a dead daemon. */
+  private removeStaleSocket(): void {
+    try {
+      const st = lstatSync(this.opts.socket);
+      if (!st.isSocket()) {
+        throw new Error(`${this.opts.socket} exists and is not a socket; refusing to replace it`);
+      }
+      unlinkSync(this.opts.socket);
+      this.log.info({ socket: this.opts.socket }, "removed stale socket");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+  }
+
+  /** The socket file was removed or replaced under us: nobody can reach us, so exit cleanly. */
+  private checkSocket(): void {
+    let ino: number | undefined;
+    try {
+      ino = statSync(this.opts.socket).ino;
+    } catch {
+      ino = undefined;
+    }
+    if (ino !== this.socketIno) {
+      this.log.warn({ socket: this.opts.socket }, "socket file removed or replaced; shutting down");
+      this.socketIno = undefined;
+      void this.shutdown("socket file removed");
+    }
+  }
+
+  private armIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    const secs = this.config.daemon.idle_timeout_secs;
+    if (secs === 0 || this.draining || this.server.connectionCount > 0) return;
+    this.idleTimer = setTimeout(() => {
+      if (this.server.connectionCount === 0 && this.stats.inFlight === 0) {
+        void this.shutdown(`idle for ${secs} s`);
+      }
+    }, secs * 1000);
+    this.idleTimer.unref();
+  }
+
+  async reloadConfig(): Promise<void> {
+    let loaded;
+    try {
+      loaded = await loadConfig(this.opts.workspace);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, "config reload failed; old config kept");
+      throw err;
+    }
+    for (const warning of loaded.warnings) this.log.warn(warning);
+    this.config = loaded.config;
+    this.registry.configureOptimizations(loaded.config.optimization.tool_registry);
+    this.pool.configure({
+      enabled: loaded.config.optimization.memory_pool.enabled,
+      maxPerClass: loaded.config.optimization.memory_pool.max_string_pool_size,
+    });
+    this.rootLog.level = loaded.config.daemon.log_level;
+    this.armIdleTimer();
+    this.log.info({ file: loaded.file ?? null }, "config reloaded");
+  }
+
+  /** Idempotent: refuse new calls, let in-flight calls finish (bounded), then close and clean up. */
+  shutdown(reason: string): Promise<void> {
+    this.shutdownPromise ??= (async () => {
+      this.draining = true;
+      this.log.info({ reason, inFlight: this.stats.inFlight }, "shutting down");
+      if (this.idleTimer) clearTimeout(this.idleTimer);
+      if (this.socketWatch) clearInterval(this.socketWatch);
+      const stopped = this.server.stopAccepting();
+      const deadline = Date.now() + this.config.daemon.drain_timeout_secs * 1000;
+      while (this.stats.inFlight > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      if (this.stats.inFlight > 0) this.log.warn({ inFlight: this.stats.inFlight }, "drain timeout; cancelling calls");
+      // Give the last responses a moment to flush before the sockets go.
+      await new Promise((r) => setTimeout(r, 10));
+      this.server.closeAll();
+      await stopped;
+      if (this.socketIno !== undefined) {
+        try {
+          if (statSync(this.opts.socket).ino === this.socketIno) unlinkSync(this.opts.socket);
+        } catch {
+          /* already gone */
+        }
+      }
+      releaseStateLock(this.files.state, process.pid);
+      this.registry.dispose();
+      this.log.info("stopped");
+      this.markStopped();
+    })();
+    return this.shutdownPromise;
+  }
+}
+
+function parseDaemonArgs(argv: string[]): DaemonOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      workspace: { type: "string" },
+      socket: { type: "string" },
+      foreground: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  const workspace = locateWorkspace(values.workspace, process.cwd());
+  const socket = socketPathFor(workspace, values.socket, process.env);
+  return { workspace, socket, foreground: values.foreground ?? false };
+}
+
+function tellStarter(message: StartupMessage): void {
+  if (process.send) {
+    process.send(message);
+    process.disconnect();
+  }
+}
+
+/** Process entry: start, wire signals, exit when stopped. */
+export async function main(argv: string[]): Promise<void> {
+  let opts: DaemonOptions;
+  let config: Config;
+  let log: Logger;
+  try {
+    opts = parseDaemonArgs(argv);
+    const loaded = await loadConfig(opts.workspace);
+    config = loaded.config;
+    log = createRootLogger({
+      level: config.daemon.log_level as LevelWithSilent,
+      file: opts.foreground ? undefined : runtimeFiles(opts.socket).log,
+    });
+    for (const warning of loaded.warnings) log.warn(warning);
+  } catch (err) {
+    const message = err instanceof ConfigError ? err.message : `toold daemon: ${(err as Error).message}`;
+    process.stderr.write(`${message}\n`);
+    tellStarter({ type: "error", message });
+    process.exitCode = 1;
+    return;
+  }
+  const daemon = new Daemon(opts, config, log);
+  try {
+    await daemon.start();
+  } catch (err) {
+    if (err instanceof AlreadyRunningError) {
+      log.info({ owner: err.owner.pid }, "another daemon owns this workspace; exiting");
+      tellStarter({ type: "already-running", pid: err.owner.pid });
+      process.exitCode = 0;
+      return;
+    }
+    const message = `toold daemon could not start: ${(err as Error).message}`;
+    log.error({ err }, "start failed");
+    process.stderr.write(`${message}\n`);
+    tellStarter({ type: "error", message });
+    process.exitCode = 1;
+    log.flush();
+    return;
+  }
+  tellStarter({ type: "ready", pid: process.pid, socket: opts.socket });
+
+  process.on("SIGTERM", () => void daemon.shutdown("SIGTERM"));
+  process.on("SIGINT", () => void daemon.shutdown("SIGINT"));
+  process.on("SIGHUP", () => {
+    daemon.reloadConfig().catch(() => {
+      /* logged; the old config stays */
+    });
+  });
+  process.on("uncaughtException", (err) => {
+    // One bad call must not take every client down: log it loudly and keep serving.
+    log.error({ err }, "uncaught exception");
+  });
+  process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection"));
+  await daemon.stopped;
+  log.flush();
+  process.exit(0);
+}
+

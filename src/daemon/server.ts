@@ -1,0 +1,151 @@
+/**
+ * The socket server: accepts connections, picks the framing from the first byte (`{` means
+ * newline-delimited JSON, anything else LSP Content-Length frames), and hands each connection to
+ * the dispatcher as a vscode-jsonrpc MessageConnection.
+ */
+import net from "node:net";
+import { createMessageConnection, type MessageConnection, type Message } from "vscode-jsonrpc";
+import { SocketMessageWriter } from "vscode-jsonrpc/node";
+import type { Logger } from "pino";
+import { ErrorCodes } from "../protocol/errors.js";
+import {
+  LspMessageReader,
+  NdjsonMessageReader,
+  NdjsonMessageWriter,
+  type Framing,
+  type GuardedMessageReader,
+  type ProtocolError,
+} from "../protocol/framing.js";
+import { Session, type Dispatcher } from "../dispatch/dispatcher.js";
+import type { Stats } from "../dispatch/stats.js";
+import type { Config } from "../config/schema.js";
+
+const PARTIAL_MESSAGE_TIMEOUT_MS = 30_000;
+
+export interface ServerDeps {
+  dispatcher: Dispatcher;
+  stats: Stats;
+  config: () => Config;
+  log: Logger;
+  /** Called when the number of active connections changes (idle timer). */
+  onActivity: () => void;
+}
+
+interface LiveConnection {
+  session: Session;
+  socket: net.Socket;
+  connection?: MessageConnection;
+}
+
+export class DaemonServer {
+  readonly server: net.Server;
+  private readonly live = new Set<LiveConnection>();
+  private nextId = 1;
+
+  constructor(private readonly deps: ServerDeps) {
+    this.server = net.createServer((socket) => this.accept(socket));
+  }
+
+  listen(socketPath: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(socketPath, () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+  }
+
+  get connectionCount(): number {
+    return this.live.size;
+  }
+
+  /** Stops accepting; existing connections stay until `closeAll`. */
+  stopAccepting(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Aborts every session's calls and closes every connection. */
+  closeAll(): void {
+    for (const live of this.live) {
+      live.session.closed.abort();
+      live.connection?.dispose();
+      live.socket.destroy();
+    }
+  }
+
+  private accept(socket: net.Socket): void {
+    const { stats, log, config } = this.deps;
+    const session = new Session(this.nextId++);
+    const live: LiveConnection = { session, socket };
+    socket.on("error", (err) => log.debug({ conn: session.id, err: err.message }, "socket error"));
+    if (this.live.size >= config().daemon.max_connections) {
+      log.warn({ conn: session.id, max: config().daemon.max_connections }, "connection refused: too many connections");
+      this.rejectConnection(socket, config().daemon.max_connections);
+      return;
+    }
+    this.live.add(live);
+    stats.connectionsActive++;
+    stats.connectionsTotal++;
+    this.deps.onActivity();
+    socket.once("close", () => {
+      this.live.delete(live);
+      stats.connectionsActive--;
+      session.closed.abort();
+      live.connection?.dispose();
+      this.deps.onActivity();
+    });
+    socket.once("data", (first: Buffer) => {
+      socket.pause();
+      socket.unshift(first);
+      const framing: Framing = first[0] === 0x7b ? "ndjson" : "lsp";
+      live.connection = this.wire(socket, session, framing);
+      socket.resume();
+    });
+  }
+
+  private rejectConnection(socket: net.Socket, max: number): void {
+    socket.once("data", (first: Buffer) => {
+      const body = JSON.stringify({
+        jsonrpc: "2.0",
+        id: null,
+        error: { code: ErrorCodes.Overloaded, message: `too many connections (max_connections = ${max}); retry later` },
+      });
+      socket.end(first[0] === 0x7b ? `${body}\n` : `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    });
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+
+  private wire(socket: net.Socket, session: Session, framing: Framing): MessageConnection {
+    const { dispatcher, log, config } = this.deps;
+    const readerOptions = {
+      maxMessageBytes: config().daemon.max_message_bytes,
+      partialMessageTimeoutMs: PARTIAL_MESSAGE_TIMEOUT_MS,
+    };
+    const reader: GuardedMessageReader =
+      framing === "ndjson" ? new NdjsonMessageReader(socket, readerOptions) : new LspMessageReader(socket, readerOptions);
+    const writer = framing === "ndjson" ? new NdjsonMessageWriter(socket) : new SocketMessageWriter(socket);
+    const rpcLog = log.child({ conn: session.id });
+    const connection = createMessageConnection(reader, writer, {
+      error: (m) => rpcLog.warn(m),
+      warn: (m) => rpcLog.debug(m),
+      info: () => {},
+      log: () => {},
+    });
+    reader.onProtocolError((problem: ProtocolError) => {
+      log.info({ conn: session.id, code: problem.code, reason: problem.message }, "protocol error");
+      const response = { jsonrpc: "2.0", id: problem.id, error: { code: problem.code, message: problem.message } };
+      void writer.write(response as Message).finally(() => {
+        if (problem.fatal) {
+          socket.end();
+          setTimeout(() => socket.destroy(), 500).unref();
+        }
+      });
+    });
+    connection.onError(([err]) => log.debug({ conn: session.id, err: err.message }, "connection error"));
+    dispatcher.attach(connection, session, reader, config().daemon.max_in_flight_per_connection);
+    connection.listen();
+    log.debug({ conn: session.id, framing }, "connection");
+    return connection;
+  }
+}

@@ -1,0 +1,85 @@
+/** delete_file: removes a file, a symlink (never its target) or, with `recursive`, a folder. */
+import { lstat, rm, unlink, type Stats } from "node:fs/promises";
+import path from "node:path";
+import { Type } from "@sinclair/typebox";
+import { isWithin, type Workspace } from "../workspace/workspace.js";
+import { defineTool, textResult, ToolError } from "./types.js";
+
+export const inputSchema = Type.Object(
+  {
+    path: Type.String({ minLength: 1, description: "File, symlink or folder to delete, relative to the workspace root." }),
+    recursive: Type.Optional(
+      Type.Boolean({ description: "Required to delete a folder: deletes it with everything in it. Default false." }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export interface EntryPath {
+  /** Absolute path of the entry itself: its folder realpathed, its own name not followed. */
+  abs: string;
+  rel: string;
+  /** lstat of the entry; undefined when it does not exist. */
+  stats: Stats | undefined;
+}
+
+/**
+ * Resolves a path WITHOUT following its last component: the parent folder goes through
+ * `workspace.resolve` (confined, symlinks resolved) and the name is joined to it, so a symlink
+ * names the link. Throws ToolError for the workspace root itself.
+ */
+export async function resolveEntry(workspace: Workspace, input: string): Promise<EntryPath> {
+  const lexical = path.resolve(workspace.root, input);
+  if (lexical === workspace.root) {
+    throw new ToolError(`"${input}" is the workspace root; it cannot be deleted: name a file or folder inside it`);
+  }
+  const parent = await workspace.resolve(path.dirname(lexical));
+  const abs = path.join(parent.abs, path.basename(lexical));
+  if (!isWithin(workspace.root, abs) || abs === workspace.root) {
+    throw new ToolError(`"${input}" is not a path inside the workspace; refused`);
+  }
+  const stats = await lstat(abs).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT" || err.code === "ENOTDIR") return undefined;
+    throw err;
+  });
+  return { abs, rel: workspace.relative(abs), stats };
+}
+
+export const deleteFileTool = defineTool({
+  name: "delete_file",
+  description:
+    "Delete a file or symlink in the workspace (a symlink is removed itself, never its target). " +
+    "A folder is deleted, with its contents, only with recursive: true. The workspace root is never deleted.",
+  inputSchema,
+  annotations: { title: "Delete file", readOnlyHint: false, destructiveHint: true, idempotentHint: true },
+  argumentAliases: { file_path: "path" },
+  async handler(args, ctx) {
+    const entry = await resolveEntry(ctx.workspace, args.path);
+    if (!entry.stats) {
+      throw new ToolError(`no such file or folder: "${args.path}" (paths are relative to the workspace root); nothing deleted`, {
+        path: entry.rel,
+      });
+    }
+    ctx.signal.throwIfAborted();
+    let deleted: "file" | "dir" | "symlink";
+    if (entry.stats.isSymbolicLink()) {
+      await unlink(entry.abs);
+      deleted = "symlink";
+    } else if (entry.stats.isDirectory()) {
+      if (!args.recursive) {
+        throw new ToolError(
+          `"${args.path}" is a folder: pass recursive: true to delete it with everything in it; nothing deleted`,
+          { path: entry.rel, type: "dir" },
+        );
+      }
+      // rm removes symlinks inside the folder as links; it never follows them.
+      await rm(entry.abs, { recursive: true });
+      deleted = "dir";
+    } else {
+      await unlink(entry.abs);
+      deleted = "file";
+    }
+    const what = deleted === "dir" ? "folder" : deleted;
+    return textResult(`Deleted ${what} ${entry.rel}`, { path: entry.rel, deleted });
+  },
+});

@@ -1,0 +1,259 @@
+/**
+ * edit_file: replaces an exact snippet of a text file (VT Code's str_replace semantics, stricter):
+ * the snippet must match once (or `replace_all`), with a whitespace-tolerant fallback used only
+ * when it finds exactly one place. CRLF files and a UTF-8 BOM are preserved; the write is atomic.
+ */
+import { readFile, stat } from "node:fs/promises";
+import { Type } from "@sinclair/typebox";
+import { unifiedDiff } from "./diff.js";
+import { sha256Hex, writeFileAtomic } from "./fs-atomic.js";
+import { DEFAULT_MAX_BYTES } from "./read_file.js";
+import { defineTool, textResult, ToolError } from "./types.js";
+
+export const inputSchema = Type.Object(
+  {
+    path: Type.String({ minLength: 1, description: "File to edit, relative to the workspace root." }),
+    old_str: Type.String({
+      description:
+        "The exact text to replace, including indentation and enough surrounding lines to occur only once in the file.",
+    }),
+    new_str: Type.String({ description: "The replacement text. Empty deletes old_str." }),
+    replace_all: Type.Optional(
+      Type.Boolean({ description: "Replace every occurrence of old_str instead of requiring exactly one. Default false." }),
+    ),
+    expected_sha256: Type.Optional(
+      Type.String({
+        pattern: "^[0-9a-fA-F]{64}$",
+        description:
+          "Hex SHA-256 of the whole file as you last read it (read_file's structuredContent.sha256). " +
+          "If the file has changed since, nothing is written.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const BOM = "\uFEFF";
+const MAX_LISTED_LINES = 20;
+
+/** 1-based line number of a character offset. */
+function lineOf(text: string, offset: number): number {
+  let line = 1;
+  for (let i = text.indexOf("\n"); i !== -1 && i < offset; i = text.indexOf("\n", i + 1)) line++;
+  return line;
+}
+
+/** Every start offset of `needle`, overlapping ones included (they make a match ambiguous too). */
+function findAll(text: string, needle: string): number[] {
+  const found: number[] = [];
+  for (let i = text.indexOf(needle); i !== -1; i = text.indexOf(needle, i + 1)) found.push(i);
+  return found;
+}
+
+interface LineSpan {
+  start: number;
+  /** End of the line's text, before its \r\n or \n. */
+  end: number;
+  /** Start of the next line. */
+  next: number;
+}
+
+function lineSpans(text: string): LineSpan[] {
+  const spans: LineSpan[] = [];
+  let start = 0;
+  while (start < text.length) {
+    const nl = text.indexOf("\n", start);
+    if (nl === -1) {
+      spans.push({ start, end: text.length, next: text.length });
+      break;
+    }
+    spans.push({ start, end: nl > start && text[nl - 1] === "\r" ? nl - 1 : nl, next: nl + 1 });
+    start = nl + 1;
+  }
+  return spans;
+}
+
+const normalizeWs = (line: string): string => line.trim().replace(/\s+/g, " ");
+const indentOf = (line: string): string => /^[ \t]*/.exec(line)![0];
+
+interface TolerantMatch {
+  start: number;
+  end: number;
+  /** Line index in the file of the first matched line. */
+  firstLine: number;
+  /** old_str's first non-blank line index, used to re-indent new_str. */
+  anchor: number;
+}
+
+/** Places where old_str's lines equal whole file lines once whitespace runs are collapsed. */
+function tolerantMatches(text: string, oldStr: string): { matches: TolerantMatch[]; oldLines: string[] } {
+  const oldLines = oldStr.replace(/\r\n/g, "\n").split("\n");
+  const includeEol = oldLines.length > 1 && oldLines[oldLines.length - 1] === "";
+  if (includeEol) oldLines.pop();
+  const wanted = oldLines.map(normalizeWs);
+  const anchor = wanted.findIndex((l) => l !== "");
+  if (anchor === -1) return { matches: [], oldLines };
+  const spans = lineSpans(text);
+  const fileNorm = spans.map((s) => normalizeWs(text.slice(s.start, s.end)));
+  const matches: TolerantMatch[] = [];
+  for (let i = 0; i + wanted.length <= spans.length; i++) {
+    let ok = true;
+    for (let j = 0; j < wanted.length && ok; j++) ok = fileNorm[i + j] === wanted[j];
+    if (!ok) continue;
+    const last = spans[i + wanted.length - 1]!;
+    matches.push({ start: spans[i]!.start, end: includeEol ? last.next : last.end, firstLine: i, anchor });
+  }
+  return { matches, oldLines };
+}
+
+/** Shifts new_str's indentation by the difference between old_str's and the file's. */
+function reindent(newStr: string, oldIndent: string, fileIndent: string): string {
+  if (oldIndent === fileIndent) return newStr;
+  return newStr
+    .split("\n")
+    .map((line) => (line.trim() === "" || !line.startsWith(oldIndent) ? line : fileIndent + line.slice(oldIndent.length)))
+    .join("\n");
+}
+
+function listLines(lines: number[]): string {
+  const shown = lines.slice(0, MAX_LISTED_LINES).join(", ");
+  return lines.length > MAX_LISTED_LINES ? `${shown}, …` : shown;
+}
+
+export const editFileTool = defineTool({
+  name: "edit_file",
+  description:
+    "Replace text in a file: old_str must occur exactly once (or pass replace_all). If it does not occur exactly, a " +
+    "match ignoring whitespace differences is used when it is unique. Keeps CRLF line endings and a UTF-8 BOM. " +
+    "Pass expected_sha256 (from read_file) to refuse the edit if the file changed. Returns a unified diff.",
+  inputSchema,
+  annotations: { title: "Edit file", readOnlyHint: false, destructiveHint: true, idempotentHint: false },
+  argumentAliases: { file_path: "path", old_text: "old_str", new_text: "new_str" },
+  async handler(args, ctx) {
+    if (args.old_str === "") {
+      throw new ToolError(
+        "old_str is empty: give the exact text to replace (with a line or two around it to make it unique); " +
+          "to create or replace a whole file use write_file",
+      );
+    }
+    if (args.old_str === args.new_str) {
+      throw new ToolError("old_str and new_str are the same, so the edit would change nothing: give the new text in new_str");
+    }
+    const target = await ctx.workspace.resolve(args.path);
+    const st = await stat(target.abs);
+    if (st.isDirectory()) throw new ToolError(`"${args.path}" is a directory: give the path of a file in it`);
+    if (!st.isFile()) throw new ToolError(`"${args.path}" is not a regular file`);
+    if (st.size > DEFAULT_MAX_BYTES) {
+      throw new ToolError(`"${args.path}" is ${st.size} bytes, too large to edit here (limit ${DEFAULT_MAX_BYTES}): use apply_patch or a command`);
+    }
+    const before = await readFile(target.abs, { signal: ctx.signal });
+    const shaBefore = sha256Hex(before);
+    if (args.expected_sha256 !== undefined && args.expected_sha256.toLowerCase() !== shaBefore) {
+      throw new ToolError(
+        `"${args.path}" has changed since you read it (sha256 is ${shaBefore}, expected ${args.expected_sha256.toLowerCase()}); ` +
+          "nothing was written: read the file again and redo the edit",
+        { path: target.rel, expected_sha256: args.expected_sha256.toLowerCase(), actual_sha256: shaBefore },
+      );
+    }
+    if (before.subarray(0, 8192).includes(0)) {
+      throw new ToolError(`"${args.path}" looks like a binary file (it contains NUL bytes); edit_file edits text only`, {
+        path: target.rel,
+        binary: true,
+      });
+    }
+    let decoded: string;
+    try {
+      decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(before);
+    } catch {
+      throw new ToolError(`"${args.path}" is not valid UTF-8; edit_file edits UTF-8 text only (re-encoding would corrupt it)`, {
+        path: target.rel,
+      });
+    }
+    const bom = decoded.startsWith(BOM);
+    const text = bom ? decoded.slice(1) : decoded;
+    const crlfCount = text.split("\r\n").length - 1;
+    const lfOnlyCount = text.split("\n").length - 1 - crlfCount;
+    const crlf = crlfCount > lfOnlyCount;
+    const toEol = (s: string): string => {
+      const lf = s.replace(/\r\n/g, "\n");
+      return crlf ? lf.replace(/\n/g, "\r\n") : lf;
+    };
+    const oldStr = toEol(args.old_str);
+    const newStr = toEol(args.new_str);
+
+    let after: string;
+    let replacements: number;
+    let tolerant = false;
+    const exact = findAll(text, oldStr);
+    if (exact.length === 1 || (exact.length > 1 && args.replace_all)) {
+      if (args.replace_all) {
+        const parts = text.split(oldStr);
+        replacements = parts.length - 1;
+        after = parts.join(newStr);
+      } else {
+        replacements = 1;
+        after = text.slice(0, exact[0]) + newStr + text.slice(exact[0]! + oldStr.length);
+      }
+    } else if (exact.length > 1) {
+      const lines = [...new Set(exact.map((i) => lineOf(text, i)))];
+      throw new ToolError(
+        `old_str matches ${exact.length} times in "${args.path}" (at lines ${listLines(lines)}): include more surrounding ` +
+          "lines in old_str so it matches once, or pass replace_all: true to replace every occurrence. Nothing was written.",
+        { path: target.rel, match_count: exact.length, lines },
+      );
+    } else {
+      const { matches, oldLines } = tolerantMatches(text, args.old_str);
+      if (matches.length > 1) {
+        const lines = matches.map((m) => m.firstLine + 1);
+        throw new ToolError(
+          `old_str does not occur exactly in "${args.path}", and ignoring whitespace it matches ${matches.length} places ` +
+            `(at lines ${listLines(lines)}): copy the exact text from read_file, with more surrounding lines. Nothing was written.`,
+          { path: target.rel, match_count: 0, whitespace_tolerant_matches: matches.length, lines },
+        );
+      }
+      const match = matches[0];
+      if (!match) {
+        const firstWanted = normalizeWs(oldLines.find((l) => l.trim() !== "") ?? "");
+        const hints = lineSpans(text)
+          .map((s, i) => (normalizeWs(text.slice(s.start, s.end)) === firstWanted ? i + 1 : 0))
+          .filter((n) => n > 0);
+        const hint =
+          text.length === 0
+            ? ` The file is empty: use write_file to give it content.`
+            : hints.length > 0
+              ? ` Its first line occurs at line${hints.length === 1 ? "" : "s"} ${listLines(hints)}, but the lines after it differ.`
+              : "";
+        throw new ToolError(
+          `old_str was not found in "${args.path}" (not even ignoring whitespace).${hint} ` +
+            "Read the file again with read_file and copy the exact text to replace. Nothing was written.",
+          { path: target.rel, match_count: 0, ...(hints.length ? { first_line_matches: hints } : {}) },
+        );
+      }
+      const spans = lineSpans(text);
+      const fileAnchor = spans[match.firstLine + match.anchor]!;
+      const fileIndent = indentOf(text.slice(fileAnchor.start, fileAnchor.end));
+      const oldIndent = indentOf(oldLines[match.anchor]!);
+      const replacement = toEol(reindent(args.new_str.replace(/\r\n/g, "\n"), oldIndent, fileIndent));
+      after = text.slice(0, match.start) + replacement + text.slice(match.end);
+      replacements = 1;
+      tolerant = true;
+    }
+
+    const afterBytes = Buffer.from(bom ? BOM + after : after, "utf8");
+    const shaAfter = sha256Hex(afterBytes);
+    ctx.signal.throwIfAborted();
+    await writeFileAtomic(target.abs, afterBytes, { signal: ctx.signal, mode: st.mode & 0o7777 });
+    const diff = unifiedDiff(text, after, { oldPath: target.rel });
+    const head =
+      `Edited ${target.rel}: ${replacements} replacement${replacements === 1 ? "" : "s"}` +
+      (tolerant ? " (matched ignoring whitespace)" : "");
+    return textResult(`${head}\n\n${diff}`, {
+      path: target.rel,
+      replacements,
+      whitespace_tolerant: tolerant,
+      sha256_before: shaBefore,
+      sha256_after: shaAfter,
+      diff,
+    });
+  },
+});

@@ -1,0 +1,144 @@
+/**
+ * Atomic file replacement for the write tools: the new bytes go to a temp file in the target's
+ * folder, are fsynced, and are renamed over the target, so a reader sees either the old file or
+ * the new one, never a torn write. On any failure the temp file is removed and the target is left
+ * exactly as it was.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { lstat, mkdir, open, rename, rmdir, stat, unlink, link } from "node:fs/promises";
+import path from "node:path";
+
+export interface WriteAtomicOptions {
+  /** Checked between steps; an abort before the rename leaves the target untouched. */
+  signal?: AbortSignal;
+  /**
+   * Permission bits for the file. Default: the existing file's mode when it exists, else
+   * 0o666 minus the umask (what a plain `open` would give).
+   */
+  mode?: number;
+  /** Fail with EEXIST instead of replacing an existing target (uses link(2), so it is race-free). */
+  exclusive?: boolean;
+}
+
+/** Bytes written per write(2) call; the signal is checked between chunks. */
+const CHUNK_BYTES = 1024 * 1024;
+/** Keeps `.<name>.toold-<hex>.tmp` under the 255-byte name limit of common file systems. */
+const MAX_NAME_IN_TEMP = 180;
+
+export function sha256Hex(data: string | Buffer): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/** The temp-file name used for `absPath`, in the same folder. Exported for tests. */
+export function tempPathFor(absPath: string): string {
+  const dir = path.dirname(absPath);
+  let name = path.basename(absPath);
+  while (Buffer.byteLength(name) > MAX_NAME_IN_TEMP) name = name.slice(0, -1);
+  return path.join(dir, `.${name}.toold-${randomBytes(6).toString("hex")}.tmp`);
+}
+
+/** True for names `writeFileAtomic` uses for its temp files. */
+export function isTempName(name: string): boolean {
+  return /^\..*\.toold-[0-9a-f]{12}\.tmp$/.test(name);
+}
+
+/**
+ * Replaces `absPath` with `data` atomically. The folder must exist (see `mkdirParents`).
+ * `absPath` must already be confined to the workspace (a `workspace.resolve` result).
+ */
+export async function writeFileAtomic(
+  absPath: string,
+  data: string | Buffer,
+  opts: WriteAtomicOptions = {},
+): Promise<void> {
+  const { signal } = opts;
+  signal?.throwIfAborted();
+  const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  let mode = opts.mode;
+  if (mode === undefined) {
+    const existing = await stat(absPath).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return undefined;
+      throw err;
+    });
+    if (existing) mode = existing.mode & 0o7777;
+  }
+  const tmp = tempPathFor(absPath);
+  // 0o600 while it is being written; the final mode is applied before the rename.
+  const handle = await open(tmp, "wx", 0o600);
+  let handleOpen = true;
+  try {
+    let offset = 0;
+    while (offset < bytes.length) {
+      signal?.throwIfAborted();
+      const { bytesWritten } = await handle.write(bytes, offset, Math.min(CHUNK_BYTES, bytes.length - offset));
+      offset += bytesWritten;
+    }
+    if (mode !== undefined) {
+      await handle.chmod(mode);
+    } else {
+      // No existing file: give what `open(path, O_CREAT, 0o666)` would, i.e. 0o666 & ~umask.
+      const umask = process.umask();
+      await handle.chmod(0o666 & ~umask);
+    }
+    await handle.sync();
+    handleOpen = false;
+    await handle.close();
+    signal?.throwIfAborted();
+    if (opts.exclusive) {
+      await link(tmp, absPath);
+      await unlink(tmp);
+    } else {
+      await rename(tmp, absPath);
+    }
+  } catch (err) {
+    if (handleOpen) await handle.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await syncDir(path.dirname(absPath));
+}
+
+/** Best effort: makes a rename durable. Some file systems refuse to fsync a folder. */
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    /* not supported here; the data itself is synced */
+  }
+}
+
+/**
+ * Creates the missing folders above `absPath`. Returns the folders it created, deepest last,
+ * so `removeCreatedDirs` can undo it after a failed write.
+ */
+export async function mkdirParents(absPath: string): Promise<string[]> {
+  const dir = path.dirname(absPath);
+  const missing: string[] = [];
+  let cursor = dir;
+  for (;;) {
+    const st = await lstat(cursor).catch(() => undefined);
+    if (st) break;
+    missing.unshift(cursor);
+    const parent = path.dirname(cursor);
+    if (parent === cursor) break;
+    cursor = parent;
+  }
+  if (missing.length > 0) await mkdir(dir, { recursive: true });
+  return missing;
+}
+
+/** Removes folders `mkdirParents` created, deepest first, as long as they are empty. */
+export async function removeCreatedDirs(created: readonly string[]): Promise<void> {
+  for (const dir of [...created].reverse()) {
+    try {
+      await rmdir(dir);
+    } catch {
+      return; // not empty (someone else wrote there) or gone: stop
+    }
+  }
+}

@@ -1,0 +1,117 @@
+/** write_file: writes a whole text file atomically (overwrite, append, or only when absent). */
+import { readFile, stat } from "node:fs/promises";
+import { Type } from "@sinclair/typebox";
+import { mkdirParents, removeCreatedDirs, sha256Hex, writeFileAtomic } from "./fs-atomic.js";
+import { defineTool, textResult, ToolError, type ToolContext, type ToolResult } from "./types.js";
+
+export const WRITE_MODES = ["overwrite", "fail_if_exists", "append", "skip_if_exists"] as const;
+export type WriteMode = (typeof WRITE_MODES)[number];
+
+export const inputSchema = Type.Object(
+  {
+    path: Type.String({
+      minLength: 1,
+      description: "File path, relative to the workspace root. Missing parent folders are created.",
+    }),
+    content: Type.String({ description: "The text to write (UTF-8)." }),
+    mode: Type.Optional(
+      Type.Union(
+        WRITE_MODES.map((m) => Type.Literal(m)),
+        {
+          description:
+            '"overwrite" (default) replaces the file; "fail_if_exists" refuses an existing file; ' +
+            '"append" adds content at the end (creating the file if needed); "skip_if_exists" leaves an existing file alone.',
+        },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/** The shared body of write_file and create_file. */
+export async function writeTextFile(
+  ctx: ToolContext,
+  toolName: string,
+  userPath: string,
+  content: string,
+  mode: WriteMode,
+): Promise<ToolResult> {
+  if (/[/\\]$/.test(userPath)) {
+    throw new ToolError(`"${userPath}" ends with a slash, which names a folder: give a file path such as "${userPath}file.txt"`);
+  }
+  const target = await ctx.workspace.resolve(userPath, { allowMissing: true });
+  ctx.signal.throwIfAborted();
+  let existing: Buffer | undefined;
+  if (target.exists) {
+    const st = await stat(target.abs);
+    if (st.isDirectory()) {
+      throw new ToolError(`"${userPath}" is a directory: give a file path inside it, or delete it first with delete_file`, {
+        path: target.rel,
+      });
+    }
+    if (!st.isFile()) throw new ToolError(`"${userPath}" is not a regular file (a device, socket or FIFO); refusing to write it`);
+    if (mode === "fail_if_exists") {
+      throw new ToolError(
+        toolName === "create_file"
+          ? `"${userPath}" already exists: use write_file to replace it or edit_file to change part of it`
+          : `"${userPath}" already exists and mode is "fail_if_exists": use mode "overwrite" to replace it or edit_file to change it`,
+        { path: target.rel, exists: true },
+      );
+    }
+    if (mode === "skip_if_exists") {
+      const current = await readFile(target.abs, { signal: ctx.signal });
+      return textResult(`Skipped ${target.rel}: it already exists (mode "skip_if_exists"); nothing written`, {
+        path: target.rel,
+        bytes_written: 0,
+        created: false,
+        skipped: true,
+        mode,
+        sha256: sha256Hex(current),
+      });
+    }
+    if (mode === "append") existing = await readFile(target.abs, { signal: ctx.signal });
+  }
+  const added = Buffer.from(content, "utf8");
+  const data = existing ? Buffer.concat([existing, added]) : added;
+  ctx.signal.throwIfAborted();
+  const createdDirs = target.exists ? [] : await mkdirParents(target.abs);
+  try {
+    await writeFileAtomic(target.abs, data, { signal: ctx.signal, exclusive: !target.exists && mode !== "overwrite" });
+  } catch (err) {
+    await removeCreatedDirs(createdDirs);
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") {
+      throw new ToolError(`"${userPath}" was created by someone else while writing; nothing written: read it and try again`, {
+        path: target.rel,
+      });
+    }
+    throw err;
+  }
+  const created = !target.exists;
+  const verb = created ? "Created" : mode === "append" ? "Appended to" : "Wrote";
+  return textResult(`${verb} ${target.rel} (${plural(added.length, "byte")}${mode === "append" && existing ? `, now ${data.length}` : ""})`, {
+    path: target.rel,
+    bytes_written: added.length,
+    file_bytes: data.length,
+    created,
+    mode,
+    sha256: sha256Hex(data),
+  });
+}
+
+export const writeFileTool = defineTool({
+  name: "write_file",
+  description:
+    "Write a whole text file in the workspace, atomically (temp file + rename; the file's permissions are kept). " +
+    'mode: "overwrite" (default), "fail_if_exists", "append", "skip_if_exists". Creates missing parent folders. ' +
+    "To change part of a file use edit_file.",
+  inputSchema,
+  annotations: { title: "Write file", readOnlyHint: false, destructiveHint: true, idempotentHint: false },
+  argumentAliases: { file_path: "path" },
+  async handler(args, ctx) {
+    return writeTextFile(ctx, "write_file", args.path, args.content, args.mode ?? "overwrite");
+  },
+});

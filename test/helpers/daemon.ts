@@ -1,0 +1,117 @@
+/**
+ * Integration-test harness: a temp workspace with a private socket folder, the real CLI and daemon
+ * (compiled, from dist/) run as child processes, and a connected client.
+ */
+import { execFile, spawn } from "node:child_process";
+import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { ToolDClient, type ConnectOptions } from "../../src/client/index.js";
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const CLI = path.join(REPO_ROOT, "dist/cli/main.js");
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface TestDaemon {
+  /** Workspace root (realpath). */
+  root: string;
+  /** Socket path, inside a 0700 folder of the temp dir. */
+  socket: string;
+  runDir: string;
+  env: NodeJS.ProcessEnv;
+  /** Runs the compiled CLI with this workspace and socket. */
+  cli(args: string[], opts?: { input?: string; env?: NodeJS.ProcessEnv }): Promise<CliResult>;
+  /** A client connected to this daemon (starting it). */
+  connect(opts?: Partial<ConnectOptions>): Promise<ToolDClient>;
+  write(files: Record<string, string | Buffer>): Promise<void>;
+  /** Stops the daemon if running (SIGKILL fallback) and removes the temp folder. */
+  cleanup(): Promise<void>;
+}
+
+export async function makeTestDaemon(opts: { toml?: string; files?: Record<string, string> } = {}): Promise<TestDaemon> {
+  const base = await realpath(await mkdtemp(path.join(os.tmpdir(), "toold-it-")));
+  const root = path.join(base, "ws");
+  const runDir = path.join(base, "run");
+  await mkdir(root);
+  await mkdir(runDir, { mode: 0o700 });
+  const socket = path.join(runDir, "toold.sock");
+  if (opts.toml !== undefined) await writeFile(path.join(root, "vtcode.toml"), opts.toml);
+  const env: NodeJS.ProcessEnv = { ...process.env, TOOLD_SOCKET: socket };
+  delete env.XDG_RUNTIME_DIR;
+  const write = async (files: Record<string, string | Buffer>) => {
+    for (const [rel, content] of Object.entries(files)) {
+      const abs = path.join(root, rel);
+      await mkdir(path.dirname(abs), { recursive: true });
+      await writeFile(abs, content);
+    }
+  };
+  if (opts.files) await write(opts.files);
+  const cli = (args: string[], o: { input?: string; env?: NodeJS.ProcessEnv } = {}) =>
+    new Promise<CliResult>((resolve) => {
+      const child = execFile(
+        process.execPath,
+        [CLI, "--workspace", root, "--socket", socket, ...args],
+        { cwd: root, env: { ...env, ...o.env }, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
+        (err, stdout, stderr) => {
+          const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
+      if (o.input !== undefined) child.stdin?.end(o.input);
+      else child.stdin?.end();
+    });
+  return {
+    root,
+    socket,
+    runDir,
+    env,
+    cli,
+    write,
+    connect: (o = {}) => ToolDClient.connect({ workspace: root, socket, env, ...o }),
+    async cleanup() {
+      if (existsSync(socket)) await cli(["stop"]);
+      const state = path.join(runDir, "toold.state.json");
+      if (existsSync(state)) {
+        try {
+          const { pid } = JSON.parse(await import("node:fs/promises").then((f) => f.readFile(state, "utf8"))) as { pid: number };
+          process.kill(pid, "SIGKILL");
+        } catch {
+          /* gone */
+        }
+      }
+      await rm(base, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Spawns the daemon in the foreground (logs to stderr); for signal tests. */
+export function spawnForeground(d: TestDaemon) {
+  return spawn(process.execPath, [path.join(REPO_ROOT, "dist/daemon/entry.js"), "--workspace", d.root, "--socket", d.socket, "--foreground"], {
+    env: d.env,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+}
+
+export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
