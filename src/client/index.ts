@@ -18,6 +18,7 @@ import {
   ToolsList,
   type ApproveParams,
   type InitializeResult,
+  type MethodDecl,
   type StatsResult,
   type StatusResult,
   type ToolDescriptor,
@@ -54,6 +55,12 @@ export interface ConnectOptions {
   clientInfo?: { name: string; version?: string };
   /** Answers `client/approve`; declares `capabilities.approvals` when given. */
   onApprove?: (request: ApproveParams) => boolean | Promise<boolean>;
+  /**
+   * After the connection drops (daemon restart, crash), open a new one on the next call instead
+   * of failing it. Calls in flight at the drop are still rejected with ConnectionClosedError: a
+   * tool call may have had effects, so only the caller can decide to repeat it. Default false.
+   */
+  reconnect?: boolean;
 }
 
 export interface CallOptions {
@@ -94,95 +101,162 @@ async function waitUntilGone(socketPath: string, timeoutMs: number): Promise<voi
   while (existsSync(socketPath) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
 
+/** Opens one connection, runs `initialize`, and wires approvals and progress onto it. */
+async function openSession(
+  target: ResolvedTarget,
+  opts: ConnectOptions,
+  autoStart: boolean,
+  onProgress: (token: string, value: unknown) => void,
+): Promise<{ peer: RpcPeer; server: InitializeResult }> {
+  for (let attempt = 0; ; attempt++) {
+    let socket: net.Socket;
+    try {
+      socket = await connectSocket(target.socket);
+    } catch (err) {
+      if (!isNotListening(err)) throw err;
+      if (!autoStart) {
+        throw new DaemonUnreachableError(
+          `no toold daemon is running for ${target.workspace} (socket ${target.socket}); start it with \`toold start\``,
+        );
+      }
+      if (attempt >= 2) throw new DaemonUnreachableError(`the daemon started but ${target.socket} does not answer`);
+      await spawnDaemon({ workspace: target.workspace, socket: target.socket, ...(opts.env ? { env: opts.env } : {}) });
+      continue;
+    }
+    const peer = new RpcPeer(socket);
+    if (opts.onApprove) {
+      const onApprove = opts.onApprove;
+      peer.onRequest(ClientApprove, async (params) => ({ approved: (await onApprove(params)) === true }));
+    }
+    peer.onNotification(Progress, ({ token, value }) => onProgress(String(token), value));
+    const server = await peer.request(Initialize, {
+      clientInfo: opts.clientInfo ?? { name: "toold-client", version: VERSION },
+      capabilities: { approvals: opts.onApprove !== undefined },
+    });
+    const mismatch = server.serverInfo.version !== VERSION;
+    if (mismatch && (opts.restartOnVersionMismatch ?? true) && autoStart && attempt < 2) {
+      // A daemon from another version may speak another protocol: replace it.
+      await peer.request(DaemonShutdown, {}).catch(() => undefined);
+      peer.close();
+      await waitUntilGone(target.socket, 15_000);
+      continue;
+    }
+    return { peer, server };
+  }
+}
+
 export class ToolDClient {
-  private progressHandlers = new Map<string, (value: unknown) => void>();
+  private readonly progressHandlers = new Map<string, (value: unknown) => void>();
+  private readonly closeHandlers: (() => void)[] = [];
   private nextProgress = 1;
+  private reconnecting: Promise<RpcPeer> | undefined;
+  /** Set by close(): a closed-on-purpose client never reconnects. */
+  private disposed = false;
 
   private constructor(
-    private readonly peer: RpcPeer,
+    private peer: RpcPeer,
     readonly target: ResolvedTarget,
-    readonly server: InitializeResult,
+    private serverInfo: InitializeResult,
+    private readonly opts: ConnectOptions,
   ) {
-    peer.onNotification(Progress, ({ token, value }) => this.progressHandlers.get(String(token))?.(value));
+    this.watch(peer);
   }
 
   /** Connects (starting the daemon if allowed) and runs `initialize`. */
   static async connect(opts: ConnectOptions = {}): Promise<ToolDClient> {
     const target = resolveTarget(opts);
-    const autoStart = opts.autoStart ?? true;
-    for (let attempt = 0; ; attempt++) {
-      let socket: net.Socket;
-      try {
-        socket = await connectSocket(target.socket);
-      } catch (err) {
-        if (!isNotListening(err)) throw err;
-        if (!autoStart) {
-          throw new DaemonUnreachableError(`no toold daemon is running for ${target.workspace} (socket ${target.socket})`);
-        }
-        if (attempt >= 2) throw new DaemonUnreachableError(`the daemon started but ${target.socket} does not answer`);
-        await spawnDaemon({ workspace: target.workspace, socket: target.socket, ...(opts.env ? { env: opts.env } : {}) });
-        continue;
-      }
-      const peer = new RpcPeer(socket);
-      if (opts.onApprove) {
-        const onApprove = opts.onApprove;
-        peer.onRequest(ClientApprove, async (params) => ({ approved: (await onApprove(params)) === true }));
-      }
-      const server = await peer.request(Initialize, {
-        clientInfo: opts.clientInfo ?? { name: "toold-client", version: VERSION },
-        capabilities: { approvals: opts.onApprove !== undefined },
-      });
-      const mismatch = server.serverInfo.version !== VERSION;
-      if (mismatch && (opts.restartOnVersionMismatch ?? true) && autoStart && attempt < 2) {
-        // A daemon from another version may speak another protocol: replace it.
-        await peer.request(DaemonShutdown, {}).catch(() => undefined);
-        peer.close();
-        await waitUntilGone(target.socket, 15_000);
-        continue;
-      }
-      return new ToolDClient(peer, target, server);
+    let client: ToolDClient | undefined;
+    const onProgress = (token: string, value: unknown) => client?.progressHandlers.get(token)?.(value);
+    const { peer, server } = await openSession(target, opts, opts.autoStart ?? true, onProgress);
+    client = new ToolDClient(peer, target, server, opts);
+    return client;
+  }
+
+  /** The daemon's `initialize` answer (of the current connection). */
+  get server(): InitializeResult {
+    return this.serverInfo;
+  }
+
+  private watch(peer: RpcPeer): void {
+    peer.onClosed(() => {
+      for (const handler of this.closeHandlers) handler();
+    });
+  }
+
+  /**
+   * The live connection. With `reconnect`, a dropped connection is replaced on the next call
+   * (starting the daemon again when `autoStart` allows); calls pending at the drop were rejected.
+   */
+  private async live(): Promise<RpcPeer> {
+    if (!this.peer.isClosed || !this.opts.reconnect || this.disposed) return this.peer;
+    this.reconnecting ??= openSession(this.target, this.opts, this.opts.autoStart ?? true, (token, value) =>
+      this.progressHandlers.get(token)?.(value),
+    )
+      .then(({ peer, server }) => {
+        if (this.disposed) peer.close();
+        this.peer = peer;
+        this.serverInfo = server;
+        this.watch(peer);
+        return peer;
+      })
+      .finally(() => (this.reconnecting = undefined));
+    return this.reconnecting;
+  }
+
+  private async request<P, R>(decl: MethodDecl<P, R>, params: P, signal?: AbortSignal): Promise<R> {
+    const peer = await this.live();
+    return peer.request(decl, params, signal);
+  }
+
+  async listTools(): Promise<ToolDescriptor[]> {
+    return (await this.request(ToolsList, {})).tools;
+  }
+
+  /**
+   * Calls a tool. Aborting `signal` sends `$/cancelRequest` (the daemon stops the tool, e.g. kills
+   * a command) and rejects at once with the signal's reason; `onProgress` gets `$/progress` values.
+   */
+  async callTool(name: string, args: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<ToolResult> {
+    if (!opts.onProgress) return this.request(ToolsCall, { name, arguments: args }, opts.signal);
+    const token = `p${this.nextProgress++}`;
+    this.progressHandlers.set(token, opts.onProgress);
+    try {
+      return await this.request(ToolsCall, { name, arguments: args, _meta: { progressToken: token } }, opts.signal);
+    } finally {
+      this.progressHandlers.delete(token);
     }
   }
 
-  listTools(): Promise<ToolDescriptor[]> {
-    return this.peer.request(ToolsList, {}).then((r) => r.tools);
-  }
-
-  callTool(name: string, args: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<ToolResult> {
-    if (!opts.onProgress) return this.peer.request(ToolsCall, { name, arguments: args }, opts.signal);
-    const token = `p${this.nextProgress++}`;
-    this.progressHandlers.set(token, opts.onProgress);
-    return this.peer
-      .request(ToolsCall, { name, arguments: args, _meta: { progressToken: token } }, opts.signal)
-      .finally(() => this.progressHandlers.delete(token));
-  }
-
   stats(): Promise<StatsResult> {
-    return this.peer.request(DaemonStats, {});
+    return this.request(DaemonStats, {});
   }
   status(): Promise<StatusResult> {
-    return this.peer.request(DaemonStatus, {});
+    return this.request(DaemonStatus, {});
   }
   config(): Promise<Record<string, unknown>> {
-    return this.peer.request(ConfigGet, {});
+    return this.request(ConfigGet, {});
   }
+  /** Re-reads vtcode.toml; rejects with RpcError(ErrorCodes.ConfigInvalid) and the reasons when invalid. */
   reloadConfig(): Promise<{ ok: true }> {
-    return this.peer.request(ConfigReload, {});
+    return this.request(ConfigReload, {});
   }
   /** Asks the daemon to drain and exit; resolves once its socket is gone. */
   async shutdown(timeoutMs = 30_000): Promise<void> {
-    await this.peer.request(DaemonShutdown, {});
-    this.peer.close();
+    await this.request(DaemonShutdown, {});
+    this.close();
     await waitUntilGone(this.target.socket, timeoutMs);
   }
 
+  /** Called each time the connection drops (with `reconnect`, once per connection). */
   onClose(handler: () => void): void {
-    this.peer.onClosed(handler);
+    this.closeHandlers.push(handler);
   }
+  /** True when the connection is down (with `reconnect`, the next call opens a new one). */
   get closed(): boolean {
     return this.peer.isClosed;
   }
   close(): void {
+    this.disposed = true;
     this.peer.close();
   }
 }

@@ -54,9 +54,15 @@ export class RpcPeer {
 
   request<P, R>(decl: MethodDecl<P, R>, params: P, signal?: AbortSignal): Promise<R> {
     if (this.closed) return Promise.reject(new ConnectionClosedError());
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
     const id = this.nextId++;
     return new Promise<R>((resolve, reject) => {
-      const onAbort = () => this.notify(CancelRequest, { id });
+      // Like fetch: an aborted call rejects at once with the signal's reason; the daemon is told to
+      // stop, and its late answer (if any) is dropped.
+      const onAbort = () => {
+        this.notify(CancelRequest, { id });
+        if (this.pending.delete(id)) reject(signal?.reason as Error);
+      };
       signal?.addEventListener("abort", onAbort, { once: true });
       this.pending.set(id, {
         resolve: (v) => {
@@ -69,7 +75,6 @@ export class RpcPeer {
         },
       });
       this.send({ jsonrpc: "2.0", id, method: decl.method, params });
-      if (signal?.aborted) onAbort();
     });
   }
 

@@ -25,7 +25,9 @@ export function daemonEntry(): { file: string; execArgv: string[] } {
   const here = fileURLToPath(import.meta.url);
   const ext = path.extname(here);
   const file = path.join(path.dirname(here), "..", "daemon", `entry${ext}`);
-  return { file, execArgv: ext === ".ts" ? ["--import", "tsx"] : [] };
+  // Under tsx (tests, `npm run dev`) the daemon runs from source too; resolve tsx from here, not
+  // from the daemon's cwd (the workspace), which has no node_modules of ours.
+  return { file, execArgv: ext === ".ts" ? ["--import", import.meta.resolve("tsx")] : [] };
 }
 
 /** Resolves once something answers on the socket, or rejects after `timeoutMs`. */

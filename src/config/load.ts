@@ -8,6 +8,7 @@ import path from "node:path";
 import { Value } from "@sinclair/typebox/value";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { CONFIG_SECTIONS, type Config, type KeySpec } from "./schema.js";
+import { regexEngine, validateCommandRegexes } from "../policy/commands.js";
 
 export const CONFIG_FILE_NAME = "vtcode.toml";
 
@@ -142,6 +143,15 @@ export function parseConfig(text: string, file: string): LoadedConfig {
         continue;
       }
       accepted[k] = v;
+    }
+    if (sectionName === "commands") {
+      // A regex that does not compile would otherwise fail every run_terminal_cmd call later.
+      for (const bad of validateCommandRegexes(accepted)) {
+        const source = (accepted[bad.key] as string[])[bad.index];
+        problems.push(
+          `${where(bad.key)}: commands.${bad.key}[${bad.index}] ${describe(source)} is not a valid regex (${regexEngine} syntax): ${bad.message}`,
+        );
+      }
     }
     values.set(sectionName, accepted);
   }

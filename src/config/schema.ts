@@ -120,6 +120,12 @@ export const CONFIG_SECTIONS = {
       "an integer from 1 to 65536",
       "Calls in flight per connection; past it the connection stops being read until calls finish.",
     ),
+    frame_timeout_ms: key(
+      Type.Integer({ minimum: 100, maximum: 3_600_000 }),
+      30_000,
+      "an integer from 100 to 3600000 (milliseconds)",
+      "A message that stays incomplete this long (a slow or stuck sender) gets an error and its connection is closed.",
+    ),
     drain_timeout_secs: key(
       Type.Integer({ minimum: 0, maximum: 3600 }),
       10,

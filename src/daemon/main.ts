@@ -20,6 +20,7 @@ import { Workspace } from "../workspace/workspace.js";
 import { createRootLogger } from "./logger.js";
 import { DaemonServer } from "./server.js";
 import { ensurePrivateDir } from "./socket-dir.js";
+import { sweepTempFiles } from "./temp-sweep.js";
 import {
   AlreadyRunningError,
   acquireStateLock,
@@ -29,8 +30,8 @@ import {
   type DaemonState,
 } from "./state-file.js";
 
-/** How often the daemon checks that its socket file is still there. */
-const SOCKET_WATCH_INTERVAL_MS = 15_000;
+/** How often the daemon checks that its socket file is still there ($TOOLD_SOCKET_CHECK_MS: tests). */
+const SOCKET_WATCH_INTERVAL_MS = Number(process.env.TOOLD_SOCKET_CHECK_MS) > 0 ? Number(process.env.TOOLD_SOCKET_CHECK_MS) : 15_000;
 
 export interface DaemonOptions {
   workspace: string;
@@ -62,6 +63,7 @@ export class Daemon {
   private socketWatch: NodeJS.Timeout | undefined;
   private socketIno: number | undefined;
   private readonly log: Logger;
+  private readonly startedAtMs = Date.now();
 
   constructor(
     private readonly opts: DaemonOptions,
@@ -82,6 +84,7 @@ export class Daemon {
       pid: process.pid,
       ...(opts.foreground ? {} : { logFile: this.files.log }),
       memoryUsage: () => process.memoryUsage(),
+      activeResources: () => process.getActiveResourcesInfo().length,
       config: () => this.config,
       reloadConfig: () => this.reloadConfig(),
       shutdown: (reason) => void this.shutdown(reason),
@@ -132,10 +135,22 @@ export class Daemon {
     this.armIdleTimer();
     this.socketWatch = setInterval(() => this.checkSocket(), SOCKET_WATCH_INTERVAL_MS);
     this.socketWatch.unref();
+    this.sweepLeftovers();
     this.log.info(
       { workspace: this.opts.workspace, socket: this.opts.socket, version: VERSION, tools: this.registry.list().length },
       "daemon ready",
     );
+  }
+
+  /** In the background: temp files of writes a killed daemon never finished (see temp-sweep.ts). */
+  private sweepLeftovers(): void {
+    const log = this.rootLog.child({ module: "temp-sweep" });
+    sweepTempFiles(this.opts.workspace, { startedAtMs: this.startedAtMs, log })
+      .then((r) => {
+        if (r.removed.length > 0 || r.truncated) log.info({ removed: r.removed.length, truncated: r.truncated }, "removed leftover temp files");
+        else log.debug({ visited: r.visited }, "no leftover temp files");
+      })
+      .catch((err: Error) => log.warn({ err: err.message }, "temp-file sweep failed"));
   }
 
   /** We hold the lock, so a socket file left at our path belongs to a dead daemon. */

@@ -9,6 +9,7 @@ import { SocketMessageWriter } from "vscode-jsonrpc/node";
 import type { Logger } from "pino";
 import { ErrorCodes } from "../protocol/errors.js";
 import {
+  AnswerTrackingWriter,
   LspMessageReader,
   NdjsonMessageReader,
   NdjsonMessageWriter,
@@ -19,8 +20,6 @@ import {
 import { Session, type Dispatcher } from "../dispatch/dispatcher.js";
 import type { Stats } from "../dispatch/stats.js";
 import type { Config } from "../config/schema.js";
-
-const PARTIAL_MESSAGE_TIMEOUT_MS = 30_000;
 
 export interface ServerDeps {
   dispatcher: Dispatcher;
@@ -120,13 +119,16 @@ export class DaemonServer {
     const { dispatcher, log, config } = this.deps;
     const readerOptions = {
       maxMessageBytes: config().daemon.max_message_bytes,
-      partialMessageTimeoutMs: PARTIAL_MESSAGE_TIMEOUT_MS,
+      partialMessageTimeoutMs: config().daemon.frame_timeout_ms,
+      // The reader bounds requests in flight itself, counting answers as they are written, so
+      // cancellations and client/approve answers still get through on a full connection.
+      maxInFlight: config().daemon.max_in_flight_per_connection,
     };
     const reader: GuardedMessageReader =
       framing === "ndjson" ? new NdjsonMessageReader(socket, readerOptions) : new LspMessageReader(socket, readerOptions);
     const writer = framing === "ndjson" ? new NdjsonMessageWriter(socket) : new SocketMessageWriter(socket);
     const rpcLog = log.child({ conn: session.id });
-    const connection = createMessageConnection(reader, writer, {
+    const connection = createMessageConnection(reader, new AnswerTrackingWriter(writer, reader), {
       error: (m) => rpcLog.warn(m),
       warn: (m) => rpcLog.debug(m),
       info: () => {},
@@ -143,7 +145,10 @@ export class DaemonServer {
       });
     });
     connection.onError(([err]) => log.debug({ conn: session.id, err: err.message }, "connection error"));
-    dispatcher.attach(connection, session, reader, config().daemon.max_in_flight_per_connection);
+    // The reader already holds requests past the bound; pausing the socket here as well would stop
+    // the client/approve answer a held call waits for.
+    const noFlowControl = { pause: () => {}, resume: () => {} };
+    dispatcher.attach(connection, session, noFlowControl, config().daemon.max_in_flight_per_connection);
     connection.listen();
     log.debug({ conn: session.id, framing }, "connection");
     return connection;

@@ -17,6 +17,7 @@ import {
 import * as R from "../protocol/rpc.js";
 import type { Config } from "../config/schema.js";
 import { policyFor } from "../policy/policy.js";
+import { evaluateCommand } from "../policy/commands.js";
 import { ToolCallError, type ToolRegistry } from "../tools/registry.js";
 import type { BufferPool } from "../tools/memory-pool.js";
 import { errorResult, type AnyToolDefinition, type ToolContext } from "../tools/types.js";
@@ -30,6 +31,8 @@ export interface DaemonControl {
   readonly logFile?: string;
   readonly pid: number;
   memoryUsage(): { rss: number; heapUsed: number };
+  /** Live libuv handles and requests (sockets, timers, fs requests): a leak shows up as growth. */
+  activeResources?(): number;
   config(): Config;
   /** Re-reads vtcode.toml; throws ConfigError and keeps the old config when it is invalid. */
   reloadConfig(): Promise<void>;
@@ -241,6 +244,15 @@ export class Dispatcher {
     def: AnyToolDefinition,
     args: Record<string, unknown>,
   ): Promise<ToolResult | undefined> {
+    if (def.name === "run_terminal_cmd") {
+      const verdict = evaluateCommand(config.commands, args.command as string | string[]);
+      if (!verdict.allowed) {
+        return errorResult(
+          `run_terminal_cmd refused: ${verdict.reason} (${verdict.rule} in vtcode.toml [commands]); nothing was run. Change [commands] and run \`toold config reload\` if it should run.`,
+          { denied: true, rule: verdict.rule },
+        );
+      }
+    }
     const { policy, source } = policyFor(config, def);
     if (policy === "allow") return undefined;
     if (policy === "deny") {
@@ -302,7 +314,11 @@ export class Dispatcher {
         leased: p.leased,
       },
       fileCache: { entries: 0, bytes: 0, maxBytes: control.config().cache.max_bytes, hits: 0, misses: 0 },
-      process: { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed },
+      process: {
+        rssBytes: mem.rss,
+        heapUsedBytes: mem.heapUsed,
+        ...(control.activeResources ? { activeResources: control.activeResources() } : {}),
+      },
       ...control.extraStats?.(),
     } as StatsResult;
   }

@@ -33,6 +33,15 @@ export interface ReaderOptions {
   maxMessageBytes: number;
   /** A frame that stays incomplete this long closes the connection. */
   partialMessageTimeoutMs: number;
+  /**
+   * Requests handed on and not yet answered (see `AnswerTrackingWriter`). Past it, further requests
+   * wait in the reader, and the socket stops being read once they hold `maxHeldBytes`.
+   * Notifications and responses still pass, so `$/cancelRequest` and `client/approve` answers
+   * reach a full connection. Unbounded when absent.
+   */
+  maxInFlight?: number;
+  /** Bytes of waiting requests past which the socket is paused. Default 1 MiB. */
+  maxHeldBytes?: number;
 }
 
 const MAX_HEADER_BYTES = 8 * 1024;
@@ -79,6 +88,12 @@ abstract class GuardedReader extends AbstractMessageReader implements MessageRea
   private partialTimer: NodeJS.Timeout | undefined;
   private paused = false;
   private readonly pending: Message[] = [];
+  /** Ids of requests handed on and not answered yet (a count per id: ids may repeat). */
+  private readonly outstanding = new Map<string | number, number>();
+  private outstandingCount = 0;
+  private held: { msg: Message; bytes: number }[] = [];
+  private heldBytes = 0;
+  private heldPause = false;
 
   constructor(
     protected readonly stream: Duplex,
@@ -97,6 +112,8 @@ abstract class GuardedReader extends AbstractMessageReader implements MessageRea
     const onData = (chunk: Buffer) => this.onData(chunk);
     const onClose = () => {
       this.clearPartialTimer();
+      this.held = [];
+      this.heldBytes = 0;
       this.fireClose();
     };
     const onError = (err: Error) => this.fireError(err);
@@ -122,7 +139,7 @@ abstract class GuardedReader extends AbstractMessageReader implements MessageRea
   resume(): void {
     this.paused = false;
     while (!this.paused && this.pending.length > 0) this.callback?.(this.pending.shift() as Message);
-    if (!this.paused) this.stream.resume();
+    if (!this.paused && !this.heldPause) this.stream.resume();
   }
 
   protected abstract onData(chunk: Buffer): void;
@@ -145,8 +162,65 @@ abstract class GuardedReader extends AbstractMessageReader implements MessageRea
       this.protocolError(problem);
       return;
     }
-    if (this.paused) this.pending.push(value as Message);
-    else this.callback?.(value as Message);
+    const msg = value as Message & { id?: string | number | null; method?: unknown };
+    const max = this.options.maxInFlight;
+    if (max !== undefined && typeof msg.method === "string" && msg.id !== undefined && msg.id !== null) {
+      if (this.held.length > 0 || this.outstandingCount >= max) {
+        this.hold(msg, Buffer.byteLength(body));
+        return;
+      }
+      this.track(msg.id);
+    }
+    this.emit(msg);
+  }
+
+  private emit(msg: Message): void {
+    if (this.paused) this.pending.push(msg);
+    else this.callback?.(msg);
+  }
+
+  private track(id: string | number): void {
+    this.outstanding.set(id, (this.outstanding.get(id) ?? 0) + 1);
+    this.outstandingCount++;
+  }
+
+  private hold(msg: Message, bytes: number): void {
+    this.held.push({ msg, bytes });
+    this.heldBytes += bytes;
+    if (!this.heldPause && this.heldBytes >= (this.options.maxHeldBytes ?? 1024 * 1024)) {
+      this.heldPause = true;
+      this.stream.pause();
+    }
+  }
+
+  /** A response to request `id` was written: let the next waiting request through. */
+  requestAnswered(id: string | number): void {
+    const count = this.outstanding.get(id);
+    if (count === undefined) return; // not one of ours (e.g. an error for a malformed message)
+    if (count <= 1) this.outstanding.delete(id);
+    else this.outstanding.set(id, count - 1);
+    this.outstandingCount--;
+    const max = this.options.maxInFlight ?? Infinity;
+    while (this.held.length > 0 && this.outstandingCount < max) {
+      const next = this.held.shift() as { msg: Message & { id?: string | number }; bytes: number };
+      this.heldBytes -= next.bytes;
+      this.track(next.msg.id as string | number);
+      this.emit(next.msg);
+    }
+    if (this.heldPause && this.heldBytes < (this.options.maxHeldBytes ?? 1024 * 1024) / 2) {
+      this.heldPause = false;
+      if (!this.paused) this.stream.resume();
+    }
+  }
+
+  /** Requests handed on and not yet answered. */
+  get inFlight(): number {
+    return this.outstandingCount;
+  }
+
+  /** Requests waiting for a free slot. */
+  get waiting(): number {
+    return this.held.length;
   }
 
   protected protocolError(error: ProtocolError): void {
@@ -360,3 +434,36 @@ export class NdjsonMessageWriter extends AbstractMessageWriter implements Messag
 }
 
 export type GuardedMessageReader = LspMessageReader | NdjsonMessageReader;
+
+/** Wraps a writer and tells the reader each time a request of its connection has been answered. */
+export class AnswerTrackingWriter implements MessageWriter {
+  constructor(
+    private readonly inner: MessageWriter,
+    private readonly reader: { requestAnswered(id: string | number): void },
+  ) {}
+
+  get onError(): MessageWriter["onError"] {
+    return this.inner.onError;
+  }
+
+  get onClose(): MessageWriter["onClose"] {
+    return this.inner.onClose;
+  }
+
+  write(msg: Message): Promise<void> {
+    const written = this.inner.write(msg);
+    const m = msg as { id?: unknown; method?: unknown };
+    if (m.method === undefined && (typeof m.id === "string" || typeof m.id === "number")) {
+      this.reader.requestAnswered(m.id);
+    }
+    return written;
+  }
+
+  end(): void {
+    this.inner.end();
+  }
+
+  dispose(): void {
+    this.inner.dispose();
+  }
+}

@@ -110,7 +110,7 @@ export interface StatsResult {
     dropped: number;
   };
   fileCache: { entries: number; bytes: number; maxBytes: number; hits: number; misses: number };
-  process: { rssBytes: number; heapUsedBytes: number };
+  process: { rssBytes: number; heapUsedBytes: number; activeResources?: number };
   [extra: string]: unknown;
 }
 export interface StatusResult {

@@ -1,5 +1,6 @@
 /** delete_file: removes a file, a symlink (never its target) or, with `recursive`, a folder. */
-import { lstat, rm, unlink, type Stats } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import { lstat, rm, unlink } from "node:fs/promises";
 import path from "node:path";
 import { Type } from "@sinclair/typebox";
 import { isWithin, type Workspace } from "../workspace/workspace.js";

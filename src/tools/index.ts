@@ -1,6 +1,23 @@
 /** The explicit inventory handed to the registry. Add a tool here after writing its file. */
 import type { AnyToolDefinition } from "./types.js";
+import { grepFileTool } from "./grep_file.js";
 import { listFilesTool } from "./list_files.js";
 import { readFileTool } from "./read_file.js";
+import { writeFileTool } from "./write_file.js";
+import { createFileTool } from "./create_file.js";
+import { editFileTool } from "./edit_file.js";
+import { deleteFileTool } from "./delete_file.js";
+import { applyPatchTool } from "./apply_patch.js";
+import { runTerminalCmdTool } from "./run_terminal_cmd.js";
 
-export const BUILTIN_TOOLS: readonly AnyToolDefinition[] = [readFileTool, listFilesTool];
+export const BUILTIN_TOOLS: readonly AnyToolDefinition[] = [
+  readFileTool,
+  listFilesTool,
+  grepFileTool,
+  writeFileTool,
+  createFileTool,
+  editFileTool,
+  deleteFileTool,
+  applyPatchTool,
+  runTerminalCmdTool,
+];

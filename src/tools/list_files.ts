@@ -1,82 +1,220 @@
-/** list_files: the entries of a folder in the workspace, optionally recursive. */
-import { opendir } from "node:fs/promises";
+/**
+ * list_files: a folder's entries, every file below it, or the files found by name or content —
+ * with the same ignore / hidden rules as grep_file (the shared walker in src/search), and paging.
+ */
+import { lstat } from "node:fs/promises";
 import path from "node:path";
 import { Type } from "@sinclair/typebox";
+import { scanFile } from "../search/file-search.js";
+import { compileGlob, GlobError, type CompiledGlob } from "../search/glob.js";
+import { compileMatcher, PatternError, type Matcher } from "../search/matcher.js";
+import { walk, type EntryType } from "../search/walk.js";
 import { defineTool, textResult, ToolError } from "./types.js";
 
 export const DEFAULT_MAX_ITEMS = 1000;
+export const MAX_MAX_ITEMS = 100_000;
+export const DEFAULT_PER_PAGE = 100;
+export const MAX_PER_PAGE = 1000;
+
+const MODES = ["list", "recursive", "find_name", "find_content"] as const;
+type Mode = (typeof MODES)[number];
 
 export const inputSchema = Type.Object(
   {
     path: Type.Optional(Type.String({ description: 'Folder, relative to the workspace root. Default ".".' })),
-    recursive: Type.Optional(Type.Boolean({ description: "List every file below the folder. Default false." })),
+    mode: Type.Optional(
+      Type.Union(
+        MODES.map((m) => Type.Literal(m)),
+        {
+          description:
+            '"list": the folder\'s own entries (default); "recursive": every file below it; "find_name": entries below it ' +
+            'whose name matches the glob `name_pattern`; "find_content": files below it whose content matches the regex `content_pattern`.',
+        },
+      ),
+    ),
+    name_pattern: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'Glob for mode find_name (implies it): without "/" it matches the name at any depth ("*.ts"), with "/" the path relative to `path` ("src/**/*.test.ts"); a trailing "/" matches folders only.',
+      }),
+    ),
+    content_pattern: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "Regex (RE2/ripgrep syntax, smart case) for mode find_content (implies it); see grep_file for matches themselves.",
+      }),
+    ),
+    include_hidden: Type.Optional(
+      Type.Boolean({ description: "Include dot-files and dot-folders (never .git). Default false." }),
+    ),
+    recursive: Type.Optional(Type.Boolean({ description: 'Same as mode "recursive". Default false.' })),
     max_items: Type.Optional(
-      Type.Integer({ minimum: 1, description: `Most entries to return. Default ${DEFAULT_MAX_ITEMS}.` }),
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_MAX_ITEMS,
+        description: `Most entries to collect across all pages; the walk stops there (\`truncated\`). Default ${DEFAULT_MAX_ITEMS}.`,
+      }),
+    ),
+    page: Type.Optional(Type.Integer({ minimum: 1, description: "Page to return, 1-based. Default 1." })),
+    per_page: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_PER_PAGE,
+        description: `Entries per page. Default ${DEFAULT_PER_PAGE}.`,
+      }),
     ),
   },
   { additionalProperties: false },
 );
 
-interface Entry {
+export interface ListItem {
   path: string;
-  type: "file" | "dir" | "symlink" | "other";
+  type: EntryType;
+  size?: number;
 }
 
-/** Folders never worth walking into. */
-const SKIPPED_DIRS = new Set([".git", "node_modules"]);
+function pickMode(args: {
+  mode?: Mode;
+  recursive?: boolean;
+  name_pattern?: string;
+  content_pattern?: string;
+}): Mode {
+  const implied: Mode[] = [];
+  if (args.recursive) implied.push("recursive");
+  if (args.name_pattern !== undefined) implied.push("find_name");
+  if (args.content_pattern !== undefined) implied.push("find_content");
+  const mode = args.mode ?? (implied.length === 1 ? implied[0]! : implied.length === 0 ? "list" : undefined);
+  if (mode === undefined) {
+    throw new ToolError(`give one of recursive, name_pattern, content_pattern (or set mode): got ${implied.join(", ")}`);
+  }
+  if (mode === "find_name" && args.name_pattern === undefined) {
+    throw new ToolError('mode "find_name" needs name_pattern, a glob such as "*.ts"');
+  }
+  if (mode === "find_content" && args.content_pattern === undefined) {
+    throw new ToolError('mode "find_content" needs content_pattern, a regex');
+  }
+  if (mode === "list" && args.recursive) throw new ToolError('recursive: true contradicts mode "list"');
+  const stray = implied.filter((m) => m !== mode && m !== "recursive");
+  if (stray.length > 0 || (args.recursive && mode !== "recursive" && mode !== "find_name" && mode !== "find_content")) {
+    throw new ToolError(`${stray.map((m) => (m === "find_name" ? "name_pattern" : "content_pattern")).join(", ")} does not apply to mode "${mode}"`);
+  }
+  return mode;
+}
 
 export const listFilesTool = defineTool({
   name: "list_files",
   description:
-    "List the files and folders in a workspace folder (sorted; folders end with /). With `recursive`, every file below it.",
+    'List a workspace folder (mode "list", the default), every file below it ("recursive", or recursive: true), entries ' +
+    'below it whose name matches a glob ("find_name", name_pattern) or files whose content matches a regex ("find_content", ' +
+    "content_pattern). Honours .gitignore (nested too), .ignore and .git/info/exclude; never shows .git; skips dot-names " +
+    "unless include_hidden; lists symlinks without following them. Sorted by path in byte order (a folder sorts as " +
+    '"name/", so its contents follow it). One path per line, folders end with "/". Paged: page (1-based) and per_page ' +
+    `(default ${DEFAULT_PER_PAGE}); total, has_more; max_items (default ${DEFAULT_MAX_ITEMS}) caps the entries collected.`,
   inputSchema,
   annotations: { title: "List files", readOnlyHint: true, destructiveHint: false, idempotentHint: true },
   argumentAliases: { file_path: "path" },
   async handler(args, ctx) {
-    const target = await ctx.workspace.resolve(args.path ?? ".");
+    const mode = pickMode(args);
+    const userPath = args.path ?? ".";
+    const target = await ctx.workspace.resolve(userPath);
     const maxItems = args.max_items ?? DEFAULT_MAX_ITEMS;
-    const entries: Entry[] = [];
-    const walk = async (absDir: string): Promise<void> => {
-      ctx.signal.throwIfAborted();
-      let dir;
-      try {
-        dir = await opendir(absDir);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOTDIR") {
-          throw new ToolError(`"${args.path}" is a file, not a folder: use read_file to read it`);
+    const perPage = args.per_page ?? DEFAULT_PER_PAGE;
+    const page = args.page ?? 1;
+
+    let glob: CompiledGlob | undefined;
+    let matcher: Matcher | undefined;
+    try {
+      if (mode === "find_name") glob = compileGlob(args.name_pattern!);
+      if (mode === "find_content") matcher = compileMatcher({ pattern: args.content_pattern! });
+    } catch (err) {
+      if (err instanceof GlobError || err instanceof PatternError) throw new ToolError(err.message);
+      throw err;
+    }
+
+    const rel = (p: string): string => (target.rel === "." ? p : `${target.rel}/${p}`);
+    const items: ListItem[] = [];
+    let truncated = false;
+    const entries = walk(
+      target.abs,
+      {
+        base: ctx.workspace.root,
+        includeHidden: args.include_hidden ?? false,
+        ...(mode === "list" ? { maxDepth: 1 } : {}),
+      },
+      ctx.signal,
+    );
+    try {
+      for await (const entry of entries) {
+        let item: ListItem | undefined;
+        if (mode === "list") item = { path: rel(entry.path), type: entry.type };
+        else if (mode === "recursive") item = entry.type === "dir" ? undefined : { path: rel(entry.path), type: entry.type };
+        else if (mode === "find_name") {
+          item = glob!.test(entry.path, entry.type === "dir") ? { path: rel(entry.path), type: entry.type } : undefined;
+        } else if (entry.type === "file") {
+          ctx.signal.throwIfAborted();
+          const scan = await scanFile(ctx.pool, path.join(target.abs, entry.path), matcher!, { stopAfter: 1 });
+          if (scan.kind === "match") item = { path: rel(entry.path), type: "file", size: scan.bytes };
         }
-        throw err;
-      }
-      const children: Entry[] = [];
-      for await (const dirent of dir) {
-        const abs = path.join(absDir, dirent.name);
-        const type = dirent.isDirectory()
-          ? "dir"
-          : dirent.isFile()
-            ? "file"
-            : dirent.isSymbolicLink()
-              ? "symlink"
-              : "other";
-        children.push({ path: ctx.workspace.relative(abs), type });
-      }
-      children.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-      for (const child of children) {
-        if (!args.recursive || child.type !== "dir") entries.push(child);
-        // Symlinks are listed, never descended into: they may lead out of the workspace.
-        if (args.recursive && child.type === "dir" && !SKIPPED_DIRS.has(path.basename(child.path))) {
-          await walk(path.join(ctx.workspace.root, child.path));
+        if (!item) continue;
+        if (items.length >= maxItems) {
+          truncated = true;
+          break;
         }
+        items.push(item);
       }
-    };
-    await walk(target.abs);
-    const total = entries.length;
-    const shown = entries.slice(0, maxItems);
-    const text = shown.map((e) => (e.type === "dir" ? `${e.path}/` : e.path)).join("\n");
-    return textResult(text, {
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOTDIR") {
+        throw new ToolError(`"${userPath}" is a file, not a folder: use read_file to read it`);
+      }
+      throw err;
+    }
+
+    const total = items.length;
+    const pages = Math.max(1, Math.ceil(total / perPage));
+    if (page > pages) {
+      throw new ToolError(`page ${page} is past the last page, ${pages} (${total} entries at ${perPage} per page)`, {
+        total,
+        per_page: perPage,
+        pages,
+      });
+    }
+    const shown = items.slice((page - 1) * perPage, page * perPage);
+    await Promise.all(
+      shown.map(async (item) => {
+        if (item.type !== "file" || item.size !== undefined) return;
+        const st = await lstat(path.join(ctx.workspace.root, item.path)).catch(() => undefined);
+        if (st) item.size = st.size;
+      }),
+    );
+    const hasMore = page < pages;
+    const lines = shown.map((e) => (e.type === "dir" ? `${e.path}/` : e.path));
+    if (total === 0) {
+      lines.push(
+        mode === "list"
+          ? `(no entries in ${target.rel}${args.include_hidden ? "" : "; dot-names are hidden unless include_hidden"})`
+          : "(no matching files)",
+      );
+    }
+    const first = (page - 1) * perPage + 1;
+    if (hasMore) {
+      lines.push(
+        `(entries ${first}-${first + shown.length - 1} of ${total}${truncated ? "+" : ""}; next page: call again with page: ${page + 1})`,
+      );
+    } else if (truncated) {
+      lines.push(`(stopped at max_items ${maxItems}; there are more: raise max_items or narrow path)`);
+    }
+    return textResult(lines.join("\n"), {
       path: target.rel,
+      mode,
       items: shown,
       total,
-      has_more: total > shown.length,
+      page,
+      per_page: perPage,
+      has_more: hasMore,
+      ...(hasMore ? { next_page: page + 1 } : {}),
+      truncated,
     });
   },
 });

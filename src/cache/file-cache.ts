@@ -1,0 +1,284 @@
+/**
+ * The file content cache: whole-file Buffers shared by every tool, bounded in bytes (lru-cache
+ * `maxSize`, `[cache] max_bytes`). It never serves stale content:
+ *
+ * - `read` (read_file, one file) validates every hit with one `stat` (ino + size + mtimeMs): a
+ *   file changed before the call started is seen by the call, whoever changed it.
+ * - `readTrusted` (grep over the whole tree) skips that stat. It is only used after the workspace
+ *   index has synced with its watcher, whose events `invalidate` every path that changed, so a
+ *   cached entry that is still present has not changed since it was read (see
+ *   src/index/workspace-index.ts). A per-file stat would cost ~5 µs × every file per search.
+ *
+ * Reads that cannot be cached (cache off, file larger than the per-file bound) go through the
+ * memory pool, so the hot paths allocate nothing per call in steady state.
+ */
+import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
+import { open, stat } from "node:fs/promises";
+import { LRUCache } from "lru-cache";
+import type { BufferPool } from "../tools/memory-pool.js";
+
+/** What identifies one version of a file. */
+export interface FileKey {
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+interface Entry {
+  readonly data: Buffer;
+  readonly key: FileKey;
+}
+
+export interface FileCacheStats {
+  enabled: boolean;
+  entries: number;
+  bytes: number;
+  maxBytes: number;
+  /** Largest single file kept; bigger files are read through the pool each time. */
+  maxFileBytes: number;
+  hits: number;
+  misses: number;
+  evictions: number;
+  invalidations: number;
+}
+
+export interface FileCacheOptions {
+  maxBytes: number;
+  /** Default: a quarter of maxBytes, at most 16 MiB. */
+  maxFileBytes?: number;
+}
+
+/** Thrown when a file is over the caller's size limit; carries the size for the message. */
+export class FileTooLargeError extends Error {
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(`file is ${size} bytes, over the limit of ${limit}`);
+    this.name = "FileTooLargeError";
+  }
+}
+
+export interface ReadOptions {
+  /** Refuse (FileTooLargeError) files larger than this. */
+  maxBytes?: number;
+  /** Used for reads that are not kept in the cache. */
+  pool?: BufferPool;
+  signal?: AbortSignal;
+}
+
+function sameKey(a: FileKey, b: FileKey): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+function keyOf(st: { ino: number; size: number; mtimeMs: number }): FileKey {
+  return { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+}
+
+const DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024;
+
+export class FileCache {
+  private lru: LRUCache<string, Entry> | undefined;
+  private maxBytes: number;
+  private maxFileBytes: number;
+  private hits = 0;
+  private misses = 0;
+  private evictions = 0;
+  private invalidations = 0;
+
+  constructor(options: FileCacheOptions) {
+    this.maxBytes = options.maxBytes;
+    this.maxFileBytes = options.maxFileBytes ?? Math.min(DEFAULT_MAX_FILE_BYTES, Math.floor(options.maxBytes / 4));
+    this.lru = this.newLru(options.maxBytes);
+  }
+
+  private newLru(maxBytes: number): LRUCache<string, Entry> | undefined {
+    if (maxBytes <= 0) return undefined;
+    return new LRUCache<string, Entry>({
+      maxSize: maxBytes,
+      // +64: an empty file still costs its entry; keeps `bytes` honest for many tiny files.
+      sizeCalculation: (entry) => entry.data.length + 64,
+      dispose: (_value, _key, reason) => {
+        if (reason === "evict") this.evictions++;
+      },
+    });
+  }
+
+  get enabled(): boolean {
+    return this.lru !== undefined;
+  }
+
+  /** Applies `[cache] max_bytes` at run time; shrinking evicts the least recently used at once. */
+  configure(maxBytes: number): void {
+    if (maxBytes === this.maxBytes) return;
+    const old = this.lru;
+    this.maxBytes = maxBytes;
+    this.maxFileBytes = Math.min(DEFAULT_MAX_FILE_BYTES, Math.floor(maxBytes / 4));
+    this.lru = this.newLru(maxBytes);
+    if (old && this.lru) {
+      // Oldest first, so the most recently used survive a shrink.
+      for (const [k, v] of [...old.rentries()] as [string, Entry][]) {
+        if (v.data.length <= this.maxFileBytes) this.lru.set(k, v);
+      }
+    }
+    old?.clear();
+  }
+
+  /** Drops a path (a file that changed or went away). Cheap when it is not cached. */
+  invalidate(abs: string): void {
+    if (this.lru?.delete(abs)) this.invalidations++;
+  }
+
+  /** Drops every path below a folder (the folder was removed or renamed). */
+  invalidateUnder(absDir: string): void {
+    if (!this.lru) return;
+    const prefix = absDir.endsWith("/") ? absDir : `${absDir}/`;
+    for (const k of [...this.lru.keys()]) {
+      if (k.startsWith(prefix)) this.invalidate(k);
+    }
+  }
+
+  clear(): void {
+    this.lru?.clear();
+  }
+
+  /**
+   * Runs `fn` on the current content of `abs`, validated by stat. The buffer is only valid during
+   * `fn` (it may be a pooled buffer that is reused afterwards): copy what you keep.
+   */
+  async read<T>(abs: string, fn: (data: Buffer, key: FileKey) => T | Promise<T>, opts: ReadOptions = {}): Promise<T> {
+    const cached = this.lru?.get(abs);
+    if (cached) {
+      const st = await stat(abs);
+      if (sameKey(cached.key, st)) {
+        this.hits++;
+        this.checkSize(st.size, opts.maxBytes);
+        return fn(cached.data, cached.key);
+      }
+      this.invalidate(abs);
+    }
+    this.misses++;
+    const handle = await open(abs, "r");
+    try {
+      const st = await handle.stat();
+      if (!st.isFile()) {
+        const err = new Error(`${abs} is not a regular file`) as NodeJS.ErrnoException;
+        err.code = st.isDirectory() ? "EISDIR" : "EINVAL";
+        throw err;
+      }
+      this.checkSize(st.size, opts.maxBytes);
+      opts.signal?.throwIfAborted();
+      const key = keyOf(st);
+      if (this.cacheable(st.size)) {
+        const data = Buffer.allocUnsafeSlow(st.size);
+        const filled = await readFully(handle, data, st.size);
+        const exact = filled === st.size ? data : data.subarray(0, filled);
+        if (filled === st.size) this.lru?.set(abs, { data: exact, key });
+        return await fn(exact, key);
+      }
+      const pool = opts.pool;
+      const buf = pool ? pool.acquire(Math.max(st.size, 1)) : Buffer.allocUnsafe(Math.max(st.size, 1));
+      try {
+        const filled = await readFully(handle, buf, st.size);
+        return await fn(buf.subarray(0, filled), key);
+      } finally {
+        if (pool) pool.release(buf);
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /**
+   * The content of `abs` without validating a cached entry by stat: only for callers that have
+   * synced with the watcher (see the module comment). Synchronous, so that the searcher reads a
+   * batch of files in one turn of the event loop and no watcher event can slip in between the
+   * read and the `set`. Returns undefined for a file that is gone or is not a regular file.
+   */
+  readTrusted<T>(abs: string, fn: (data: Buffer) => T, pool?: BufferPool): T | undefined {
+    const cached = this.lru?.get(abs);
+    if (cached) {
+      this.hits++;
+      return fn(cached.data);
+    }
+    this.misses++;
+    let fd: number;
+    try {
+      fd = openSync(abs, "r");
+    } catch {
+      return undefined;
+    }
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile()) return undefined;
+      if (this.cacheable(st.size)) {
+        const data = Buffer.allocUnsafeSlow(st.size);
+        const filled = readFullySync(fd, data, st.size);
+        const exact = filled === st.size ? data : data.subarray(0, filled);
+        if (filled === st.size) this.lru?.set(abs, { data: exact, key: keyOf(st) });
+        return fn(exact);
+      }
+      const buf = pool ? pool.acquire(Math.max(st.size, 1)) : Buffer.allocUnsafe(Math.max(st.size, 1));
+      try {
+        return fn(buf.subarray(0, readFullySync(fd, buf, st.size)));
+      } finally {
+        if (pool) pool.release(buf);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** True when `abs` is cached and its key still matches the file on disk (for tests and stats). */
+  isFresh(abs: string): boolean {
+    const cached = this.lru?.peek(abs);
+    if (!cached) return false;
+    try {
+      return sameKey(cached.key, statSync(abs));
+    } catch {
+      return false;
+    }
+  }
+
+  private cacheable(size: number): boolean {
+    return this.lru !== undefined && size <= this.maxFileBytes;
+  }
+
+  private checkSize(size: number, limit: number | undefined): void {
+    if (limit !== undefined && size > limit) throw new FileTooLargeError(size, limit);
+  }
+
+  stats(): FileCacheStats {
+    return {
+      enabled: this.enabled,
+      entries: this.lru?.size ?? 0,
+      bytes: this.lru?.calculatedSize ?? 0,
+      maxBytes: this.maxBytes,
+      maxFileBytes: this.maxFileBytes,
+      hits: this.hits,
+      misses: this.misses,
+      evictions: this.evictions,
+      invalidations: this.invalidations,
+    };
+  }
+}
+
+async function readFully(handle: import("node:fs/promises").FileHandle, buf: Buffer, size: number): Promise<number> {
+  let filled = 0;
+  while (filled < size) {
+    const { bytesRead } = await handle.read(buf, filled, size - filled, filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled;
+}
+
+function readFullySync(fd: number, buf: Buffer, size: number): number {
+  let filled = 0;
+  while (filled < size) {
+    const n = readSync(fd, buf, filled, size - filled, filled);
+    if (n === 0) break;
+    filled += n;
+  }
+  return filled;
+}

@@ -1,0 +1,501 @@
+/**
+ * The warm workspace index: every folder and entry of the workspace (except `.git`) in memory,
+ * with each folder's ignore files parsed, kept current by one inotify watch per folder
+ * (`fs.watch`, non-recursive). list_files and grep_file walk this tree instead of the disk; the
+ * walk applies the same rules, in the same order, as src/search/walk.ts (it reuses its ignore
+ * stack, globs and sort order), so the answers are the same, only faster.
+ *
+ * Why `fs.watch` per folder and not @parcel/watcher: parcel batches events on a timer before
+ * delivering them, while libuv hands inotify events to the loop as soon as they are read, so
+ * `sync()` (below) costs one cookie round trip instead of a debounce interval; and it adds no
+ * native dependency.
+ *
+ * Freshness: `sync()` creates a cookie file in a watched folder and waits for its event. inotify
+ * delivers one queue in order, so when the cookie arrives every change made before `sync()` was
+ * called has been delivered, applied to the tree, and invalidated in the file cache. This is how
+ * a change made by any program before a call starts is seen by that call, without a stat per
+ * file (watchman uses the same trick). When a watch cannot be set up (inotify limits) or the
+ * cookie cannot be written, the index reports itself unhealthy and callers fall back to the disk.
+ */
+import { lstatSync, readdirSync, unlinkSync, watch, writeFileSync, type Dirent, type FSWatcher } from "node:fs";
+import path from "node:path";
+import type { Logger } from "pino";
+import type { FileCache } from "../cache/file-cache.js";
+import { GlobOverrides } from "../search/glob.js";
+import { IgnoreStack, loadIgnoreLevel, type IgnoreLevel } from "../search/ignore-rules.js";
+import { compareByteOrder, type EntryType, type WalkEntry, type WalkOptions } from "../search/walk.js";
+
+interface Child {
+  readonly name: string;
+  readonly type: EntryType;
+  /** Folders sort as "name/", as in walk.ts. */
+  readonly key: string;
+}
+
+interface DirNode {
+  readonly rel: string;
+  readonly children: Map<string, EntryType>;
+  sorted: Child[] | undefined;
+  level: IgnoreLevel | undefined;
+  watcher: FSWatcher | undefined;
+}
+
+export interface WorkspaceIndexStats {
+  ready: boolean;
+  healthy: boolean;
+  dirs: number;
+  files: number;
+  watches: number;
+  /** Watcher events applied since start. */
+  events: number;
+  syncs: number;
+  rebuilds: number;
+  /** Milliseconds the initial scan took. */
+  buildMs: number;
+}
+
+export interface WorkspaceIndexOptions {
+  root: string;
+  cache?: FileCache;
+  log?: Logger;
+  /** How long `sync()` waits for its cookie before declaring the watcher unhealthy. */
+  syncTimeoutMs?: number;
+}
+
+const COOKIE_PREFIX = ".toold-cookie-";
+const IGNORE_FILES = new Set([".gitignore", ".ignore"]);
+/** Yield to the event loop after this long of synchronous scanning, so calls keep answering. */
+const SLICE_MS = 8;
+
+function join(dir: string, name: string): string {
+  return dir === "" ? name : `${dir}/${name}`;
+}
+
+function parentOf(rel: string): string {
+  const slash = rel.lastIndexOf("/");
+  return slash === -1 ? "" : rel.slice(0, slash);
+}
+
+function baseName(rel: string): string {
+  return rel.slice(rel.lastIndexOf("/") + 1);
+}
+
+function typeOfDirent(d: Dirent, abs: string): EntryType | undefined {
+  if (d.isDirectory()) return "dir";
+  if (d.isFile()) return "file";
+  if (d.isSymbolicLink()) return "symlink";
+  if (d.isFIFO() || d.isSocket() || d.isBlockDevice() || d.isCharacterDevice()) return undefined;
+  return typeOfPath(abs);
+}
+
+function typeOfPath(abs: string): EntryType | undefined {
+  try {
+    const st = lstatSync(abs);
+    return st.isDirectory() ? "dir" : st.isFile() ? "file" : st.isSymbolicLink() ? "symlink" : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export class WorkspaceIndex {
+  readonly root: string;
+  private readonly dirs = new Map<string, DirNode>();
+  private readonly cache: FileCache | undefined;
+  private readonly log: Logger | undefined;
+  private readonly syncTimeoutMs: number;
+  private readyPromise: Promise<void> | undefined;
+  private isReady = false;
+  private healthy = true;
+  private disposed = false;
+  private fileCount = 0;
+  private events = 0;
+  private syncs = 0;
+  private rebuilds = 0;
+  private buildMs = 0;
+  /** Paths (relative) with a pending event; "" stands for the root. */
+  private pending = new Set<string>();
+  /** Folders whose event said "something changed here" without a name. */
+  private pendingRescan = new Set<string>();
+  private flushScheduled = false;
+  private flushChain: Promise<void> = Promise.resolve();
+  private cookieSeq = 0;
+  private readonly cookieWaiters = new Map<string, () => void>();
+  private cookieDir: string | undefined;
+  private cookieWatcher: FSWatcher | undefined;
+
+  constructor(options: WorkspaceIndexOptions) {
+    this.root = options.root;
+    this.cache = options.cache;
+    this.log = options.log;
+    this.syncTimeoutMs = options.syncTimeoutMs ?? 2000;
+  }
+
+  /** Scans the tree and sets up the watches; idempotent. Resolves when the index is usable. */
+  start(): Promise<void> {
+    this.readyPromise ??= this.build().catch((err: unknown) => {
+      this.healthy = false;
+      this.log?.warn({ err: (err as Error).message }, "workspace index failed to build; tools read the disk");
+    });
+    return this.readyPromise;
+  }
+
+  get usable(): boolean {
+    return this.isReady && this.healthy && !this.disposed;
+  }
+
+  private async build(): Promise<void> {
+    const started = performance.now();
+    this.setUpCookies();
+    await this.scanTree("");
+    this.buildMs = performance.now() - started;
+    this.isReady = true;
+    this.log?.info(
+      { dirs: this.dirs.size, files: this.fileCount, ms: Math.round(this.buildMs) },
+      "workspace index ready",
+    );
+  }
+
+  /** Cookies go in `.git` when there is one (out of the user's sight), else in the root. */
+  private setUpCookies(): void {
+    const gitDir = path.join(this.root, ".git");
+    let dir = this.root;
+    try {
+      if (lstatSync(gitDir).isDirectory()) dir = gitDir;
+    } catch {
+      /* no .git folder */
+    }
+    this.cookieDir = dir;
+    if (dir !== this.root) {
+      this.cookieWatcher = this.watchDir(dir, (_event, name) => {
+        if (name?.startsWith(COOKIE_PREFIX)) this.enqueue(name);
+      });
+    }
+  }
+
+  private watchDir(abs: string, onEvent: (event: string, name: string | null) => void): FSWatcher | undefined {
+    try {
+      const w = watch(abs, { persistent: false, encoding: "utf8" }, (event, name) => onEvent(event, name));
+      w.on("error", (err) => this.onWatchError(abs, err));
+      return w;
+    } catch (err) {
+      this.onWatchError(abs, err as Error);
+      return undefined;
+    }
+  }
+
+  private onWatchError(abs: string, err: Error): void {
+    const code = (err as NodeJS.ErrnoException).code;
+    // A folder that vanished between readdir and watch is normal; anything else (ENOSPC: the
+    // inotify watch limit) means changes could be missed: stop trusting the index.
+    if (code === "ENOENT" || code === "ENOTDIR") return;
+    if (this.healthy) {
+      this.log?.warn({ dir: abs, err: err.message, code }, "file watch failed; the index is no longer trusted");
+    }
+    this.healthy = false;
+  }
+
+  /** Scans `rel` and everything below it (a folder new to the index), yielding now and then. */
+  private async scanTree(rel: string): Promise<void> {
+    const stack = [rel];
+    let sliceStart = performance.now();
+    while (stack.length > 0) {
+      if (this.disposed) return;
+      const dirRel = stack.pop() as string;
+      const node = await this.scanDir(dirRel);
+      if (!node) continue;
+      for (const [name, type] of node.children) {
+        if (type === "dir" && name !== ".git") stack.push(join(dirRel, name));
+      }
+      if (performance.now() - sliceStart > SLICE_MS) {
+        await new Promise((r) => setImmediate(r));
+        sliceStart = performance.now();
+      }
+    }
+  }
+
+  /** (Re)reads one folder: watch first, so nothing created during the read is missed. */
+  private async scanDir(rel: string): Promise<DirNode | undefined> {
+    const abs = rel === "" ? this.root : path.join(this.root, rel);
+    let node = this.dirs.get(rel);
+    if (!node) {
+      node = { rel, children: new Map(), sorted: undefined, level: undefined, watcher: undefined };
+      node.watcher = this.watchDir(abs, (_event, name) => this.onEvent(rel, name));
+      this.dirs.set(rel, node);
+    }
+    let dirents: Dirent[];
+    try {
+      dirents = readdirSync(abs, { withFileTypes: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (rel !== "" && (code === "ENOENT" || code === "ENOTDIR" || code === "EACCES" || code === "EPERM")) {
+        if (code === "ENOENT" || code === "ENOTDIR") this.removeDir(rel);
+        return undefined;
+      }
+      throw err;
+    }
+    const seen = new Set<string>();
+    for (const d of dirents) {
+      if (d.name.startsWith(COOKIE_PREFIX)) continue;
+      const type = typeOfDirent(d, path.join(abs, d.name));
+      if (!type) continue;
+      seen.add(d.name);
+      this.setChild(node, d.name, type);
+    }
+    for (const name of [...node.children.keys()]) {
+      if (!seen.has(name)) this.deleteChild(node, name);
+    }
+    if ([...IGNORE_FILES, ".git"].some((n) => seen.has(n)) || node.level) {
+      node.level = await loadIgnoreLevel(abs, rel, seen);
+    }
+    return node;
+  }
+
+  private setChild(node: DirNode, name: string, type: EntryType): void {
+    const prev = node.children.get(name);
+    if (prev === type) return;
+    if (prev === "dir") this.removeDir(join(node.rel, name));
+    if (prev === "file") this.fileCount--;
+    if (type === "file") this.fileCount++;
+    node.children.set(name, type);
+    node.sorted = undefined;
+  }
+
+  private deleteChild(node: DirNode, name: string): void {
+    const prev = node.children.get(name);
+    if (prev === undefined) return;
+    const rel = join(node.rel, name);
+    if (prev === "dir") this.removeDir(rel);
+    if (prev === "file") this.fileCount--;
+    node.children.delete(name);
+    node.sorted = undefined;
+    this.cache?.invalidate(path.join(this.root, rel));
+  }
+
+  /** Forgets a folder and everything below it, closing their watches. */
+  private removeDir(rel: string): void {
+    const prefix = `${rel}/`;
+    for (const [key, node] of this.dirs) {
+      if (key === rel || key.startsWith(prefix)) {
+        node.watcher?.close();
+        for (const type of node.children.values()) if (type === "file") this.fileCount--;
+        this.dirs.delete(key);
+      }
+    }
+    this.cache?.invalidateUnder(path.join(this.root, rel));
+  }
+
+  private onEvent(dirRel: string, name: string | null): void {
+    if (this.disposed) return;
+    if (name === null) this.pendingRescan.add(dirRel);
+    else this.enqueue(join(dirRel, name));
+  }
+
+  private enqueue(rel: string): void {
+    this.pending.add(rel);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => void this.flush());
+    }
+  }
+
+  /** Applies pending events; serialised, so two flushes never interleave. */
+  private flush(): Promise<void> {
+    this.flushScheduled = false;
+    this.flushChain = this.flushChain.then(() => this.applyPending()).catch((err: unknown) => {
+      this.healthy = false;
+      this.log?.error({ err }, "applying file events failed; the index is no longer trusted");
+    });
+    return this.flushChain;
+  }
+
+  private async applyPending(): Promise<void> {
+    if (!this.isReady) {
+      // The initial scan is still running; it reads the folders afresh. Events for folders it
+      // already read are applied once it is done.
+      await this.readyPromise;
+    }
+    const paths = this.pending;
+    const rescans = this.pendingRescan;
+    this.pending = new Set();
+    this.pendingRescan = new Set();
+    const cookies: string[] = [];
+    const ignoreChanged = new Set<string>();
+    for (const rel of paths) {
+      const name = baseName(rel);
+      if (name.startsWith(COOKIE_PREFIX)) {
+        cookies.push(name);
+        continue;
+      }
+      this.events++;
+      const parent = this.dirs.get(parentOf(rel));
+      if (!parent) continue; // below .git, or a folder already gone
+      const abs = path.join(this.root, rel);
+      const type = typeOfPath(abs);
+      if (type === undefined) {
+        this.deleteChild(parent, name);
+      } else {
+        this.setChild(parent, name, type);
+        if (type === "file") this.cache?.invalidate(abs);
+        if (type === "dir" && name !== ".git" && !this.dirs.has(rel)) await this.scanTree(rel);
+      }
+      if (IGNORE_FILES.has(name)) ignoreChanged.add(parent.rel);
+    }
+    for (const rel of rescans) {
+      if (this.dirs.has(rel)) {
+        this.rebuilds++;
+        await this.scanDir(rel);
+      }
+    }
+    for (const rel of ignoreChanged) {
+      const node = this.dirs.get(rel);
+      if (node) {
+        const abs = rel === "" ? this.root : path.join(this.root, rel);
+        node.level = await loadIgnoreLevel(abs, rel, new Set(node.children.keys()));
+      }
+    }
+    for (const name of cookies) this.cookieWaiters.get(name)?.();
+  }
+
+  /**
+   * Waits until every change made before this call is in the index (see the module comment).
+   * Returns false when the index cannot vouch for that; the caller then reads the disk.
+   */
+  async sync(signal?: AbortSignal): Promise<boolean> {
+    await this.start();
+    if (!this.usable || !this.cookieDir) return false;
+    this.syncs++;
+    const name = `${COOKIE_PREFIX}${process.pid}-${++this.cookieSeq}`;
+    const file = path.join(this.cookieDir, name);
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const arrived = new Promise<boolean>((resolve) => {
+      this.cookieWaiters.set(name, () => resolve(true));
+      timer = setTimeout(() => resolve(false), this.syncTimeoutMs);
+      onAbort = () => resolve(false);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      writeFileSync(file, "");
+      unlinkSync(file);
+    } catch (err) {
+      this.cookieWaiters.delete(name);
+      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
+      this.log?.warn({ err: (err as Error).message }, "cannot write the sync cookie; the index is no longer trusted");
+      this.healthy = false;
+      return false;
+    }
+    const ok = await arrived;
+    this.cookieWaiters.delete(name);
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
+    signal?.throwIfAborted();
+    if (!ok) {
+      this.log?.warn({ timeoutMs: this.syncTimeoutMs }, "watcher did not deliver the sync cookie; the index is no longer trusted");
+      this.healthy = false;
+    }
+    return ok && this.usable;
+  }
+
+  private sortedChildren(node: DirNode): Child[] {
+    if (!node.sorted) {
+      const list: Child[] = [];
+      for (const [name, type] of node.children) list.push({ name, type, key: type === "dir" ? `${name}/` : name });
+      list.sort((a, b) => compareByteOrder(a.key, b.key));
+      node.sorted = list;
+    }
+    return node.sorted;
+  }
+
+  /**
+   * The same entries, in the same order, as `walk(rootAbs, options)` of src/search/walk.ts, from
+   * memory. `options.base` must be the index root (or absent). Throws ENOTDIR / ENOENT like the
+   * walk when `rootAbs` is not an indexed folder.
+   */
+  *walkSync(rootAbs: string, options: WalkOptions = {}, signal?: AbortSignal): Generator<WalkEntry> {
+    const includeHidden = options.includeHidden ?? false;
+    const respectIgnore = options.respectIgnoreFiles ?? true;
+    const maxDepth = options.maxDepth ?? Infinity;
+    const overrides = new GlobOverrides(options.globs ?? []);
+    const rootRel = path.relative(this.root, rootAbs).split(path.sep).join("/");
+    if (options.base !== undefined && path.resolve(options.base) !== this.root) {
+      throw new Error(`walkSync: base ${options.base} is not the index root ${this.root}`);
+    }
+    if (rootRel.startsWith("..") || path.isAbsolute(rootRel)) {
+      throw new Error(`walkSync: ${rootAbs} is outside the index root ${this.root}`);
+    }
+    const start = this.dirs.get(rootRel);
+    if (!start) {
+      const parent = this.dirs.get(parentOf(rootRel));
+      const type = rootRel === "" ? undefined : parent?.children.get(baseName(rootRel));
+      const err = new Error(`${type ? "ENOTDIR: not a directory" : "ENOENT: no such file or directory"}, ${rootAbs}`) as NodeJS.ErrnoException;
+      err.code = type ? "ENOTDIR" : "ENOENT";
+      throw err;
+    }
+    let stack = IgnoreStack.EMPTY;
+    if (respectIgnore && rootRel !== "") {
+      let dirRel = "";
+      const parts = rootRel.split("/");
+      for (let i = 0; i < parts.length; i++) {
+        stack = stack.push(this.dirs.get(dirRel)?.level);
+        dirRel = join(dirRel, parts[i]!);
+      }
+    }
+    const included = (rel: string, name: string, isDir: boolean, ignores: IgnoreStack): boolean => {
+      const glob = overrides.isEmpty ? undefined : overrides.verdict(rel, isDir);
+      if (glob !== undefined) return glob === "include";
+      let whitelisted = false;
+      if (respectIgnore) {
+        const verdict = ignores.verdict(join(rootRel, rel), isDir);
+        if (verdict === "ignore") return false;
+        whitelisted = verdict === "include";
+      }
+      if (!whitelisted && !includeHidden && name.startsWith(".")) return false;
+      return true;
+    };
+    const self = this;
+    let checked = 0;
+    function* visit(node: DirNode, rel: string, depth: number, ignores: IgnoreStack): Generator<WalkEntry> {
+      if ((++checked & 255) === 0) signal?.throwIfAborted();
+      const here = respectIgnore ? ignores.push(node.level) : ignores;
+      for (const child of self.sortedChildren(node)) {
+        if (child.name === ".git") continue;
+        const childRel = join(rel, child.name);
+        const isDir = child.type === "dir";
+        if (!included(childRel, child.name, isDir, here)) continue;
+        yield { path: childRel, type: child.type };
+        if (isDir && depth < maxDepth) {
+          const sub = self.dirs.get(join(node.rel, child.name));
+          if (sub) yield* visit(sub, childRel, depth + 1, here);
+        }
+      }
+    }
+    yield* visit(start, "", 1, stack);
+  }
+
+  stats(): WorkspaceIndexStats {
+    let watches = 0;
+    for (const node of this.dirs.values()) if (node.watcher) watches++;
+    return {
+      ready: this.isReady,
+      healthy: this.healthy,
+      dirs: this.dirs.size,
+      files: this.fileCount,
+      watches: watches + (this.cookieWatcher ? 1 : 0),
+      events: this.events,
+      syncs: this.syncs,
+      rebuilds: this.rebuilds,
+      buildMs: Math.round(this.buildMs),
+    };
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const node of this.dirs.values()) node.watcher?.close();
+    this.cookieWatcher?.close();
+    this.dirs.clear();
+    for (const resolve of this.cookieWaiters.values()) resolve();
+    this.cookieWaiters.clear();
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * `toold mcp`: an MCP server (stdio) that forwards `tools/list` and `tools/call` to the workspace's
+ * daemon. It uses the SDK's low-level `Server` so the daemon's JSON Schemas pass through unchanged
+ * (the high-level `McpServer` wants zod shapes). One daemon connection, opened on the first request
+ * and reopened after a daemon restart; progress and cancellation are mapped both ways.
+ */
+import type { Readable, Writable } from "node:stream";
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  type CallToolResult,
+  type Tool,
+} from "@modelcontextprotocol/sdk/types.js";
+import {
+  ConnectionClosedError,
+  DaemonStartError,
+  DaemonUnreachableError,
+  ErrorCodes,
+  RpcError,
+  ToolDClient,
+  type ConnectOptions,
+  type ToolDescriptor,
+} from "../client/index.js";
+import { VERSION } from "../version.js";
+
+export interface McpBridgeOptions {
+  connect: ConnectOptions;
+  stdin: Readable;
+  stdout: Writable;
+  /** One line of diagnostics (stderr in the CLI): stdout belongs to the protocol. */
+  log: (line: string) => void;
+}
+
+/** Maps a daemon tool to an MCP tool; the schema and annotations are already MCP-shaped. */
+export function toMcpTool(t: ToolDescriptor): Tool {
+  return {
+    name: t.name,
+    description: t.aliases?.length ? `${t.description} (also known as ${t.aliases.join(", ")})` : t.description,
+    inputSchema: t.inputSchema as Tool["inputSchema"],
+    ...(t.annotations ? { annotations: t.annotations } : {}),
+  };
+}
+
+function errorResult(text: string): CallToolResult {
+  return { content: [{ type: "text", text }], isError: true };
+}
+
+/** Opens the daemon connection lazily and shares it; `reconnect` replaces it after a restart. */
+class DaemonLink {
+  private client: Promise<ToolDClient> | undefined;
+  constructor(private readonly opts: ConnectOptions) {}
+
+  get(): Promise<ToolDClient> {
+    this.client ??= ToolDClient.connect({ ...this.opts, reconnect: true }).catch((err: unknown) => {
+      // Do not cache a failure: the next request tries again (the daemon may be fixed by then).
+      this.client = undefined;
+      throw err;
+    });
+    return this.client;
+  }
+
+  async close(): Promise<void> {
+    const c = await this.client?.catch(() => undefined);
+    c?.close();
+  }
+}
+
+function unreachableText(err: unknown): string | undefined {
+  if (err instanceof DaemonUnreachableError || err instanceof DaemonStartError) {
+    return `toold: cannot reach the daemon: ${err.message}`;
+  }
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "EACCES" || code === "ECONNREFUSED" || code === "ENOENT") {
+    return `toold: cannot reach the daemon: ${(err as Error).message}`;
+  }
+  return undefined;
+}
+
+export function createMcpServer(link: { get(): Promise<ToolDClient> }): Server {
+  const server = new Server({ name: "toold", version: VERSION }, { capabilities: { tools: { listChanged: false } } });
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => {
+    // tools/list has no effects, so one retry covers a connection that dropped under it.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const client = await link.get();
+        return { tools: (await client.listTools()).map(toMcpTool) };
+      } catch (err) {
+        if (err instanceof ConnectionClosedError && attempt === 0) continue;
+        const text = unreachableText(err);
+        throw new McpError(ErrorCode.InternalError, text ?? `toold: tools/list failed: ${(err as Error).message}`);
+      }
+    }
+  });
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+    const { name, arguments: args } = request.params;
+    const progressToken = request.params._meta?.progressToken;
+    let client: ToolDClient;
+    try {
+      client = await link.get();
+    } catch (err) {
+      return errorResult(unreachableText(err) ?? `toold: ${(err as Error).message}`);
+    }
+    let step = 0;
+    const onProgress =
+      progressToken === undefined
+        ? undefined
+        : (value: unknown) => {
+            step++;
+            const message =
+              value && typeof value === "object" && typeof (value as { chunk?: unknown }).chunk === "string"
+                ? (value as { chunk: string }).chunk
+                : JSON.stringify(value);
+            void extra
+              .sendNotification({ method: "notifications/progress", params: { progressToken, progress: step, message } })
+              .catch(() => undefined);
+          };
+    try {
+      const result = await client.callTool(name, args ?? {}, {
+        signal: extra.signal,
+        ...(onProgress ? { onProgress } : {}),
+      });
+      return {
+        content: result.content,
+        ...(result.structuredContent ? { structuredContent: result.structuredContent } : {}),
+        ...(result.isError ? { isError: true } : {}),
+      };
+    } catch (err) {
+      if (extra.signal.aborted) return errorResult(`toold: ${name} was cancelled`);
+      if (err instanceof RpcError) {
+        if (err.code === ErrorCodes.RequestCancelled) return errorResult(`toold: ${name} was cancelled`);
+        // Unknown tool and bad arguments are the host's mistakes: protocol errors, as MCP says.
+        if (err.code === ErrorCodes.MethodNotFound || err.code === ErrorCodes.InvalidParams) {
+          throw new McpError(ErrorCode.InvalidParams, err.message);
+        }
+        return errorResult(`toold: ${err.message}`);
+      }
+      if (err instanceof ConnectionClosedError) {
+        return errorResult(
+          `toold: the daemon connection dropped during ${name}; it may or may not have run. The next call reconnects.`,
+        );
+      }
+      return errorResult(unreachableText(err) ?? `toold: ${name} failed: ${(err as Error).message}`);
+    }
+  });
+  return server;
+}
+
+/** Serves MCP on the given streams until the host closes stdin. */
+export async function runMcpBridge(opts: McpBridgeOptions): Promise<void> {
+  const link = new DaemonLink(opts.connect);
+  const server = createMcpServer(link);
+  const transport = new StdioServerTransport(opts.stdin, opts.stdout);
+  const closed = new Promise<void>((resolve) => {
+    server.onclose = () => resolve();
+    // The SDK's stdio transport does not notice end of input; the host closing stdin means "stop".
+    opts.stdin.once("end", () => void server.close());
+    opts.stdin.once("close", () => void server.close());
+  });
+  server.onerror = (err) => opts.log(`toold mcp: ${err.message}`);
+  await server.connect(transport);
+  await closed;
+  await link.close();
+}

@@ -1,0 +1,97 @@
+/**
+ * Reading one file for a search: through the memory pool, skipping binary files the way ripgrep
+ * does (a NUL byte means binary; the whole file is checked, as rg does for files it reads in one
+ * buffer), splitting into lines on "\n" (a "\r" before it stays part of the line for matching,
+ * as in rg without --crlf, and is dropped from displayed text).
+ */
+import { open } from "node:fs/promises";
+import type { BufferPool } from "../tools/memory-pool.js";
+import type { Matcher, Span } from "./matcher.js";
+
+/** Files larger than this are not searched (reported as skipped). */
+export const MAX_SEARCH_FILE_BYTES = 64 * 1024 * 1024;
+
+export interface LineHit {
+  /** 0-based line index. */
+  index: number;
+  spans: Span[];
+}
+
+export type FileScan =
+  | { kind: "match"; bytes: number; lines: string[]; hits: LineHit[]; matches: number }
+  | { kind: "no_match"; bytes: number }
+  | { kind: "binary"; bytes: number }
+  | { kind: "too_large"; bytes: number }
+  | { kind: "unreadable"; error: string };
+
+export interface ScanOptions {
+  /** Stop after this many matches in the file (0 or undefined: no limit). */
+  stopAfter?: number;
+  maxBytes?: number;
+}
+
+function splitLines(text: string): string[] {
+  const lines = text.split("\n");
+  if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+  return lines;
+}
+
+/** Reads `abs` through `pool` and finds the lines `matcher` matches. */
+export async function scanFile(pool: BufferPool, abs: string, matcher: Matcher, options: ScanOptions = {}): Promise<FileScan> {
+  const maxBytes = options.maxBytes ?? MAX_SEARCH_FILE_BYTES;
+  let handle;
+  try {
+    handle = await open(abs, "r");
+  } catch (err) {
+    return { kind: "unreadable", error: (err as NodeJS.ErrnoException).code ?? String(err) };
+  }
+  let text: string;
+  let bytes: number;
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) return { kind: "unreadable", error: "not a regular file" };
+    if (st.size > maxBytes) return { kind: "too_large", bytes: st.size };
+    const buf = pool.acquire(Math.max(st.size, 1));
+    try {
+      let filled = 0;
+      while (filled < st.size) {
+        const { bytesRead } = await handle.read(buf, filled, st.size - filled, filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      bytes = filled;
+      const content = buf.subarray(0, filled);
+      if (content.includes(0)) return { kind: "binary", bytes };
+      // Whole-file prefilter on the bytes: most files do not match and are never decoded.
+      if (!matcher.mayMatch(content)) return { kind: "no_match", bytes };
+      const bom = filled >= 3 && content[0] === 0xef && content[1] === 0xbb && content[2] === 0xbf ? 3 : 0;
+      text = content.toString("utf8", bom);
+    } finally {
+      pool.release(buf);
+    }
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (typeof code === "string") return { kind: "unreadable", error: code };
+    throw err;
+  } finally {
+    await handle.close();
+  }
+  const lines = splitLines(text);
+  const hits: LineHit[] = [];
+  let matches = 0;
+  const stopAfter = options.stopAfter ?? 0;
+  for (let i = 0; i < lines.length; i++) {
+    const spans = matcher.matches(lines[i]!);
+    if (spans.length === 0) continue;
+    if (stopAfter > 0 && matches + spans.length > stopAfter) spans.length = stopAfter - matches;
+    hits.push({ index: i, spans });
+    matches += spans.length;
+    if (stopAfter > 0 && matches >= stopAfter) break;
+  }
+  return matches > 0 ? { kind: "match", bytes, lines, hits, matches } : { kind: "no_match", bytes };
+}
+
+/** A line for display: without the "\r" of a CRLF ending. */
+export function displayLine(line: string): string {
+  return line.endsWith("\r") ? line.slice(0, -1) : line;
+}

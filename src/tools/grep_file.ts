@@ -1,0 +1,284 @@
+/**
+ * grep_file (alias grep_search): search file contents in the workspace with ripgrep's semantics,
+ * on a linear-time regex engine, reading files through the memory pool.
+ */
+import { stat } from "node:fs/promises";
+import path from "node:path";
+import { Type } from "@sinclair/typebox";
+import { displayLine, scanFile } from "../search/file-search.js";
+import { GlobError } from "../search/glob.js";
+import { compileMatcher, PatternError, type Matcher } from "../search/matcher.js";
+import { walkFiles } from "../search/walk.js";
+import { defineTool, textResult, ToolError, type ToolContext } from "./types.js";
+
+export const DEFAULT_MAX_RESULTS = 200;
+export const MAX_MAX_RESULTS = 10_000;
+export const MAX_CONTEXT_LINES = 50;
+/** After `max_results`, matches are still counted (not returned) up to this total. */
+export const COUNT_LIMIT = 10_000;
+/** Displayed line text is cut to about this many characters (columns still refer to the full line). */
+export const MAX_LINE_CHARS = 500;
+
+export const inputSchema = Type.Object(
+  {
+    pattern: Type.String({
+      minLength: 1,
+      description: "What to search for: a regex (RE2/ripgrep syntax) unless `literal` is true.",
+    }),
+    path: Type.Optional(
+      Type.String({ description: 'File or folder to search, relative to the workspace root. Default ".".' }),
+    ),
+    literal: Type.Optional(Type.Boolean({ description: "Treat `pattern` as plain text (rg -F). Default false." })),
+    case_sensitive: Type.Optional(
+      Type.Boolean({
+        description:
+          "true: case-sensitive (rg -s); false: case-insensitive (rg -i). Default: smart case, i.e. case-insensitive unless the pattern has an uppercase letter (rg -S).",
+      }),
+    ),
+    glob_pattern: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'Only search files matching this glob (rg -g): matched against the path relative to `path`; a glob without "/" matches the file name at any depth (e.g. "*.ts"), "src/**/*.ts" is anchored; a leading "!" excludes. It overrides ignore files and hidden-ness, as in rg.',
+      }),
+    ),
+    context_lines: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: MAX_CONTEXT_LINES,
+        description: "Lines of context before and after each match (rg -C). Default 0.",
+      }),
+    ),
+    max_results: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_MAX_RESULTS,
+        description: `Most matches (or files, with files_with_matches) to return. Default ${DEFAULT_MAX_RESULTS}; \`truncated\` says when there were more.`,
+      }),
+    ),
+    files_with_matches: Type.Optional(
+      Type.Boolean({ description: "Return only the paths of files that match (rg -l). Default false." }),
+    ),
+    word_boundaries: Type.Optional(
+      Type.Boolean({ description: "Only match whole words (rg -w). Default false." }),
+    ),
+    include_hidden: Type.Optional(
+      Type.Boolean({ description: "Also search dot-files and dot-folders (rg --hidden; never .git). Default false." }),
+    ),
+    respect_ignore_files: Type.Optional(
+      Type.Boolean({
+        description: "Skip what .gitignore, .ignore and .git/info/exclude exclude. Default true (false = rg --no-ignore).",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export interface GrepResult {
+  path: string;
+  line: number;
+  column: number;
+  text: string;
+  before: string[];
+  after: string[];
+}
+
+function clip(text: string, around = 0): string {
+  if (text.length <= MAX_LINE_CHARS) return text;
+  const start = Math.max(0, Math.min(around - 100, text.length - MAX_LINE_CHARS));
+  return `${start > 0 ? "…" : ""}${text.slice(start, start + MAX_LINE_CHARS)}${start + MAX_LINE_CHARS < text.length ? "…" : ""}`;
+}
+
+function joinRel(base: string, rel: string): string {
+  return base === "." ? rel : `${base}/${rel}`;
+}
+
+function compile(args: { pattern: string; literal?: boolean; case_sensitive?: boolean; word_boundaries?: boolean }): Matcher {
+  try {
+    return compileMatcher({
+      pattern: args.pattern,
+      literal: args.literal ?? false,
+      ...(args.case_sensitive !== undefined ? { caseSensitive: args.case_sensitive } : {}),
+      wordBoundaries: args.word_boundaries ?? false,
+    });
+  } catch (err) {
+    if (err instanceof PatternError) throw new ToolError(err.message, { pattern: args.pattern, invalid_pattern: true });
+    throw err;
+  }
+}
+
+/**
+ * The files a search covers, as (workspace-relative path, absolute path), sorted. A file given
+ * as `path` is searched whatever the ignore, hidden and glob rules say (as rg does with a file
+ * named on its command line).
+ */
+export async function* searchTargets(
+  ctx: ToolContext,
+  userPath: string,
+  opts: { includeHidden: boolean; respectIgnoreFiles: boolean; globs: string[] },
+): AsyncGenerator<{ rel: string; abs: string }> {
+  const target = await ctx.workspace.resolve(userPath);
+  const st = await stat(target.abs);
+  if (!st.isDirectory()) {
+    yield { rel: target.rel, abs: target.abs };
+    return;
+  }
+  try {
+    for await (const rel of walkFiles(
+      target.abs,
+      { base: ctx.workspace.root, includeHidden: opts.includeHidden, respectIgnoreFiles: opts.respectIgnoreFiles, globs: opts.globs },
+      ctx.signal,
+    )) {
+      yield { rel: joinRel(target.rel, rel), abs: path.join(target.abs, rel) };
+    }
+  } catch (err) {
+    if (err instanceof GlobError) throw new ToolError(err.message);
+    throw err;
+  }
+}
+
+export const grepFileTool = defineTool({
+  name: "grep_file",
+  aliases: ["grep_search"],
+  description:
+    "Search file contents in the workspace with ripgrep's semantics: regex (RE2/ripgrep syntax, linear time; no lookaround or " +
+    "backreferences) or `literal` text, smart case by default, `word_boundaries` (rg -w), `glob_pattern` (rg -g), " +
+    "`context_lines` (rg -C), `files_with_matches` (rg -l). Honours .gitignore/.ignore/.git/info/exclude and skips hidden " +
+    "and binary files unless told otherwise. One result per match (a line with three matches gives three results): " +
+    "{path, line, column, text, before, after}, line and column 1-based, column counted in UTF-16 code units (JavaScript " +
+    "string index + 1) of the match start. Matches never span lines. Results are sorted by path (byte order), line, column; " +
+    `at most max_results (default ${DEFAULT_MAX_RESULTS}), with \`truncated\` and \`total_matches\`.`,
+  inputSchema,
+  annotations: { title: "Search file contents", readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+  argumentAliases: { file_path: "path" },
+  async handler(args, ctx) {
+    const matcher = compile(args);
+    const maxResults = args.max_results ?? DEFAULT_MAX_RESULTS;
+    const contextLines = args.context_lines ?? 0;
+    const filesOnly = args.files_with_matches ?? false;
+    const userPath = args.path ?? ".";
+    const results: GrepResult[] = [];
+    const files: string[] = [];
+    let totalMatches = 0;
+    let totalFiles = 0;
+    let filesSearched = 0;
+    let truncated = false;
+    let countCapped = false;
+    const skipped = { binary: 0, too_large: 0, unreadable: 0 };
+
+    for await (const file of searchTargets(ctx, userPath, {
+      includeHidden: args.include_hidden ?? false,
+      respectIgnoreFiles: args.respect_ignore_files ?? true,
+      globs: args.glob_pattern === undefined ? [] : [args.glob_pattern],
+    })) {
+      ctx.signal.throwIfAborted();
+      const stopAfter = filesOnly ? 1 : COUNT_LIMIT - totalMatches;
+      const scan = await scanFile(ctx.pool, file.abs, matcher, { stopAfter });
+      filesSearched++;
+      if (scan.kind === "binary" || scan.kind === "too_large" || scan.kind === "unreadable") {
+        skipped[scan.kind]++;
+        continue;
+      }
+      if (scan.kind !== "match") continue;
+      totalFiles++;
+      totalMatches += scan.matches;
+      if (filesOnly) {
+        if (files.length < maxResults) files.push(file.rel);
+        else {
+          truncated = true;
+          break;
+        }
+        continue;
+      }
+      for (const hit of scan.hits) {
+        for (const span of hit.spans) {
+          if (results.length >= maxResults) break;
+          const line = scan.lines[hit.index]!;
+          results.push({
+            path: file.rel,
+            line: hit.index + 1,
+            column: span.start + 1,
+            text: clip(displayLine(line), span.start),
+            before: scan.lines.slice(Math.max(0, hit.index - contextLines), hit.index).map((l) => clip(displayLine(l))),
+            after: contextLines > 0 ? scan.lines.slice(hit.index + 1, hit.index + 1 + contextLines).map((l) => clip(displayLine(l))) : [],
+          });
+        }
+      }
+      if (totalMatches >= COUNT_LIMIT) {
+        countCapped = true;
+        break;
+      }
+    }
+    if (!filesOnly) truncated = totalMatches > results.length;
+
+    const structured: Record<string, unknown> = {
+      pattern: args.pattern,
+      path: userPath,
+      case_sensitive: !matcher.ignoreCase,
+      files_searched: filesSearched,
+      ...(skipped.binary || skipped.too_large || skipped.unreadable ? { skipped } : {}),
+    };
+    if (filesOnly) {
+      const text =
+        files.length === 0
+          ? `No files match ${JSON.stringify(args.pattern)} in ${userPath} (${filesSearched} files searched).`
+          : files.join("\n") +
+            (truncated ? `\n(first ${files.length} files; more match: raise max_results or narrow path/glob_pattern)` : "");
+      return textResult(text, { ...structured, files, total_files: files.length, truncated });
+    }
+    return textResult(renderText(results, contextLines, { totalMatches, totalFiles, truncated, countCapped, filesSearched, pattern: args.pattern, userPath }), {
+      ...structured,
+      results,
+      total_matches: totalMatches,
+      ...(countCapped ? { total_matches_is_lower_bound: true } : {}),
+      files_with_matches: totalFiles,
+      truncated,
+    });
+  },
+});
+
+/** rg-like text: `path:line:column:text` per matching line, `path-line-text` for context, `--` between groups. */
+function renderText(
+  results: GrepResult[],
+  contextLines: number,
+  info: { totalMatches: number; totalFiles: number; truncated: boolean; countCapped: boolean; filesSearched: number; pattern: string; userPath: string },
+): string {
+  if (results.length === 0) {
+    return `No matches for ${JSON.stringify(info.pattern)} in ${info.userPath} (${info.filesSearched} files searched).`;
+  }
+  const out: string[] = [];
+  let lastPath = "";
+  let lastLine = 0; // last line printed in this file
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i]!;
+    if (r.path !== lastPath) {
+      if (lastPath !== "" && contextLines > 0) out.push("--");
+      lastPath = r.path;
+      lastLine = 0;
+    } else if (r.line === lastLine) {
+      continue; // another match on a line already printed
+    }
+    const firstBefore = r.line - r.before.length;
+    if (contextLines > 0 && lastLine > 0 && firstBefore > lastLine + 1) out.push("--");
+    r.before.forEach((text, k) => {
+      const n = firstBefore + k;
+      if (n > lastLine) out.push(`${r.path}-${n}-${text}`);
+    });
+    out.push(`${r.path}:${r.line}:${r.column}:${r.text}`);
+    lastLine = r.line;
+    const next = results.slice(i + 1).find((x) => x.path !== r.path || x.line !== r.line);
+    r.after.forEach((text, k) => {
+      const n = r.line + 1 + k;
+      if (next && next.path === r.path && n >= next.line - next.before.length) return;
+      out.push(`${r.path}-${n}-${text}`);
+      lastLine = n;
+    });
+  }
+  const total = `${info.totalMatches}${info.countCapped ? "+" : ""}`;
+  out.push(
+    info.truncated
+      ? `(showing the first ${results.length} of ${total} matches; raise max_results or narrow path/glob_pattern)`
+      : `(${total} match${info.totalMatches === 1 ? "" : "es"} in ${info.totalFiles} file${info.totalFiles === 1 ? "" : "s"})`,
+  );
+  return out.join("\n");
+}

@@ -1,0 +1,198 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { chmod, lstat, mkdir, mkdtemp, readFile, realpath, rm, stat, symlink, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, it } from "node:test";
+import { makeTestWorkspace, textOf, type TestWorkspace } from "../helpers/tool-context.js";
+import { assertInvalidParams, assertNoTempFiles, assertOk, assertToolError, sc } from "../helpers/write-tools.js";
+
+const sha = (s: string | Buffer): string => createHash("sha256").update(s).digest("hex");
+
+let ws: TestWorkspace;
+beforeEach(async () => {
+  ws = await makeTestWorkspace();
+});
+afterEach(() => ws.cleanup());
+
+const read = (rel: string): Promise<Buffer> => readFile(path.join(ws.root, rel));
+
+/** Runs a call that must fail and checks the file kept its exact bytes and no temp file is left. */
+async function failsUnchanged(rel: string, args: Record<string, unknown>, pattern: RegExp): Promise<Record<string, any>> {
+  const before = await read(rel);
+  const r = await ws.call("edit_file", { path: rel, ...args });
+  assertToolError(r, pattern);
+  assert.deepEqual(await read(rel), before);
+  await assertNoTempFiles(ws.root);
+  return (r.structuredContent ?? {}) as Record<string, any>;
+}
+
+const SRC = "function a() {\n  return 1;\n}\n\nfunction b() {\n  return 2;\n}\n";
+
+describe("edit_file", () => {
+  it("replaces a unique match and returns a unified diff and hashes", async () => {
+    await ws.write({ "f.js": SRC });
+    const r = await ws.call("edit_file", { path: "f.js", old_str: "  return 2;", new_str: "  return 42;" });
+    assertOk(r);
+    const expected = SRC.replace("return 2;", "return 42;");
+    assert.equal((await read("f.js")).toString(), expected);
+    const s = sc(r);
+    assert.equal(s.replacements, 1);
+    assert.equal(s.whitespace_tolerant, false);
+    assert.equal(s.sha256_before, sha(SRC));
+    assert.equal(s.sha256_after, sha(expected));
+    assert.match(s.diff, /^--- a\/f\.js\n\+\+\+ b\/f\.js\n@@ -3,5 \+3,5 @@\n/);
+    assert.match(s.diff, /\n- {2}return 2;\n\+ {2}return 42;\n/);
+    assert.match(textOf(r), /Edited f\.js: 1 replacement\n\n--- a\/f\.js/);
+    await assertNoTempFiles(ws.root);
+  });
+
+  it("refuses several matches, listing the count and line numbers", async () => {
+    await ws.write({ "f.js": SRC });
+    const s = await failsUnchanged("f.js", { old_str: "function", new_str: "fn" }, /matches 2 times .*lines 1, 5.*replace_all/s);
+    assert.equal(s.match_count, 2);
+    assert.deepEqual(s.lines, [1, 5]);
+  });
+
+  it("counts overlapping occurrences as ambiguous", async () => {
+    await ws.write({ "o.txt": "aaa\n" });
+    await failsUnchanged("o.txt", { old_str: "aa", new_str: "b" }, /matches 2 times/);
+  });
+
+  it("replace_all replaces every occurrence", async () => {
+    await ws.write({ "f.js": SRC });
+    const r = await ws.call("edit_file", { path: "f.js", old_str: "return", new_str: "yield", replace_all: true });
+    assertOk(r);
+    assert.equal(sc(r).replacements, 2);
+    assert.equal((await read("f.js")).toString(), SRC.replaceAll("return", "yield"));
+    assert.match(textOf(r), /2 replacements/);
+  });
+
+  it("reports no match with a hint, and writes nothing", async () => {
+    await ws.write({ "f.js": SRC });
+    await failsUnchanged("f.js", { old_str: "return 3;", new_str: "x" }, /not found.*read_file/s);
+    const s = await failsUnchanged("f.js", { old_str: "function a() {\n  return 99;", new_str: "x" }, /first line occurs at line 1/);
+    assert.deepEqual(s.first_line_matches, [1]);
+  });
+
+  it("falls back to a whitespace-tolerant match when it is unique, and re-indents new_str", async () => {
+    await ws.write({ "p.py": "class A:\n    def f(self):\n        x  =  1   \n        return x\n" });
+    const r = await ws.call("edit_file", {
+      path: "p.py",
+      old_str: "def f(self):\n    x = 1\n    return x",
+      new_str: "def f(self):\n    x = 2\n    return x * 2",
+    });
+    assertOk(r);
+    assert.equal(sc(r).whitespace_tolerant, true);
+    assert.match(textOf(r), /matched ignoring whitespace/);
+    assert.equal((await read("p.py")).toString(), "class A:\n    def f(self):\n        x = 2\n        return x * 2\n");
+  });
+
+  it("refuses an ambiguous whitespace-tolerant match", async () => {
+    await ws.write({ "w.txt": "  a  b\nc\n\ta b\nc\n" });
+    const s = await failsUnchanged("w.txt", { old_str: "a b\n c", new_str: "z" }, /ignoring whitespace it matches 2 places .*lines 1, 3/s);
+    assert.deepEqual(s.lines, [1, 3]);
+  });
+
+  it("checks expected_sha256 before writing", async () => {
+    await ws.write({ "f.js": SRC });
+    const s = await failsUnchanged(
+      "f.js",
+      { old_str: "return 1;", new_str: "return 0;", expected_sha256: "0".repeat(64) },
+      /changed since you read it.*nothing was written/s,
+    );
+    assert.equal(s.actual_sha256, sha(SRC));
+    const read1 = await ws.call("read_file", { path: "f.js" });
+    const r = await ws.call("edit_file", {
+      path: "f.js",
+      old_str: "return 1;",
+      new_str: "return 0;",
+      expected_sha256: String(sc(read1).sha256).toUpperCase(),
+    });
+    assertOk(r);
+    await assertInvalidParams(ws.call("edit_file", { path: "f.js", old_str: "a", new_str: "b", expected_sha256: "xyz" }));
+  });
+
+  it("keeps CRLF line endings when old_str and new_str use LF", async () => {
+    await ws.write({ "w.txt": "one\r\ntwo\r\nthree\r\n" });
+    const r = await ws.call("edit_file", { path: "w.txt", old_str: "one\ntwo\n", new_str: "one\n2a\n2b\n" });
+    assertOk(r);
+    assert.deepEqual(await read("w.txt"), Buffer.from("one\r\n2a\r\n2b\r\nthree\r\n"));
+    assert.ok(!sc(r).diff.includes("\r"));
+  });
+
+  it("keeps a UTF-8 BOM", async () => {
+    await ws.write({ "b.txt": Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("héllo world\n")]) });
+    assertOk(await ws.call("edit_file", { path: "b.txt", old_str: "world", new_str: "wörld" }));
+    assert.deepEqual(await read("b.txt"), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("héllo wörld\n")]));
+  });
+
+  it("keeps the file's permissions and deletes text with an empty new_str", async () => {
+    await ws.write({ "x.sh": "#!/bin/sh\necho hi\necho bye\n" });
+    await chmod(path.join(ws.root, "x.sh"), 0o755);
+    assertOk(await ws.call("edit_file", { path: "x.sh", old_str: "echo bye\n", new_str: "" }));
+    assert.equal((await read("x.sh")).toString(), "#!/bin/sh\necho hi\n");
+    assert.equal((await stat(path.join(ws.root, "x.sh"))).mode & 0o777, 0o755);
+  });
+
+  it("refuses an empty old_str and old_str equal to new_str", async () => {
+    await ws.write({ "f.js": SRC });
+    await failsUnchanged("f.js", { old_str: "", new_str: "x" }, /old_str is empty/);
+    await failsUnchanged("f.js", { old_str: "return 1;", new_str: "return 1;" }, /the same/);
+  });
+
+  it("refuses binary, non-UTF-8 and empty files", async () => {
+    await ws.write({ "bin.dat": Buffer.from([0x61, 0x00, 0x62, 0x0a]), "latin1.txt": Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]), "empty.txt": "" });
+    await failsUnchanged("bin.dat", { old_str: "a", new_str: "b" }, /binary/);
+    await failsUnchanged("latin1.txt", { old_str: "caf", new_str: "CAF" }, /not valid UTF-8/);
+    await failsUnchanged("empty.txt", { old_str: "x", new_str: "y" }, /file is empty/);
+  });
+
+  it("reports absent files, directories and paths outside the workspace", async () => {
+    assertToolError(await ws.call("edit_file", { path: "nope.txt", old_str: "a", new_str: "b" }), /no such file/);
+    await mkdir(path.join(ws.root, "d"));
+    assertToolError(await ws.call("edit_file", { path: "d", old_str: "a", new_str: "b" }), /is a directory/);
+    assertToolError(await ws.call("edit_file", { path: "../x", old_str: "a", new_str: "b" }), /outside the workspace/);
+    assertToolError(await ws.call("edit_file", { path: "/etc/hostname", old_str: "a", new_str: "b" }), /outside the workspace/);
+  });
+
+  it("edits the target of an inside symlink and refuses one leading outside", async () => {
+    await ws.write({ "real.txt": "alpha\n" });
+    await symlink("real.txt", path.join(ws.root, "link.txt"));
+    assertOk(await ws.call("edit_file", { path: "link.txt", old_str: "alpha", new_str: "beta" }));
+    assert.equal((await read("real.txt")).toString(), "beta\n");
+    assert.ok((await lstat(path.join(ws.root, "link.txt"))).isSymbolicLink());
+    const outside = await realpath(await mkdtemp(path.join(os.tmpdir(), "toold-out-")));
+    try {
+      await writeFile(path.join(outside, "secret.txt"), "alpha\n");
+      await symlink(path.join(outside, "secret.txt"), path.join(ws.root, "out.txt"));
+      assertToolError(await ws.call("edit_file", { path: "out.txt", old_str: "alpha", new_str: "x" }), /symlink/);
+      assert.equal(await readFile(path.join(outside, "secret.txt"), "utf8"), "alpha\n");
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
+  });
+
+  it("accepts the file_path, old_text and new_text aliases", async () => {
+    await ws.write({ "f.js": SRC });
+    assertOk(await ws.call("edit_file", { file_path: "f.js", old_text: "return 1;", new_text: "return 7;" }));
+    assert.match((await read("f.js")).toString(), /return 7;/);
+    await assertInvalidParams(ws.call("edit_file", { path: "f.js", old_str: "a", old_text: "a", new_str: "b" }), /same argument/);
+  });
+
+  it("rejects missing and wrongly typed arguments with -32602", async () => {
+    await assertInvalidParams(ws.call("edit_file", { path: "f.js", new_str: "b" }), /old_str/);
+    await assertInvalidParams(ws.call("edit_file", { path: "f.js", old_str: "a" }), /new_str/);
+    await assertInvalidParams(ws.call("edit_file", { old_str: "a", new_str: "b" }), /path/);
+    await assertInvalidParams(ws.call("edit_file", { path: "f.js", old_str: 1, new_str: "b" }));
+    await assertInvalidParams(ws.call("edit_file", { path: "f.js", old_str: "a", new_str: "b", replace_all: "yes" }));
+  });
+
+  it("a cancelled call writes nothing", async () => {
+    await ws.write({ "f.js": SRC });
+    const r = await ws.call("edit_file", { path: "f.js", old_str: "return 1;", new_str: "x" }, { signal: AbortSignal.abort() });
+    assert.equal(r.isError, true);
+    assert.equal((await read("f.js")).toString(), SRC);
+    await assertNoTempFiles(ws.root);
+  });
+});
