@@ -88,7 +88,8 @@ export class FileCache {
 
   constructor(options: FileCacheOptions) {
     this.maxBytes = options.maxBytes;
-    this.maxFileBytes = options.maxFileBytes ?? Math.min(DEFAULT_MAX_FILE_BYTES, Math.floor(options.maxBytes / 4));
+    this.maxFileBytes =
+      options.maxFileBytes ?? Math.min(DEFAULT_MAX_FILE_BYTES, Math.floor(options.maxBytes / 4));
     this.lru = this.newLru(options.maxBytes);
   }
 
@@ -146,7 +147,11 @@ export class FileCache {
    * Runs `fn` on the current content of `abs`, validated by stat. The buffer is only valid during
    * `fn` (it may be a pooled buffer that is reused afterwards): copy what you keep.
    */
-  async read<T>(abs: string, fn: (data: Buffer, key: FileKey) => T | Promise<T>, opts: ReadOptions = {}): Promise<T> {
+  async read<T>(
+    abs: string,
+    fn: (data: Buffer, key: FileKey) => T | Promise<T>,
+    opts: ReadOptions = {},
+  ): Promise<T> {
     const cached = this.lru?.get(abs);
     if (cached) {
       const st = await stat(abs);
@@ -263,7 +268,11 @@ export class FileCache {
   }
 }
 
-async function readFully(handle: import("node:fs/promises").FileHandle, buf: Buffer, size: number): Promise<number> {
+async function readFully(
+  handle: import("node:fs/promises").FileHandle,
+  buf: Buffer,
+  size: number,
+): Promise<number> {
   let filled = 0;
   while (filled < size) {
     const { bytesRead } = await handle.read(buf, filled, size - filled, filled);

@@ -18,7 +18,10 @@ import {
   type ConnectOptions,
 } from "../client/index.js";
 import { VERSION } from "../version.js";
-import { formatStatsTable, formatToolsTable } from "./format.js";
+import { formatLogLine, formatToolsTable } from "./format.js";
+import { runStats } from "./stats.js";
+import { showLogs } from "./logs.js";
+import { runtimeFiles } from "../workspace/locate.js";
 
 export const EXIT = { ok: 0, toolError: 1, usage: 2, unreachable: 3 } as const;
 
@@ -34,7 +37,9 @@ Commands:
   call TOOL [ARGS] [--json] [--yes]
                              one tool call; ARGS is a JSON object, key=value pairs, or - (JSON on stdin)
   tools [--json]             the tools with descriptions and input schemas
-  stats [--json]             the daemon's statistics
+  stats [--json | --prometheus] [--watch [--interval SECS]]
+                             the daemon's statistics; --watch redraws until Ctrl-C (default every 2 s)
+  logs [-f] [-n LINES]       the daemon's log, one line per record (default the last 50); -f follows
   config get [--json]        the effective configuration
   config reload              re-read vtcode.toml (the old config stays if the file is invalid)
   socket                     print the socket path
@@ -156,6 +161,10 @@ async function cmdCall(g: Globals, positionals: string[]): Promise<number> {
       else process.stdout.write(text.length > 0 && !text.endsWith("\n") && process.stdout.isTTY ? `${text}\n` : text);
     }
     return result.isError ? EXIT.toolError : EXIT.ok;
+  } catch (err) {
+    // Ctrl-C: the client already told the daemon to cancel the call.
+    if (controller.signal.aborted) return fail(`${tool} cancelled`, EXIT.toolError);
+    throw err;
   } finally {
     process.off("SIGINT", onSigint);
   }
@@ -207,6 +216,13 @@ function formatDuration(ms: number): string {
   return parts.filter(Boolean).join(" ");
 }
 
+function positiveNumber(raw: string | undefined, option: string, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${option} must be a positive number, got "${raw}"`);
+  return n;
+}
+
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -219,6 +235,12 @@ async function run(argv: string[]): Promise<number> {
       json: { type: "boolean", default: false },
       yes: { type: "boolean", short: "y", default: false },
       foreground: { type: "boolean", default: false },
+      watch: { type: "boolean", short: "w", default: false },
+      interval: { type: "string" },
+      count: { type: "string" },
+      prometheus: { type: "boolean", default: false },
+      follow: { type: "boolean", short: "f", default: false },
+      lines: { type: "string", short: "n" },
       help: { type: "boolean", short: "h", default: false },
       version: { type: "boolean", short: "v", default: false },
     },
@@ -270,9 +292,47 @@ async function run(argv: string[]): Promise<number> {
       return EXIT.ok;
     }
     case "stats": {
-      const stats = await withClient(g, false, (c) => c.stats());
-      if (g.json) printJson(stats);
-      else process.stdout.write(formatStatsTable(stats));
+      if (g.json && values.prometheus) throw new UsageError("stats takes --json or --prometheus, not both");
+      const interval = positiveNumber(values.interval, "--interval", 2);
+      const count = positiveNumber(values.count, "--count", Infinity);
+      const stop = new AbortController();
+      const onSigint = () => stop.abort();
+      process.once("SIGINT", onSigint);
+      try {
+        await runStats({
+          connect: () => ToolDClient.connect({ ...connectOptions(g), autoStart: false, reconnect: true }),
+          format: values.prometheus ? "prometheus" : g.json ? "json" : "table",
+          watch: values.watch === true,
+          intervalMs: interval * 1000,
+          count,
+          signal: stop.signal,
+          out: process.stdout,
+        });
+      } finally {
+        process.off("SIGINT", onSigint);
+      }
+      return EXIT.ok;
+    }
+    case "logs": {
+      const file = runtimeFiles(resolveTarget(connectOptions(g)).socket).log;
+      const stop = new AbortController();
+      const onSigint = () => stop.abort();
+      process.once("SIGINT", onSigint);
+      try {
+        const found = await showLogs({
+          file,
+          maxRotated: 100,
+          lines: values.lines === "all" ? Infinity : positiveNumber(values.lines, "-n", 50),
+          follow: values.follow === true,
+          signal: stop.signal,
+          emit: (line) => process.stdout.write(`${g.json ? line : formatLogLine(line)}\n`),
+        });
+        if (found === "missing") {
+          return fail(`no log at ${file}: the daemon has not run for this workspace, or runs with --foreground (it logs to its stderr)`, EXIT.toolError);
+        }
+      } finally {
+        process.off("SIGINT", onSigint);
+      }
       return EXIT.ok;
     }
     case "config": {

@@ -3,8 +3,9 @@
  * line, key, what was expected), and returns a deep-frozen Config. A reload builds a new object;
  * on any error the caller keeps the old one.
  */
-import { readFile } from "node:fs/promises";
+import { lstat, readFile } from "node:fs/promises";
 import path from "node:path";
+import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { CONFIG_SECTIONS, type Config, type KeySpec } from "./schema.js";
@@ -99,6 +100,18 @@ function describe(value: unknown): string {
   return json === undefined ? String(value) : json.length > 60 ? `${json.slice(0, 57)}...` : json;
 }
 
+/** The schema of each entry when `spec` is a TypeBox Record (a table of name = value), else undefined. */
+function recordValueSchema(spec: KeySpec): TSchema | undefined {
+  const patterns = (spec.schema as { patternProperties?: Record<string, TSchema> }).patternProperties;
+  return patterns ? Object.values(patterns)[0] : undefined;
+}
+
+/** "a table of x = A | B" → "A | B": what one entry must be. */
+function entryExpect(spec: KeySpec): string {
+  const m = / = (.*)$/.exec(spec.expect);
+  return m?.[1] ?? spec.expect;
+}
+
 /** Parses and validates TOML text. Throws ConfigError listing every problem. */
 export function parseConfig(text: string, file: string): LoadedConfig {
   let doc: Record<string, unknown>;
@@ -138,6 +151,18 @@ export function parseConfig(text: string, file: string): LoadedConfig {
         }
         continue;
       }
+      const entrySchema = recordValueSchema(spec);
+      if (entrySchema && v && typeof v === "object" && !Array.isArray(v) && !Value.Check(spec.schema, v)) {
+        // A table of entries ([tools.policies]): name the bad entry and its own line.
+        for (const [entry, ev] of Object.entries(v)) {
+          if (Value.Check(entrySchema, ev)) continue;
+          const line = findKeyLine(text, `${sectionName}.${k}`, entry);
+          problems.push(
+            `${line === undefined ? where(k) : `${file}:${line}`}: ${sectionName}.${k}.${entry} must be ${entryExpect(spec)} (got ${describe(ev)})`,
+          );
+        }
+        continue;
+      }
       if (!Value.Check(spec.schema, v)) {
         problems.push(`${where(k)}: ${sectionName}.${k} must be ${spec.expect} (got ${describe(v)})`);
         continue;
@@ -167,6 +192,14 @@ export async function loadConfig(workspaceRoot: string): Promise<LoadedConfig> {
     text = await readFile(file, "utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+      // A link whose target is gone is a broken config, not an absent one: never fall back to defaults.
+      const dangling = await lstat(file).then(
+        (st) => st.isSymbolicLink(),
+        () => false,
+      );
+      if (dangling) {
+        throw new ConfigError(file, [`${file}: is a symlink whose target does not exist; fix or remove the link`]);
+      }
       return { config: defaultConfig(), file: undefined, warnings: [] };
     }
     throw new ConfigError(file, [`${file}: cannot be read: ${(err as Error).message}`]);

@@ -74,12 +74,17 @@ export const CONFIG_SECTIONS = {
     ),
   },
   commands: {
-    allow_list: key(StringList, [], "an array of strings", "Commands (first word) allowed; empty = all."),
-    deny_list: key(StringList, [], "an array of strings", "Commands (first word) denied; deny wins."),
-    allow_glob: key(StringList, [], "an array of glob strings", "Globs over the whole command line allowed."),
-    deny_glob: key(StringList, [], "an array of glob strings", "Globs over the whole command line denied."),
-    allow_regex: key(StringList, [], "an array of regex strings", "Regexes over the command line allowed."),
-    deny_regex: key(StringList, [], "an array of regex strings", "Regexes over the command line denied."),
+    allow_list: key(
+      StringList,
+      [],
+      "an array of strings",
+      "run_terminal_cmd: programs allowed (basename of the first word of every command in the line). With no allow rule of any kind, all run.",
+    ),
+    deny_list: key(StringList, [], "an array of strings", "run_terminal_cmd: programs refused, wherever they appear in the line. Deny wins over allow."),
+    allow_glob: key(StringList, [], "an array of glob strings", "run_terminal_cmd: globs over the whole command line that allow it (`*` spans spaces and `/`)."),
+    deny_glob: key(StringList, [], "an array of glob strings", "run_terminal_cmd: globs over the whole command line that refuse it."),
+    allow_regex: key(StringList, [], "an array of regex strings", "run_terminal_cmd: regexes (RE2 syntax, checked at load) over the command line that allow it."),
+    deny_regex: key(StringList, [], "an array of regex strings", "run_terminal_cmd: regexes (RE2 syntax, checked at load) over the command line that refuse it. Not a security boundary: see docs/security.md."),
   },
   cache: {
     max_bytes: key(
@@ -87,6 +92,12 @@ export const CONFIG_SECTIONS = {
       512 * 1024 * 1024,
       "an integer >= 0 (bytes)",
       "Upper bound of the file content cache in bytes. 0 disables it.",
+    ),
+    watch: key(
+      Type.Boolean(),
+      true,
+      "true or false",
+      "Keep an in-memory index of the workspace tree, kept current by file watches (one inotify watch per folder), so list_files and grep_file do not walk the disk. Off: they walk it on every call.",
     ),
   },
   daemon: {
@@ -101,6 +112,18 @@ export const CONFIG_SECTIONS = {
       "info" as (typeof LOG_LEVELS)[number],
       `one of ${LOG_LEVELS.map((l) => `"${l}"`).join(", ")}`,
       "pino log level.",
+    ),
+    log_max_bytes: key(
+      Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024 }),
+      10 * 1024 * 1024,
+      "an integer from 1024 to 1073741824 (bytes)",
+      "Size at which the daemon's log file is rotated to <log>.1 (older files shift up).",
+    ),
+    log_max_files: key(
+      Type.Integer({ minimum: 0, maximum: 100 }),
+      3,
+      "an integer from 0 to 100",
+      "Rotated log files kept besides the live one; 0 keeps none. Logs take at most about (log_max_files + 1) × log_max_bytes.",
     ),
     max_message_bytes: key(
       Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024 }),
@@ -118,7 +141,7 @@ export const CONFIG_SECTIONS = {
       Type.Integer({ minimum: 1, maximum: 65536 }),
       64,
       "an integer from 1 to 65536",
-      "Calls in flight per connection; past it the connection stops being read until calls finish.",
+      "Requests in flight per connection; past it further requests wait unread (the socket pauses once 1 MiB waits) while cancellations and approval answers still pass.",
     ),
     frame_timeout_ms: key(
       Type.Integer({ minimum: 100, maximum: 3_600_000 }),

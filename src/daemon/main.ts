@@ -13,11 +13,13 @@ import { Dispatcher, type DaemonControl } from "../dispatch/dispatcher.js";
 import { Stats } from "../dispatch/stats.js";
 import { BUILTIN_TOOLS } from "../tools/index.js";
 import { BufferPool } from "../tools/memory-pool.js";
+import { FileCache } from "../cache/file-cache.js";
+import { WorkspaceIndex } from "../index/workspace-index.js";
 import { ToolRegistry } from "../tools/registry.js";
 import { VERSION } from "../version.js";
 import { locateWorkspace, runtimeFiles, socketPathFor, type RuntimeFiles } from "../workspace/locate.js";
 import { Workspace } from "../workspace/workspace.js";
-import { createRootLogger } from "./logger.js";
+import { createRootLogger, setLogRotation } from "./logger.js";
 import { DaemonServer } from "./server.js";
 import { ensurePrivateDir } from "./socket-dir.js";
 import { sweepTempFiles } from "./temp-sweep.js";
@@ -52,6 +54,9 @@ export class Daemon {
   private readonly stats = new Stats();
   private readonly pool: BufferPool;
   private readonly registry: ToolRegistry;
+  private readonly fileCache: FileCache;
+  /** The watched workspace tree; undefined while `[cache] watch` is off. */
+  private index: WorkspaceIndex | undefined;
   private readonly server: DaemonServer;
   private state: DaemonState;
   private draining = false;
@@ -90,6 +95,8 @@ export class Daemon {
       shutdown: (reason) => void this.shutdown(reason),
       isDraining: () => this.draining,
     };
+    this.fileCache = new FileCache({ maxBytes: config.cache.max_bytes });
+    if (config.cache.watch) this.index = this.newIndex();
     const dispatcher = new Dispatcher({
       registry: this.registry,
       pool: this.pool,
@@ -97,6 +104,8 @@ export class Daemon {
       stats: this.stats,
       control,
       log: rootLog.child({ module: "dispatch" }),
+      files: this.fileCache,
+      index: () => this.index,
     });
     this.server = new DaemonServer({
       dispatcher,
@@ -115,6 +124,14 @@ export class Daemon {
       startedAt: new Date().toISOString(),
       phase: "starting",
     };
+  }
+
+  private newIndex(): WorkspaceIndex {
+    return new WorkspaceIndex({
+      root: this.opts.workspace,
+      cache: this.fileCache,
+      log: this.rootLog.child({ module: "index" }),
+    });
   }
 
   /** Takes the lock, binds the socket, and starts serving. */
@@ -136,6 +153,8 @@ export class Daemon {
     this.socketWatch = setInterval(() => this.checkSocket(), SOCKET_WATCH_INTERVAL_MS);
     this.socketWatch.unref();
     this.sweepLeftovers();
+    // In the background: calls that need the tree before it is built wait for it.
+    void this.index?.start();
     this.log.info(
       { workspace: this.opts.workspace, socket: this.opts.socket, version: VERSION, tools: this.registry.list().length },
       "daemon ready",
@@ -210,7 +229,16 @@ export class Daemon {
       enabled: loaded.config.optimization.memory_pool.enabled,
       maxPerClass: loaded.config.optimization.memory_pool.max_string_pool_size,
     });
+    this.fileCache.configure(loaded.config.cache.max_bytes);
+    if (loaded.config.cache.watch && !this.index) {
+      this.index = this.newIndex();
+      void this.index.start();
+    } else if (!loaded.config.cache.watch && this.index) {
+      this.index.dispose();
+      this.index = undefined;
+    }
     this.rootLog.level = loaded.config.daemon.log_level;
+    setLogRotation({ maxBytes: loaded.config.daemon.log_max_bytes, maxFiles: loaded.config.daemon.log_max_files });
     this.armIdleTimer();
     this.log.info({ file: loaded.file ?? null }, "config reloaded");
   }
@@ -241,6 +269,8 @@ export class Daemon {
       }
       releaseStateLock(this.files.state, process.pid);
       this.registry.dispose();
+      this.index?.dispose();
+      this.fileCache.clear();
       this.log.info("stopped");
       this.markStopped();
     })();
@@ -282,6 +312,7 @@ export async function main(argv: string[]): Promise<void> {
     log = createRootLogger({
       level: config.daemon.log_level as LevelWithSilent,
       file: opts.foreground ? undefined : runtimeFiles(opts.socket).log,
+      rotation: { maxBytes: config.daemon.log_max_bytes, maxFiles: config.daemon.log_max_files },
     });
     for (const warning of loaded.warnings) log.warn(warning);
   } catch (err) {

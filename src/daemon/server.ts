@@ -42,7 +42,9 @@ export class DaemonServer {
   private nextId = 1;
 
   constructor(private readonly deps: ServerDeps) {
-    this.server = net.createServer((socket) => this.accept(socket));
+    // Half-open: `echo '{…}' | socat - UNIX-CONNECT:…` closes its sending side before the answer
+    // comes; the answers must still be written (see wire()).
+    this.server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
   }
 
   listen(socketPath: string): Promise<void> {
@@ -93,6 +95,9 @@ export class DaemonServer {
       session.closed.abort();
       live.connection?.dispose();
       this.deps.onActivity();
+    });
+    socket.once("end", () => {
+      if (!live.connection) socket.end(); // closed before sending anything
     });
     socket.once("data", (first: Buffer) => {
       socket.pause();
@@ -150,6 +155,15 @@ export class DaemonServer {
     const noFlowControl = { pause: () => {}, resume: () => {} };
     dispatcher.attach(connection, session, noFlowControl, config().daemon.max_in_flight_per_connection);
     connection.listen();
+    // The client finished sending (half-close): answer what it sent, then close our side.
+    socket.once("end", () => {
+      const timer = setInterval(() => {
+        if (socket.destroyed || (reader.inFlight === 0 && reader.waiting === 0)) {
+          clearInterval(timer);
+          socket.end();
+        }
+      }, 5);
+    });
     log.debug({ conn: session.id, framing }, "connection");
     return connection;
   }

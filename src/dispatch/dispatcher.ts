@@ -22,6 +22,8 @@ import { ToolCallError, type ToolRegistry } from "../tools/registry.js";
 import type { BufferPool } from "../tools/memory-pool.js";
 import { errorResult, type AnyToolDefinition, type ToolContext } from "../tools/types.js";
 import type { Workspace } from "../workspace/workspace.js";
+import type { FileCache } from "../cache/file-cache.js";
+import type { WorkspaceIndex } from "../index/workspace-index.js";
 import type { Stats } from "./stats.js";
 
 /** What dispatch may ask of the daemon around it. */
@@ -50,6 +52,10 @@ export interface DispatchDeps {
   readonly stats: Stats;
   readonly control: DaemonControl;
   readonly log: Logger;
+  /** The shared file content cache; its stats are the `fileCache` section. */
+  readonly files?: FileCache;
+  /** The warm workspace index, when `[cache] watch` is on (read at each call: it may be swapped on reload). */
+  readonly index?: () => WorkspaceIndex | undefined;
 }
 
 /** Flow control for one connection: the server pauses reading while too many calls are in flight. */
@@ -190,12 +196,15 @@ export class Dispatcher {
     session.closed.signal.addEventListener("abort", onClosed, { once: true });
     const progressToken = params._meta?.progressToken;
     const config = control.config();
+    const index = this.deps.index?.();
     const ctx: ToolContext = {
       signal: abort.signal,
       workspace,
       pool,
       config,
       log,
+      ...(this.deps.files ? { files: this.deps.files } : {}),
+      ...(index ? { index } : {}),
       ...(progressToken !== undefined
         ? {
             progressToken,
@@ -313,7 +322,15 @@ export class Dispatcher {
         dropped: p.dropped,
         leased: p.leased,
       },
-      fileCache: { entries: 0, bytes: 0, maxBytes: control.config().cache.max_bytes, hits: 0, misses: 0 },
+      fileCache: this.deps.files?.stats() ?? {
+        enabled: false,
+        entries: 0,
+        bytes: 0,
+        maxBytes: control.config().cache.max_bytes,
+        hits: 0,
+        misses: 0,
+      },
+      index: this.deps.index?.()?.stats() ?? { enabled: false },
       process: {
         rssBytes: mem.rss,
         heapUsedBytes: mem.heapUsed,

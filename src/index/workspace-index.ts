@@ -17,7 +17,15 @@
  * file (watchman uses the same trick). When a watch cannot be set up (inotify limits) or the
  * cookie cannot be written, the index reports itself unhealthy and callers fall back to the disk.
  */
-import { lstatSync, readdirSync, unlinkSync, watch, writeFileSync, type Dirent, type FSWatcher } from "node:fs";
+import {
+  lstatSync,
+  readdirSync,
+  unlinkSync,
+  watch,
+  writeFileSync,
+  type Dirent,
+  type FSWatcher,
+} from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { FileCache } from "../cache/file-cache.js";
@@ -108,6 +116,9 @@ export class WorkspaceIndex {
   private healthy = true;
   private disposed = false;
   private fileCount = 0;
+  /** Bumped on every change to the tree; keys the memo of the last walk. */
+  private generation = 0;
+  private lastWalk: { key: string; generation: number; entries: WalkEntry[] } | undefined;
   private events = 0;
   private syncs = 0;
   private rebuilds = 0;
@@ -172,7 +183,10 @@ export class WorkspaceIndex {
     }
   }
 
-  private watchDir(abs: string, onEvent: (event: string, name: string | null) => void): FSWatcher | undefined {
+  private watchDir(
+    abs: string,
+    onEvent: (event: string, name: string | null) => void,
+  ): FSWatcher | undefined {
     try {
       const w = watch(abs, { persistent: false, encoding: "utf8" }, (event, name) => onEvent(event, name));
       w.on("error", (err) => this.onWatchError(abs, err));
@@ -189,7 +203,10 @@ export class WorkspaceIndex {
     // inotify watch limit) means changes could be missed: stop trusting the index.
     if (code === "ENOENT" || code === "ENOTDIR") return;
     if (this.healthy) {
-      this.log?.warn({ dir: abs, err: err.message, code }, "file watch failed; the index is no longer trusted");
+      this.log?.warn(
+        { dir: abs, err: err.message, code },
+        "file watch failed; the index is no longer trusted",
+      );
     }
     this.healthy = false;
   }
@@ -246,6 +263,7 @@ export class WorkspaceIndex {
     }
     if ([...IGNORE_FILES, ".git"].some((n) => seen.has(n)) || node.level) {
       node.level = await loadIgnoreLevel(abs, rel, seen);
+      this.generation++;
     }
     return node;
   }
@@ -258,6 +276,7 @@ export class WorkspaceIndex {
     if (type === "file") this.fileCount++;
     node.children.set(name, type);
     node.sorted = undefined;
+    this.generation++;
   }
 
   private deleteChild(node: DirNode, name: string): void {
@@ -268,6 +287,7 @@ export class WorkspaceIndex {
     if (prev === "file") this.fileCount--;
     node.children.delete(name);
     node.sorted = undefined;
+    this.generation++;
     this.cache?.invalidate(path.join(this.root, rel));
   }
 
@@ -301,10 +321,12 @@ export class WorkspaceIndex {
   /** Applies pending events; serialised, so two flushes never interleave. */
   private flush(): Promise<void> {
     this.flushScheduled = false;
-    this.flushChain = this.flushChain.then(() => this.applyPending()).catch((err: unknown) => {
-      this.healthy = false;
-      this.log?.error({ err }, "applying file events failed; the index is no longer trusted");
-    });
+    this.flushChain = this.flushChain
+      .then(() => this.applyPending())
+      .catch((err: unknown) => {
+        this.healthy = false;
+        this.log?.error({ err }, "applying file events failed; the index is no longer trusted");
+      });
     return this.flushChain;
   }
 
@@ -351,6 +373,7 @@ export class WorkspaceIndex {
       if (node) {
         const abs = rel === "" ? this.root : path.join(this.root, rel);
         node.level = await loadIgnoreLevel(abs, rel, new Set(node.children.keys()));
+        this.generation++;
       }
     }
     for (const name of cookies) this.cookieWaiters.get(name)?.();
@@ -381,7 +404,10 @@ export class WorkspaceIndex {
       this.cookieWaiters.delete(name);
       clearTimeout(timer);
       if (onAbort) signal?.removeEventListener("abort", onAbort);
-      this.log?.warn({ err: (err as Error).message }, "cannot write the sync cookie; the index is no longer trusted");
+      this.log?.warn(
+        { err: (err as Error).message },
+        "cannot write the sync cookie; the index is no longer trusted",
+      );
       this.healthy = false;
       return false;
     }
@@ -391,7 +417,10 @@ export class WorkspaceIndex {
     if (onAbort) signal?.removeEventListener("abort", onAbort);
     signal?.throwIfAborted();
     if (!ok) {
-      this.log?.warn({ timeoutMs: this.syncTimeoutMs }, "watcher did not deliver the sync cookie; the index is no longer trusted");
+      this.log?.warn(
+        { timeoutMs: this.syncTimeoutMs },
+        "watcher did not deliver the sync cookie; the index is no longer trusted",
+      );
       this.healthy = false;
     }
     return ok && this.usable;
@@ -400,7 +429,8 @@ export class WorkspaceIndex {
   private sortedChildren(node: DirNode): Child[] {
     if (!node.sorted) {
       const list: Child[] = [];
-      for (const [name, type] of node.children) list.push({ name, type, key: type === "dir" ? `${name}/` : name });
+      for (const [name, type] of node.children)
+        list.push({ name, type, key: type === "dir" ? `${name}/` : name });
       list.sort((a, b) => compareByteOrder(a.key, b.key));
       node.sorted = list;
     }
@@ -412,23 +442,38 @@ export class WorkspaceIndex {
    * memory. `options.base` must be the index root (or absent). Throws ENOTDIR / ENOENT like the
    * walk when `rootAbs` is not an indexed folder.
    */
-  *walkSync(rootAbs: string, options: WalkOptions = {}, signal?: AbortSignal): Generator<WalkEntry> {
+  entries(rootAbs: string, options: WalkOptions = {}, signal?: AbortSignal): readonly WalkEntry[] {
+    // Paged callers (list_files page 2, 3…) ask for the same walk again: answer from the memo
+    // while the tree has not changed.
+    const key = JSON.stringify([rootAbs, options.includeHidden, options.respectIgnoreFiles, options.maxDepth, options.globs]);
+    if (this.lastWalk && this.lastWalk.key === key && this.lastWalk.generation === this.generation) {
+      return this.lastWalk.entries;
+    }
+    const generation = this.generation;
+    const entries = this.walkTree(rootAbs, options, signal);
+    this.lastWalk = { key, generation, entries };
+    return entries;
+  }
+
+  private walkTree(rootAbs: string, options: WalkOptions, signal?: AbortSignal): WalkEntry[] {
     const includeHidden = options.includeHidden ?? false;
     const respectIgnore = options.respectIgnoreFiles ?? true;
     const maxDepth = options.maxDepth ?? Infinity;
     const overrides = new GlobOverrides(options.globs ?? []);
     const rootRel = path.relative(this.root, rootAbs).split(path.sep).join("/");
     if (options.base !== undefined && path.resolve(options.base) !== this.root) {
-      throw new Error(`walkSync: base ${options.base} is not the index root ${this.root}`);
+      throw new Error(`entries: base ${options.base} is not the index root ${this.root}`);
     }
     if (rootRel.startsWith("..") || path.isAbsolute(rootRel)) {
-      throw new Error(`walkSync: ${rootAbs} is outside the index root ${this.root}`);
+      throw new Error(`entries: ${rootAbs} is outside the index root ${this.root}`);
     }
     const start = this.dirs.get(rootRel);
     if (!start) {
       const parent = this.dirs.get(parentOf(rootRel));
       const type = rootRel === "" ? undefined : parent?.children.get(baseName(rootRel));
-      const err = new Error(`${type ? "ENOTDIR: not a directory" : "ENOENT: no such file or directory"}, ${rootAbs}`) as NodeJS.ErrnoException;
+      const err = new Error(
+        `${type ? "ENOTDIR: not a directory" : "ENOENT: no such file or directory"}, ${rootAbs}`,
+      ) as NodeJS.ErrnoException;
       err.code = type ? "ENOTDIR" : "ENOENT";
       throw err;
     }
@@ -453,24 +498,25 @@ export class WorkspaceIndex {
       if (!whitelisted && !includeHidden && name.startsWith(".")) return false;
       return true;
     };
-    const self = this;
+    const out: WalkEntry[] = [];
     let checked = 0;
-    function* visit(node: DirNode, rel: string, depth: number, ignores: IgnoreStack): Generator<WalkEntry> {
+    const visit = (node: DirNode, rel: string, depth: number, ignores: IgnoreStack): void => {
       if ((++checked & 255) === 0) signal?.throwIfAborted();
       const here = respectIgnore ? ignores.push(node.level) : ignores;
-      for (const child of self.sortedChildren(node)) {
+      for (const child of this.sortedChildren(node)) {
         if (child.name === ".git") continue;
         const childRel = join(rel, child.name);
         const isDir = child.type === "dir";
         if (!included(childRel, child.name, isDir, here)) continue;
-        yield { path: childRel, type: child.type };
+        out.push({ path: childRel, type: child.type });
         if (isDir && depth < maxDepth) {
-          const sub = self.dirs.get(join(node.rel, child.name));
-          if (sub) yield* visit(sub, childRel, depth + 1, here);
+          const sub = this.dirs.get(join(node.rel, child.name));
+          if (sub) visit(sub, childRel, depth + 1, here);
         }
       }
-    }
-    yield* visit(start, "", 1, stack);
+    };
+    visit(start, "", 1, stack);
+    return out;
   }
 
   stats(): WorkspaceIndexStats {

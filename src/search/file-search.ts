@@ -37,7 +37,12 @@ function splitLines(text: string): string[] {
 }
 
 /** Reads `abs` through `pool` and finds the lines `matcher` matches. */
-export async function scanFile(pool: BufferPool, abs: string, matcher: Matcher, options: ScanOptions = {}): Promise<FileScan> {
+export async function scanFile(
+  pool: BufferPool,
+  abs: string,
+  matcher: Matcher,
+  options: ScanOptions = {},
+): Promise<FileScan> {
   const maxBytes = options.maxBytes ?? MAX_SEARCH_FILE_BYTES;
   let handle;
   try {

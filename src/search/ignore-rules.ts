@@ -59,7 +59,13 @@ export async function loadIgnoreLevel(
   ]);
   const exclude = hasGit ? await readRules(path.join(absDir, ".git", "info", "exclude")) : undefined;
   if (!dotIgnore && !gitignore && !exclude && !hasGit) return undefined;
-  return { dir: relDir, hasGit, ...(dotIgnore ? { dotIgnore } : {}), ...(gitignore ? { gitignore } : {}), ...(exclude ? { exclude } : {}) };
+  return {
+    dir: relDir,
+    hasGit,
+    ...(dotIgnore ? { dotIgnore } : {}),
+    ...(gitignore ? { gitignore } : {}),
+    ...(exclude ? { exclude } : {}),
+  };
 }
 
 function test(rules: Ignore | undefined, rel: string, isDir: boolean): IgnoreVerdict {

@@ -181,7 +181,9 @@ function describeRe2Error(pattern: string, message: string): string {
   const lookaround = /\(\?<?[=!]/.test(pattern) || /invalid perl operator: \(\?<?[=!]/.test(message);
   const backref = /\\[1-9]|\\k</.test(pattern) || /invalid escape sequence: \\[1-9k]/.test(message);
   if (lookaround || backref) {
-    const what = lookaround ? "lookaround ((?=...), (?!...), (?<=...), (?<!...))" : "backreferences (\\1, \\k<name>)";
+    const what = lookaround
+      ? "lookaround ((?=...), (?!...), (?<=...), (?<!...))"
+      : "backreferences (\\1, \\k<name>)";
     return (
       `pattern uses ${what}, which the linear-time regex engine (RE2, like ripgrep's default) does not support: ` +
       `pass literal: true to search for the text as written, or use a simpler pattern without it`

@@ -73,19 +73,25 @@ async function readChildren(absDir: string): Promise<Child[]> {
     if (dirent.isDirectory()) type = "dir";
     else if (dirent.isFile()) type = "file";
     else if (dirent.isSymbolicLink()) type = "symlink";
-    else if (!dirent.isFIFO() && !dirent.isSocket() && !dirent.isBlockDevice() && !dirent.isCharacterDevice()) {
+    else if (
+      !dirent.isFIFO() &&
+      !dirent.isSocket() &&
+      !dirent.isBlockDevice() &&
+      !dirent.isCharacterDevice()
+    ) {
       // DT_UNKNOWN on some file systems: ask lstat.
       const st = await lstat(path.join(absDir, dirent.name)).catch(() => undefined);
       type = st?.isDirectory() ? "dir" : st?.isFile() ? "file" : st?.isSymbolicLink() ? "symlink" : undefined;
     }
-    if (type) children.push({ name: dirent.name, type, key: type === "dir" ? `${dirent.name}/` : dirent.name });
+    if (type)
+      children.push({ name: dirent.name, type, key: type === "dir" ? `${dirent.name}/` : dirent.name });
   }
   children.sort((a, b) => compareByteOrder(a.key, b.key));
   return children;
 }
 
 function join(dir: string, name: string): string {
-  return dir === "" ? name : `${dir}/${name}`;
+  return dir === "" ? name : name === "" ? dir : `${dir}/${name}`;
 }
 
 /**
@@ -93,7 +99,11 @@ function join(dir: string, name: string): string {
  * folder before its contents. Throws ENOTDIR when `root` is not a folder. Unreadable subfolders
  * are skipped.
  */
-export async function* walk(root: string, options: WalkOptions = {}, signal?: AbortSignal): AsyncGenerator<WalkEntry> {
+export async function* walk(
+  root: string,
+  options: WalkOptions = {},
+  signal?: AbortSignal,
+): AsyncGenerator<WalkEntry> {
   const includeHidden = options.includeHidden ?? false;
   const respectIgnore = options.respectIgnoreFiles ?? true;
   const maxDepth = options.maxDepth ?? Infinity;
@@ -116,7 +126,12 @@ export async function* walk(root: string, options: WalkOptions = {}, signal?: Ab
   }
 
   /** rel: relative to root. */
-  async function* visit(absDir: string, rel: string, depth: number, ignores: IgnoreStack): AsyncGenerator<WalkEntry> {
+  async function* visit(
+    absDir: string,
+    rel: string,
+    depth: number,
+    ignores: IgnoreStack,
+  ): AsyncGenerator<WalkEntry> {
     signal?.throwIfAborted();
     let children: Child[];
     try {
@@ -162,7 +177,11 @@ export async function* walk(root: string, options: WalkOptions = {}, signal?: Ab
 }
 
 /** The regular files of a walk, as sorted paths relative to `root`. */
-export async function* walkFiles(root: string, options: WalkOptions = {}, signal?: AbortSignal): AsyncGenerator<string> {
+export async function* walkFiles(
+  root: string,
+  options: WalkOptions = {},
+  signal?: AbortSignal,
+): AsyncGenerator<string> {
   for await (const entry of walk(root, options, signal)) {
     if (entry.type === "file") yield entry.path;
   }

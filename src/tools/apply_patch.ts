@@ -52,7 +52,10 @@ export type PatchOp =
   | { type: "update"; path: string; moveTo?: string; hunks: Hunk[]; patchLine: number };
 
 function parseError(line: number, message: string): ToolError {
-  return new ToolError(`invalid patch, line ${line}: ${message}. Nothing was written.`, { parse_error: true, line });
+  return new ToolError(`invalid patch, line ${line}: ${message}. Nothing was written.`, {
+    parse_error: true,
+    line,
+  });
 }
 
 const HEADER = /^\*\*\* (Add File|Delete File|Update File|Move to): ?(.*)$/;
@@ -69,7 +72,11 @@ export function parsePatch(input: string): PatchOp[] {
     lo++;
     hi--;
   }
-  if (lo >= hi) throw parseError(1, 'the patch is empty: it must start with "*** Begin Patch" and end with "*** End Patch"');
+  if (lo >= hi)
+    throw parseError(
+      1,
+      'the patch is empty: it must start with "*** Begin Patch" and end with "*** End Patch"',
+    );
   if (raw[lo]!.trim() !== "*** Begin Patch") {
     throw parseError(lo + 1, `the patch must start with "*** Begin Patch", found ${JSON.stringify(raw[lo])}`);
   }
@@ -95,14 +102,18 @@ export function parsePatch(input: string): PatchOp[] {
     }
     const kind = header[1]!;
     const filePath = header[2]!.trim();
-    if (kind === "Move to") throw parseError(lineNo, '"*** Move to:" must directly follow an "*** Update File:" line');
+    if (kind === "Move to")
+      throw parseError(lineNo, '"*** Move to:" must directly follow an "*** Update File:" line');
     if (filePath === "") throw parseError(lineNo, `"*** ${kind}:" needs a path`);
     i++;
     if (kind === "Add File") {
       const content: string[] = [];
       while (i < end && raw[i]!.startsWith("+")) content.push(raw[i++]!.slice(1));
       if (i < end && !raw[i]!.startsWith("*** ")) {
-        throw parseError(i + 1, `every line of an added file starts with "+" (in "${filePath}"), found ${JSON.stringify(raw[i])}`);
+        throw parseError(
+          i + 1,
+          `every line of an added file starts with "+" (in "${filePath}"), found ${JSON.stringify(raw[i])}`,
+        );
       }
       ops.push({
         type: "add",
@@ -131,7 +142,8 @@ export function parsePatch(input: string): PatchOp[] {
       const l = raw[i]!;
       if (l.startsWith("***")) {
         if (l.trim() === "*** End of File") {
-          if (!cur || cur.lines.length === 0) throw parseError(i + 1, '"*** End of File" must follow the lines of a hunk');
+          if (!cur || cur.lines.length === 0)
+            throw parseError(i + 1, '"*** End of File" must follow the lines of a hunk');
           cur.eof = true;
           cur = undefined;
           i++;
@@ -161,7 +173,11 @@ export function parsePatch(input: string): PatchOp[] {
         );
       }
       if (!cur) {
-        if (hunks.length > 0) throw parseError(i + 1, `expected "@@" to start a new hunk of "${filePath}" after "*** End of File"`);
+        if (hunks.length > 0)
+          throw parseError(
+            i + 1,
+            `expected "@@" to start a new hunk of "${filePath}" after "*** End of File"`,
+          );
         // The first hunk may omit its "@@" line.
         cur = { contexts: [], lines: [], eof: false, patchLine: i + 1 };
         hunks.push(cur);
@@ -173,9 +189,18 @@ export function parsePatch(input: string): PatchOp[] {
       if (h.lines.length === 0) throw parseError(h.patchLine, `hunk of "${filePath}" has no lines`);
     }
     if (hunks.length === 0 && moveTo === undefined) {
-      throw parseError(lineNo, `"*** Update File: ${filePath}" has no hunks: add "@@" hunks, or remove the section`);
+      throw parseError(
+        lineNo,
+        `"*** Update File: ${filePath}" has no hunks: add "@@" hunks, or remove the section`,
+      );
     }
-    ops.push({ type: "update", path: filePath, ...(moveTo !== undefined ? { moveTo } : {}), hunks, patchLine: lineNo });
+    ops.push({
+      type: "update",
+      path: filePath,
+      ...(moveTo !== undefined ? { moveTo } : {}),
+      hunks,
+      patchLine: lineNo,
+    });
   }
   if (ops.length === 0) throw parseError(lo + 1, "the patch contains no file operations");
   return ops;
@@ -241,7 +266,9 @@ export function applyHunks(original: string, hunks: readonly Hunk[]): { text: st
     for (const ctxLine of hunk.contexts) {
       const found = seek(lines, [ctxLine], lineIndex, false);
       if (!found) {
-        throw new HunkError(n + 1, hunk.patchLine, `could not find its context line "@@ ${ctxLine}"`, [ctxLine]);
+        throw new HunkError(n + 1, hunk.patchLine, `could not find its context line "@@ ${ctxLine}"`, [
+          ctxLine,
+        ]);
       }
       fuzzy ||= found.fuzzy;
       lineIndex = found.index + 1;
@@ -275,7 +302,12 @@ export function applyHunks(original: string, hunks: readonly Hunk[]): { text: st
     }
     if (!found) {
       const where = hunk.eof ? "at the end of the file" : `searching from line ${lineIndex + 1}`;
-      throw new HunkError(n + 1, hunk.patchLine, `could not find its lines (${where})`, oldOf(hunk.lines).slice(0, 3));
+      throw new HunkError(
+        n + 1,
+        hunk.patchLine,
+        `could not find its lines (${where})`,
+        oldOf(hunk.lines).slice(0, 3),
+      );
     }
     fuzzy ||= found.fuzzy;
     // Context lines keep the file's own text (a fuzzy match must not rewrite their whitespace).
@@ -326,12 +358,16 @@ export interface PatchFileResult {
 
 function decodeText(bytes: Buffer, userPath: string): string {
   if (bytes.subarray(0, 8192).includes(0)) {
-    throw new ToolError(`"${userPath}" looks like a binary file (it contains NUL bytes); apply_patch updates text files only. Nothing was written.`);
+    throw new ToolError(
+      `"${userPath}" looks like a binary file (it contains NUL bytes); apply_patch updates text files only. Nothing was written.`,
+    );
   }
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
-    throw new ToolError(`"${userPath}" is not valid UTF-8; apply_patch updates UTF-8 text only. Nothing was written.`);
+    throw new ToolError(
+      `"${userPath}" is not valid UTF-8; apply_patch updates UTF-8 text only. Nothing was written.`,
+    );
   }
 }
 
@@ -344,13 +380,18 @@ class Plan {
     let abs: string;
     let rel: string;
     if (opts.noFollow) {
-      const entry = await resolveEntry(this.ctx.workspace, userPath);
+      const entry = await resolveEntry(this.ctx, userPath);
       if (entry.stats?.isSymbolicLink()) {
-        throw new ToolError(`"${userPath}" is a symlink; apply_patch does not delete or move links: use delete_file. Nothing was written.`);
+        throw new ToolError(
+          `"${userPath}" is a symlink; apply_patch does not delete or move links: use delete_file. Nothing was written.`,
+        );
       }
       ({ abs, rel } = entry);
     } else {
-      ({ abs, rel } = await this.ctx.workspace.resolve(userPath, { allowMissing: true }));
+      // Confined, never through a dangling link, not covered by [tools] protected_paths.
+      ({ abs, rel } = await this.ctx.workspace.resolveForWrite(userPath, this.ctx.config, {
+        allowMissing: true,
+      }));
     }
     const known = this.states.get(abs);
     if (known) return known;
@@ -360,11 +401,18 @@ class Plan {
     });
     let original: Buffer | null = null;
     if (st) {
-      if (st.isDirectory()) throw new ToolError(`"${userPath}" is a directory, not a file. Nothing was written.`);
+      if (st.isDirectory())
+        throw new ToolError(`"${userPath}" is a directory, not a file. Nothing was written.`);
       if (!st.isFile()) throw new ToolError(`"${userPath}" is not a regular file. Nothing was written.`);
       original = await readFile(abs, { signal: this.ctx.signal });
     }
-    const state: FileState = { abs, rel, original, current: original, ...(st ? { mode: st.mode & 0o7777 } : {}) };
+    const state: FileState = {
+      abs,
+      rel,
+      original,
+      current: original,
+      ...(st ? { mode: st.mode & 0o7777 } : {}),
+    };
     this.states.set(abs, state);
     return state;
   }
@@ -513,9 +561,14 @@ export const applyPatchTool = defineTool({
     ctx.signal.throwIfAborted();
     await commit(plan, ctx);
     const letter = { add: "A", delete: "D", update: "M", move: "R" } as const;
-    const summary = files.map((f) => (f.action === "move" ? `R ${f.from} -> ${f.path}` : `${letter[f.action]} ${f.path}`));
-    return textResult(`Applied patch (${files.length} file operation${files.length === 1 ? "" : "s"}):\n${summary.join("\n")}`, {
-      files,
-    });
+    const summary = files.map((f) =>
+      f.action === "move" ? `R ${f.from} -> ${f.path}` : `${letter[f.action]} ${f.path}`,
+    );
+    return textResult(
+      `Applied patch (${files.length} file operation${files.length === 1 ? "" : "s"}):\n${summary.join("\n")}`,
+      {
+        files,
+      },
+    );
   },
 });

@@ -7,7 +7,8 @@ export const inputSchema = Type.Object(
   {
     path: Type.String({
       minLength: 1,
-      description: "Path of the new file, relative to the workspace root. Missing parent folders are created.",
+      description:
+        "Path of the new file, relative to the workspace root. Missing parent folders are created.",
     }),
     content: Type.String({ description: "The text of the new file (UTF-8)." }),
   },

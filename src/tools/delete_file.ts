@@ -3,14 +3,18 @@ import type { Stats } from "node:fs";
 import { lstat, rm, unlink } from "node:fs/promises";
 import path from "node:path";
 import { Type } from "@sinclair/typebox";
-import { isWithin, type Workspace } from "../workspace/workspace.js";
-import { defineTool, textResult, ToolError } from "./types.js";
+import { defineTool, textResult, ToolError, type ToolContext } from "./types.js";
 
 export const inputSchema = Type.Object(
   {
-    path: Type.String({ minLength: 1, description: "File, symlink or folder to delete, relative to the workspace root." }),
+    path: Type.String({
+      minLength: 1,
+      description: "File, symlink or folder to delete, relative to the workspace root.",
+    }),
     recursive: Type.Optional(
-      Type.Boolean({ description: "Required to delete a folder: deletes it with everything in it. Default false." }),
+      Type.Boolean({
+        description: "Required to delete a folder: deletes it with everything in it. Default false.",
+      }),
     ),
   },
   { additionalProperties: false },
@@ -25,25 +29,30 @@ export interface EntryPath {
 }
 
 /**
- * Resolves a path WITHOUT following its last component: the parent folder goes through
- * `workspace.resolve` (confined, symlinks resolved) and the name is joined to it, so a symlink
- * names the link. Throws ToolError for the workspace root itself.
+ * Resolves a path for removal WITHOUT following its last component (a symlink names the link),
+ * through `workspace.resolveForWrite`: confined, never the root, not covered by
+ * `[tools] protected_paths` (with `recursive`, nothing protected below it either).
  */
-export async function resolveEntry(workspace: Workspace, input: string): Promise<EntryPath> {
-  const lexical = path.resolve(workspace.root, input);
-  if (lexical === workspace.root) {
-    throw new ToolError(`"${input}" is the workspace root; it cannot be deleted: name a file or folder inside it`);
+export async function resolveEntry(
+  ctx: Pick<ToolContext, "workspace" | "config">,
+  input: string,
+  opts: { recursive?: boolean } = {},
+): Promise<EntryPath> {
+  if (path.resolve(ctx.workspace.root, input) === ctx.workspace.root) {
+    throw new ToolError(
+      `"${input}" is the workspace root; it cannot be deleted: name a file or folder inside it`,
+    );
   }
-  const parent = await workspace.resolve(path.dirname(lexical));
-  const abs = path.join(parent.abs, path.basename(lexical));
-  if (!isWithin(workspace.root, abs) || abs === workspace.root) {
-    throw new ToolError(`"${input}" is not a path inside the workspace; refused`);
-  }
-  const stats = await lstat(abs).catch((err: NodeJS.ErrnoException) => {
+  const target = await ctx.workspace.resolveForWrite(input, ctx.config, {
+    allowMissing: true,
+    followSymlink: false,
+    recursive: opts.recursive ?? false,
+  });
+  const stats = await lstat(target.abs).catch((err: NodeJS.ErrnoException) => {
     if (err.code === "ENOENT" || err.code === "ENOTDIR") return undefined;
     throw err;
   });
-  return { abs, rel: workspace.relative(abs), stats };
+  return { abs: target.abs, rel: target.rel, stats };
 }
 
 export const deleteFileTool = defineTool({
@@ -55,11 +64,14 @@ export const deleteFileTool = defineTool({
   annotations: { title: "Delete file", readOnlyHint: false, destructiveHint: true, idempotentHint: true },
   argumentAliases: { file_path: "path" },
   async handler(args, ctx) {
-    const entry = await resolveEntry(ctx.workspace, args.path);
+    const entry = await resolveEntry(ctx, args.path, { recursive: args.recursive ?? false });
     if (!entry.stats) {
-      throw new ToolError(`no such file or folder: "${args.path}" (paths are relative to the workspace root); nothing deleted`, {
-        path: entry.rel,
-      });
+      throw new ToolError(
+        `no such file or folder: "${args.path}" (paths are relative to the workspace root); nothing deleted`,
+        {
+          path: entry.rel,
+        },
+      );
     }
     ctx.signal.throwIfAborted();
     let deleted: "file" | "dir" | "symlink";

@@ -19,7 +19,9 @@ export const inputSchema = Type.Object(
     }),
     new_str: Type.String({ description: "The replacement text. Empty deletes old_str." }),
     replace_all: Type.Optional(
-      Type.Boolean({ description: "Replace every occurrence of old_str instead of requiring exactly one. Default false." }),
+      Type.Boolean({
+        description: "Replace every occurrence of old_str instead of requiring exactly one. Default false.",
+      }),
     ),
     expected_sha256: Type.Optional(
       Type.String({
@@ -36,11 +38,19 @@ export const inputSchema = Type.Object(
 const BOM = "\uFEFF";
 const MAX_LISTED_LINES = 20;
 
-/** 1-based line number of a character offset. */
-function lineOf(text: string, offset: number): number {
+/** 1-based line numbers of ascending character offsets, in one pass over the text. */
+function linesOf(text: string, offsets: readonly number[]): number[] {
+  const lines: number[] = [];
   let line = 1;
-  for (let i = text.indexOf("\n"); i !== -1 && i < offset; i = text.indexOf("\n", i + 1)) line++;
-  return line;
+  let pos = 0;
+  for (const offset of offsets) {
+    for (let nl = text.indexOf("\n", pos); nl !== -1 && nl < offset; nl = text.indexOf("\n", nl + 1)) {
+      line++;
+      pos = nl + 1;
+    }
+    lines.push(line);
+  }
+  return lines;
 }
 
 /** Every start offset of `needle`, overlapping ones included (they make a match ambiguous too). */
@@ -111,7 +121,9 @@ function reindent(newStr: string, oldIndent: string, fileIndent: string): string
   if (oldIndent === fileIndent) return newStr;
   return newStr
     .split("\n")
-    .map((line) => (line.trim() === "" || !line.startsWith(oldIndent) ? line : fileIndent + line.slice(oldIndent.length)))
+    .map((line) =>
+      line.trim() === "" || !line.startsWith(oldIndent) ? line : fileIndent + line.slice(oldIndent.length),
+    )
     .join("\n");
 }
 
@@ -137,14 +149,18 @@ export const editFileTool = defineTool({
       );
     }
     if (args.old_str === args.new_str) {
-      throw new ToolError("old_str and new_str are the same, so the edit would change nothing: give the new text in new_str");
+      throw new ToolError(
+        "old_str and new_str are the same, so the edit would change nothing: give the new text in new_str",
+      );
     }
-    const target = await ctx.workspace.resolve(args.path);
+    const target = await ctx.workspace.resolveForWrite(args.path, ctx.config, { allowMissing: false });
     const st = await stat(target.abs);
     if (st.isDirectory()) throw new ToolError(`"${args.path}" is a directory: give the path of a file in it`);
     if (!st.isFile()) throw new ToolError(`"${args.path}" is not a regular file`);
     if (st.size > DEFAULT_MAX_BYTES) {
-      throw new ToolError(`"${args.path}" is ${st.size} bytes, too large to edit here (limit ${DEFAULT_MAX_BYTES}): use apply_patch or a command`);
+      throw new ToolError(
+        `"${args.path}" is ${st.size} bytes, too large to edit here (limit ${DEFAULT_MAX_BYTES}): use apply_patch or a command`,
+      );
     }
     const before = await readFile(target.abs, { signal: ctx.signal });
     const shaBefore = sha256Hex(before);
@@ -156,18 +172,24 @@ export const editFileTool = defineTool({
       );
     }
     if (before.subarray(0, 8192).includes(0)) {
-      throw new ToolError(`"${args.path}" looks like a binary file (it contains NUL bytes); edit_file edits text only`, {
-        path: target.rel,
-        binary: true,
-      });
+      throw new ToolError(
+        `"${args.path}" looks like a binary file (it contains NUL bytes); edit_file edits text only`,
+        {
+          path: target.rel,
+          binary: true,
+        },
+      );
     }
     let decoded: string;
     try {
       decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(before);
     } catch {
-      throw new ToolError(`"${args.path}" is not valid UTF-8; edit_file edits UTF-8 text only (re-encoding would corrupt it)`, {
-        path: target.rel,
-      });
+      throw new ToolError(
+        `"${args.path}" is not valid UTF-8; edit_file edits UTF-8 text only (re-encoding would corrupt it)`,
+        {
+          path: target.rel,
+        },
+      );
     }
     const bom = decoded.startsWith(BOM);
     const text = bom ? decoded.slice(1) : decoded;
@@ -195,7 +217,7 @@ export const editFileTool = defineTool({
         after = text.slice(0, exact[0]) + newStr + text.slice(exact[0]! + oldStr.length);
       }
     } else if (exact.length > 1) {
-      const lines = [...new Set(exact.map((i) => lineOf(text, i)))];
+      const lines = [...new Set(linesOf(text, exact))];
       throw new ToolError(
         `old_str matches ${exact.length} times in "${args.path}" (at lines ${listLines(lines)}): include more surrounding ` +
           "lines in old_str so it matches once, or pass replace_all: true to replace every occurrence. Nothing was written.",

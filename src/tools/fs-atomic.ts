@@ -5,8 +5,10 @@
  * exactly as it was.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { constants } from "node:fs";
 import { lstat, mkdir, open, rename, rmdir, stat, unlink, link } from "node:fs/promises";
 import path from "node:path";
+import { openVerifiedDir } from "../workspace/confined-fs.js";
 
 export interface WriteAtomicOptions {
   /** Checked between steps; an abort before the rename leaves the target untouched. */
@@ -62,15 +64,28 @@ export async function writeFileAtomic(
     });
     if (existing) mode = existing.mode & 0o7777;
   }
-  const tmp = tempPathFor(absPath);
+  // The folder was checked by path. From here every name goes through a handle verified to be
+  // that folder, and the temp file is created O_EXCL|O_NOFOLLOW, so a symlink swapped in after
+  // the check cannot redirect the write (see src/workspace/confined-fs.ts).
+  const dir = await openVerifiedDir(path.dirname(absPath));
+  const tmp = dir.at(path.basename(tempPathFor(absPath)));
+  const target = dir.at(path.basename(absPath));
+  const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
   // 0o600 while it is being written; the final mode is applied before the rename.
-  const handle = await open(tmp, "wx", 0o600);
+  const handle = await open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600).catch(async (err: unknown) => {
+    await dir.close();
+    throw err;
+  });
   let handleOpen = true;
   try {
     let offset = 0;
     while (offset < bytes.length) {
       signal?.throwIfAborted();
-      const { bytesWritten } = await handle.write(bytes, offset, Math.min(CHUNK_BYTES, bytes.length - offset));
+      const { bytesWritten } = await handle.write(
+        bytes,
+        offset,
+        Math.min(CHUNK_BYTES, bytes.length - offset),
+      );
       offset += bytesWritten;
     }
     if (mode !== undefined) {
@@ -85,17 +100,20 @@ export async function writeFileAtomic(
     await handle.close();
     signal?.throwIfAborted();
     if (opts.exclusive) {
-      await link(tmp, absPath);
+      await link(tmp, target);
       await unlink(tmp);
     } else {
-      await rename(tmp, absPath);
+      await rename(tmp, target);
     }
+    // Best effort: makes the rename durable. Some file systems refuse to fsync a folder.
+    await dir.handle.sync().catch(() => undefined);
   } catch (err) {
     if (handleOpen) await handle.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
     throw err;
+  } finally {
+    await dir.close();
   }
-  await syncDir(path.dirname(absPath));
 }
 
 /** Best effort: makes a rename durable. Some file systems refuse to fsync a folder. */

@@ -9,13 +9,17 @@ import { displayLine, scanFile } from "../search/file-search.js";
 import { GlobError } from "../search/glob.js";
 import { compileMatcher, PatternError, type Matcher } from "../search/matcher.js";
 import { walkFiles } from "../search/walk.js";
-import { defineTool, textResult, ToolError, type ToolContext } from "./types.js";
+import { defineTool, errorResult, textResult, ToolError, type ToolContext } from "./types.js";
 
 export const DEFAULT_MAX_RESULTS = 200;
 export const MAX_MAX_RESULTS = 10_000;
 export const MAX_CONTEXT_LINES = 50;
-/** After `max_results`, matches are still counted (not returned) up to this total. */
-export const COUNT_LIMIT = 10_000;
+/**
+ * After `max_results`, matches are still counted (not returned) up to this total (or
+ * max_results + 1 when larger), so `total_matches` is exact for moderate counts and a lower
+ * bound (`total_matches_is_lower_bound`) beyond, without scanning a whole huge tree.
+ */
+export const COUNT_LIMIT = 1000;
 /** Displayed line text is cut to about this many characters (columns still refer to the full line). */
 export const MAX_LINE_CHARS = 500;
 
@@ -28,7 +32,9 @@ export const inputSchema = Type.Object(
     path: Type.Optional(
       Type.String({ description: 'File or folder to search, relative to the workspace root. Default ".".' }),
     ),
-    literal: Type.Optional(Type.Boolean({ description: "Treat `pattern` as plain text (rg -F). Default false." })),
+    literal: Type.Optional(
+      Type.Boolean({ description: "Treat `pattern` as plain text (rg -F). Default false." }),
+    ),
     case_sensitive: Type.Optional(
       Type.Boolean({
         description:
@@ -63,11 +69,14 @@ export const inputSchema = Type.Object(
       Type.Boolean({ description: "Only match whole words (rg -w). Default false." }),
     ),
     include_hidden: Type.Optional(
-      Type.Boolean({ description: "Also search dot-files and dot-folders (rg --hidden; never .git). Default false." }),
+      Type.Boolean({
+        description: "Also search dot-files and dot-folders (rg --hidden; never .git). Default false.",
+      }),
     ),
     respect_ignore_files: Type.Optional(
       Type.Boolean({
-        description: "Skip what .gitignore, .ignore and .git/info/exclude exclude. Default true (false = rg --no-ignore).",
+        description:
+          "Skip what .gitignore, .ignore and .git/info/exclude exclude. Default true (false = rg --no-ignore).",
       }),
     ),
   },
@@ -93,7 +102,12 @@ function joinRel(base: string, rel: string): string {
   return base === "." ? rel : `${base}/${rel}`;
 }
 
-function compile(args: { pattern: string; literal?: boolean; case_sensitive?: boolean; word_boundaries?: boolean }): Matcher {
+function compile(args: {
+  pattern: string;
+  literal?: boolean;
+  case_sensitive?: boolean;
+  word_boundaries?: boolean;
+}): Matcher {
   try {
     return compileMatcher({
       pattern: args.pattern,
@@ -102,7 +116,8 @@ function compile(args: { pattern: string; literal?: boolean; case_sensitive?: bo
       wordBoundaries: args.word_boundaries ?? false,
     });
   } catch (err) {
-    if (err instanceof PatternError) throw new ToolError(err.message, { pattern: args.pattern, invalid_pattern: true });
+    if (err instanceof PatternError)
+      throw new ToolError(err.message, { pattern: args.pattern, invalid_pattern: true });
     throw err;
   }
 }
@@ -126,7 +141,12 @@ export async function* searchTargets(
   try {
     for await (const rel of walkFiles(
       target.abs,
-      { base: ctx.workspace.root, includeHidden: opts.includeHidden, respectIgnoreFiles: opts.respectIgnoreFiles, globs: opts.globs },
+      {
+        base: ctx.workspace.root,
+        includeHidden: opts.includeHidden,
+        respectIgnoreFiles: opts.respectIgnoreFiles,
+        globs: opts.globs,
+      },
       ctx.signal,
     )) {
       yield { rel: joinRel(target.rel, rel), abs: path.join(target.abs, rel) };
@@ -149,11 +169,17 @@ export const grepFileTool = defineTool({
     "string index + 1) of the match start. Matches never span lines. Results are sorted by path (byte order), line, column; " +
     `at most max_results (default ${DEFAULT_MAX_RESULTS}), with \`truncated\` and \`total_matches\`.`,
   inputSchema,
-  annotations: { title: "Search file contents", readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+  annotations: {
+    title: "Search file contents",
+    readOnlyHint: true,
+    destructiveHint: false,
+    idempotentHint: true,
+  },
   argumentAliases: { file_path: "path" },
   async handler(args, ctx) {
     const matcher = compile(args);
     const maxResults = args.max_results ?? DEFAULT_MAX_RESULTS;
+    const countLimit = Math.max(COUNT_LIMIT, maxResults + 1);
     const contextLines = args.context_lines ?? 0;
     const filesOnly = args.files_with_matches ?? false;
     const userPath = args.path ?? ".";
@@ -172,7 +198,7 @@ export const grepFileTool = defineTool({
       globs: args.glob_pattern === undefined ? [] : [args.glob_pattern],
     })) {
       ctx.signal.throwIfAborted();
-      const stopAfter = filesOnly ? 1 : COUNT_LIMIT - totalMatches;
+      const stopAfter = filesOnly ? 1 : countLimit - totalMatches;
       const scan = await scanFile(ctx.pool, file.abs, matcher, { stopAfter });
       filesSearched++;
       if (scan.kind === "binary" || scan.kind === "too_large" || scan.kind === "unreadable") {
@@ -199,12 +225,19 @@ export const grepFileTool = defineTool({
             line: hit.index + 1,
             column: span.start + 1,
             text: clip(displayLine(line), span.start),
-            before: scan.lines.slice(Math.max(0, hit.index - contextLines), hit.index).map((l) => clip(displayLine(l))),
-            after: contextLines > 0 ? scan.lines.slice(hit.index + 1, hit.index + 1 + contextLines).map((l) => clip(displayLine(l))) : [],
+            before: scan.lines
+              .slice(Math.max(0, hit.index - contextLines), hit.index)
+              .map((l) => clip(displayLine(l))),
+            after:
+              contextLines > 0
+                ? scan.lines
+                    .slice(hit.index + 1, hit.index + 1 + contextLines)
+                    .map((l) => clip(displayLine(l)))
+                : [],
           });
         }
       }
-      if (totalMatches >= COUNT_LIMIT) {
+      if (totalMatches >= countLimit) {
         countCapped = true;
         break;
       }
@@ -223,17 +256,36 @@ export const grepFileTool = defineTool({
         files.length === 0
           ? `No files match ${JSON.stringify(args.pattern)} in ${userPath} (${filesSearched} files searched).`
           : files.join("\n") +
-            (truncated ? `\n(first ${files.length} files; more match: raise max_results or narrow path/glob_pattern)` : "");
-      return textResult(text, { ...structured, files, total_files: files.length, truncated });
+            (truncated
+              ? `\n(first ${files.length} files; more match: raise max_results or narrow path/glob_pattern)`
+              : "");
+      // No match is a tool-level "failure", as grep and rg exit 1: `toold call` exits 1 too.
+      return (files.length === 0 ? errorResult : textResult)(text, {
+        ...structured,
+        files,
+        total_files: files.length,
+        truncated,
+      });
     }
-    return textResult(renderText(results, contextLines, { totalMatches, totalFiles, truncated, countCapped, filesSearched, pattern: args.pattern, userPath }), {
-      ...structured,
-      results,
-      total_matches: totalMatches,
-      ...(countCapped ? { total_matches_is_lower_bound: true } : {}),
-      files_with_matches: totalFiles,
-      truncated,
-    });
+    return (totalMatches === 0 ? errorResult : textResult)(
+      renderText(results, contextLines, {
+        totalMatches,
+        totalFiles,
+        truncated,
+        countCapped,
+        filesSearched,
+        pattern: args.pattern,
+        userPath,
+      }),
+      {
+        ...structured,
+        results,
+        total_matches: totalMatches,
+        ...(countCapped ? { total_matches_is_lower_bound: true } : {}),
+        files_with_matches: totalFiles,
+        truncated,
+      },
+    );
   },
 });
 
@@ -241,7 +293,15 @@ export const grepFileTool = defineTool({
 function renderText(
   results: GrepResult[],
   contextLines: number,
-  info: { totalMatches: number; totalFiles: number; truncated: boolean; countCapped: boolean; filesSearched: number; pattern: string; userPath: string },
+  info: {
+    totalMatches: number;
+    totalFiles: number;
+    truncated: boolean;
+    countCapped: boolean;
+    filesSearched: number;
+    pattern: string;
+    userPath: string;
+  },
 ): string {
   if (results.length === 0) {
     return `No matches for ${JSON.stringify(info.pattern)} in ${info.userPath} (${info.filesSearched} files searched).`;

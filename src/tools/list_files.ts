@@ -87,7 +87,9 @@ function pickMode(args: {
   if (args.content_pattern !== undefined) implied.push("find_content");
   const mode = args.mode ?? (implied.length === 1 ? implied[0]! : implied.length === 0 ? "list" : undefined);
   if (mode === undefined) {
-    throw new ToolError(`give one of recursive, name_pattern, content_pattern (or set mode): got ${implied.join(", ")}`);
+    throw new ToolError(
+      `give one of recursive, name_pattern, content_pattern (or set mode): got ${implied.join(", ")}`,
+    );
   }
   if (mode === "find_name" && args.name_pattern === undefined) {
     throw new ToolError('mode "find_name" needs name_pattern, a glob such as "*.ts"');
@@ -97,8 +99,13 @@ function pickMode(args: {
   }
   if (mode === "list" && args.recursive) throw new ToolError('recursive: true contradicts mode "list"');
   const stray = implied.filter((m) => m !== mode && m !== "recursive");
-  if (stray.length > 0 || (args.recursive && mode !== "recursive" && mode !== "find_name" && mode !== "find_content")) {
-    throw new ToolError(`${stray.map((m) => (m === "find_name" ? "name_pattern" : "content_pattern")).join(", ")} does not apply to mode "${mode}"`);
+  if (
+    stray.length > 0 ||
+    (args.recursive && mode !== "recursive" && mode !== "find_name" && mode !== "find_content")
+  ) {
+    throw new ToolError(
+      `${stray.map((m) => (m === "find_name" ? "name_pattern" : "content_pattern")).join(", ")} does not apply to mode "${mode}"`,
+    );
   }
   return mode;
 }
@@ -149,12 +156,17 @@ export const listFilesTool = defineTool({
       for await (const entry of entries) {
         let item: ListItem | undefined;
         if (mode === "list") item = { path: rel(entry.path), type: entry.type };
-        else if (mode === "recursive") item = entry.type === "dir" ? undefined : { path: rel(entry.path), type: entry.type };
+        else if (mode === "recursive")
+          item = entry.type === "dir" ? undefined : { path: rel(entry.path), type: entry.type };
         else if (mode === "find_name") {
-          item = glob!.test(entry.path, entry.type === "dir") ? { path: rel(entry.path), type: entry.type } : undefined;
+          item = glob!.test(entry.path, entry.type === "dir")
+            ? { path: rel(entry.path), type: entry.type }
+            : undefined;
         } else if (entry.type === "file") {
           ctx.signal.throwIfAborted();
-          const scan = await scanFile(ctx.pool, path.join(target.abs, entry.path), matcher!, { stopAfter: 1 });
+          const scan = await scanFile(ctx.pool, path.join(target.abs, entry.path), matcher!, {
+            stopAfter: 1,
+          });
           if (scan.kind === "match") item = { path: rel(entry.path), type: "file", size: scan.bytes };
         }
         if (!item) continue;
@@ -174,11 +186,14 @@ export const listFilesTool = defineTool({
     const total = items.length;
     const pages = Math.max(1, Math.ceil(total / perPage));
     if (page > pages) {
-      throw new ToolError(`page ${page} is past the last page, ${pages} (${total} entries at ${perPage} per page)`, {
-        total,
-        per_page: perPage,
-        pages,
-      });
+      throw new ToolError(
+        `page ${page} is past the last page, ${pages} (${total} entries at ${perPage} per page)`,
+        {
+          total,
+          per_page: perPage,
+          pages,
+        },
+      );
     }
     const shown = items.slice((page - 1) * perPage, page * perPage);
     await Promise.all(

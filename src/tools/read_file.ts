@@ -2,7 +2,8 @@
 import { createHash } from "node:crypto";
 import { open } from "node:fs/promises";
 import { Type } from "@sinclair/typebox";
-import { defineTool, textResult, ToolError } from "./types.js";
+import { defineTool, textResult, ToolError, type ToolContext } from "./types.js";
+import { FileTooLargeError, type FileCache } from "../cache/file-cache.js";
 
 export const DEFAULT_LINE_LIMIT = 2000;
 export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
@@ -10,7 +11,9 @@ export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 export const inputSchema = Type.Object(
   {
     path: Type.String({ minLength: 1, description: "File path, relative to the workspace root." }),
-    offset: Type.Optional(Type.Integer({ minimum: 1, description: "First line to return, 1-based. Default 1." })),
+    offset: Type.Optional(
+      Type.Integer({ minimum: 1, description: "First line to return, 1-based. Default 1." }),
+    ),
     limit: Type.Optional(
       Type.Integer({ minimum: 1, description: `Lines to return. Default ${DEFAULT_LINE_LIMIT}.` }),
     ),
@@ -42,6 +45,50 @@ function looksBinary(buf: Buffer, length: number): boolean {
   return buf.subarray(0, Math.min(length, 8192)).includes(0);
 }
 
+async function readCached(
+  files: FileCache,
+  abs: string,
+  rel: string,
+  input: string,
+  maxBytes: number,
+  ctx: ToolContext,
+): Promise<{ text: string; size: number; sha256: string }> {
+  try {
+    return await files.read(
+      abs,
+      (data) => {
+        if (looksBinary(data, data.length)) {
+          throw new ToolError(
+            `"${input}" looks like a binary file (it contains NUL bytes); read_file reads text only`,
+            {
+              path: rel,
+              bytes: data.length,
+              binary: true,
+            },
+          );
+        }
+        return {
+          text: data.toString("utf8"),
+          size: data.length,
+          sha256: createHash("sha256").update(data).digest("hex"),
+        };
+      },
+      { maxBytes, pool: ctx.pool, signal: ctx.signal },
+    );
+  } catch (err) {
+    if (err instanceof FileTooLargeError) {
+      throw new ToolError(
+        `"${input}" is ${err.size} bytes, over max_bytes ${maxBytes}: raise max_bytes, or use grep_file to find the part you need`,
+        { path: rel, bytes: err.size, max_bytes: maxBytes },
+      );
+    }
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EISDIR") throw new ToolError(`"${input}" is a directory: use list_files to list it`);
+    if (code === "EINVAL") throw new ToolError(`"${input}" is not a regular file`);
+    throw err;
+  }
+}
+
 export const readFileTool = defineTool({
   name: "read_file",
   description:
@@ -53,48 +100,64 @@ export const readFileTool = defineTool({
   async handler(args, ctx) {
     const target = await ctx.workspace.resolve(args.path);
     const maxBytes = args.max_bytes ?? DEFAULT_MAX_BYTES;
-    const handle = await open(target.abs, "r").catch((err: NodeJS.ErrnoException) => {
-      if (err.code === "EISDIR") throw new ToolError(`"${args.path}" is a directory: use list_files to list it`);
-      throw err;
-    });
     let text: string;
     let size: number;
     let sha256: string;
-    try {
-      const st = await handle.stat();
-      if (st.isDirectory()) throw new ToolError(`"${args.path}" is a directory: use list_files to list it`);
-      if (!st.isFile()) throw new ToolError(`"${args.path}" is not a regular file`);
-      size = st.size;
-      if (size > maxBytes) {
-        throw new ToolError(
-          `"${args.path}" is ${size} bytes, over max_bytes ${maxBytes}: raise max_bytes, or use grep_file to find the part you need`,
-          { path: target.rel, bytes: size, max_bytes: maxBytes },
-        );
-      }
-      ctx.signal.throwIfAborted();
-      const buf = ctx.pool.acquire(Math.max(size, 1));
+    if (ctx.files) {
+      // The shared content cache, validated by stat on every call (src/cache/file-cache.ts).
+      ({ text, size, sha256 } = await readCached(
+        ctx.files,
+        target.abs,
+        target.rel,
+        args.path,
+        maxBytes,
+        ctx,
+      ));
+    } else {
+      const handle = await open(target.abs, "r").catch((err: NodeJS.ErrnoException) => {
+        if (err.code === "EISDIR")
+          throw new ToolError(`"${args.path}" is a directory: use list_files to list it`);
+        throw err;
+      });
       try {
-        let filled = 0;
-        while (filled < size) {
-          const { bytesRead } = await handle.read(buf, filled, size - filled, filled);
-          if (bytesRead === 0) break;
-          filled += bytesRead;
+        const st = await handle.stat();
+        if (st.isDirectory()) throw new ToolError(`"${args.path}" is a directory: use list_files to list it`);
+        if (!st.isFile()) throw new ToolError(`"${args.path}" is not a regular file`);
+        size = st.size;
+        if (size > maxBytes) {
+          throw new ToolError(
+            `"${args.path}" is ${size} bytes, over max_bytes ${maxBytes}: raise max_bytes, or use grep_file to find the part you need`,
+            { path: target.rel, bytes: size, max_bytes: maxBytes },
+          );
         }
-        if (looksBinary(buf, filled)) {
-          throw new ToolError(`"${args.path}" looks like a binary file (it contains NUL bytes); read_file reads text only`, {
-            path: target.rel,
-            bytes: filled,
-            binary: true,
-          });
+        ctx.signal.throwIfAborted();
+        const buf = ctx.pool.acquire(Math.max(size, 1));
+        try {
+          let filled = 0;
+          while (filled < size) {
+            const { bytesRead } = await handle.read(buf, filled, size - filled, filled);
+            if (bytesRead === 0) break;
+            filled += bytesRead;
+          }
+          if (looksBinary(buf, filled)) {
+            throw new ToolError(
+              `"${args.path}" looks like a binary file (it contains NUL bytes); read_file reads text only`,
+              {
+                path: target.rel,
+                bytes: filled,
+                binary: true,
+              },
+            );
+          }
+          size = filled;
+          text = buf.toString("utf8", 0, filled);
+          sha256 = createHash("sha256").update(buf.subarray(0, filled)).digest("hex");
+        } finally {
+          ctx.pool.release(buf);
         }
-        size = filled;
-        text = buf.toString("utf8", 0, filled);
-        sha256 = createHash("sha256").update(buf.subarray(0, filled)).digest("hex");
       } finally {
-        ctx.pool.release(buf);
+        await handle.close();
       }
-    } finally {
-      await handle.close();
     }
     const lines = splitLinesKeepEnds(text);
     const offset = args.offset ?? 1;

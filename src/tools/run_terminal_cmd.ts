@@ -39,7 +39,10 @@ export const inputSchema = Type.Object(
       },
     ),
     cwd: Type.Optional(
-      Type.String({ description: 'Working directory, relative to the workspace root; must be a folder inside it. Default ".".' }),
+      Type.String({
+        description:
+          'Working directory, relative to the workspace root; must be a folder inside it. Default ".".',
+      }),
     ),
     timeout_secs: Type.Optional(
       Type.Integer({
@@ -52,8 +55,7 @@ export const inputSchema = Type.Object(
       Type.Integer({
         minimum: 256,
         maximum: MAX_OUTPUT_BYTES_LIMIT,
-        description:
-          `Most bytes kept per stream (stdout, stderr); beyond it the head and tail are kept. Default ${DEFAULT_MAX_OUTPUT_BYTES}.`,
+        description: `Most bytes kept per stream (stdout, stderr); beyond it the head and tail are kept. Default ${DEFAULT_MAX_OUTPUT_BYTES}.`,
       }),
     ),
     env: Type.Optional(
@@ -137,7 +139,9 @@ function killGroup(pgid: number, signal: NodeJS.Signals): void {
 }
 
 function describeCommand(command: string | string[]): string {
-  return typeof command === "string" ? command : command.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(" ");
+  return typeof command === "string"
+    ? command
+    : command.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(" ");
 }
 
 export const runTerminalCmdTool = defineTool({
@@ -149,7 +153,13 @@ export const runTerminalCmdTool = defineTool({
     `${DEFAULT_TIMEOUT_SECS} s) or cancellation, and processes left in the background are stopped when it exits. ` +
     "A non-zero exit code is reported as an error.",
   inputSchema,
-  annotations: { title: "Run command", readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  annotations: {
+    title: "Run command",
+    readOnlyHint: false,
+    destructiveHint: true,
+    idempotentHint: false,
+    openWorldHint: true,
+  },
   argumentAliases: { cmd: "command" },
   async handler(args, ctx) {
     const command = args.command;
@@ -159,13 +169,16 @@ export const runTerminalCmdTool = defineTool({
     const cwd = await ctx.workspace.resolve(args.cwd ?? ".");
     const cwdStat = await stat(cwd.abs);
     if (!cwdStat.isDirectory()) {
-      throw new ToolError(`cwd "${args.cwd}" is a file, not a folder: give a folder inside the workspace`, { cwd: cwd.rel });
+      throw new ToolError(`cwd "${args.cwd}" is a file, not a folder: give a folder inside the workspace`, {
+        cwd: cwd.rel,
+      });
     }
     const timeoutMs = (args.timeout_secs ?? DEFAULT_TIMEOUT_SECS) * 1000;
     const cap = args.max_output_bytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     ctx.signal.throwIfAborted();
 
-    const [file, argv] = typeof command === "string" ? ["/bin/sh", ["-c", command]] : [command[0]!, command.slice(1)];
+    const [file, argv] =
+      typeof command === "string" ? ["/bin/sh", ["-c", command]] : [command[0]!, command.slice(1)];
     const started = performance.now();
     const child = spawn(file, argv, {
       cwd: cwd.abs,

@@ -8,6 +8,8 @@ import type { ProgressToken, ToolAnnotations, ToolResult } from "../protocol/met
 import type { Config } from "../config/schema.js";
 import type { Workspace } from "../workspace/workspace.js";
 import type { BufferPool } from "./memory-pool.js";
+import type { FileCache } from "../cache/file-cache.js";
+import type { WorkspaceIndex } from "../index/workspace-index.js";
 
 export type { ToolResult };
 
@@ -19,6 +21,10 @@ export interface ToolContext {
   readonly pool: BufferPool;
   readonly config: Config;
   readonly log: Logger;
+  /** The shared file content cache (src/cache); absent in contexts built without one. */
+  readonly files?: FileCache;
+  /** The warm, watched workspace tree (src/index); absent when `[cache] watch` is off. */
+  readonly index?: WorkspaceIndex;
   /** Present when the caller passed `_meta.progressToken`. */
   readonly progress?: (value: unknown) => void;
   readonly progressToken?: ProgressToken;

@@ -41,19 +41,28 @@ export async function writeTextFile(
   mode: WriteMode,
 ): Promise<ToolResult> {
   if (/[/\\]$/.test(userPath)) {
-    throw new ToolError(`"${userPath}" ends with a slash, which names a folder: give a file path such as "${userPath}file.txt"`);
+    throw new ToolError(
+      `"${userPath}" ends with a slash, which names a folder: give a file path such as "${userPath}file.txt"`,
+    );
   }
-  const target = await ctx.workspace.resolve(userPath, { allowMissing: true });
+  // Confined, never through a dangling link, and not covered by [tools] protected_paths.
+  const target = await ctx.workspace.resolveForWrite(userPath, ctx.config, { allowMissing: true });
   ctx.signal.throwIfAborted();
   let existing: Buffer | undefined;
   if (target.exists) {
     const st = await stat(target.abs);
     if (st.isDirectory()) {
-      throw new ToolError(`"${userPath}" is a directory: give a file path inside it, or delete it first with delete_file`, {
-        path: target.rel,
-      });
+      throw new ToolError(
+        `"${userPath}" is a directory: give a file path inside it, or delete it first with delete_file`,
+        {
+          path: target.rel,
+        },
+      );
     }
-    if (!st.isFile()) throw new ToolError(`"${userPath}" is not a regular file (a device, socket or FIFO); refusing to write it`);
+    if (!st.isFile())
+      throw new ToolError(
+        `"${userPath}" is not a regular file (a device, socket or FIFO); refusing to write it`,
+      );
     if (mode === "fail_if_exists") {
       throw new ToolError(
         toolName === "create_file"
@@ -80,26 +89,35 @@ export async function writeTextFile(
   ctx.signal.throwIfAborted();
   const createdDirs = target.exists ? [] : await mkdirParents(target.abs);
   try {
-    await writeFileAtomic(target.abs, data, { signal: ctx.signal, exclusive: !target.exists && mode !== "overwrite" });
+    await writeFileAtomic(target.abs, data, {
+      signal: ctx.signal,
+      exclusive: !target.exists && mode !== "overwrite",
+    });
   } catch (err) {
     await removeCreatedDirs(createdDirs);
     if ((err as NodeJS.ErrnoException).code === "EEXIST") {
-      throw new ToolError(`"${userPath}" was created by someone else while writing; nothing written: read it and try again`, {
-        path: target.rel,
-      });
+      throw new ToolError(
+        `"${userPath}" was created by someone else while writing; nothing written: read it and try again`,
+        {
+          path: target.rel,
+        },
+      );
     }
     throw err;
   }
   const created = !target.exists;
   const verb = created ? "Created" : mode === "append" ? "Appended to" : "Wrote";
-  return textResult(`${verb} ${target.rel} (${plural(added.length, "byte")}${mode === "append" && existing ? `, now ${data.length}` : ""})`, {
-    path: target.rel,
-    bytes_written: added.length,
-    file_bytes: data.length,
-    created,
-    mode,
-    sha256: sha256Hex(data),
-  });
+  return textResult(
+    `${verb} ${target.rel} (${plural(added.length, "byte")}${mode === "append" && existing ? `, now ${data.length}` : ""})`,
+    {
+      path: target.rel,
+      bytes_written: added.length,
+      file_bytes: data.length,
+      created,
+      mode,
+      sha256: sha256Hex(data),
+    },
+  );
 }
 
 export const writeFileTool = defineTool({

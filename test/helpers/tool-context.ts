@@ -9,6 +9,8 @@ import { BufferPool } from "../../src/tools/memory-pool.js";
 import { ToolRegistry } from "../../src/tools/registry.js";
 import { BUILTIN_TOOLS } from "../../src/tools/index.js";
 import type { ToolContext, ToolResult } from "../../src/tools/types.js";
+import { FileCache } from "../../src/cache/file-cache.js";
+import { WorkspaceIndex } from "../../src/index/workspace-index.js";
 import { Workspace } from "../../src/workspace/workspace.js";
 
 export interface TestWorkspace {
@@ -17,6 +19,10 @@ export interface TestWorkspace {
   pool: BufferPool;
   config: Config;
   registry: ToolRegistry;
+  /** The shared file cache every context gets (as in the daemon). */
+  files: FileCache;
+  /** The watched tree, with `{ warm: true }`; started lazily by the first tool that syncs it. */
+  index: WorkspaceIndex | undefined;
   /** A fresh context; pass a signal to test cancellation. */
   context(overrides?: Partial<ToolContext>): ToolContext;
   /** Runs a tool by name through the registry (validation, aliases, error mapping). */
@@ -26,7 +32,7 @@ export interface TestWorkspace {
   cleanup(): Promise<void>;
 }
 
-export async function makeTestWorkspace(opts: { toml?: string } = {}): Promise<TestWorkspace> {
+export async function makeTestWorkspace(opts: { toml?: string; warm?: boolean } = {}): Promise<TestWorkspace> {
   const root = await realpath(await mkdtemp(path.join(os.tmpdir(), "toold-test-")));
   const config = opts.toml ? parseConfig(opts.toml, "vtcode.toml").config : defaultConfig();
   const workspace = new Workspace(root);
@@ -36,12 +42,16 @@ export async function makeTestWorkspace(opts: { toml?: string } = {}): Promise<T
   });
   const registry = new ToolRegistry(BUILTIN_TOOLS, config.optimization.tool_registry);
   const log = pino({ level: "silent" });
+  const files = new FileCache({ maxBytes: config.cache.max_bytes });
+  const index = opts.warm ? new WorkspaceIndex({ root, cache: files }) : undefined;
   const context = (overrides: Partial<ToolContext> = {}): ToolContext => ({
     signal: new AbortController().signal,
     workspace,
     pool,
     config,
     log,
+    files,
+    ...(index ? { index } : {}),
     ...overrides,
   });
   return {
@@ -50,6 +60,8 @@ export async function makeTestWorkspace(opts: { toml?: string } = {}): Promise<T
     pool,
     config,
     registry,
+    files,
+    index,
     context,
     call: (name, args, overrides) => registry.call(name, args, context(overrides)),
     async write(files) {
@@ -59,7 +71,10 @@ export async function makeTestWorkspace(opts: { toml?: string } = {}): Promise<T
         await writeFile(abs, content);
       }
     },
-    cleanup: () => rm(root, { recursive: true, force: true }),
+    cleanup: () => {
+      index?.dispose();
+      return rm(root, { recursive: true, force: true });
+    },
   };
 }
 

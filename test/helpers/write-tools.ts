@@ -45,8 +45,12 @@ export function assertOk(result: ToolResult): void {
   assert.ok(!result.isError, `expected success, got error: ${textOf(result)}`);
 }
 
+/** A structuredContent object, typed loosely for assertions. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Loose = Record<string, any>;
+
 /** structuredContent, typed loosely for assertions. */
-export function sc(result: ToolResult): Record<string, any> {
+export function sc(result: ToolResult): Loose {
   assert.ok(result.structuredContent, "result has no structuredContent");
-  return result.structuredContent as Record<string, any>;
+  return result.structuredContent as Loose;
 }

@@ -6,7 +6,13 @@ import { afterEach, beforeEach, describe, it } from "node:test";
 import { parsePatch, patchIo } from "../../src/tools/apply_patch.js";
 import { ToolError } from "../../src/tools/types.js";
 import { makeTestWorkspace, textOf, type TestWorkspace } from "../helpers/tool-context.js";
-import { assertInvalidParams, assertNoTempFiles, assertOk, assertToolError, sc } from "../helpers/write-tools.js";
+import {
+  assertInvalidParams,
+  assertNoTempFiles,
+  assertOk,
+  assertToolError,
+  sc,
+} from "../helpers/write-tools.js";
 
 let ws: TestWorkspace;
 beforeEach(async () => {
@@ -15,7 +21,11 @@ beforeEach(async () => {
 afterEach(() => ws.cleanup());
 
 const read = (rel: string): Promise<string> => readFile(path.join(ws.root, rel), "utf8");
-const exists = (rel: string): Promise<boolean> => lstat(path.join(ws.root, rel)).then(() => true, () => false);
+const exists = (rel: string): Promise<boolean> =>
+  lstat(path.join(ws.root, rel)).then(
+    () => true,
+    () => false,
+  );
 const patch = (...body: string[]): string => ["*** Begin Patch", ...body, "*** End Patch"].join("\n");
 
 /** A snapshot of every file's bytes, to prove a failed patch changed nothing. */
@@ -82,15 +92,31 @@ describe("parsePatch", () => {
   });
 
   const badPatches: Array<[string, string, RegExp]> = [
-    ["no begin", "*** Update File: a\n-x\n*** End Patch", /line 1: the patch must start with "\*\*\* Begin Patch"/],
+    [
+      "no begin",
+      "*** Update File: a\n-x\n*** End Patch",
+      /line 1: the patch must start with "\*\*\* Begin Patch"/,
+    ],
     ["no end", "*** Begin Patch\n*** Add File: a\n+x", /line 3: the patch must end with "\*\*\* End Patch"/],
     ["empty", "   \n", /empty/],
     ["no ops", "*** Begin Patch\n*** End Patch", /no file operations/],
     ["bad header", "*** Begin Patch\n*** Frobnicate: a\n*** End Patch", /line 2: expected "\*\*\* Add File/],
-    ["add without +", "*** Begin Patch\n*** Add File: a\n+ok\nnot plus\n*** End Patch", /line 4: every line of an added file starts with "\+"/],
-    ["bad hunk line", "*** Begin Patch\n*** Update File: a\n@@\n ctx\n?what\n*** End Patch", /line 5: unexpected line in a hunk of "a"/],
+    [
+      "add without +",
+      "*** Begin Patch\n*** Add File: a\n+ok\nnot plus\n*** End Patch",
+      /line 4: every line of an added file starts with "\+"/,
+    ],
+    [
+      "bad hunk line",
+      "*** Begin Patch\n*** Update File: a\n@@\n ctx\n?what\n*** End Patch",
+      /line 5: unexpected line in a hunk of "a"/,
+    ],
     ["empty update", "*** Begin Patch\n*** Update File: a\n*** End Patch", /line 2: .*has no hunks/],
-    ["empty hunk", "*** Begin Patch\n*** Update File: a\n@@\n-x\n*** End of File\n@@\n*** End Patch", /line 6: hunk of "a" has no lines/],
+    [
+      "empty hunk",
+      "*** Begin Patch\n*** Update File: a\n@@\n-x\n*** End of File\n@@\n*** End Patch",
+      /line 6: hunk of "a" has no lines/,
+    ],
     ["stray move", "*** Begin Patch\n*** Move to: b\n*** End Patch", /line 2: .*Move to/],
     ["no path", "*** Begin Patch\n*** Delete File: \n*** End Patch", /line 2: .*needs a path/],
   ];
@@ -98,7 +124,8 @@ describe("parsePatch", () => {
     it(`reports a parse error with its line number: ${name}`, () => {
       assert.throws(
         () => parsePatch(text),
-        (err: unknown) => err instanceof ToolError && pattern.test(err.message) && /Nothing was written/.test(err.message),
+        (err: unknown) =>
+          err instanceof ToolError && pattern.test(err.message) && /Nothing was written/.test(err.message),
       );
     });
   }
@@ -106,36 +133,40 @@ describe("parsePatch", () => {
 
 describe("apply_patch", () => {
   it("adds, updates, deletes and moves files in one patch", async () => {
-    await ws.write({ "a.txt": "one\ntwo\nthree\n", "gone.txt": "bye\n", "src/old.ts": "export const x = 1;\nexport const y = 2;\n" });
-    const r = await ws.call(
-      "apply_patch",
-      {
-        input: patch(
-          "*** Add File: dir/new.txt",
-          "+fresh",
-          "+file",
-          "*** Update File: a.txt",
-          "@@",
-          " one",
-          "-two",
-          "+TWO",
-          " three",
-          "*** Delete File: gone.txt",
-          "*** Update File: src/old.ts",
-          "*** Move to: src/new.ts",
-          "@@",
-          "-export const y = 2;",
-          "+export const y = 3;",
-        ),
-      },
-    );
+    await ws.write({
+      "a.txt": "one\ntwo\nthree\n",
+      "gone.txt": "bye\n",
+      "src/old.ts": "export const x = 1;\nexport const y = 2;\n",
+    });
+    const r = await ws.call("apply_patch", {
+      input: patch(
+        "*** Add File: dir/new.txt",
+        "+fresh",
+        "+file",
+        "*** Update File: a.txt",
+        "@@",
+        " one",
+        "-two",
+        "+TWO",
+        " three",
+        "*** Delete File: gone.txt",
+        "*** Update File: src/old.ts",
+        "*** Move to: src/new.ts",
+        "@@",
+        "-export const y = 2;",
+        "+export const y = 3;",
+      ),
+    });
     assertOk(r);
     assert.equal(await read("dir/new.txt"), "fresh\nfile\n");
     assert.equal(await read("a.txt"), "one\nTWO\nthree\n");
     assert.equal(await exists("gone.txt"), false);
     assert.equal(await exists("src/old.ts"), false);
     assert.equal(await read("src/new.ts"), "export const x = 1;\nexport const y = 3;\n");
-    assert.equal(textOf(r), "Applied patch (4 file operations):\nA dir/new.txt\nM a.txt\nD gone.txt\nR src/old.ts -> src/new.ts");
+    assert.equal(
+      textOf(r),
+      "Applied patch (4 file operations):\nA dir/new.txt\nM a.txt\nD gone.txt\nR src/old.ts -> src/new.ts",
+    );
     assert.deepEqual(
       sc(r).files.map((f: Record<string, unknown>) => [f.path, f.action, f.from]),
       [
@@ -152,21 +183,38 @@ describe("apply_patch", () => {
     const text = "fn a() {\n    return 0;\n}\nfn b() {\n    return 0;\n}\nfn c() {\n    return 0;\n}\n";
     await ws.write({ "m.rs": text });
     const r = await ws.call("apply_patch", {
-      patch: patch("*** Update File: m.rs", "@@ fn b() {", "-    return 0;", "+    return 2;", "@@ fn c() {", "-    return 0;", "+    return 3;"),
+      patch: patch(
+        "*** Update File: m.rs",
+        "@@ fn b() {",
+        "-    return 0;",
+        "+    return 2;",
+        "@@ fn c() {",
+        "-    return 0;",
+        "+    return 3;",
+      ),
     });
     assertOk(r);
-    assert.equal(await read("m.rs"), text.replace(/(fn b\(\) \{\n {4}return )0/, "$12").replace(/(fn c\(\) \{\n {4}return )0/, "$13"));
+    assert.equal(
+      await read("m.rs"),
+      text.replace(/(fn b\(\) \{\n {4}return )0/, "$12").replace(/(fn c\(\) \{\n {4}return )0/, "$13"),
+    );
   });
 
   it("anchors a hunk marked End of File at the end", async () => {
     await ws.write({ "e.txt": "x\nend\nx\nend\n" });
-    assertOk(await ws.call("apply_patch", { input: patch("*** Update File: e.txt", "@@", " x", "-end", "+END", "*** End of File") }));
+    assertOk(
+      await ws.call("apply_patch", {
+        input: patch("*** Update File: e.txt", "@@", " x", "-end", "+END", "*** End of File"),
+      }),
+    );
     assert.equal(await read("e.txt"), "x\nend\nx\nEND\n");
   });
 
   it("matches ignoring trailing, then surrounding whitespace, keeping the file's context lines", async () => {
     await ws.write({ "w.txt": "keep   \n  indented\nchange me\n" });
-    const r = await ws.call("apply_patch", { input: patch("*** Update File: w.txt", "@@", " keep", " indented", "-change me", "+changed") });
+    const r = await ws.call("apply_patch", {
+      input: patch("*** Update File: w.txt", "@@", " keep", " indented", "-change me", "+changed"),
+    });
     assertOk(r);
     assert.equal(await read("w.txt"), "keep   \n  indented\nchanged\n");
     assert.equal(sc(r).files[0].whitespace_tolerant, true);
@@ -184,7 +232,19 @@ describe("apply_patch", () => {
     await chmod(path.join(ws.root, "x.sh"), 0o750);
     assertOk(
       await ws.call("apply_patch", {
-        input: patch("*** Update File: crlf.txt", "@@", " one", "-two", "+2", "+2b", " three", "*** Update File: x.sh", "@@", "-echo a", "+echo b"),
+        input: patch(
+          "*** Update File: crlf.txt",
+          "@@",
+          " one",
+          "-two",
+          "+2",
+          "+2b",
+          " three",
+          "*** Update File: x.sh",
+          "@@",
+          "-echo a",
+          "+echo b",
+        ),
       }),
     );
     assert.equal(await read("crlf.txt"), "\uFEFFone\r\n2\r\n2b\r\nthree");
@@ -193,7 +253,9 @@ describe("apply_patch", () => {
   });
 
   it("lets later operations see earlier ones (add then update the same file)", async () => {
-    const r = await ws.call("apply_patch", { input: patch("*** Add File: t.txt", "+v1", "*** Update File: t.txt", "@@", "-v1", "+v2") });
+    const r = await ws.call("apply_patch", {
+      input: patch("*** Add File: t.txt", "+v1", "*** Update File: t.txt", "@@", "-v1", "+v2"),
+    });
     assertOk(r);
     assert.equal(await read("t.txt"), "v2\n");
   });
@@ -232,7 +294,9 @@ describe("apply_patch", () => {
   it("reports a missing @@ context line", async () => {
     await ws.write({ "a.txt": "x\n" });
     assertToolError(
-      await ws.call("apply_patch", { input: patch("*** Update File: a.txt", "@@ def nowhere():", "-x", "+y") }),
+      await ws.call("apply_patch", {
+        input: patch("*** Update File: a.txt", "@@ def nowhere():", "-x", "+y"),
+      }),
       /hunk 1 of "a\.txt".*could not find its context line "@@ def nowhere\(\):"/s,
     );
     assert.equal(await read("a.txt"), "x\n");
@@ -276,11 +340,22 @@ describe("apply_patch", () => {
   it("refuses adding an existing file, deleting or updating a missing one, and moving onto an existing file", async () => {
     await ws.write({ "e.txt": "e\n", "f.txt": "f\n" });
     const before = await snapshot(["e.txt", "f.txt"]);
-    assertToolError(await ws.call("apply_patch", { input: patch("*** Add File: e.txt", "+x") }), /already exists/);
-    assertToolError(await ws.call("apply_patch", { input: patch("*** Delete File: nope.txt") }), /no such file/);
-    assertToolError(await ws.call("apply_patch", { input: patch("*** Update File: nope.txt", "@@", "-a", "+b") }), /no such file/);
     assertToolError(
-      await ws.call("apply_patch", { input: patch("*** Update File: e.txt", "*** Move to: f.txt", "@@", "-e", "+E") }),
+      await ws.call("apply_patch", { input: patch("*** Add File: e.txt", "+x") }),
+      /already exists/,
+    );
+    assertToolError(
+      await ws.call("apply_patch", { input: patch("*** Delete File: nope.txt") }),
+      /no such file/,
+    );
+    assertToolError(
+      await ws.call("apply_patch", { input: patch("*** Update File: nope.txt", "@@", "-a", "+b") }),
+      /no such file/,
+    );
+    assertToolError(
+      await ws.call("apply_patch", {
+        input: patch("*** Update File: e.txt", "*** Move to: f.txt", "@@", "-e", "+E"),
+      }),
       /destination already exists/,
     );
     assert.deepEqual(await snapshot(["e.txt", "f.txt"]), before);
@@ -288,7 +363,9 @@ describe("apply_patch", () => {
 
   it("renames without hunks", async () => {
     await ws.write({ "from.txt": "same\n" });
-    assertOk(await ws.call("apply_patch", { input: patch("*** Update File: from.txt", "*** Move to: sub/to.txt") }));
+    assertOk(
+      await ws.call("apply_patch", { input: patch("*** Update File: from.txt", "*** Move to: sub/to.txt") }),
+    );
     assert.equal(await read("sub/to.txt"), "same\n");
     assert.equal(await exists("from.txt"), false);
   });
@@ -321,24 +398,49 @@ describe("apply_patch", () => {
     }
   });
 
+  it("refuses protected paths, writing nothing", async () => {
+    await ws.write({ "vtcode.toml": "a = 1\n", "ok.txt": "ok\n" });
+    for (const input of [
+      patch("*** Update File: ok.txt", "-ok", "+OK", "*** Update File: vtcode.toml", "-a = 1", "+a = 2"),
+      patch("*** Add File: .git/config", "+x"),
+      patch("*** Delete File: vtcode.toml"),
+      patch("*** Update File: ok.txt", "*** Move to: .git/ok.txt"),
+    ]) {
+      assertToolError(await ws.call("apply_patch", { input }), /protected_paths/);
+    }
+    assert.equal(await read("vtcode.toml"), "a = 1\n");
+    assert.equal(await read("ok.txt"), "ok\n");
+    assert.equal(await exists(".git"), false);
+  });
+
   it("refuses to delete through a symlink and to update binary files", async () => {
     await ws.write({ "t.txt": "t\n", "b.bin": Buffer.from([1, 0, 2, 10]) });
     await symlink("t.txt", path.join(ws.root, "link"));
     assertToolError(await ws.call("apply_patch", { input: patch("*** Delete File: link") }), /symlink/);
     assert.ok((await lstat(path.join(ws.root, "link"))).isSymbolicLink());
-    assertToolError(await ws.call("apply_patch", { input: patch("*** Update File: b.bin", "@@", "-x", "+y") }), /binary/);
+    assertToolError(
+      await ws.call("apply_patch", { input: patch("*** Update File: b.bin", "@@", "-x", "+y") }),
+      /binary/,
+    );
     assert.deepEqual(await readFile(path.join(ws.root, "b.bin")), Buffer.from([1, 0, 2, 10]));
   });
 
   it("updates an empty file and adds an empty file", async () => {
     await ws.write({ "empty.txt": "" });
-    assertOk(await ws.call("apply_patch", { input: patch("*** Update File: empty.txt", "@@", "+first", "*** Add File: blank.txt") }));
+    assertOk(
+      await ws.call("apply_patch", {
+        input: patch("*** Update File: empty.txt", "@@", "+first", "*** Add File: blank.txt"),
+      }),
+    );
     assert.equal(await read("empty.txt"), "first\n");
     assert.equal(await read("blank.txt"), "");
   });
 
   it("returns parse errors as tool errors and rejects bad arguments with -32602", async () => {
-    assertToolError(await ws.call("apply_patch", { input: "diff --git a/x b/x" }), /line 1: the patch must start/);
+    assertToolError(
+      await ws.call("apply_patch", { input: "diff --git a/x b/x" }),
+      /line 1: the patch must start/,
+    );
     await assertInvalidParams(ws.call("apply_patch", {}), /input/);
     await assertInvalidParams(ws.call("apply_patch", { input: 42 }));
     await assertInvalidParams(ws.call("apply_patch", { input: "" }));
@@ -347,7 +449,11 @@ describe("apply_patch", () => {
 
   it("a cancelled call writes nothing", async () => {
     await ws.write({ "a.txt": "a\n" });
-    const r = await ws.call("apply_patch", { input: patch("*** Update File: a.txt", "-a", "+b", "*** Add File: z.txt", "+z") }, { signal: AbortSignal.abort() });
+    const r = await ws.call(
+      "apply_patch",
+      { input: patch("*** Update File: a.txt", "-a", "+b", "*** Add File: z.txt", "+z") },
+      { signal: AbortSignal.abort() },
+    );
     assert.equal(r.isError, true);
     assert.equal(await read("a.txt"), "a\n");
     assert.equal(await exists("z.txt"), false);

@@ -4,7 +4,13 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { makeTestWorkspace, type TestWorkspace } from "../helpers/tool-context.js";
-import { assertInvalidParams, assertNoTempFiles, assertOk, assertToolError, sc } from "../helpers/write-tools.js";
+import {
+  assertInvalidParams,
+  assertNoTempFiles,
+  assertOk,
+  assertToolError,
+  sc,
+} from "../helpers/write-tools.js";
 
 let ws: TestWorkspace;
 beforeEach(async () => {
@@ -50,10 +56,21 @@ describe("create_file", () => {
     }
   });
 
+  it("refuses protected paths", async () => {
+    assertToolError(
+      await ws.call("create_file", { path: ".git/hooks/pre-commit", content: "x" }),
+      /protected_paths/,
+    );
+    await assert.rejects(stat(path.join(ws.root, ".git")), { code: "ENOENT" });
+  });
+
   it("rejects bad arguments with -32602 (no mode argument)", async () => {
     await assertInvalidParams(ws.call("create_file", { path: "a" }));
     await assertInvalidParams(ws.call("create_file", { content: "a" }));
     await assertInvalidParams(ws.call("create_file", { path: ["a"], content: "a" }));
-    await assertInvalidParams(ws.call("create_file", { path: "a", content: "a", mode: "overwrite" }), /unknown argument "mode"/);
+    await assertInvalidParams(
+      ws.call("create_file", { path: "a", content: "a", mode: "overwrite" }),
+      /unknown argument "mode"/,
+    );
   });
 });

@@ -18,7 +18,11 @@ afterEach(async () => {
   await rm(outside, { recursive: true, force: true });
 });
 
-const exists = (rel: string): Promise<boolean> => lstat(path.join(ws.root, rel)).then(() => true, () => false);
+const exists = (rel: string): Promise<boolean> =>
+  lstat(path.join(ws.root, rel)).then(
+    () => true,
+    () => false,
+  );
 
 describe("delete_file", () => {
   it("deletes a file", async () => {
@@ -32,7 +36,7 @@ describe("delete_file", () => {
   });
 
   it("deletes empty and binary files, via file_path too", async () => {
-    await ws.write({ "e.txt": "", "bin": Buffer.from([0, 1, 2]) });
+    await ws.write({ "e.txt": "", bin: Buffer.from([0, 1, 2]) });
     assertOk(await ws.call("delete_file", { file_path: "e.txt" }));
     assertOk(await ws.call("delete_file", { path: path.join(ws.root, "bin") }));
     assert.equal(await exists("e.txt"), false);
@@ -88,7 +92,10 @@ describe("delete_file", () => {
 
   it("refuses paths outside the workspace, also through a symlinked folder", async () => {
     assertToolError(await ws.call("delete_file", { path: "../x" }), /outside the workspace/);
-    assertToolError(await ws.call("delete_file", { path: path.join(outside, "victim.txt") }), /outside the workspace/);
+    assertToolError(
+      await ws.call("delete_file", { path: path.join(outside, "victim.txt") }),
+      /outside the workspace/,
+    );
     await symlink(outside, path.join(ws.root, "out"));
     assertToolError(await ws.call("delete_file", { path: "out/victim.txt" }), /symlink/);
     assert.equal(await readFile(path.join(outside, "victim.txt"), "utf8"), "safe");
@@ -100,6 +107,17 @@ describe("delete_file", () => {
     await ws.write({ "file.txt": "f" });
     assertToolError(await ws.call("delete_file", { path: "file.txt/child" }), /no such file/);
     assert.equal(await exists("file.txt"), true);
+  });
+
+  it("refuses protected paths and folders that contain them", async () => {
+    await ws.write({ "vtcode.toml": "", ".git/HEAD": "ref\n", "pkg/vtcode.toml": "", "sub/.git/HEAD": "x" });
+    assertToolError(await ws.call("delete_file", { path: "vtcode.toml" }), /protected_paths/);
+    assertToolError(await ws.call("delete_file", { path: ".git", recursive: true }), /protected_paths/);
+    assertToolError(await ws.call("delete_file", { path: ".git/HEAD" }), /protected_paths/);
+    assert.equal(await exists("vtcode.toml"), true);
+    assert.equal(await exists(".git/HEAD"), true);
+    // Patterns are workspace-relative: pkg/vtcode.toml is not protected.
+    assertOk(await ws.call("delete_file", { path: "pkg", recursive: true }));
   });
 
   it("rejects bad arguments with -32602", async () => {

@@ -44,6 +44,9 @@ describe("unifiedDiff", () => {
     const d = unifiedDiff("a\r\nb\r\n", "a\r\nc\r\n", { oldPath: "f" });
     assert.ok(!d.includes("\r"));
     assert.deepEqual(diffStats(d), { added: 1, removed: 1 });
-    assert.deepEqual(diffStats(unifiedDiff("-- x\n", "++ y\nz\n", { oldPath: "f" })), { added: 2, removed: 1 });
+    assert.deepEqual(diffStats(unifiedDiff("-- x\n", "++ y\nz\n", { oldPath: "f" })), {
+      added: 2,
+      removed: 1,
+    });
   });
 });

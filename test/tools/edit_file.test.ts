@@ -1,11 +1,29 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { chmod, lstat, mkdir, mkdtemp, readFile, realpath, rm, stat, symlink, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  realpath,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { makeTestWorkspace, textOf, type TestWorkspace } from "../helpers/tool-context.js";
-import { assertInvalidParams, assertNoTempFiles, assertOk, assertToolError, sc } from "../helpers/write-tools.js";
+import {
+  assertInvalidParams,
+  assertNoTempFiles,
+  assertOk,
+  assertToolError,
+  sc,
+  type Loose,
+} from "../helpers/write-tools.js";
 
 const sha = (s: string | Buffer): string => createHash("sha256").update(s).digest("hex");
 
@@ -18,13 +36,13 @@ afterEach(() => ws.cleanup());
 const read = (rel: string): Promise<Buffer> => readFile(path.join(ws.root, rel));
 
 /** Runs a call that must fail and checks the file kept its exact bytes and no temp file is left. */
-async function failsUnchanged(rel: string, args: Record<string, unknown>, pattern: RegExp): Promise<Record<string, any>> {
+async function failsUnchanged(rel: string, args: Record<string, unknown>, pattern: RegExp): Promise<Loose> {
   const before = await read(rel);
   const r = await ws.call("edit_file", { path: rel, ...args });
   assertToolError(r, pattern);
   assert.deepEqual(await read(rel), before);
   await assertNoTempFiles(ws.root);
-  return (r.structuredContent ?? {}) as Record<string, any>;
+  return (r.structuredContent ?? {}) as Loose;
 }
 
 const SRC = "function a() {\n  return 1;\n}\n\nfunction b() {\n  return 2;\n}\n";
@@ -49,7 +67,11 @@ describe("edit_file", () => {
 
   it("refuses several matches, listing the count and line numbers", async () => {
     await ws.write({ "f.js": SRC });
-    const s = await failsUnchanged("f.js", { old_str: "function", new_str: "fn" }, /matches 2 times .*lines 1, 5.*replace_all/s);
+    const s = await failsUnchanged(
+      "f.js",
+      { old_str: "function", new_str: "fn" },
+      /matches 2 times .*lines 1, 5.*replace_all/s,
+    );
     assert.equal(s.match_count, 2);
     assert.deepEqual(s.lines, [1, 5]);
   });
@@ -61,7 +83,12 @@ describe("edit_file", () => {
 
   it("replace_all replaces every occurrence", async () => {
     await ws.write({ "f.js": SRC });
-    const r = await ws.call("edit_file", { path: "f.js", old_str: "return", new_str: "yield", replace_all: true });
+    const r = await ws.call("edit_file", {
+      path: "f.js",
+      old_str: "return",
+      new_str: "yield",
+      replace_all: true,
+    });
     assertOk(r);
     assert.equal(sc(r).replacements, 2);
     assert.equal((await read("f.js")).toString(), SRC.replaceAll("return", "yield"));
@@ -71,7 +98,11 @@ describe("edit_file", () => {
   it("reports no match with a hint, and writes nothing", async () => {
     await ws.write({ "f.js": SRC });
     await failsUnchanged("f.js", { old_str: "return 3;", new_str: "x" }, /not found.*read_file/s);
-    const s = await failsUnchanged("f.js", { old_str: "function a() {\n  return 99;", new_str: "x" }, /first line occurs at line 1/);
+    const s = await failsUnchanged(
+      "f.js",
+      { old_str: "function a() {\n  return 99;", new_str: "x" },
+      /first line occurs at line 1/,
+    );
     assert.deepEqual(s.first_line_matches, [1]);
   });
 
@@ -85,12 +116,19 @@ describe("edit_file", () => {
     assertOk(r);
     assert.equal(sc(r).whitespace_tolerant, true);
     assert.match(textOf(r), /matched ignoring whitespace/);
-    assert.equal((await read("p.py")).toString(), "class A:\n    def f(self):\n        x = 2\n        return x * 2\n");
+    assert.equal(
+      (await read("p.py")).toString(),
+      "class A:\n    def f(self):\n        x = 2\n        return x * 2\n",
+    );
   });
 
   it("refuses an ambiguous whitespace-tolerant match", async () => {
     await ws.write({ "w.txt": "  a  b\nc\n\ta b\nc\n" });
-    const s = await failsUnchanged("w.txt", { old_str: "a b\n c", new_str: "z" }, /ignoring whitespace it matches 2 places .*lines 1, 3/s);
+    const s = await failsUnchanged(
+      "w.txt",
+      { old_str: "a b\n c", new_str: "z" },
+      /ignoring whitespace it matches 2 places .*lines 1, 3/s,
+    );
     assert.deepEqual(s.lines, [1, 3]);
   });
 
@@ -110,7 +148,9 @@ describe("edit_file", () => {
       expected_sha256: String(sc(read1).sha256).toUpperCase(),
     });
     assertOk(r);
-    await assertInvalidParams(ws.call("edit_file", { path: "f.js", old_str: "a", new_str: "b", expected_sha256: "xyz" }));
+    await assertInvalidParams(
+      ws.call("edit_file", { path: "f.js", old_str: "a", new_str: "b", expected_sha256: "xyz" }),
+    );
   });
 
   it("keeps CRLF line endings when old_str and new_str use LF", async () => {
@@ -122,9 +162,14 @@ describe("edit_file", () => {
   });
 
   it("keeps a UTF-8 BOM", async () => {
-    await ws.write({ "b.txt": Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("héllo world\n")]) });
+    await ws.write({
+      "b.txt": Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("héllo world\n")]),
+    });
     assertOk(await ws.call("edit_file", { path: "b.txt", old_str: "world", new_str: "wörld" }));
-    assert.deepEqual(await read("b.txt"), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("héllo wörld\n")]));
+    assert.deepEqual(
+      await read("b.txt"),
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("héllo wörld\n")]),
+    );
   });
 
   it("keeps the file's permissions and deletes text with an empty new_str", async () => {
@@ -142,18 +187,31 @@ describe("edit_file", () => {
   });
 
   it("refuses binary, non-UTF-8 and empty files", async () => {
-    await ws.write({ "bin.dat": Buffer.from([0x61, 0x00, 0x62, 0x0a]), "latin1.txt": Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]), "empty.txt": "" });
+    await ws.write({
+      "bin.dat": Buffer.from([0x61, 0x00, 0x62, 0x0a]),
+      "latin1.txt": Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]),
+      "empty.txt": "",
+    });
     await failsUnchanged("bin.dat", { old_str: "a", new_str: "b" }, /binary/);
     await failsUnchanged("latin1.txt", { old_str: "caf", new_str: "CAF" }, /not valid UTF-8/);
     await failsUnchanged("empty.txt", { old_str: "x", new_str: "y" }, /file is empty/);
   });
 
   it("reports absent files, directories and paths outside the workspace", async () => {
-    assertToolError(await ws.call("edit_file", { path: "nope.txt", old_str: "a", new_str: "b" }), /no such file/);
+    assertToolError(
+      await ws.call("edit_file", { path: "nope.txt", old_str: "a", new_str: "b" }),
+      /no such file/,
+    );
     await mkdir(path.join(ws.root, "d"));
     assertToolError(await ws.call("edit_file", { path: "d", old_str: "a", new_str: "b" }), /is a directory/);
-    assertToolError(await ws.call("edit_file", { path: "../x", old_str: "a", new_str: "b" }), /outside the workspace/);
-    assertToolError(await ws.call("edit_file", { path: "/etc/hostname", old_str: "a", new_str: "b" }), /outside the workspace/);
+    assertToolError(
+      await ws.call("edit_file", { path: "../x", old_str: "a", new_str: "b" }),
+      /outside the workspace/,
+    );
+    assertToolError(
+      await ws.call("edit_file", { path: "/etc/hostname", old_str: "a", new_str: "b" }),
+      /outside the workspace/,
+    );
   });
 
   it("edits the target of an inside symlink and refuses one leading outside", async () => {
@@ -166,18 +224,29 @@ describe("edit_file", () => {
     try {
       await writeFile(path.join(outside, "secret.txt"), "alpha\n");
       await symlink(path.join(outside, "secret.txt"), path.join(ws.root, "out.txt"));
-      assertToolError(await ws.call("edit_file", { path: "out.txt", old_str: "alpha", new_str: "x" }), /symlink/);
+      assertToolError(
+        await ws.call("edit_file", { path: "out.txt", old_str: "alpha", new_str: "x" }),
+        /symlink/,
+      );
       assert.equal(await readFile(path.join(outside, "secret.txt"), "utf8"), "alpha\n");
     } finally {
       await rm(outside, { recursive: true, force: true });
     }
   });
 
+  it("refuses protected paths", async () => {
+    await ws.write({ "vtcode.toml": '[tools]\ndefault_policy = "allow"\n' });
+    await failsUnchanged("vtcode.toml", { old_str: "allow", new_str: "deny" }, /protected_paths/);
+  });
+
   it("accepts the file_path, old_text and new_text aliases", async () => {
     await ws.write({ "f.js": SRC });
     assertOk(await ws.call("edit_file", { file_path: "f.js", old_text: "return 1;", new_text: "return 7;" }));
     assert.match((await read("f.js")).toString(), /return 7;/);
-    await assertInvalidParams(ws.call("edit_file", { path: "f.js", old_str: "a", old_text: "a", new_str: "b" }), /same argument/);
+    await assertInvalidParams(
+      ws.call("edit_file", { path: "f.js", old_str: "a", old_text: "a", new_str: "b" }),
+      /same argument/,
+    );
   });
 
   it("rejects missing and wrongly typed arguments with -32602", async () => {
@@ -185,12 +254,18 @@ describe("edit_file", () => {
     await assertInvalidParams(ws.call("edit_file", { path: "f.js", old_str: "a" }), /new_str/);
     await assertInvalidParams(ws.call("edit_file", { old_str: "a", new_str: "b" }), /path/);
     await assertInvalidParams(ws.call("edit_file", { path: "f.js", old_str: 1, new_str: "b" }));
-    await assertInvalidParams(ws.call("edit_file", { path: "f.js", old_str: "a", new_str: "b", replace_all: "yes" }));
+    await assertInvalidParams(
+      ws.call("edit_file", { path: "f.js", old_str: "a", new_str: "b", replace_all: "yes" }),
+    );
   });
 
   it("a cancelled call writes nothing", async () => {
     await ws.write({ "f.js": SRC });
-    const r = await ws.call("edit_file", { path: "f.js", old_str: "return 1;", new_str: "x" }, { signal: AbortSignal.abort() });
+    const r = await ws.call(
+      "edit_file",
+      { path: "f.js", old_str: "return 1;", new_str: "x" },
+      { signal: AbortSignal.abort() },
+    );
     assert.equal(r.isError, true);
     assert.equal((await read("f.js")).toString(), SRC);
     await assertNoTempFiles(ws.root);

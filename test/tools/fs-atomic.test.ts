@@ -18,7 +18,8 @@ before(async () => {
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-const leftovers = async (d: string): Promise<string[]> => (await readdir(d)).filter((n) => n.includes(".toold-"));
+const leftovers = async (d: string): Promise<string[]> =>
+  (await readdir(d)).filter((n) => n.includes(".toold-"));
 
 describe("writeFileAtomic", () => {
   it("creates a file with the umask-derived mode and replaces it keeping its mode", async () => {

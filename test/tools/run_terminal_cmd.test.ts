@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, realpath, rm, symlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -14,12 +15,22 @@ beforeEach(async () => {
 });
 afterEach(() => ws.cleanup());
 
+/**
+ * process.kill(pid, 0) until it throws ESRCH. A killed grandchild is re-parented to PID 1 and stays
+ * a zombie until PID 1 reaps it (some container inits do that only every few seconds), so a
+ * zombie (state Z in /proc) counts as gone: it has terminated and holds no resources.
+ */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     assert.equal((err as NodeJS.ErrnoException).code, "ESRCH");
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
     return false;
   }
 }
@@ -72,7 +83,10 @@ describe("run_terminal_cmd", () => {
   });
 
   it("reports an argv program that does not exist", async () => {
-    assertToolError(await ws.call("run_terminal_cmd", { command: ["definitely-not-a-command-xyz"] }), /command not found/);
+    assertToolError(
+      await ws.call("run_terminal_cmd", { command: ["definitely-not-a-command-xyz"] }),
+      /command not found/,
+    );
     const r = await ws.call("run_terminal_cmd", { command: "definitely-not-a-command-xyz" });
     assertToolError(r, /exit code 127/);
   });
@@ -82,8 +96,14 @@ describe("run_terminal_cmd", () => {
     const r = await ws.call("run_terminal_cmd", { command: "pwd", cwd: "sub/deep" });
     assertOk(r);
     assert.equal(sc(r).stdout.trim(), path.join(ws.root, "sub/deep"));
-    assert.equal((await ws.call("run_terminal_cmd", { command: ["pwd"] })).structuredContent?.stdout, `${ws.root}\n`);
-    assertToolError(await ws.call("run_terminal_cmd", { command: "pwd", cwd: ".." }), /outside the workspace/);
+    assert.equal(
+      (await ws.call("run_terminal_cmd", { command: ["pwd"] })).structuredContent?.stdout,
+      `${ws.root}\n`,
+    );
+    assertToolError(
+      await ws.call("run_terminal_cmd", { command: "pwd", cwd: ".." }),
+      /outside the workspace/,
+    );
     assertToolError(await ws.call("run_terminal_cmd", { command: "pwd", cwd: "/" }), /outside the workspace/);
     assertToolError(await ws.call("run_terminal_cmd", { command: "pwd", cwd: "missing" }), /no such file/);
     await ws.write({ "file.txt": "x" });
@@ -98,7 +118,10 @@ describe("run_terminal_cmd", () => {
   });
 
   it("merges env over the daemon's environment; stdin is empty", async () => {
-    const r = await ws.call("run_terminal_cmd", { command: 'echo "$TOOLD_T1|$TOOLD_T2"; test -n "$PATH" && cat', env: { TOOLD_T1: "x y", TOOLD_T2: "" } });
+    const r = await ws.call("run_terminal_cmd", {
+      command: 'echo "$TOOLD_T1|$TOOLD_T2"; test -n "$PATH" && cat',
+      env: { TOOLD_T1: "x y", TOOLD_T2: "" },
+    });
     assertOk(r);
     assert.equal(sc(r).stdout, "x y|\n");
   });
@@ -167,7 +190,8 @@ describe("run_terminal_cmd", () => {
     assert.match(s.stdout, /line-4999\nEND\n$/);
     const m = /\[\.\.\. (\d+) bytes cut \.\.\.\]/.exec(s.stdout);
     assert.ok(m);
-    const total = 6 + 4 + Array.from({ length: 5000 }, (_, i) => `line-${i}\n`.length).reduce((a, b) => a + b, 0);
+    const total =
+      6 + 4 + Array.from({ length: 5000 }, (_, i) => `line-${i}\n`.length).reduce((a, b) => a + b, 0);
     assert.equal(Number(m[1]) + 1000, total);
     assert.ok(Buffer.byteLength(s.stdout) < 1100);
     assert.match(textOf(r), /output truncated to 1000 bytes/);
@@ -181,7 +205,11 @@ describe("run_terminal_cmd", () => {
       { progress: (v: unknown) => events.push(v as { stream: string; chunk: string }) },
     );
     assertOk(r);
-    const join = (stream: string): string => events.filter((e) => e.stream === stream).map((e) => e.chunk).join("");
+    const join = (stream: string): string =>
+      events
+        .filter((e) => e.stream === stream)
+        .map((e) => e.chunk)
+        .join("");
     assert.equal(join("stdout"), sc(r).stdout);
     assert.equal(join("stderr"), sc(r).stderr);
     // 20 writes over ~100 ms: coalescing keeps it far below one event per write.
@@ -204,13 +232,20 @@ describe("run_terminal_cmd", () => {
     await assertInvalidParams(ws.call("run_terminal_cmd", { command: "ls", timeout_secs: 3601 }));
     await assertInvalidParams(ws.call("run_terminal_cmd", { command: "ls", timeout_secs: 1.5 }));
     await assertInvalidParams(ws.call("run_terminal_cmd", { command: "ls", env: { A: 1 } }));
-    await assertInvalidParams(ws.call("run_terminal_cmd", { command: "ls", shell: true }), /unknown argument/);
+    await assertInvalidParams(
+      ws.call("run_terminal_cmd", { command: "ls", shell: true }),
+      /unknown argument/,
+    );
     await assertInvalidParams(ws.call("run_terminal_cmd", { command: "ls", cmd: "ls" }), /same argument/);
   });
 
   it("does not start when already cancelled", async () => {
     await ws.write({});
-    const r = await ws.call("run_terminal_cmd", { command: "touch ran.txt" }, { signal: AbortSignal.abort() });
+    const r = await ws.call(
+      "run_terminal_cmd",
+      { command: "touch ran.txt" },
+      { signal: AbortSignal.abort() },
+    );
     assert.equal(r.isError, true);
     await sleep(50);
     assert.equal((await ws.call("list_files", {})).structuredContent?.total, 0);

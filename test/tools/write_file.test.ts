@@ -1,11 +1,29 @@
 import assert from "node:assert/strict";
-import { chmod, lstat, mkdir, mkdtemp, readFile, readlink, realpath, rm, stat, symlink, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readlink,
+  realpath,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import { createHash } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { makeTestWorkspace, textOf, type TestWorkspace } from "../helpers/tool-context.js";
-import { assertInvalidParams, assertNoTempFiles, assertOk, assertToolError, sc } from "../helpers/write-tools.js";
+import {
+  assertInvalidParams,
+  assertNoTempFiles,
+  assertOk,
+  assertToolError,
+  sc,
+} from "../helpers/write-tools.js";
 
 const sha = (s: string | Buffer): string => createHash("sha256").update(s).digest("hex");
 
@@ -108,12 +126,18 @@ describe("write_file", () => {
   });
 
   it("rejects missing, unknown and wrongly typed arguments with -32602", async () => {
-    await assertInvalidParams(ws.call("write_file", { path: "a.txt" }), /missing required argument "content"/);
+    await assertInvalidParams(
+      ws.call("write_file", { path: "a.txt" }),
+      /missing required argument "content"/,
+    );
     await assertInvalidParams(ws.call("write_file", { content: "x" }), /"path"/);
     await assertInvalidParams(ws.call("write_file", { path: 5, content: "x" }));
     await assertInvalidParams(ws.call("write_file", { path: "a.txt", content: 12 }));
     await assertInvalidParams(ws.call("write_file", { path: "a.txt", content: "x", mode: "truncate" }));
-    await assertInvalidParams(ws.call("write_file", { path: "a.txt", content: "x", bogus: 1 }), /unknown argument/);
+    await assertInvalidParams(
+      ws.call("write_file", { path: "a.txt", content: "x", bogus: 1 }),
+      /unknown argument/,
+    );
     await assertInvalidParams(ws.call("write_file", { path: "a.txt", file_path: "b.txt", content: "x" }));
     await assertInvalidParams(ws.call("write_file", { path: "", content: "x" }));
   });
@@ -122,7 +146,10 @@ describe("write_file", () => {
     const r = await ws.call("write_file", { path: "../escape.txt", content: "x" });
     assertToolError(r, /outside the workspace/);
     await assert.rejects(stat(path.join(path.dirname(ws.root), "escape.txt")), { code: "ENOENT" });
-    assertToolError(await ws.call("write_file", { path: path.join(outside, "abs.txt"), content: "x" }), /outside/);
+    assertToolError(
+      await ws.call("write_file", { path: path.join(outside, "abs.txt"), content: "x" }),
+      /outside/,
+    );
     await assert.rejects(stat(path.join(outside, "abs.txt")), { code: "ENOENT" });
   });
 
@@ -166,7 +193,11 @@ describe("write_file", () => {
 
   it("a cancelled call leaves the file as it was and no temp files", async () => {
     await ws.write({ "c.txt": "before" });
-    const r = await ws.call("write_file", { path: "c.txt", content: "after" }, { signal: AbortSignal.abort() });
+    const r = await ws.call(
+      "write_file",
+      { path: "c.txt", content: "after" },
+      { signal: AbortSignal.abort() },
+    );
     assert.equal(r.isError, true);
     assert.equal((await read("c.txt")).toString(), "before");
     await assertNoTempFiles(ws.root);
@@ -175,16 +206,42 @@ describe("write_file", () => {
   it("a cancellation during a large write leaves the file as it was, no temp files and no new folders", async () => {
     await ws.write({ "big.txt": "before" });
     const ac = new AbortController();
-    const pending = ws.call("write_file", { path: "big.txt", content: "x".repeat(48 * 1024 * 1024) }, { signal: ac.signal });
+    const pending = ws.call(
+      "write_file",
+      { path: "big.txt", content: "x".repeat(48 * 1024 * 1024) },
+      { signal: ac.signal },
+    );
     setTimeout(() => ac.abort(), 5);
     assert.equal((await pending).isError, true);
     assert.equal((await read("big.txt")).toString(), "before");
     await assertNoTempFiles(ws.root);
     const ac2 = new AbortController();
-    const p2 = ws.call("write_file", { path: "deep/er/big.txt", content: "y".repeat(48 * 1024 * 1024) }, { signal: ac2.signal });
+    const p2 = ws.call(
+      "write_file",
+      { path: "deep/er/big.txt", content: "y".repeat(48 * 1024 * 1024) },
+      { signal: ac2.signal },
+    );
     setTimeout(() => ac2.abort(), 5);
     assert.equal((await p2).isError, true);
     await assert.rejects(stat(path.join(ws.root, "deep")), { code: "ENOENT" });
+  });
+
+  it("refuses protected paths ([tools] protected_paths) and dangling symlinks", async () => {
+    await ws.write({ "vtcode.toml": "[tools]\n", ".git/config": "[core]\n" });
+    assertToolError(await ws.call("write_file", { path: "vtcode.toml", content: "x" }), /protected_paths/);
+    assertToolError(await ws.call("write_file", { path: ".git/config", content: "x" }), /protected_paths/);
+    assertToolError(await ws.call("write_file", { path: ".git/new", content: "x" }), /protected_paths/);
+    await symlink("vtcode.toml", path.join(ws.root, "cfg-link"));
+    assertToolError(await ws.call("write_file", { path: "cfg-link", content: "x" }), /protected_paths/);
+    assert.equal((await read("vtcode.toml")).toString(), "[tools]\n");
+    assert.equal((await read(".git/config")).toString(), "[core]\n");
+    await symlink("missing-target", path.join(ws.root, "dangling"));
+    assertToolError(
+      await ws.call("write_file", { path: "dangling", content: "x" }),
+      /dangling|does not exist/,
+    );
+    await assert.rejects(stat(path.join(ws.root, "missing-target")), { code: "ENOENT" });
+    await assertNoTempFiles(ws.root);
   });
 
   it("declares its annotations and schema", () => {

@@ -62,7 +62,11 @@ test("TOML syntax errors give line and column", () => {
 });
 
 test("a bad policy value is rejected", () => {
-  assert.throws(() => parseConfig(`[tools.policies]\ndelete_file = "maybe"\n`, "f.toml"), /tools.policies must be a table of tool name/);
+  // The bad entry is named with its own line, not only the table.
+  assert.throws(
+    () => parseConfig(`[tools.policies]\ndelete_file = "maybe"\n`, "f.toml"),
+    /f\.toml:2: tools\.policies\.delete_file must be "allow" \| "prompt" \| "deny" \(got "maybe"\)/,
+  );
 });
 
 test("loadConfig: a missing file gives defaults; a present one is read", async () => {

@@ -1,0 +1,789 @@
+/**
+ * `npm run bench`: the benchmark suite of issue #5. Every figure is a ratio against a baseline
+ * measured side by side in the same run (median of several runs), written to docs/benchmarks.md.
+ *
+ *   npm run bench                      full run on the big corpus (TOOLD_BENCH_CORPUS, --corpus DIR,
+ *                                      or ../bench-corpus, built with ../shared/bench/make-corpus.sh)
+ *   npm run bench -- --quick           small generated corpus, few runs (CI); writes a temp file
+ *   options: --corpus DIR  --runs N  --out FILE  --rows a,b,c,d,e,f,g
+ *
+ * The daemon and the CLI are the compiled ones in dist/ (built when missing). The daemon runs
+ * with --trace-gc so row f can count collections per phase.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import {
+  createMessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+} from "vscode-jsonrpc/node";
+import { corpusFacts, findSmallFile, makeQuickCorpus, type CorpusFacts } from "./bench/corpus.js";
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const DAEMON = path.join(REPO, "dist/daemon/entry.js");
+const CLI = path.join(REPO, "dist/cli/main.js");
+
+interface Row {
+  id: string;
+  figure: string;
+  baseline: string;
+  result: string;
+  ratio: string;
+  goal: string;
+  met: "yes" | "no" | "n/a" | "skipped";
+}
+
+// ---------------------------------------------------------------- helpers
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : String(n));
+const ms = (n: number): string => `${fmt(n, n < 10 ? 2 : 1)} ms`;
+const mb = (n: number): string => `${fmt(n / 1024 / 1024, 0)} MB`;
+
+function has(cmd: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function timeSpawn(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {},
+) {
+  const t = performance.now();
+  const r = spawnSync(cmd, args, { ...opts, maxBuffer: 512 * 1024 * 1024, encoding: "utf8" });
+  return { ms: performance.now() - t, stdout: r.stdout ?? "", status: r.status };
+}
+
+async function waitForSocket(socket: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(socket);
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing answers on ${socket}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function connectLsp(socket: string): Promise<{ conn: MessageConnection; close: () => void }> {
+  const s = net.connect(socket);
+  await new Promise<void>((resolve, reject) => {
+    s.once("connect", resolve);
+    s.once("error", reject);
+  });
+  const conn = createMessageConnection(new StreamMessageReader(s), new StreamMessageWriter(s));
+  conn.listen();
+  return {
+    conn,
+    close: () => {
+      conn.dispose();
+      s.destroy();
+    },
+  };
+}
+
+interface ToolResult {
+  content: { text: string }[];
+  structuredContent?: Record<string, unknown>;
+  isError?: boolean;
+}
+
+async function callTool(
+  conn: MessageConnection,
+  name: string,
+  args: Record<string, unknown>,
+): Promise<ToolResult> {
+  const r = (await conn.sendRequest("tools/call", { name, arguments: args })) as ToolResult;
+  if (r.isError) throw new Error(`${name} failed: ${r.content[0]?.text}`);
+  return r;
+}
+
+/** A daemon started in the foreground, with GC tracing on its stdout. */
+class BenchDaemon {
+  private child: ChildProcess | undefined;
+  gcEvents = 0;
+  readonly socket: string;
+
+  constructor(
+    readonly workspace: string,
+    runDir: string,
+    name: string,
+  ) {
+    this.socket = path.join(runDir, `${name}.sock`);
+  }
+
+  async start(): Promise<void> {
+    this.gcEvents = 0;
+    const child = spawn(
+      process.execPath,
+      ["--trace-gc", DAEMON, "--workspace", this.workspace, "--socket", this.socket, "--foreground"],
+      {
+        stdio: ["ignore", "pipe", "ignore"],
+        env: { ...process.env, TOOLD_SOCKET: this.socket },
+      },
+    );
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (chunk: string) => {
+      for (const line of chunk.split("\n"))
+        if (/Scavenge|Mark-Compact|Mark-sweep|Minor/.test(line)) this.gcEvents++;
+    });
+    this.child = child;
+    await waitForSocket(this.socket);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    if (child.exitCode === null) child.kill("SIGKILL");
+    this.child = undefined;
+  }
+}
+
+// ---------------------------------------------------------------- rows
+
+interface Ctx {
+  quick: boolean;
+  runs: number;
+  corpus: string;
+  facts: CorpusFacts;
+  small: string;
+  runDir: string;
+  rows: Row[];
+  notes: string[];
+  hasRg: boolean;
+}
+
+/** a, b: the daemon's tools/call against a bare vscode-jsonrpc echo server, same client. */
+async function rowsAB(c: Ctx, daemon: BenchDaemon): Promise<void> {
+  const echoSock = path.join(c.runDir, "echo.sock");
+  const echo = spawn(
+    process.execPath,
+    ["--import", "tsx", path.join(REPO, "scripts/bench/echo-server.ts"), echoSock],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+      cwd: REPO,
+    },
+  );
+  try {
+    await waitForSocket(echoSock);
+    const e = await connectLsp(echoSock);
+    const d = await connectLsp(daemon.socket);
+    const args = { path: c.small };
+    const seqN = c.quick ? 300 : 2000;
+    const seq = async (conn: MessageConnection, name: string): Promise<number> => {
+      const t = performance.now();
+      for (let i = 0; i < seqN; i++) await conn.sendRequest("tools/call", { name, arguments: args });
+      return ((performance.now() - t) / seqN) * 1000; // µs per call
+    };
+    // Warm both (JIT, hot cache, file cache), then alternate runs so drift hits both alike.
+    await seq(e.conn, "read_file");
+    await seq(d.conn, "read_file");
+    const echoSeq: number[] = [];
+    const daemonSeq: number[] = [];
+    for (let r = 0; r < c.runs; r++) {
+      echoSeq.push(await seq(e.conn, "read_file"));
+      daemonSeq.push(await seq(d.conn, "read_file"));
+    }
+    const a = median(daemonSeq) / median(echoSeq);
+    c.rows.push({
+      id: "a",
+      figure: `sequential tools/call read_file (${c.small}), µs per call`,
+      baseline: `echo server ${fmt(median(echoSeq), 1)} µs`,
+      result: `${fmt(median(daemonSeq), 1)} µs`,
+      ratio: `${fmt(a)}x`,
+      goal: "<= 1.5x",
+      met: a <= 1.5 ? "yes" : "no",
+    });
+
+    const pipeN = c.quick ? 2000 : 10000;
+    const pipe = async (conn: MessageConnection): Promise<number> => {
+      const t = performance.now();
+      const all: Promise<unknown>[] = [];
+      for (let i = 0; i < pipeN; i++)
+        all.push(conn.sendRequest("tools/call", { name: "read_file", arguments: args }));
+      await Promise.all(all);
+      return pipeN / ((performance.now() - t) / 1000); // calls per second
+    };
+    await pipe(e.conn);
+    await pipe(d.conn);
+    const echoTp: number[] = [];
+    const daemonTp: number[] = [];
+    for (let r = 0; r < c.runs; r++) {
+      echoTp.push(await pipe(e.conn));
+      daemonTp.push(await pipe(d.conn));
+    }
+    const b = median(daemonTp) / median(echoTp);
+    c.rows.push({
+      id: "b",
+      figure: `pipelined tools/call read_file, ${pipeN} in flight on one connection, calls/s`,
+      baseline: `echo server ${fmt(median(echoTp), 0)}/s`,
+      result: `${fmt(median(daemonTp), 0)}/s`,
+      ratio: `${fmt(b)}x`,
+      goal: ">= 0.7x",
+      met: b >= 0.7 ? "yes" : "no",
+    });
+    e.close();
+    d.close();
+  } finally {
+    echo.kill("SIGTERM");
+  }
+}
+
+/** c: one-off CLI call vs `node -e 0`; c2: the same call as one NDJSON line through socat. */
+async function rowsC(c: Ctx, daemon: BenchDaemon): Promise<void> {
+  const env = { ...process.env, TOOLD_SOCKET: daemon.socket };
+  const cliArgs = [
+    CLI,
+    "--workspace",
+    c.corpus,
+    "--socket",
+    daemon.socket,
+    "--no-start",
+    "call",
+    "read_file",
+    JSON.stringify({ path: c.small }),
+  ];
+  const n = c.quick ? 5 : 15;
+  const nodeMs: number[] = [];
+  const cliMs: number[] = [];
+  timeSpawn(process.execPath, cliArgs, { env });
+  for (let i = 0; i < n; i++) {
+    nodeMs.push(timeSpawn(process.execPath, ["-e", "0"]).ms);
+    const r = timeSpawn(process.execPath, cliArgs, { env });
+    if (r.status !== 0) throw new Error(`toold call failed with exit ${r.status}`);
+    cliMs.push(r.ms);
+  }
+  const ratio = median(cliMs) / median(nodeMs);
+  c.rows.push({
+    id: "c",
+    figure: "one-off `toold call read_file` from a shell, daemon warm",
+    baseline: `\`node -e 0\` ${ms(median(nodeMs))}`,
+    result: ms(median(cliMs)),
+    ratio: `${fmt(ratio)}x`,
+    goal: "<= 1.3x",
+    met: ratio <= 1.3 ? "yes" : "no",
+  });
+
+  if (!has("socat")) {
+    c.rows.push({
+      id: "c2",
+      figure: "the same call as one NDJSON line through socat",
+      baseline: "—",
+      result: "socat is not installed (apt-get install socat)",
+      ratio: "—",
+      goal: "median <= 5 ms",
+      met: "skipped",
+    });
+    return;
+  }
+  const line = `${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "read_file", arguments: { path: c.small } } })}\n`;
+  const socatMs: number[] = [];
+  let answered = 0;
+  for (let i = 0; i < (c.quick ? 5 : 25); i++) {
+    const r = timeSpawn("socat", ["-", `UNIX-CONNECT:${daemon.socket}`], { input: line });
+    socatMs.push(r.ms);
+    if (r.stdout.includes('"result"')) answered++;
+  }
+  const m = median(socatMs);
+  c.rows.push({
+    id: "c2",
+    figure:
+      "the same call as one NDJSON line: `echo … | socat - UNIX-CONNECT:$SOCK` (wall time incl. socat start)",
+    baseline: "—",
+    result: `${ms(m)}${answered < socatMs.length ? ` (only ${answered}/${socatMs.length} runs got the answer)` : ""}`,
+    ratio: "—",
+    goal: "median <= 5 ms",
+    met: m <= 5 && answered === socatMs.length ? "yes" : "no",
+  });
+}
+
+function rgLines(stdout: string): Set<string> {
+  const set = new Set<string>();
+  for (const l of stdout.split("\n")) {
+    const m = /^(.*?):(\d+):/.exec(l);
+    if (m) set.add(`${m[1]!.replace(/^\.\//, "")}:${m[2]}`);
+  }
+  return set;
+}
+
+function grepLines(r: ToolResult): Set<string> {
+  const set = new Set<string>();
+  for (const hit of (r.structuredContent?.results ?? []) as { path: string; line: number }[])
+    set.add(`${hit.path}:${hit.line}`);
+  return set;
+}
+
+const QUERIES = [
+  { name: "literal", args: { pattern: "createElement", literal: true }, rg: ["-F", "createElement"] },
+  {
+    name: "regex",
+    args: { pattern: "function\\s+\\w+Async", literal: false },
+    rg: ["function\\s+\\w+Async"],
+  },
+] as const;
+
+/** d: warm repeated grep_file vs rg (same matches); g: RSS after warming; e: list_files vs rg --files. */
+async function rowsDEG(c: Ctx, daemon: BenchDaemon): Promise<Map<string, number>> {
+  const rgMedians = new Map<string, number>();
+  const d = await connectLsp(daemon.socket);
+  try {
+    for (const q of QUERIES) {
+      const args = { ...q.args, path: ".", max_results: 10000 };
+      const first = await callTool(d.conn, "grep_file", args); // warms index + cache
+      const ours = grepLines(first);
+      const times: number[] = [];
+      const rgTimes: number[] = [];
+      let same = "rg not installed";
+      for (let r = 0; r < c.runs; r++) {
+        const t = performance.now();
+        await callTool(d.conn, "grep_file", args);
+        times.push(performance.now() - t);
+        if (c.hasRg) {
+          const rr = timeSpawn("rg", ["-n", "--no-heading", "-S", ...q.rg, "."], { cwd: c.corpus });
+          rgTimes.push(rr.ms);
+          if (r === 0) {
+            const theirs = rgLines(rr.stdout);
+            const missing = [...theirs].filter((x) => !ours.has(x)).length;
+            const extra = [...ours].filter((x) => !theirs.has(x)).length;
+            same =
+              missing === 0 && extra === 0
+                ? `same ${ours.size} matching lines`
+                : `DIFFERENT: rg ${theirs.size} lines, grep_file ${ours.size} (${missing} missing, ${extra} extra)`;
+          }
+        }
+      }
+      const ours_ms = median(times);
+      if (!c.hasRg) {
+        c.rows.push({
+          id: "d",
+          figure: `warm grep_file ${q.name}`,
+          baseline: "rg not installed",
+          result: ms(ours_ms),
+          ratio: "—",
+          goal: "<= 0.5x rg",
+          met: "skipped",
+        });
+        continue;
+      }
+      const rgMs = median(rgTimes);
+      rgMedians.set(q.name, rgMs);
+      const ratio = ours_ms / rgMs;
+      c.rows.push({
+        id: "d",
+        figure: `warm grep_file ${q.name} \`${q.args.pattern}\`, whole corpus (${same})`,
+        baseline: `\`rg -n -S ${q.rg.join(" ")}\` ${ms(rgMs)}`,
+        result: ms(ours_ms),
+        ratio: `${fmt(ratio)}x`,
+        goal: "<= 0.5x",
+        met: ratio <= 0.5 && same.startsWith("same") ? "yes" : "no",
+      });
+    }
+
+    // g: everything has been read once; the cache holds what fits in max_bytes.
+    const stats = (await d.conn.sendRequest("daemon/stats", {})) as {
+      process: { rssBytes: number };
+      fileCache: { bytes: number; maxBytes: number; entries: number };
+    };
+    const rss = stats.process.rssBytes;
+    const bound = 1.5 * c.facts.bytes + 100 * 1024 * 1024;
+    const withinCache = stats.fileCache.bytes <= stats.fileCache.maxBytes;
+    c.rows.push({
+      id: "g",
+      figure: `daemon RSS after warming the whole corpus (file cache ${mb(stats.fileCache.bytes)} in ${stats.fileCache.entries} files, max_bytes ${mb(stats.fileCache.maxBytes)})`,
+      baseline: `corpus ${mb(c.facts.bytes)}`,
+      result: mb(rss),
+      ratio: `${fmt(rss / c.facts.bytes)}x`,
+      goal: `<= 1.5x + 100 MB (${mb(bound)}), cache within max_bytes`,
+      met: rss <= bound && withinCache ? "yes" : "no",
+    });
+
+    // e: list every file below the root, page by page (per_page is at most 1000).
+    const listAll = async (): Promise<number> => {
+      let count = 0;
+      for (let page = 1; ; page++) {
+        const r = await callTool(d.conn, "list_files", {
+          path: ".",
+          mode: "recursive",
+          max_items: 100000,
+          per_page: 1000,
+          page,
+        });
+        count += ((r.structuredContent?.items ?? []) as unknown[]).length;
+        if (!r.structuredContent?.has_more) return count;
+      }
+    };
+    const listed = await listAll();
+    const times: number[] = [];
+    const rgTimes: number[] = [];
+    let rgCount = 0;
+    for (let r = 0; r < c.runs; r++) {
+      const t = performance.now();
+      await listAll();
+      times.push(performance.now() - t);
+      if (c.hasRg) {
+        const rr = timeSpawn("rg", ["--files", "."], { cwd: c.corpus });
+        rgTimes.push(rr.ms);
+        rgCount = rr.stdout.split("\n").filter(Boolean).length;
+      }
+    }
+    if (c.hasRg) {
+      const ratio = median(times) / median(rgTimes);
+      c.rows.push({
+        id: "e",
+        figure: `warm list_files recursive, whole corpus, all pages of 1000 (${listed} entries; rg lists ${rgCount})`,
+        baseline: `\`rg --files\` ${ms(median(rgTimes))}`,
+        result: ms(median(times)),
+        ratio: `${fmt(ratio)}x`,
+        goal: "<= 0.5x",
+        met: ratio <= 0.5 ? "yes" : "no",
+      });
+    } else {
+      c.rows.push({
+        id: "e",
+        figure: "warm list_files recursive",
+        baseline: "rg not installed",
+        result: ms(median(times)),
+        ratio: "—",
+        goal: "<= 0.5x",
+        met: "skipped",
+      });
+    }
+  } finally {
+    d.close();
+  }
+  return rgMedians;
+}
+
+/** d2: the first grep_file of a freshly started daemon (cold index and cache) vs rg. */
+async function rowD2(c: Ctx, rgMedians: Map<string, number>): Promise<void> {
+  const q = QUERIES[0];
+  const times: number[] = [];
+  for (let r = 0; r < (c.quick ? 2 : 3); r++) {
+    const daemon = new BenchDaemon(c.corpus, c.runDir, `cold${r}`);
+    await daemon.start();
+    const d = await connectLsp(daemon.socket);
+    const t = performance.now();
+    await callTool(d.conn, "grep_file", { ...q.args, path: ".", max_results: 10000 });
+    times.push(performance.now() - t);
+    d.close();
+    await daemon.stop();
+  }
+  const rgMs = rgMedians.get(q.name);
+  if (rgMs === undefined) {
+    c.rows.push({
+      id: "d2",
+      figure: "first grep_file after start (cold)",
+      baseline: "rg not installed",
+      result: ms(median(times)),
+      ratio: "—",
+      goal: "<= 2x",
+      met: "skipped",
+    });
+    return;
+  }
+  const ratio = median(times) / rgMs;
+  c.rows.push({
+    id: "d2",
+    figure: `first grep_file ${q.name} after start (cold index and cache; OS page cache warm for both)`,
+    baseline: `rg ${ms(rgMs)}`,
+    result: ms(median(times)),
+    ratio: `${fmt(ratio)}x`,
+    goal: "<= 2x",
+    met: ratio <= 2 ? "yes" : "no",
+  });
+}
+
+/** f: each optimisation on vs off on the same daemon (config reload), on the paths it serves. */
+async function rowF(c: Ctx): Promise<void> {
+  // A copy of part of the corpus, so vtcode.toml can be rewritten without touching the corpus.
+  const ws = path.join(c.runDir, "f-ws");
+  mkdirSync(ws);
+  const files: string[] = [];
+  const budget = c.quick ? 5e6 : 40e6;
+  let bytes = 0;
+  const pickFiles = (dir: string, rel: string): void => {
+    for (const name of readdirSorted(path.join(dir, rel))) {
+      if (bytes > budget) return;
+      const r = rel ? `${rel}/${name}` : name;
+      const abs = path.join(dir, r);
+      const st = lstat(abs);
+      if (!st || name.startsWith(".")) continue;
+      if (st.isDirectory()) pickFiles(dir, r);
+      else if (st.isFile() && st.size > 0 && st.size < 256 * 1024) {
+        mkdirSync(path.dirname(path.join(ws, r)), { recursive: true });
+        cpSync(abs, path.join(ws, r));
+        files.push(r);
+        bytes += st.size;
+      }
+    }
+  };
+  pickFiles(c.corpus, "");
+  const daemon = new BenchDaemon(ws, c.runDir, "f");
+  await daemon.start();
+  const d = await connectLsp(daemon.socket);
+  const reads = files.slice(0, c.quick ? 200 : 1000);
+  const phase = async (toml: string, work: () => Promise<void>): Promise<{ ms: number; gc: number }> => {
+    writeFileSync(path.join(ws, "vtcode.toml"), toml);
+    await d.conn.sendRequest("config/reload", {});
+    await work(); // warm-up pass with this setting
+    const times: number[] = [];
+    const gc0 = daemon.gcEvents;
+    for (let r = 0; r < c.runs; r++) {
+      const t = performance.now();
+      await work();
+      times.push(performance.now() - t);
+    }
+    await new Promise((r) => setTimeout(r, 50)); // let the last --trace-gc lines arrive
+    return { ms: median(times), gc: (daemon.gcEvents - gc0) / c.runs };
+  };
+  const readAll = async () => {
+    for (const f of reads) await callTool(d.conn, "read_file", { path: f });
+  };
+  const grep = async () => {
+    await callTool(d.conn, "grep_file", { pattern: "createElement", literal: true, max_results: 10000 });
+  };
+  const small = async () => {
+    for (let i = 0; i < 500; i++) await callTool(d.conn, "read_file", { path: reads[0]! });
+  };
+  const report = (
+    what: string,
+    on: { ms: number; gc: number },
+    off: { ms: number; gc: number },
+    note: string,
+  ) => {
+    c.rows.push({
+      id: "f",
+      figure: what,
+      baseline: `off: ${ms(off.ms)}, ${fmt(off.gc, 1)} GCs/run`,
+      result: `on: ${ms(on.ms)}, ${fmt(on.gc, 1)} GCs/run`,
+      ratio: `${fmt(on.ms / off.ms)}x`,
+      goal: "report; default follows",
+      met: "n/a",
+    });
+    c.notes.push(note);
+  };
+  try {
+    const cacheOn = "[cache]\nmax_bytes = 536870912\n";
+    const cacheOff = "[cache]\nmax_bytes = 0\n";
+    const fcOnRead = await phase(cacheOn, readAll);
+    const fcOffRead = await phase(cacheOff, readAll);
+    report(
+      `file cache, read_file of ${reads.length} files (${mb(bytes)} workspace)`,
+      fcOnRead,
+      fcOffRead,
+      "file cache on/off: `[cache] max_bytes` 512 MiB vs 0",
+    );
+    const fcOnGrep = await phase(cacheOn, grep);
+    const fcOffGrep = await phase(cacheOff, grep);
+    report(`file cache, grep_file literal over the ${files.length}-file workspace`, fcOnGrep, fcOffGrep, "");
+    // The pool serves the reads that the cache does not keep: measure it with the cache off.
+    const poolOnRead = await phase(`${cacheOff}[optimization.memory_pool]\nenabled = true\n`, readAll);
+    const poolOffRead = await phase(`${cacheOff}[optimization.memory_pool]\nenabled = false\n`, readAll);
+    report(`memory pool (file cache off), read_file of ${reads.length} files`, poolOnRead, poolOffRead, "");
+    const poolOnGrep = await phase(`${cacheOff}[optimization.memory_pool]\nenabled = true\n`, grep);
+    const poolOffGrep = await phase(`${cacheOff}[optimization.memory_pool]\nenabled = false\n`, grep);
+    report("memory pool (file cache off), grep_file literal", poolOnGrep, poolOffGrep, "");
+    const hotOn = await phase("[optimization.tool_registry]\nuse_optimized_registry = true\n", small);
+    const hotOff = await phase("[optimization.tool_registry]\nuse_optimized_registry = false\n", small);
+    report("hot tool cache (registry), 500 read_file calls of one small file", hotOn, hotOff, "");
+  } finally {
+    d.close();
+    await daemon.stop();
+  }
+}
+
+function readdirSorted(dir: string): string[] {
+  try {
+    return readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
+function lstat(p: string) {
+  try {
+    return lstatSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+function writeReport(c: Ctx, out: string, command: string, started: Date): void {
+  const cpus = os.cpus();
+  const rgVersion = c.hasRg
+    ? (spawnSync("rg", ["--version"], { encoding: "utf8" }).stdout.split("\n")[0] ?? "")
+    : "not installed";
+  const lines = [
+    "# Benchmarks",
+    "",
+    c.quick
+      ? "**Quick mode** (small generated corpus, few runs): a smoke run for CI, not the figures of record."
+      : "Figures of record for issue #5. Each ratio is measured side by side with its baseline in the same run; each figure is the median of several runs.",
+    "",
+    "| # | figure | baseline (same run) | toold | ratio | goal | met |",
+    "|---|---|---|---|---|---|---|",
+    ...c.rows.map(
+      (r) => `| ${r.id} | ${r.figure} | ${r.baseline} | ${r.result} | ${r.ratio} | ${r.goal} | ${r.met} |`,
+    ),
+    "",
+    "## Setup",
+    "",
+    `- Command: \`${command}\``,
+    `- Date: ${started.toISOString()}`,
+    `- Machine: ${cpus.length} × ${cpus[0]?.model ?? "unknown CPU"}, ${mb(os.totalmem())} RAM, ${os.type()} ${os.release()}`,
+    `- Node ${process.version}; ${rgVersion}`,
+    `- Corpus: ${c.quick ? "generated (scripts/bench/corpus.ts)" : c.corpus}, ${c.facts.files} files, ${c.facts.dirs} folders, ${mb(c.facts.bytes)}`,
+    `- Runs per figure: ${c.runs} (medians). The daemon is dist/daemon/entry.js in the foreground with \`--trace-gc\` (GC counts of row f), default config unless the row says otherwise.`,
+    ...c.notes.filter(Boolean).map((n) => `- ${n}`),
+    "",
+  ];
+  const analysis = path.join(REPO, "scripts/bench/analysis.md");
+  if (!c.quick && existsSync(analysis)) lines.push(readFileSync(analysis, "utf8"));
+  writeFileSync(out, lines.join("\n"));
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: "boolean", default: false },
+      corpus: { type: "string" },
+      runs: { type: "string" },
+      out: { type: "string" },
+      rows: { type: "string" },
+    },
+    strict: true,
+  });
+  const quick = values.quick ?? false;
+  const runs = Number(values.runs ?? (quick ? 3 : 7));
+  if (!Number.isInteger(runs) || runs < 1)
+    throw new Error(`--runs must be a positive integer (got ${values.runs})`);
+  const rowsWanted = new Set((values.rows ?? "a,b,c,d,e,f,g").split(","));
+  const started = new Date();
+
+  if (!existsSync(DAEMON) || !existsSync(CLI)) {
+    log("dist/ is missing: running npm run build");
+    const b = spawnSync("npm", ["run", "build"], { cwd: REPO, stdio: "inherit" });
+    if (!existsSync(DAEMON))
+      throw new Error(`build failed (exit ${b.status}); run \`npm run build\` and retry`);
+  }
+
+  const runDir = mkdtempSync(path.join(os.tmpdir(), "toold-bench-"));
+  const sockDir = path.join(runDir, "run");
+  mkdirSync(sockDir, { mode: 0o700 });
+  let corpus: string;
+  if (quick) {
+    corpus = path.join(runDir, "corpus");
+    await makeQuickCorpus(corpus);
+  } else {
+    corpus = path.resolve(
+      values.corpus ?? process.env.TOOLD_BENCH_CORPUS ?? path.join(REPO, "../bench-corpus"),
+    );
+    if (!existsSync(path.join(corpus, ".corpus-complete")) && !existsSync(corpus)) {
+      const script = path.join(REPO, "../shared/bench/make-corpus.sh");
+      if (!existsSync(script)) {
+        throw new Error(
+          `no corpus at ${corpus} and no ${script} to build one: pass --corpus DIR, or run with --quick`,
+        );
+      }
+      log(`building the corpus at ${corpus} (a few minutes, once)`);
+      const r = spawnSync("bash", [script, corpus], { stdio: "inherit" });
+      if (r.status !== 0) throw new Error(`make-corpus.sh failed (exit ${r.status})`);
+    }
+  }
+  const small = quick ? "small.txt" : findSmallFile(corpus);
+  if (!small) throw new Error(`no small file in ${corpus} for the read_file rows`);
+  const hasRg = has("rg");
+  if (!hasRg) log("rg (ripgrep) is not installed: rows d, d2 and e are skipped (apt-get install ripgrep)");
+  const c: Ctx = {
+    quick,
+    runs,
+    corpus,
+    facts: corpusFacts(corpus),
+    small,
+    runDir: sockDir,
+    rows: [],
+    notes: [],
+    hasRg,
+  };
+  log(`corpus ${corpus}: ${c.facts.files} files, ${mb(c.facts.bytes)}; ${runs} runs per figure`);
+
+  const daemon = new BenchDaemon(corpus, sockDir, "main");
+  try {
+    await daemon.start();
+    if (rowsWanted.has("a") || rowsWanted.has("b")) {
+      log("rows a, b");
+      await rowsAB(c, daemon);
+    }
+    if (rowsWanted.has("c")) {
+      log("rows c, c2");
+      await rowsC(c, daemon);
+    }
+    let rgMedians = new Map<string, number>();
+    if (rowsWanted.has("d") || rowsWanted.has("e") || rowsWanted.has("g")) {
+      log("rows d, g, e");
+      rgMedians = await rowsDEG(c, daemon);
+    }
+    await daemon.stop();
+    if (rowsWanted.has("d")) {
+      log("row d2");
+      await rowD2(c, rgMedians);
+    }
+    if (rowsWanted.has("f")) {
+      log("row f");
+      await rowF(c);
+    }
+  } finally {
+    await daemon.stop();
+  }
+  const order = ["a", "b", "c", "c2", "d", "d2", "e", "f", "g"];
+  c.rows.sort((x, y) => order.indexOf(x.id) - order.indexOf(y.id));
+  const out = path.resolve(
+    values.out ??
+      (quick ? path.join(os.tmpdir(), "toold-benchmarks-quick.md") : path.join(REPO, "docs/benchmarks.md")),
+  );
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
+  writeReport(c, out, command, started);
+  rmSync(runDir, { recursive: true, force: true });
+  process.stdout.write(readFileSync(out, "utf8"));
+  log(`wrote ${out}`);
+}
+
+main().catch((err: unknown) => {
+  log(`bench failed: ${(err as Error).stack ?? String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,88 @@
+/**
+ * `npm run fuzz`: protocol fuzzing of the real compiled daemon (run `npm run build` first).
+ *
+ *   npm run fuzz -- [--cases 100000] [--seed 1] [--workers 4] [--json] [--keep]
+ *
+ * The daemon runs in a temp workspace whose vtcode.toml denies run_terminal_cmd (fuzzed commands
+ * never run) and allows delete_file (deletes are generated only inside the workspace). A folder
+ * next to the workspace, reachable through symlinks and `..` paths, is snapshotted before and
+ * after. Pass (exit 0): the daemon is the same process at the end, every well-formed request was
+ * answered, every oversized frame got -32600, the well-behaved client never failed, and nothing
+ * outside the workspace changed.
+ */
+import { parseArgs } from "node:util";
+import { makeSandbox, mb, startDaemon } from "./reliability/harness.js";
+import { CASE_MIX, FUZZ_TOML, fuzzFailures, prepareFuzzWorkspace, runFuzz } from "./reliability/fuzz-core.js";
+
+function intFlag(value: string | undefined, name: string, def: number, min = 1): number {
+  if (value === undefined) return def;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    process.stderr.write(`fuzz: --${name} must be an integer >= ${min} (got ${JSON.stringify(value)})\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      cases: { type: "string" },
+      seed: { type: "string" },
+      workers: { type: "string" },
+      json: { type: "boolean", default: false },
+      keep: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write("usage: npm run fuzz -- [--cases N] [--seed N] [--workers N] [--json] [--keep]\n");
+    return 0;
+  }
+  const cases = intFlag(values.cases, "cases", 100_000);
+  const seed = intFlag(values.seed, "seed", 1, 0);
+  const workers = intFlag(values.workers, "workers", 4);
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+
+  const sb = await makeSandbox({ toml: FUZZ_TOML, prefix: "toold-fuzz-" });
+  await prepareFuzzWorkspace(sb);
+  const daemon = await startDaemon(sb);
+  log(`fuzz: daemon pid ${daemon.pid}, workspace ${sb.root}; ${cases} cases, seed ${seed}, ${workers} connections; mix ${JSON.stringify(CASE_MIX)}`);
+  let report;
+  try {
+    report = await runFuzz(sb, daemon.pid, { cases, seed, workers, onProgress: (n) => log(`  ${n}/${cases} cases`) });
+  } finally {
+    const exit = await daemon.stop();
+    if (exit !== 0) log(`fuzz: the daemon exited with ${exit} on SIGTERM (expected 0)`);
+    if (!values.keep) await sb.remove();
+    else log(`fuzz: kept ${sb.base} (daemon log: ${sb.logFile})`);
+  }
+  const failures = fuzzFailures(report);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ ...report, seed, pass: failures.length === 0, failures }, null, 2)}\n`);
+  } else {
+    const lines = [
+      `cases ${report.cases} in ${(report.wallMs / 1000).toFixed(1)} s = ${report.casesPerSec}/s; by kind ${JSON.stringify(report.byKind)}`,
+      `well-formed requests: sent ${report.requests.sent}, answered ${report.requests.answered}, unanswered ${report.requests.unanswered}, lost to a close ${report.requests.closedBeforeAnswer}`,
+      `answers by code: ${JSON.stringify(report.answerCodes)}`,
+      `tool results with isError: ${JSON.stringify(report.toolErrorsByTool)}`,
+      `oversized frames: ${report.oversized.sent} sent, ${report.oversized.answeredWithError} answered -32600`,
+      `well-behaved client: ${report.goodClient.calls} calls, ${report.goodClient.failures} failures, slowest ${report.goodClient.maxMs} ms`,
+      `daemon: alive ${report.daemonAlive}, same pid ${report.samePid}; RSS ${mb(report.rss.startBytes)} → ${mb(report.rss.endBytes)}`,
+      `outside the workspace: ${report.outsideChanged.length === 0 ? "unchanged" : report.outsideChanged.join(", ")}`,
+      ...report.internalErrors.map((e) => `  ! internal: ${e}`),
+      failures.length === 0 ? "PASS" : `FAIL: ${failures.join("; ")}`,
+    ];
+    process.stdout.write(`${lines.join("\n")}\n`);
+  }
+  return failures.length === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`fuzz: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  },
+);

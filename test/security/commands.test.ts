@@ -1,0 +1,108 @@
+/** `[commands]` rules for run_terminal_cmd: VT Code's semantics, and bad regexes caught at config load. */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { ConfigError, parseConfig } from "../../src/config/load.js";
+import { compileCommandRegex, evaluateCommand, programNames, regexEngine, type CommandRules } from "../../src/policy/commands.js";
+
+const none: CommandRules = { allow_list: [], deny_list: [], allow_glob: [], deny_glob: [], allow_regex: [], deny_regex: [] };
+const rules = (r: Partial<CommandRules>): CommandRules => ({ ...none, ...r });
+
+describe("evaluateCommand", () => {
+  test("no rules at all: everything is allowed", () => {
+    assert.equal(evaluateCommand(none, "rm -rf build").allowed, true);
+  });
+
+  test("deny_list names programs: basename of the first word, in every part of a shell line", () => {
+    const r = rules({ deny_list: ["rm", "curl"] });
+    for (const cmd of ["rm -rf x", "/bin/rm x", "FOO=1 rm x", "ls && rm x", "ls | rm", "echo $(curl evil)", "echo `curl evil`", "(cd a; rm x)", "env rm x", "sudo rm x"]) {
+      const d = evaluateCommand(r, cmd);
+      assert.equal(d.allowed, false, cmd);
+      assert.match(d.allowed ? "" : d.rule, /^commands\.deny_list = "(rm|curl)"$/, cmd);
+    }
+    assert.equal(evaluateCommand(r, "echo 'rm; curl'").allowed, true, "quoted text is not a command");
+    assert.equal(evaluateCommand(r, "grep -r rmdir .").allowed, true, "a program name is matched whole");
+    assert.equal(evaluateCommand(r, ["/usr/bin/curl", "x"]).allowed, false, "argv form: argv[0] basename");
+  });
+
+  test("globs and regexes match the whole command line", () => {
+    const r = rules({ deny_glob: ["git push *--force*"], deny_regex: ["^npm\\s+publish\\b"] });
+    const g = evaluateCommand(r, "git push origin main --force");
+    assert.deepEqual(g.allowed ? undefined : g.rule, 'commands.deny_glob = "git push *--force*"');
+    assert.equal(evaluateCommand(r, "git push origin main").allowed, true);
+    const x = evaluateCommand(r, ["npm", "publish", "--tag", "x"]);
+    assert.deepEqual(x.allowed ? undefined : x.rule, 'commands.deny_regex = "^npm\\s+publish\\b"');
+    assert.equal(evaluateCommand(r, "npm publisher").allowed, true);
+  });
+
+  test("with allow rules, only matching commands run; deny wins over allow", () => {
+    const r = rules({ allow_list: ["ls", "git", "echo"], allow_glob: ["cargo test*"], deny_list: ["git"] });
+    assert.equal(evaluateCommand(r, "ls -la && echo hi 2>&1").allowed, true);
+    assert.equal(evaluateCommand(r, "cargo test --all").allowed, true, "allowed by glob");
+    const unlisted = evaluateCommand(r, "ls; python x.py");
+    assert.equal(unlisted.allowed, false);
+    assert.match(unlisted.allowed ? "" : unlisted.reason, /`python` matches no allow rule/);
+    const both = evaluateCommand(r, "git status");
+    assert.deepEqual(both.allowed ? undefined : both.rule, 'commands.deny_list = "git"', "deny wins");
+    assert.equal(evaluateCommand(rules({ allow_regex: ["^make( |$)"] }), "make all").allowed, true);
+    assert.equal(evaluateCommand(rules({ allow_regex: ["^make( |$)"] }), "makeitso").allowed, false);
+  });
+
+  test("programNames skips assignments, redirections and keywords; follows wrappers", () => {
+    assert.deepEqual(programNames("A=1 B=2 >out ls 2>&1 | if true; then nohup rm x; fi"), ["ls", "true", "nohup", "rm"]);
+  });
+});
+
+describe("regexes are validated once, at config load", () => {
+  test("a bad regex is a config error naming file, line and key", () => {
+    const text = `[commands]\nallow_regex = ["^ok$"]\ndeny_regex = ["fine", "(unclosed"]\n`;
+    assert.throws(
+      () => parseConfig(text, "/ws/vtcode.toml"),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(err.problems.length, 1);
+        assert.match(err.problems[0] ?? "", /^\/ws\/vtcode\.toml:3: commands\.deny_regex\[1\] "\(unclosed" is not a valid regex/);
+        return true;
+      },
+    );
+  });
+
+  test(`catastrophic patterns cannot hang the daemon (engine: ${regexEngine})`, () => {
+    // With RE2 it compiles and runs in linear time; the JavaScript fallback refuses the pattern.
+    let re: { test(s: string): boolean } | undefined;
+    try {
+      re = compileCommandRegex("^(a+)+$");
+    } catch (err) {
+      assert.equal(regexEngine, "javascript");
+      assert.match((err as Error).message, /nested quantifiers/);
+      return;
+    }
+    assert.equal(re.test(`${"a".repeat(50_000)}!`), false);
+  });
+
+  test("backreferences and lookarounds are refused under RE2 with a message", () => {
+    if (regexEngine !== "re2") return;
+    assert.throws(() => parseConfig(`[commands]\ndeny_regex = ["(?=x)"]\n`, "vtcode.toml"), /deny_regex\[0\].*not a valid regex/);
+  });
+});
+
+describe("a broken config never falls back to defaults", () => {
+  test("vtcode.toml as a dangling symlink is an error, not an absent file", async () => {
+    const { mkdtemp, rm, symlink } = await import("node:fs/promises");
+    const os = await import("node:os");
+    const path = await import("node:path");
+    const { loadConfig } = await import("../../src/config/load.js");
+    const dir = await mkdtemp(path.join(os.tmpdir(), "toold-cfg-link-"));
+    try {
+      await symlink("gone.toml", path.join(dir, "vtcode.toml"));
+      await assert.rejects(loadConfig(dir), (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /vtcode\.toml: is a symlink whose target does not exist/);
+        return true;
+      });
+      await rm(path.join(dir, "vtcode.toml"));
+      assert.equal((await loadConfig(dir)).file, undefined, "a truly absent file gives the defaults");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,273 @@
+/**
+ * Workspace confinement, unit level: the published escapes of peer tool servers (string-prefix
+ * checks, symlinks out, dangling links, links swapped in after the check) and property-based
+ * tests that no resolved path ever leaves the workspace.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, realpath, rename, rm, symlink, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import fc from "fast-check";
+import { defaultConfig, parseConfig } from "../../src/config/load.js";
+import { isWithin, PathError, protectedBy, Workspace } from "../../src/workspace/workspace.js";
+import { openConfinedForRead, openVerifiedDir } from "../../src/workspace/confined-fs.js";
+
+const config = defaultConfig();
+
+let base: string;
+let root: string;
+let outside: string;
+let ws: Workspace;
+
+/**
+ * base/ws          the workspace: a/b/deep.txt, f.txt, vtcode.toml, .git/config,
+ *                  in -> a (inside), up -> .. (out), out -> base/ws-evil, abs-out -> /etc,
+ *                  dang -> missing, loop -> loop, cfg -> vtcode.toml, a/back -> ../f.txt
+ * base/ws-evil     a sibling whose name starts with the workspace's: secret.txt
+ */
+before(async () => {
+  base = await realpath(await mkdtemp(path.join(os.tmpdir(), "toold-sec-ws-")));
+  root = path.join(base, "ws");
+  outside = path.join(base, "ws-evil");
+  await mkdir(path.join(root, "a", "b"), { recursive: true });
+  await mkdir(path.join(root, ".git"));
+  await mkdir(outside);
+  await writeFile(path.join(root, "a", "b", "deep.txt"), "deep");
+  await writeFile(path.join(root, "f.txt"), "f");
+  await writeFile(path.join(root, "vtcode.toml"), "");
+  await writeFile(path.join(root, ".git", "config"), "[core]");
+  await writeFile(path.join(outside, "secret.txt"), "secret");
+  await symlink("a", path.join(root, "in"));
+  await symlink("..", path.join(root, "up"));
+  await symlink(outside, path.join(root, "out"));
+  await symlink("/etc", path.join(root, "abs-out"));
+  await symlink("missing", path.join(root, "dang"));
+  await symlink("loop", path.join(root, "loop"));
+  await symlink("vtcode.toml", path.join(root, "cfg"));
+  await symlink("../f.txt", path.join(root, "a", "back"));
+  ws = new Workspace(root);
+});
+
+after(() => rm(base, { recursive: true, force: true }));
+
+async function rejects(p: Promise<unknown>, pattern: RegExp): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(err instanceof PathError, `expected a PathError, got ${String(err)}`);
+    assert.match(err.message, pattern);
+    return true;
+  });
+}
+
+describe("isWithin compares by component, never by string prefix", () => {
+  test("a sibling sharing the root's name as a prefix is outside", () => {
+    assert.equal(isWithin("/ws", "/ws-evil"), false);
+    assert.equal(isWithin("/ws", "/ws-evil/x"), false);
+    assert.equal(isWithin("/ws", "/ws/x"), true);
+    assert.equal(isWithin("/ws", "/ws"), true);
+    assert.equal(isWithin("/ws", "/"), false);
+    assert.equal(isWithin("/ws", "/ws/..x"), true, "a name that starts with .. is still inside");
+  });
+});
+
+describe("resolve (reads)", () => {
+  test("plain, ./, absolute-inside and unicode paths resolve inside", async () => {
+    assert.equal((await ws.resolve("f.txt")).rel, "f.txt");
+    assert.equal((await ws.resolve("./a//b/../b/deep.txt")).rel, "a/b/deep.txt");
+    assert.equal((await ws.resolve(path.join(root, "f.txt"))).rel, "f.txt");
+    assert.equal((await ws.resolve("ü/日本.txt", { allowMissing: true })).rel, "ü/日本.txt");
+  });
+
+  test("symlinks that stay inside work and resolve to their target", async () => {
+    assert.equal((await ws.resolve("in/b/deep.txt")).rel, "a/b/deep.txt");
+    assert.equal((await ws.resolve("a/back")).rel, "f.txt");
+  });
+
+  test("the prefix trap: ../ws-evil and the absolute path of the sibling are refused", async () => {
+    await rejects(ws.resolve("../ws-evil/secret.txt"), /outside the workspace/);
+    await rejects(ws.resolve(path.join(outside, "secret.txt")), /outside the workspace/);
+    await rejects(ws.resolve("/etc/passwd"), /outside the workspace/);
+  });
+
+  test("symlinks leading out are refused, whatever the route", async () => {
+    await rejects(ws.resolve("out/secret.txt"), /leads outside the workspace through a symlink/);
+    await rejects(ws.resolve("out"), /leads outside/);
+    await rejects(ws.resolve("up/ws-evil/secret.txt"), /leads outside/);
+    await rejects(ws.resolve("abs-out/passwd"), /leads outside/);
+    await rejects(ws.resolve("out/new.txt", { allowMissing: true }), /leads outside/);
+  });
+
+  test("dangling links and loops are refused, NUL bytes and empty paths too", async () => {
+    await rejects(ws.resolve("dang"), /symlink whose target does not exist/);
+    await rejects(ws.resolve("dang", { allowMissing: true }), /symlink whose target does not exist/);
+    await rejects(ws.resolve("dang/x", { allowMissing: true }), /dangling symlink/);
+    await rejects(ws.resolve("loop"), /symlink loop/);
+    await rejects(ws.resolve("f.txt\0.png"), /NUL byte/);
+    await rejects(ws.resolve(""), /empty/);
+  });
+});
+
+describe("resolveForWrite (writes, deletes, patches)", () => {
+  test("a new file below missing folders resolves under its real parent", async () => {
+    const t = await ws.resolveForWrite("in/new/dir/x.txt", config);
+    assert.equal(t.rel, "a/new/dir/x.txt");
+    assert.equal(t.exists, false);
+    assert.equal(t.dir, path.join(root, "a", "new", "dir"));
+    assert.equal(t.name, "x.txt");
+  });
+
+  test("a symlink inside to a file inside is written through (its target changes)", async () => {
+    const t = await ws.resolveForWrite("a/back", config);
+    assert.equal(t.rel, "f.txt");
+    assert.equal(t.viaSymlink, true);
+    const link = await ws.resolveForWrite("a/back", config, { followSymlink: false });
+    assert.equal(link.rel, "a/back", "followSymlink: false names the link itself (for delete)");
+  });
+
+  test("a dangling symlink is never followed by a write", async () => {
+    await rejects(ws.resolveForWrite("dang", config), /dangling symlink/);
+    await rejects(ws.resolveForWrite("dang/x.txt", config), /dangling symlink/);
+    assert.equal(existsSync(path.join(root, "missing")), false);
+    // Deleting the link itself is fine.
+    assert.equal((await ws.resolveForWrite("dang", config, { followSymlink: false })).rel, "dang");
+  });
+
+  test("links out, the prefix trap and the root itself are refused", async () => {
+    await rejects(ws.resolveForWrite("out/secret.txt", config), /leads outside/);
+    await rejects(ws.resolveForWrite("out", config), /leads outside/);
+    await rejects(ws.resolveForWrite("abs-out/x", config), /leads outside/);
+    await rejects(ws.resolveForWrite("../ws-evil/secret.txt", config), /outside the workspace/);
+    await rejects(ws.resolveForWrite(".", config), /workspace root/);
+    await rejects(ws.resolveForWrite("up", config), /leads outside|workspace root/);
+  });
+
+  test("protected paths: vtcode.toml and .git/** by any name, also through a link", async () => {
+    for (const p of ["vtcode.toml", "./vtcode.toml", "a/../vtcode.toml", path.join(root, "vtcode.toml"), "cfg", ".git", ".git/config", ".git/hooks/pre-commit", "in/../.git/x"]) {
+      await rejects(ws.resolveForWrite(p, config), /protected by \[tools\] protected_paths/);
+    }
+    // The link itself may be removed: that does not touch vtcode.toml.
+    assert.equal((await ws.resolveForWrite("cfg", config, { followSymlink: false })).rel, "cfg");
+    // Only the root's vtcode.toml is the policy file.
+    assert.equal((await ws.resolveForWrite("a/vtcode.toml", config)).rel, "a/vtcode.toml");
+  });
+
+  test("a recursive delete of a folder holding a protected path is refused", async () => {
+    const custom = parseConfig(`[tools]\nprotected_paths = ["a/b/deep.txt", "secrets"]\n`, "vtcode.toml").config;
+    await rejects(ws.resolveForWrite("a", custom, { recursive: true }), /contains "a\/b\/deep.txt"/);
+    await rejects(ws.resolveForWrite("secrets/key.pem", custom), /protected/, );
+    assert.equal((await ws.resolveForWrite("a/b/other.txt", custom)).rel, "a/b/other.txt");
+    const none = parseConfig(`[tools]\nprotected_paths = []\n`, "vtcode.toml").config;
+    assert.equal((await ws.resolveForWrite("vtcode.toml", none)).rel, "vtcode.toml", "an empty list protects nothing");
+  });
+
+  test("protectedBy names the pattern and covers folders' contents", () => {
+    assert.equal(protectedBy(["vtcode.toml", ".git/**"], ".git"), ".git/**");
+    assert.equal(protectedBy(["secrets"], "secrets/a/b"), "secrets");
+    assert.equal(protectedBy(["*.pem"], "key.pem"), "*.pem");
+    assert.equal(protectedBy(["*.pem"], "sub/key.pem"), undefined);
+    assert.equal(protectedBy(["**/*.pem"], "sub/.hidden.pem"), "**/*.pem");
+  });
+});
+
+describe("confined-fs: a symlink swapped in after the check changes nothing", () => {
+  test("the checked folder replaced by a link out: the verified open refuses", async () => {
+    await mkdir(path.join(root, "swap"));
+    const target = await ws.resolveForWrite("swap/x.txt", config);
+    await rename(path.join(root, "swap"), path.join(root, "swap-old"));
+    await symlink(outside, path.join(root, "swap"));
+    await rejects(openVerifiedDir(target.dir), /changed while it was being used/);
+    assert.equal(existsSync(path.join(outside, "x.txt")), false);
+  });
+
+  test("an ancestor of the checked folder replaced by a link out: the handle's real path gives it away", async () => {
+    await mkdir(path.join(root, "anc", "sub"), { recursive: true });
+    await mkdir(path.join(outside, "sub"), { recursive: true });
+    const target = await ws.resolveForWrite("anc/sub/x.txt", config);
+    await rename(path.join(root, "anc"), path.join(root, "anc-old"));
+    await symlink(outside, path.join(root, "anc"));
+    await rejects(openVerifiedDir(target.dir), /changed while it was being used/);
+  });
+
+  test("a file replaced by a link after it was resolved is not read", async () => {
+    await writeFile(path.join(root, "r.txt"), "mine");
+    const target = await ws.resolve("r.txt");
+    const h = await openConfinedForRead(target.abs);
+    assert.equal((await h.readFile("utf8")).toString(), "mine");
+    await h.close();
+    await rm(path.join(root, "r.txt"));
+    await symlink(path.join(outside, "secret.txt"), path.join(root, "r.txt"));
+    await rejects(openConfinedForRead(target.abs), /became a symlink/);
+  });
+
+  test("names through the verified folder cannot climb out", async () => {
+    const dir = await openVerifiedDir(root);
+    try {
+      assert.throws(() => dir.at("../x"), PathError);
+      assert.throws(() => dir.at(".."), PathError);
+      await writeFile(dir.at("via-handle.txt"), "ok");
+      assert.equal(await readFile(path.join(root, "via-handle.txt"), "utf8"), "ok");
+    } finally {
+      await dir.close();
+    }
+  });
+});
+
+describe("property: no resolved path ever leaves the workspace", () => {
+  const segment = fc.constantFrom(
+    ".", "..", "a", "b", "in", "up", "out", "abs-out", "dang", "loop", "cfg", "f.txt", "deep.txt", "back",
+    "ws", "ws-evil", "secret.txt", "x", "ü", "日本", "e\u0301", "..x", "...", " ", "a\\..\\..", ".git",
+  );
+  const separator = fc.constantFrom("/", "//", "/./");
+  const prefix = fc.constantFrom("", "./", "/", () => `${root}/`, () => `${base}/`, () => `${outside}/`, "../");
+  const userPath = fc
+    .tuple(prefix, fc.array(fc.tuple(segment, separator), { minLength: 1, maxLength: 7 }))
+    .map(([p, parts]) => (typeof p === "function" ? p() : p) + parts.map(([s, sep], i) => (i === 0 ? s : sep + s)).join(""));
+
+  /** The deepest existing ancestor's realpath must be inside, and so must the file's when it exists. */
+  async function assertInside(abs: string): Promise<void> {
+    let probe = abs;
+    for (;;) {
+      try {
+        const real = await realpath(probe);
+        assert.ok(isWithin(root, real), `${abs} (real ${real}) escaped ${root}`);
+        return;
+      } catch (err) {
+        if (err instanceof assert.AssertionError) throw err;
+        probe = path.dirname(probe);
+      }
+    }
+  }
+
+  test("resolve: a PathError or a path inside", async () => {
+    await fc.assert(
+      fc.asyncProperty(userPath, fc.boolean(), async (p, allowMissing) => {
+        try {
+          const r = await ws.resolve(p, { allowMissing });
+          assert.ok(isWithin(root, r.abs), `${p} -> ${r.abs}`);
+          await assertInside(r.abs);
+        } catch (err) {
+          if (!(err instanceof PathError)) throw err;
+        }
+      }),
+      { numRuns: 600 },
+    );
+  });
+
+  test("resolveForWrite: a PathError, or a target inside that is not protected", async () => {
+    await fc.assert(
+      fc.asyncProperty(userPath, fc.boolean(), async (p, follow) => {
+        try {
+          const t = await ws.resolveForWrite(p, config, { followSymlink: follow });
+          assert.ok(isWithin(root, t.abs) && t.abs !== root, `${p} -> ${t.abs}`);
+          await assertInside(t.dir);
+          if (follow) await assertInside(t.abs);
+          assert.equal(protectedBy(config.tools.protected_paths, t.rel), undefined, `${p} -> protected ${t.rel}`);
+        } catch (err) {
+          if (!(err instanceof PathError)) throw err;
+        }
+      }),
+      { numRuns: 600 },
+    );
+  });
+});
