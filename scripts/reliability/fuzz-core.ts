@@ -11,7 +11,7 @@ import { lstat, mkdir, readdir, readFile, symlink, writeFile } from "node:fs/pro
 import path from "node:path";
 import fc from "fast-check";
 import { ToolDClient, type ToolDescriptor } from "../../src/client/index.js";
-import { pidAlive, procRss, sleep, type Sandbox } from "./harness.js";
+import { pidAlive, procRss, rng, sleep, type Sandbox } from "./harness.js";
 import { frame, oneShot, RawConn, type Framing, type Outcome } from "./wire.js";
 
 /** Config of the fuzz workspace: commands denied, deletes allowed (aimed only inside), small frames. */
@@ -57,7 +57,7 @@ export interface FuzzReport {
   casesPerSec: number;
   /** Well-formed requests sent / answered; unanswered must be 0. */
   requests: { sent: number; answered: number; unanswered: number; closedBeforeAnswer: number };
-  /** Answers by JSON-RPC error code ("result" for results), and tool results with isError by tool. */
+  /** Answers by case kind and JSON-RPC error code ("result" for results); tool results with isError by tool. */
   answerCodes: Record<string, number>;
   toolErrorsByTool: Record<string, number>;
   /** Internal errors (-32603) are bugs worth a look even when the daemon survives them. */
@@ -195,6 +195,7 @@ type JsonSchema = {
   maximum?: number;
   minLength?: number;
   maxLength?: number;
+  pattern?: string;
   patternProperties?: Record<string, JsonSchema>;
   additionalProperties?: boolean | JsonSchema;
 };
@@ -219,9 +220,12 @@ export function fromSchema(schema: JsonSchema, ctx: { key: string; tool: string;
         const props = schema.properties ?? {};
         const required = new Set(schema.required ?? []);
         const entries = Object.entries(props).map(([k, s]) =>
-          fc.option(fromSchema(s, { ...ctx, key: k }), { freq: required.has(k) ? 10 : 2 }).map((v) => [k, v] as const),
+          fc.option(fromSchema(s, { ...ctx, key: k }), { freq: required.has(k) ? 25 : 2 }).map((v) => [k, v] as const),
         );
-        const extra = fc.option(fc.tuple(fc.string({ maxLength: 8 }), wrong), { freq: 10 });
+        // Rarely an unknown key (fc.option's freq is the odds of *no* value).
+        const extra = fc.option(fc.tuple(fc.string({ maxLength: 8 }), wrong), { freq: 1, nil: null }).chain((x) =>
+          fc.constantFrom(...new Array<typeof x>(30).fill(null), x),
+        );
         valid = fc.tuple(fc.tuple(...entries), extra).map(([es, ex]) => {
           const o: Record<string, unknown> = {};
           for (const [k, v] of es) if (v !== null) o[k] = v;
@@ -242,9 +246,9 @@ export function fromSchema(schema: JsonSchema, ctx: { key: string; tool: string;
         const min = schema.minimum ?? -1000;
         const max = Math.min(schema.maximum ?? 100_000, 100_000);
         valid = fc.oneof(
-          fc.integer({ min: Math.ceil(min), max: Math.max(Math.ceil(min), Math.floor(max)) }),
-          fc.constantFrom(min - 1, max + 1, 0, -1, 2 ** 31, Number.MAX_SAFE_INTEGER),
-          ...(type === "number" ? [fc.double({ noNaN: true })] : [fc.double({ min: 0.5, max: 3.5, noNaN: true })]),
+          { weight: 10, arbitrary: fc.integer({ min: Math.ceil(min), max: Math.max(Math.ceil(min), Math.floor(max)) }) },
+          { weight: 1, arbitrary: fc.constantFrom(min - 1, max + 1, 0, -1, 2 ** 31, Number.MAX_SAFE_INTEGER) },
+          { weight: 1, arbitrary: type === "number" ? fc.double({ noNaN: true }) : fc.double({ min: 0.5, max: 3.5, noNaN: true }) },
         );
         break;
       }
@@ -252,7 +256,9 @@ export function fromSchema(schema: JsonSchema, ctx: { key: string; tool: string;
         valid = fc.boolean();
         break;
       case "string":
-        if (PATH_KEYS.test(ctx.key)) {
+        if (schema.pattern) {
+          valid = fc.stringMatching(new RegExp(schema.pattern));
+        } else if (PATH_KEYS.test(ctx.key)) {
           valid = ctx.tool === "delete_file" ? safePath(ctx.known) : anyPath(ctx.sb, ctx.known);
         } else if (ctx.tool === "apply_patch" && ctx.key === "input") {
           valid = patchText(ctx.sb, ctx.known);
@@ -275,7 +281,7 @@ export function fromSchema(schema: JsonSchema, ctx: { key: string; tool: string;
         valid = wrong;
     }
   }
-  return fc.oneof({ weight: 12, arbitrary: valid }, { weight: 1, arbitrary: wrong });
+  return fc.oneof({ weight: 40, arbitrary: valid }, { weight: 1, arbitrary: wrong });
 }
 
 function toolCallArb(tools: readonly ToolDescriptor[], sb: Sandbox, known: readonly string[]): fc.Arbitrary<{ name: unknown; arguments: unknown }> {
@@ -315,7 +321,7 @@ function gen<T>(arb: fc.Arbitrary<T>, seed: number, n: number): T {
   return fc.sample(arb, { seed: (seed * 1_000_003 + n) | 0, numRuns: 1 })[0]!;
 }
 
-function record(c: Counters, tool: unknown, outcome: Outcome, body: string): void {
+function record(c: Counters, kind: CaseKind, tool: unknown, outcome: Outcome, body: string): void {
   if (outcome.kind === "timeout") {
     c.unanswered++;
     if (c.internalErrors.length < 20) c.internalErrors.push(`UNANSWERED: ${body.slice(0, 200)}`);
@@ -327,8 +333,9 @@ function record(c: Counters, tool: unknown, outcome: Outcome, body: string): voi
   }
   c.answered++;
   const a = outcome.answer;
-  const key = a.error ? String(a.error.code) : "result";
+  const key = `${kind} ${a.error ? a.error.code : "result"}`;
   c.answerCodes[key] = (c.answerCodes[key] ?? 0) + 1;
+  if (process.env.FUZZ_DEBUG && a.error?.code === -32602 && kind === "tool_call") process.stderr.write(`${a.error.message.slice(0, 160)}\n`);
   if (a.error?.code === -32603 && c.internalErrors.length < 20) c.internalErrors.push(`${a.error.message} <- ${body.slice(0, 200)}`);
   const result = a.result as { isError?: boolean; content?: { text?: string }[] } | undefined;
   if (result?.isError && typeof tool === "string") {
@@ -414,16 +421,16 @@ export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise
     const framing: Framing = w % 2 === 0 ? "ndjson" : "lsp";
     let conn = await RawConn.open(sb.socket, framing);
     const inflight = new Set<Promise<void>>();
-    const track = (id: string, tool: unknown, body: string) => {
+    const track = (kind: CaseKind, id: string, tool: unknown, body: string) => {
       c.sent++;
-      const p = conn.request(id, body, answerTimeoutMs).then((out) => record(c, tool, out, body));
+      const p = conn.request(id, body, answerTimeoutMs).then((out) => record(c, kind, tool, out, body));
       const q = p.finally(() => inflight.delete(q));
       inflight.add(q);
     };
     while (next < o.cases) {
       const n = next++;
       if (conn.closed) conn = await RawConn.open(sb.socket, framing);
-      const kind = pickKind(gen(fc.double({ min: 0, max: 0.999999, noNaN: true }), o.seed, n * 8 + 1));
+      const kind = pickKind(rng(o.seed * 1_000_003 + n)());
       c.byKind[kind] = (c.byKind[kind] ?? 0) + 1;
       switch (kind) {
         case "bytes": {
@@ -460,14 +467,14 @@ export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise
           const id = `fz-${n}`;
           const body = JSON.stringify({ ...msg, id });
           // Well-formed (JSON-RPC 2.0 with a method and object/array params) means an answer is owed.
-          if (msg.jsonrpc === "2.0" && msg.method.length > 0) track(id, undefined, body);
+          if (msg.jsonrpc === "2.0" && msg.method.length > 0) track(kind, id, undefined, body);
           else conn.send(body);
           break;
         }
         case "tool_call": {
           const params = gen(arbs.toolCall, o.seed, n);
           const id = `fz-${n}`;
-          track(id, params.name, JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params }));
+          track(kind, id, params.name, JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params }));
           break;
         }
       }

@@ -28,7 +28,7 @@ export function frame(framing: Framing, body: string | Buffer): Buffer {
 }
 
 export class RawConn {
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
   private readonly waiters = new Map<string, Waiter>();
   closed = false;
   /** Messages that matched no waiter (answers to untracked ids, errors with id null). */

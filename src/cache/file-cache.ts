@@ -27,7 +27,17 @@ export interface FileKey {
 interface Entry {
   readonly data: Buffer;
   readonly key: FileKey;
+  /** Facts a caller derived from `data` (e.g. "binary"), kept as long as the entry. */
+  readonly memo: Record<string, unknown>;
+  /** Bytes of memos built by `scheduleMemo`; counted against max_bytes with the data. */
+  memoBytes?: number;
 }
+
+/** Builds one memo for a file's bytes and says how much memory it holds. */
+export type MemoBuilder = (data: Buffer) => { value: unknown; bytes: number };
+
+/** Longest synchronous slice of background memo building. */
+const MEMO_SLICE_MS = 6;
 
 export interface FileCacheStats {
   enabled: boolean;
@@ -36,6 +46,8 @@ export interface FileCacheStats {
   maxBytes: number;
   /** Largest single file kept; bigger files are read through the pool each time. */
   maxFileBytes: number;
+  /** Of `bytes`, what search summaries take (see src/index/warm-scan.ts). */
+  memoBytes: number;
   hits: number;
   misses: number;
   evictions: number;
@@ -85,6 +97,9 @@ export class FileCache {
   private misses = 0;
   private evictions = 0;
   private invalidations = 0;
+  private memoBytes = 0;
+  private readonly memoJobs = new Map<string, MemoBuilder>();
+  private memoRunning = false;
 
   constructor(options: FileCacheOptions) {
     this.maxBytes = options.maxBytes;
@@ -99,8 +114,9 @@ export class FileCache {
       maxSize: maxBytes,
       // +64: an empty file still costs its entry; keeps `bytes` honest for many tiny files.
       sizeCalculation: (entry) => entry.data.length + 64,
-      dispose: (_value, _key, reason) => {
+      dispose: (value, _key, reason) => {
         if (reason === "evict") this.evictions++;
+        this.memoBytes -= value.memoBytes ?? 0;
       },
     });
   }
@@ -123,6 +139,10 @@ export class FileCache {
       }
     }
     old?.clear();
+    // Disposing the old map subtracted every memo; count again what moved over.
+    this.memoBytes = 0;
+    for (const entry of this.lru?.values() ?? []) this.memoBytes += entry.memoBytes ?? 0;
+    if (this.lru) while (this.lru.size > 0 && this.lru.calculatedSize + this.memoBytes > this.maxBytes) this.lru.pop();
   }
 
   /** Drops a path (a file that changed or went away). Cheap when it is not cached. */
@@ -141,6 +161,56 @@ export class FileCache {
 
   clear(): void {
     this.lru?.clear();
+    this.memoJobs.clear();
+  }
+
+  /**
+   * Builds `memo[name]` for every cached file that lacks it, in the background: slices of a few
+   * milliseconds between turns of the event loop, so calls keep answering. Memos count against
+   * max_bytes: least recently used files are evicted to make room. Idempotent while running.
+   */
+  scheduleMemo(name: string, build: MemoBuilder): void {
+    if (!this.lru) return;
+    this.memoJobs.set(name, build);
+    if (this.memoRunning) return;
+    this.memoRunning = true;
+    let queue = [...this.lru.keys()];
+    let next = 0;
+    const slice = () => {
+      const lru = this.lru;
+      if (!lru || this.memoJobs.size === 0) {
+        this.memoRunning = false;
+        return;
+      }
+      const started = performance.now();
+      while (next < queue.length && performance.now() - started < MEMO_SLICE_MS) {
+        const entry = lru.peek(queue[next++]!);
+        if (!entry) continue;
+        for (const [memoName, builder] of this.memoJobs) {
+          if (entry.memo[memoName] !== undefined) continue;
+          const { value, bytes } = builder(entry.data);
+          entry.memo[memoName] = value;
+          entry.memoBytes = (entry.memoBytes ?? 0) + bytes;
+          this.memoBytes += bytes;
+        }
+        while (lru.size > 0 && lru.calculatedSize + this.memoBytes > this.maxBytes) lru.pop();
+      }
+      if (next >= queue.length) {
+        // Files cached while this ran get theirs in another pass; stop when nothing is left.
+        const missing = [...lru.keys()].filter((k) => {
+          const e = lru.peek(k);
+          return e !== undefined && [...this.memoJobs.keys()].some((m) => e.memo[m] === undefined);
+        });
+        if (missing.length === 0) {
+          this.memoRunning = false;
+          return;
+        }
+        queue = missing;
+        next = 0;
+      }
+      setImmediate(slice);
+    };
+    setImmediate(slice);
   }
 
   /**
@@ -178,7 +248,7 @@ export class FileCache {
         const data = Buffer.allocUnsafeSlow(st.size);
         const filled = await readFully(handle, data, st.size);
         const exact = filled === st.size ? data : data.subarray(0, filled);
-        if (filled === st.size) this.lru?.set(abs, { data: exact, key });
+        if (filled === st.size) this.put(abs, { data: exact, key, memo: {} });
         return await fn(exact, key);
       }
       const pool = opts.pool;
@@ -200,11 +270,11 @@ export class FileCache {
    * batch of files in one turn of the event loop and no watcher event can slip in between the
    * read and the `set`. Returns undefined for a file that is gone or is not a regular file.
    */
-  readTrusted<T>(abs: string, fn: (data: Buffer) => T, pool?: BufferPool): T | undefined {
+  readTrusted<T>(abs: string, fn: (data: Buffer, memo: Record<string, unknown>) => T, pool?: BufferPool): T | undefined {
     const cached = this.lru?.get(abs);
     if (cached) {
       this.hits++;
-      return fn(cached.data);
+      return fn(cached.data, cached.memo);
     }
     this.misses++;
     let fd: number;
@@ -220,12 +290,13 @@ export class FileCache {
         const data = Buffer.allocUnsafeSlow(st.size);
         const filled = readFullySync(fd, data, st.size);
         const exact = filled === st.size ? data : data.subarray(0, filled);
-        if (filled === st.size) this.lru?.set(abs, { data: exact, key: keyOf(st) });
-        return fn(exact);
+        const memo = {};
+        if (filled === st.size) this.put(abs, { data: exact, key: keyOf(st), memo });
+        return fn(exact, memo);
       }
       const buf = pool ? pool.acquire(Math.max(st.size, 1)) : Buffer.allocUnsafe(Math.max(st.size, 1));
       try {
-        return fn(buf.subarray(0, readFullySync(fd, buf, st.size)));
+        return fn(buf.subarray(0, readFullySync(fd, buf, st.size)), {});
       } finally {
         if (pool) pool.release(buf);
       }
@@ -245,6 +316,14 @@ export class FileCache {
     }
   }
 
+  /** Adds an entry, then evicts until data and memos together fit in max_bytes. */
+  private put(abs: string, entry: Entry): void {
+    const lru = this.lru;
+    if (!lru) return;
+    lru.set(abs, entry);
+    while (lru.size > 1 && lru.calculatedSize + this.memoBytes > this.maxBytes) lru.pop();
+  }
+
   private cacheable(size: number): boolean {
     return this.lru !== undefined && size <= this.maxFileBytes;
   }
@@ -257,7 +336,8 @@ export class FileCache {
     return {
       enabled: this.enabled,
       entries: this.lru?.size ?? 0,
-      bytes: this.lru?.calculatedSize ?? 0,
+      bytes: (this.lru?.calculatedSize ?? 0) + this.memoBytes,
+      memoBytes: this.memoBytes,
       maxBytes: this.maxBytes,
       maxFileBytes: this.maxFileBytes,
       hits: this.hits,

@@ -41,6 +41,19 @@ function readAll(file: string): string | undefined {
   }
 }
 
+/** Which rotated generation (`<file>.N`) is the file with inode `ino`, if any is. */
+function rotatedIndexOf(file: string, maxRotated: number, ino: number | undefined): number | undefined {
+  if (ino === undefined) return undefined;
+  for (let i = 1; i <= maxRotated; i++) {
+    try {
+      if (statSync(`${file}.${i}`).ino === ino) return i;
+    } catch {
+      return undefined; // generations are contiguous: past the last one
+    }
+  }
+  return undefined;
+}
+
 /** Prints the log; resolves when done (without `follow`) or when `signal` aborts. */
 export async function showLogs(opts: LogsOptions): Promise<"ok" | "missing"> {
   const lines: string[] = [];
@@ -78,7 +91,8 @@ export async function showLogs(opts: LogsOptions): Promise<"ok" | "missing"> {
   };
   drain();
   if (!any && !opts.follow) return "missing";
-  for (const l of Number.isFinite(opts.lines) ? lines.slice(-opts.lines) : lines) opts.emit(l);
+  const last = opts.lines <= 0 ? [] : Number.isFinite(opts.lines) ? lines.slice(-opts.lines) : lines;
+  for (const l of last) opts.emit(l);
   lines.length = 0;
   if (!opts.follow) {
     if (fd !== undefined) closeSync(fd);
@@ -100,9 +114,17 @@ export async function showLogs(opts: LogsOptions): Promise<"ok" | "missing"> {
       current = undefined; // between the rename and the new file
     }
     if (current !== undefined && current !== ino) {
-      // Rotated: finish the old file (drained above), then switch to the new one.
+      // Rotated: finish the old file (drained above), then any generations that were created and
+      // rotated away between two polls (newer than ours: lower numbers), then the new live file.
       drain();
       if (fd !== undefined) closeSync(fd);
+      if (partial) lines.push(partial);
+      partial = "";
+      const ours = rotatedIndexOf(opts.file, opts.maxRotated, ino);
+      for (let i = (ours ?? 1) - 1; i >= 1; i--) {
+        const text = readAll(`${opts.file}.${i}`);
+        if (text !== undefined) lines.push(...text.split("\n").filter((l) => l.length > 0));
+      }
       try {
         fd = openSync(opts.file, "r");
         ino = fstatSync(fd).ino;
@@ -111,8 +133,6 @@ export async function showLogs(opts: LogsOptions): Promise<"ok" | "missing"> {
         ino = undefined;
       }
       pos = 0;
-      if (partial) lines.push(partial);
-      partial = "";
       drain();
     }
     for (const l of lines) opts.emit(l);

@@ -322,7 +322,7 @@ async function run(argv: string[]): Promise<number> {
         const found = await showLogs({
           file,
           maxRotated: 100,
-          lines: values.lines === "all" ? Infinity : positiveNumber(values.lines, "-n", 50),
+          lines: values.lines === "all" ? Infinity : values.lines === "0" ? 0 : positiveNumber(values.lines, "-n", 50),
           follow: values.follow === true,
           signal: stop.signal,
           emit: (line) => process.stdout.write(`${g.json ? line : formatLogLine(line)}\n`),

@@ -309,6 +309,9 @@ export async function main(argv: string[]): Promise<void> {
     opts = parseDaemonArgs(argv);
     const loaded = await loadConfig(opts.workspace);
     config = loaded.config;
+    // Before the logger: its file lives in the socket folder, and creating that folder for the
+    // log (mode 0755) would make the private-folder check refuse every first start.
+    ensurePrivateDir(runtimeFiles(opts.socket).dir, os.userInfo().uid);
     log = createRootLogger({
       level: config.daemon.log_level as LevelWithSilent,
       file: opts.foreground ? undefined : runtimeFiles(opts.socket).log,

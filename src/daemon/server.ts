@@ -102,7 +102,8 @@ export class DaemonServer {
     socket.once("data", (first: Buffer) => {
       socket.pause();
       socket.unshift(first);
-      const framing: Framing = first[0] === 0x7b ? "ndjson" : "lsp";
+      // `{` or `[` (a batch, answered with an error) cannot start an LSP header: newline-delimited JSON.
+      const framing: Framing = first[0] === 0x7b || first[0] === 0x5b ? "ndjson" : "lsp";
       live.connection = this.wire(socket, session, framing);
       socket.resume();
     });
@@ -115,7 +116,7 @@ export class DaemonServer {
         id: null,
         error: { code: ErrorCodes.Overloaded, message: `too many connections (max_connections = ${max}); retry later` },
       });
-      socket.end(first[0] === 0x7b ? `${body}\n` : `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      socket.end(first[0] === 0x7b || first[0] === 0x5b ? `${body}\n` : `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     });
     setTimeout(() => socket.destroy(), 1000).unref();
   }

@@ -285,11 +285,10 @@ export class Dispatcher {
       this.deps.log.warn({ conn: session.id, err: (err as Error).message }, "client/approve failed");
     }
     if (approved) return undefined;
-    return errorResult(`${def.name} was not approved by the client (${reason}); nothing was done.`, {
-      denied: true,
-      policy,
-      source,
-    });
+    return errorResult(
+      `${def.name} was not approved by the client (${reason}); nothing was done. To run it, approve it when asked (the CLI asks on a terminal, or pass --yes), or set ${source === "tools.default_policy" ? "[tools] default_policy" : `[tools.policies] ${def.name}`} = "allow" in vtcode.toml.`,
+      { denied: true, policy, source },
+    );
   }
 
   statsSnapshot(): StatsResult {

@@ -48,17 +48,23 @@ const re2Factory: RegexFactory | undefined = (() => {
 })();
 
 /** Nested quantifiers such as `(a+)+` or `(a|a)*` backtrack exponentially in JavaScript's engine. */
-const CATASTROPHIC = /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{]|\((?:[^()\\]|\\.)*\|(?:[^()\\]|\\.)*\)[+*{]/;
+const CATASTROPHIC =
+  /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{]|\((?:[^()\\]|\\.)*\|(?:[^()\\]|\\.)*\)[+*{]/;
 
 /** Longest command line the JavaScript fallback tests, bounding its worst case. */
 const FALLBACK_MAX_INPUT = 8192;
 
 const jsFactory: RegexFactory = (source: string) => {
   if (CATASTROPHIC.test(source)) {
-    throw new Error("nested quantifiers (like (a+)+) can take exponential time; rewrite the pattern without them");
+    throw new Error(
+      "nested quantifiers (like (a+)+) can take exponential time; rewrite the pattern without them",
+    );
   }
   const re = new RegExp(source, "u");
-  return { test: (text: string) => re.test(text.length > FALLBACK_MAX_INPUT ? text.slice(0, FALLBACK_MAX_INPUT) : text) };
+  return {
+    test: (text: string) =>
+      re.test(text.length > FALLBACK_MAX_INPUT ? text.slice(0, FALLBACK_MAX_INPUT) : text),
+  };
 };
 
 export const regexEngine: "re2" | "javascript" = re2Factory ? "re2" : "javascript";
@@ -69,7 +75,9 @@ export function compileCommandRegex(source: string): Tester {
 }
 
 /** The problems with every regex in `rules`, one message per bad entry (for config validation). */
-export function validateCommandRegexes(rules: Partial<CommandRules>): { key: string; index: number; message: string }[] {
+export function validateCommandRegexes(
+  rules: Partial<CommandRules>,
+): { key: string; index: number; message: string }[] {
   const problems: { key: string; index: number; message: string }[] = [];
   for (const key of ["allow_regex", "deny_regex"] as const) {
     (rules[key] ?? []).forEach((source, index) => {
@@ -134,9 +142,39 @@ export function simpleCommands(line: string): string[][] {
 }
 
 /** Shell words that start a simple command without being a program. */
-const SHELL_KEYWORDS = new Set(["if", "then", "else", "elif", "fi", "do", "done", "while", "until", "for", "case", "esac", "!", "{", "}", "time"]);
+const SHELL_KEYWORDS = new Set([
+  "if",
+  "then",
+  "else",
+  "elif",
+  "fi",
+  "do",
+  "done",
+  "while",
+  "until",
+  "for",
+  "case",
+  "esac",
+  "!",
+  "{",
+  "}",
+  "time",
+]);
 /** Programs that run the next word as a program: both names count. */
-const WRAPPERS = new Set(["exec", "command", "builtin", "nohup", "nice", "env", "sudo", "doas", "xargs", "timeout", "stdbuf", "setsid"]);
+const WRAPPERS = new Set([
+  "exec",
+  "command",
+  "builtin",
+  "nohup",
+  "nice",
+  "env",
+  "sudo",
+  "doas",
+  "xargs",
+  "timeout",
+  "stdbuf",
+  "setsid",
+]);
 
 const isAssignment = (w: string) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(w);
 const isRedirection = (w: string) => /^\d*[<>]/.test(w);
@@ -152,7 +190,13 @@ export function programNames(command: string | readonly string[]): string[] {
   for (const words of commands) {
     let i = 0;
     const skip = () => {
-      while (i < words.length && (isAssignment(words[i] as string) || isRedirection(words[i] as string) || SHELL_KEYWORDS.has(words[i] as string))) i++;
+      while (
+        i < words.length &&
+        (isAssignment(words[i] as string) ||
+          isRedirection(words[i] as string) ||
+          SHELL_KEYWORDS.has(words[i] as string))
+      )
+        i++;
     };
     skip();
     while (i < words.length) {
@@ -214,16 +258,20 @@ export function evaluateCommand(rules: CommandRules, command: string | readonly 
     if (c.denyList.has(program)) return denied(`commands.deny_list = "${program}"`, `it runs \`${program}\``);
   }
   for (const g of c.denyGlob) {
-    if (g.match(line)) return denied(`commands.deny_glob = "${g.source}"`, "the command line matches the glob");
+    if (g.match(line))
+      return denied(`commands.deny_glob = "${g.source}"`, "the command line matches the glob");
   }
   for (const r of c.denyRegex) {
-    if (r.re.test(line)) return denied(`commands.deny_regex = "${r.source}"`, "the command line matches the regex");
+    if (r.re.test(line))
+      return denied(`commands.deny_regex = "${r.source}"`, "the command line matches the regex");
   }
   if (!c.hasAllowRules) return { allowed: true };
 
   // With allow rules, a whole-line glob or regex allows the line; else every program must be listed.
-  for (const g of c.allowGlob) if (g.match(line)) return { allowed: true, rule: `commands.allow_glob = "${g.source}"` };
-  for (const r of c.allowRegex) if (r.re.test(line)) return { allowed: true, rule: `commands.allow_regex = "${r.source}"` };
+  for (const g of c.allowGlob)
+    if (g.match(line)) return { allowed: true, rule: `commands.allow_glob = "${g.source}"` };
+  for (const r of c.allowRegex)
+    if (r.re.test(line)) return { allowed: true, rule: `commands.allow_regex = "${r.source}"` };
   if (c.allowList.size > 0 && programs.length > 0 && programs.every((p) => c.allowList.has(p))) {
     return { allowed: true, rule: "commands.allow_list" };
   }

@@ -117,6 +117,19 @@ abstract class GuardedReader extends AbstractMessageReader implements MessageRea
       this.fireClose();
     };
     const onError = (err: Error) => this.fireError(err);
+    // The sender finished writing with a frame half sent (`printf … | socat`): say so now rather
+    // than after the frame timeout.
+    const onEnd = () => {
+      if (this.partialTimer === undefined || this.flushAtEnd()) return;
+      this.clearPartialTimer();
+      this.protocolError({
+        code: ErrorCodes.InvalidRequest,
+        message: "incomplete message at the end of the input: the last frame or line was cut short",
+        id: null,
+        fatal: true,
+      });
+    };
+    this.stream.on("end", onEnd);
     this.stream.on("data", onData);
     this.stream.on("close", onClose);
     this.stream.on("error", onError);
@@ -125,6 +138,7 @@ abstract class GuardedReader extends AbstractMessageReader implements MessageRea
         this.stream.off("data", onData);
         this.stream.off("close", onClose);
         this.stream.off("error", onError);
+        this.stream.off("end", onEnd);
         this.clearPartialTimer();
       },
     };
@@ -144,6 +158,11 @@ abstract class GuardedReader extends AbstractMessageReader implements MessageRea
 
   protected abstract onData(chunk: Buffer): void;
 
+  /** At the end of the input, handle what is buffered if it is a whole message; true when it was. */
+  protected flushAtEnd(): boolean {
+    return false;
+  }
+
   protected deliver(body: string): void {
     let value: unknown;
     try {
@@ -162,7 +181,10 @@ abstract class GuardedReader extends AbstractMessageReader implements MessageRea
       this.protocolError(problem);
       return;
     }
-    const msg = value as Message & { id?: string | number | null; method?: unknown };
+    const msg = value as Message & { id?: string | number | null; method?: unknown; params?: unknown };
+    // JSON-RPC lets a request omit params; every method here takes an object, and vscode-jsonrpc
+    // would answer a missing one with -32602, so a shell one-off without "params" just works.
+    if (typeof msg.method === "string" && "id" in msg && !("params" in msg)) msg.params = {};
     const max = this.options.maxInFlight;
     if (max !== undefined && typeof msg.method === "string" && msg.id !== undefined && msg.id !== null) {
       if (this.held.length > 0 || this.outstandingCount >= max) {
@@ -392,6 +414,17 @@ export class NdjsonMessageReader extends GuardedReader {
       if (this.buffered > this.options.maxMessageBytes) return this.tooLong(`more than ${this.buffered}`);
     }
     this.trackPartial(this.buffered > 0);
+  }
+
+  /** A last line without its newline (`printf '{…}' | socat`) is still a whole message. */
+  protected override flushAtEnd(): boolean {
+    if (this.failed || this.buffered === 0) return false;
+    const text = Buffer.concat(this.chunks, this.buffered).toString("utf8").trim();
+    this.chunks = [];
+    this.buffered = 0;
+    this.trackPartial(false);
+    if (text.length > 0) this.deliver(text);
+    return true;
   }
 
   private tooLong(bytes: number | string): void {

@@ -6,6 +6,7 @@
  */
 import { open } from "node:fs/promises";
 import type { BufferPool } from "../tools/memory-pool.js";
+import type { FileCache } from "../cache/file-cache.js";
 import type { Matcher, Span } from "./matcher.js";
 
 /** Files larger than this are not searched (reported as skipped). */
@@ -66,11 +67,9 @@ export async function scanFile(
       }
       bytes = filled;
       const content = buf.subarray(0, filled);
-      if (content.includes(0)) return { kind: "binary", bytes };
-      // Whole-file prefilter on the bytes: most files do not match and are never decoded.
-      if (!matcher.mayMatch(content)) return { kind: "no_match", bytes };
-      const bom = filled >= 3 && content[0] === 0xef && content[1] === 0xbb && content[2] === 0xbf ? 3 : 0;
-      text = content.toString("utf8", bom);
+      const decoded = decodeForSearch(content, matcher);
+      if (typeof decoded !== "string") return decoded;
+      text = decoded;
     } finally {
       pool.release(buf);
     }
@@ -81,6 +80,54 @@ export async function scanFile(
   } finally {
     await handle.close();
   }
+  return matchLines(text, bytes, matcher, options);
+}
+
+/** Per-file facts kept with a cached file (see FileCache.readTrusted). */
+interface SearchMemo {
+  binary?: boolean;
+}
+
+/**
+ * The bytes of a file, checked (binary, prefilter) and decoded, or why there is nothing to match.
+ * `memo` keeps the binary check with a cached file so a warm search does not redo it.
+ */
+function decodeForSearch(content: Buffer, matcher: Matcher, memo?: SearchMemo): string | FileScan {
+  const bytes = content.length;
+  const binary = memo?.binary ?? content.includes(0);
+  if (memo) memo.binary = binary;
+  if (binary) return { kind: "binary", bytes };
+  // Whole-file prefilter on the bytes: most files do not match and are never decoded.
+  if (!matcher.mayMatch(content)) return { kind: "no_match", bytes };
+  const bom = bytes >= 3 && content[0] === 0xef && content[1] === 0xbb && content[2] === 0xbf ? 3 : 0;
+  return content.toString("utf8", bom);
+}
+
+/**
+ * `scanFile` on the warm file cache, synchronously (see FileCache.readTrusted): only after the
+ * workspace index has synced with its watcher, so a cached entry is known to be current.
+ */
+export function scanFileCached(
+  files: FileCache,
+  pool: BufferPool,
+  abs: string,
+  matcher: Matcher,
+  options: ScanOptions = {},
+): FileScan {
+  const maxBytes = options.maxBytes ?? MAX_SEARCH_FILE_BYTES;
+  const scan = files.readTrusted(
+    abs,
+    (content, memo) => {
+      if (content.length > maxBytes) return { kind: "too_large", bytes: content.length } as FileScan;
+      const decoded = decodeForSearch(content, matcher, memo as SearchMemo);
+      return typeof decoded === "string" ? matchLines(decoded, content.length, matcher, options) : decoded;
+    },
+    pool,
+  );
+  return scan ?? { kind: "unreadable", error: "ENOENT" };
+}
+
+function matchLines(text: string, bytes: number, matcher: Matcher, options: ScanOptions): FileScan {
   const lines = splitLines(text);
   const hits: LineHit[] = [];
   let matches = 0;

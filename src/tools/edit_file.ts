@@ -14,6 +14,7 @@ export const inputSchema = Type.Object(
   {
     path: Type.String({ minLength: 1, description: "File to edit, relative to the workspace root." }),
     old_str: Type.String({
+      minLength: 1,
       description:
         "The exact text to replace, including indentation and enough surrounding lines to occur only once in the file.",
     }),
@@ -139,7 +140,7 @@ export const editFileTool = defineTool({
     "match ignoring whitespace differences is used when it is unique. Keeps CRLF line endings and a UTF-8 BOM. " +
     "Pass expected_sha256 (from read_file) to refuse the edit if the file changed. Returns a unified diff.",
   inputSchema,
-  annotations: { title: "Edit file", readOnlyHint: false, destructiveHint: true, idempotentHint: false },
+  annotations: { title: "Edit file", readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   argumentAliases: { file_path: "path", old_text: "old_str", new_text: "new_str" },
   async handler(args, ctx) {
     if (args.old_str === "") {

@@ -116,20 +116,6 @@ export async function writeFileAtomic(
   }
 }
 
-/** Best effort: makes a rename durable. Some file systems refuse to fsync a folder. */
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const handle = await open(dir, "r");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    /* not supported here; the data itself is synced */
-  }
-}
-
 /**
  * Creates the missing folders above `absPath`. Returns the folders it created, deepest last,
  * so `removeCreatedDirs` can undo it after a failed write.

@@ -5,10 +5,12 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { Type } from "@sinclair/typebox";
-import { displayLine, scanFile } from "../search/file-search.js";
+import { displayLine, scanFile, scanFileCached } from "../search/file-search.js";
 import { GlobError } from "../search/glob.js";
 import { compileMatcher, PatternError, type Matcher } from "../search/matcher.js";
 import { walkFiles } from "../search/walk.js";
+import { requiredLiteral, withLiteralPrefilter } from "../index/prefilter.js";
+import type { WorkspaceIndex } from "../index/workspace-index.js";
 import { defineTool, errorResult, textResult, ToolError, type ToolContext } from "./types.js";
 
 export const DEFAULT_MAX_RESULTS = 200;
@@ -130,7 +132,7 @@ function compile(args: {
 export async function* searchTargets(
   ctx: ToolContext,
   userPath: string,
-  opts: { includeHidden: boolean; respectIgnoreFiles: boolean; globs: string[] },
+  opts: { includeHidden: boolean; respectIgnoreFiles: boolean; globs: string[]; index?: WorkspaceIndex },
 ): AsyncGenerator<{ rel: string; abs: string }> {
   const target = await ctx.workspace.resolve(userPath);
   const st = await stat(target.abs);
@@ -139,6 +141,19 @@ export async function* searchTargets(
     return;
   }
   try {
+    if (opts.index) {
+      // The warm tree (synced by the caller): the same files, in the same order, without a walk.
+      const walkOpts = {
+        includeHidden: opts.includeHidden,
+        respectIgnoreFiles: opts.respectIgnoreFiles,
+        globs: opts.globs,
+      };
+      for (const entry of opts.index.entries(target.abs, walkOpts, ctx.signal)) {
+        if (entry.type === "file")
+          yield { rel: joinRel(target.rel, entry.path), abs: path.join(target.abs, entry.path) };
+      }
+      return;
+    }
     for await (const rel of walkFiles(
       target.abs,
       {
@@ -174,10 +189,19 @@ export const grepFileTool = defineTool({
     readOnlyHint: true,
     destructiveHint: false,
     idempotentHint: true,
+    openWorldHint: false,
   },
   argumentAliases: { file_path: "path" },
   async handler(args, ctx) {
-    const matcher = compile(args);
+    const compiled = compile(args);
+    const matcher = withLiteralPrefilter(
+      compiled,
+      requiredLiteral(args.pattern, args.literal ?? false, compiled.ignoreCase),
+    );
+    // Warm: the index has every change made before this call, so cached contents are current.
+    const cache = ctx.files;
+    const warm = cache !== undefined && ctx.index !== undefined && (await ctx.index.sync(ctx.signal));
+    let sliceStart = performance.now();
     const maxResults = args.max_results ?? DEFAULT_MAX_RESULTS;
     const countLimit = Math.max(COUNT_LIMIT, maxResults + 1);
     const contextLines = args.context_lines ?? 0;
@@ -196,10 +220,21 @@ export const grepFileTool = defineTool({
       includeHidden: args.include_hidden ?? false,
       respectIgnoreFiles: args.respect_ignore_files ?? true,
       globs: args.glob_pattern === undefined ? [] : [args.glob_pattern],
+      ...(warm ? { index: ctx.index } : {}),
     })) {
       ctx.signal.throwIfAborted();
       const stopAfter = filesOnly ? 1 : countLimit - totalMatches;
-      const scan = await scanFile(ctx.pool, file.abs, matcher, { stopAfter });
+      let scan;
+      if (warm) {
+        // Warm scans are synchronous: give other connections a turn every few milliseconds.
+        if (performance.now() - sliceStart > 8) {
+          await new Promise((r) => setImmediate(r));
+          sliceStart = performance.now();
+        }
+        scan = scanFileCached(cache, ctx.pool, file.abs, matcher, { stopAfter });
+      } else {
+        scan = await scanFile(ctx.pool, file.abs, matcher, { stopAfter });
+      }
       filesSearched++;
       if (scan.kind === "binary" || scan.kind === "too_large" || scan.kind === "unreadable") {
         skipped[scan.kind]++;
@@ -309,13 +344,15 @@ function renderText(
   const out: string[] = [];
   let lastPath = "";
   let lastLine = 0; // last line printed in this file
+  let lastMatchLine = 0; // last matching line printed in this file
   for (let i = 0; i < results.length; i++) {
     const r = results[i]!;
     if (r.path !== lastPath) {
       if (lastPath !== "" && contextLines > 0) out.push("--");
       lastPath = r.path;
       lastLine = 0;
-    } else if (r.line === lastLine) {
+      lastMatchLine = 0;
+    } else if (r.line === lastMatchLine) {
       continue; // another match on a line already printed
     }
     const firstBefore = r.line - r.before.length;
@@ -326,6 +363,7 @@ function renderText(
     });
     out.push(`${r.path}:${r.line}:${r.column}:${r.text}`);
     lastLine = r.line;
+    lastMatchLine = r.line;
     const next = results.slice(i + 1).find((x) => x.path !== r.path || x.line !== r.line);
     r.after.forEach((text, k) => {
       const n = r.line + 1 + k;

@@ -5,10 +5,10 @@
 import { lstat } from "node:fs/promises";
 import path from "node:path";
 import { Type } from "@sinclair/typebox";
-import { scanFile } from "../search/file-search.js";
+import { scanFile, scanFileCached } from "../search/file-search.js";
 import { compileGlob, GlobError, type CompiledGlob } from "../search/glob.js";
 import { compileMatcher, PatternError, type Matcher } from "../search/matcher.js";
-import { walk, type EntryType } from "../search/walk.js";
+import { walk, type EntryType, type WalkEntry, type WalkOptions } from "../search/walk.js";
 import { defineTool, textResult, ToolError } from "./types.js";
 
 export const DEFAULT_MAX_ITEMS = 1000;
@@ -82,13 +82,14 @@ function pickMode(args: {
   content_pattern?: string;
 }): Mode {
   const implied: Mode[] = [];
-  if (args.recursive) implied.push("recursive");
   if (args.name_pattern !== undefined) implied.push("find_name");
   if (args.content_pattern !== undefined) implied.push("find_content");
+  // The find modes search recursively anyway, so `recursive` only selects a mode on its own.
+  if (args.recursive && implied.length === 0) implied.push("recursive");
   const mode = args.mode ?? (implied.length === 1 ? implied[0]! : implied.length === 0 ? "list" : undefined);
   if (mode === undefined) {
     throw new ToolError(
-      `give one of recursive, name_pattern, content_pattern (or set mode): got ${implied.join(", ")}`,
+      "name_pattern and content_pattern select different modes (find_name, find_content): give one, or set mode",
     );
   }
   if (mode === "find_name" && args.name_pattern === undefined) {
@@ -120,7 +121,7 @@ export const listFilesTool = defineTool({
     '"name/", so its contents follow it). One path per line, folders end with "/". Paged: page (1-based) and per_page ' +
     `(default ${DEFAULT_PER_PAGE}); total, has_more; max_items (default ${DEFAULT_MAX_ITEMS}) caps the entries collected.`,
   inputSchema,
-  annotations: { title: "List files", readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+  annotations: { title: "List files", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   argumentAliases: { file_path: "path" },
   async handler(args, ctx) {
     const mode = pickMode(args);
@@ -143,15 +144,19 @@ export const listFilesTool = defineTool({
     const rel = (p: string): string => (target.rel === "." ? p : `${target.rel}/${p}`);
     const items: ListItem[] = [];
     let truncated = false;
-    const entries = walk(
-      target.abs,
-      {
-        base: ctx.workspace.root,
-        includeHidden: args.include_hidden ?? false,
-        ...(mode === "list" ? { maxDepth: 1 } : {}),
-      },
-      ctx.signal,
-    );
+    const walkOptions: WalkOptions = {
+      base: ctx.workspace.root,
+      includeHidden: args.include_hidden ?? false,
+      ...(mode === "list" ? { maxDepth: 1 } : {}),
+    };
+    // Warm: the watched index has every change made before this call; same entries, no walk.
+    const index = ctx.index !== undefined && (await ctx.index.sync(ctx.signal)) ? ctx.index : undefined;
+    const cache = index ? ctx.files : undefined;
+    const entries: Iterable<WalkEntry> | AsyncIterable<WalkEntry> = index
+      ? (function* () {
+          yield* index.entries(target.abs, walkOptions, ctx.signal);
+        })()
+      : walk(target.abs, walkOptions, ctx.signal);
     try {
       for await (const entry of entries) {
         let item: ListItem | undefined;
@@ -164,9 +169,10 @@ export const listFilesTool = defineTool({
             : undefined;
         } else if (entry.type === "file") {
           ctx.signal.throwIfAborted();
-          const scan = await scanFile(ctx.pool, path.join(target.abs, entry.path), matcher!, {
-            stopAfter: 1,
-          });
+          const abs = path.join(target.abs, entry.path);
+          const scan = cache
+            ? scanFileCached(cache, ctx.pool, abs, matcher!, { stopAfter: 1 })
+            : await scanFile(ctx.pool, abs, matcher!, { stopAfter: 1 });
           if (scan.kind === "match") item = { path: rel(entry.path), type: "file", size: scan.bytes };
         }
         if (!item) continue;

@@ -95,7 +95,7 @@ export const readFileTool = defineTool({
     "Read a text file in the workspace. Returns lines [offset, offset+limit) with their original line endings; " +
     "`has_more` and `next_offset` say how to continue.",
   inputSchema,
-  annotations: { title: "Read file", readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+  annotations: { title: "Read file", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   argumentAliases: { file_path: "path" },
   async handler(args, ctx) {
     const target = await ctx.workspace.resolve(args.path);

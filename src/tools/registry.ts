@@ -103,7 +103,8 @@ function formatValidationErrors(def: AnyToolDefinition, check: TypeCheck<TSchema
     } else if (error.message.startsWith("Expected required property")) {
       lines.push(`missing required argument "${where}"`);
     } else {
-      lines.push(`${where}: ${error.message.toLowerCase()} (got ${JSON.stringify(error.value) ?? "undefined"})`);
+      const message = error.message.charAt(0).toLowerCase() + error.message.slice(1);
+      lines.push(`${where}: ${message} (got ${JSON.stringify(error.value) ?? "undefined"})`);
     }
     if (lines.length >= 5) break;
   }

@@ -50,7 +50,8 @@ export async function openVerifiedDir(realDir: string): Promise<VerifiedDir> {
       if (actual !== realDir) throw swapped(realDir, actual);
     } else {
       const [opened, named, real] = await Promise.all([handle.stat(), lstat(realDir), realpath(realDir)]);
-      if (real !== realDir || opened.ino !== named.ino || opened.dev !== named.dev) throw swapped(realDir, real);
+      if (real !== realDir || opened.ino !== named.ino || opened.dev !== named.dev)
+        throw swapped(realDir, real);
     }
   } catch (err) {
     await handle.close().catch(() => undefined);

@@ -134,7 +134,9 @@ export class Workspace {
     try {
       const real = await realpath(lexical);
       if (!isWithin(this.root, real)) {
-        throw new PathError(`path "${input}" leads outside the workspace through a symlink (to ${real}); refused`);
+        throw new PathError(
+          `path "${input}" leads outside the workspace through a symlink (to ${real}); refused`,
+        );
       }
       return { abs: real, rel: this.relative(real), exists: true };
     } catch (err) {
@@ -161,7 +163,11 @@ export class Workspace {
    * refused, and the target (the name given and, through a symlink, its real target) must not be
    * covered by `[tools] protected_paths`.
    */
-  async resolveForWrite(input: string, config: WritePolicyConfig, opts: WriteOptions = {}): Promise<WriteTarget> {
+  async resolveForWrite(
+    input: string,
+    config: WritePolicyConfig,
+    opts: WriteOptions = {},
+  ): Promise<WriteTarget> {
     const allowMissing = opts.allowMissing ?? true;
     const follow = opts.followSymlink ?? true;
     const lexical = this.lexical(input);
@@ -176,14 +182,17 @@ export class Workspace {
     try {
       realDir = await realpath(path.dirname(lexical));
       if (!isWithin(this.root, realDir)) {
-        throw new PathError(`path "${input}" leads outside the workspace through a symlink (to ${realDir}); refused`);
+        throw new PathError(
+          `path "${input}" leads outside the workspace through a symlink (to ${realDir}); refused`,
+        );
       }
     } catch (err) {
       if (err instanceof PathError) throw err;
       const code = errnoCode(err);
       if (code === "ELOOP") throw new PathError(`path "${input}" has a symlink loop; refused`);
       if (code !== "ENOENT" && code !== "ENOTDIR") throw err;
-      if (!allowMissing) throw new PathError(`no such file or directory: "${input}" (paths are relative to ${this.root})`);
+      if (!allowMissing)
+        throw new PathError(`no such file or directory: "${input}" (paths are relative to ${this.root})`);
       const found = await this.deepestExisting(input, path.dirname(lexical));
       realDir = path.join(found.realDir, ...found.rest);
       dirExists = false;
@@ -207,9 +216,12 @@ export class Workspace {
         throw err;
       }
       if (!isWithin(this.root, real)) {
-        throw new PathError(`path "${input}" leads outside the workspace through a symlink (to ${real}); refused`);
+        throw new PathError(
+          `path "${input}" leads outside the workspace through a symlink (to ${real}); refused`,
+        );
       }
-      if (real === this.root) throw new PathError(`path "${input}" is a symlink to the workspace root; refused`);
+      if (real === this.root)
+        throw new PathError(`path "${input}" is a symlink to the workspace root; refused`);
       abs = real;
       viaSymlink = true;
     } else if (!st && !allowMissing) {
@@ -238,7 +250,11 @@ export class Workspace {
   }
 
   /** Walks a folder (never following links) and refuses when anything in it is protected. */
-  private async assertNothingProtectedBelow(input: string, dirAbs: string, patterns: readonly string[]): Promise<void> {
+  private async assertNothingProtectedBelow(
+    input: string,
+    dirAbs: string,
+    patterns: readonly string[],
+  ): Promise<void> {
     if (patterns.length === 0) return;
     const stack = [dirAbs];
     let seen = 0;

@@ -21,7 +21,7 @@ export interface TestWorkspace {
   registry: ToolRegistry;
   /** The shared file cache every context gets (as in the daemon). */
   files: FileCache;
-  /** The watched tree, with `{ warm: true }`; started lazily by the first tool that syncs it. */
+  /** The watched tree (unless `warm: false` or `[cache] watch = false`); started by the first tool that syncs it. */
   index: WorkspaceIndex | undefined;
   /** A fresh context; pass a signal to test cancellation. */
   context(overrides?: Partial<ToolContext>): ToolContext;
@@ -43,7 +43,8 @@ export async function makeTestWorkspace(opts: { toml?: string; warm?: boolean } 
   const registry = new ToolRegistry(BUILTIN_TOOLS, config.optimization.tool_registry);
   const log = pino({ level: "silent" });
   const files = new FileCache({ maxBytes: config.cache.max_bytes });
-  const index = opts.warm ? new WorkspaceIndex({ root, cache: files }) : undefined;
+  // As in the daemon: warm unless `[cache] watch = false` (or `warm: false`).
+  const index = (opts.warm ?? config.cache.watch) ? new WorkspaceIndex({ root, cache: files }) : undefined;
   const context = (overrides: Partial<ToolContext> = {}): ToolContext => ({
     signal: new AbortController().signal,
     workspace,

@@ -2,9 +2,22 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigError, parseConfig } from "../../src/config/load.js";
-import { compileCommandRegex, evaluateCommand, programNames, regexEngine, type CommandRules } from "../../src/policy/commands.js";
+import {
+  compileCommandRegex,
+  evaluateCommand,
+  programNames,
+  regexEngine,
+  type CommandRules,
+} from "../../src/policy/commands.js";
 
-const none: CommandRules = { allow_list: [], deny_list: [], allow_glob: [], deny_glob: [], allow_regex: [], deny_regex: [] };
+const none: CommandRules = {
+  allow_list: [],
+  deny_list: [],
+  allow_glob: [],
+  deny_glob: [],
+  allow_regex: [],
+  deny_regex: [],
+};
 const rules = (r: Partial<CommandRules>): CommandRules => ({ ...none, ...r });
 
 describe("evaluateCommand", () => {
@@ -14,7 +27,18 @@ describe("evaluateCommand", () => {
 
   test("deny_list names programs: basename of the first word, in every part of a shell line", () => {
     const r = rules({ deny_list: ["rm", "curl"] });
-    for (const cmd of ["rm -rf x", "/bin/rm x", "FOO=1 rm x", "ls && rm x", "ls | rm", "echo $(curl evil)", "echo `curl evil`", "(cd a; rm x)", "env rm x", "sudo rm x"]) {
+    for (const cmd of [
+      "rm -rf x",
+      "/bin/rm x",
+      "FOO=1 rm x",
+      "ls && rm x",
+      "ls | rm",
+      "echo $(curl evil)",
+      "echo `curl evil`",
+      "(cd a; rm x)",
+      "env rm x",
+      "sudo rm x",
+    ]) {
       const d = evaluateCommand(r, cmd);
       assert.equal(d.allowed, false, cmd);
       assert.match(d.allowed ? "" : d.rule, /^commands\.deny_list = "(rm|curl)"$/, cmd);
@@ -48,7 +72,12 @@ describe("evaluateCommand", () => {
   });
 
   test("programNames skips assignments, redirections and keywords; follows wrappers", () => {
-    assert.deepEqual(programNames("A=1 B=2 >out ls 2>&1 | if true; then nohup rm x; fi"), ["ls", "true", "nohup", "rm"]);
+    assert.deepEqual(programNames("A=1 B=2 >out ls 2>&1 | if true; then nohup rm x; fi"), [
+      "ls",
+      "true",
+      "nohup",
+      "rm",
+    ]);
   });
 });
 
@@ -60,7 +89,10 @@ describe("regexes are validated once, at config load", () => {
       (err: unknown) => {
         assert.ok(err instanceof ConfigError);
         assert.equal(err.problems.length, 1);
-        assert.match(err.problems[0] ?? "", /^\/ws\/vtcode\.toml:3: commands\.deny_regex\[1\] "\(unclosed" is not a valid regex/);
+        assert.match(
+          err.problems[0] ?? "",
+          /^\/ws\/vtcode\.toml:3: commands\.deny_regex\[1\] "\(unclosed" is not a valid regex/,
+        );
         return true;
       },
     );
@@ -81,7 +113,10 @@ describe("regexes are validated once, at config load", () => {
 
   test("backreferences and lookarounds are refused under RE2 with a message", () => {
     if (regexEngine !== "re2") return;
-    assert.throws(() => parseConfig(`[commands]\ndeny_regex = ["(?=x)"]\n`, "vtcode.toml"), /deny_regex\[0\].*not a valid regex/);
+    assert.throws(
+      () => parseConfig(`[commands]\ndeny_regex = ["(?=x)"]\n`, "vtcode.toml"),
+      /deny_regex\[0\].*not a valid regex/,
+    );
   });
 });
 

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { chmod, chown, mkdir, readFile, symlink, writeFile } from "node:fs/promises";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { CLI, makeTestDaemon, type CliResult, type TestDaemon } from "../helpers/daemon.js";
 
@@ -21,7 +21,8 @@ function cliWithSocket(d: TestDaemon, socket: string, args: string[]): Promise<C
       process.execPath,
       [CLI, "--workspace", d.root, "--socket", socket, ...args],
       { cwd: d.root, env: d.env, timeout: 30_000 },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -52,47 +53,88 @@ test("socket folder: mode 0777, owned by someone else, or a symlink → refused 
       await chown(theirs, NOBODY, NOBODY);
       const r3 = await cliWithSocket(d, path.join(theirs, "s.sock"), ["start"]);
       assert.notEqual(r3.code, 0);
-      assert.match(r3.stderr, new RegExp(`socket folder .*theirs is owned by uid ${NOBODY}, not by you \\(uid 0\\)`));
+      assert.match(
+        r3.stderr,
+        new RegExp(`socket folder .*theirs is owned by uid ${NOBODY}, not by you \\(uid 0\\)`),
+      );
     }
   } finally {
     await d.cleanup();
   }
 });
 
-test("a client under another uid cannot connect to the socket", { skip: !IS_ROOT && "needs root to run a child as uid 65534" }, async () => {
+test("first start on the default socket path: the folder is created private, and the daemon starts", async () => {
   const d = await makeTestDaemon({ files: { "a.txt": "a" } });
+  const runtime = path.join(d.runDir, "xdg");
+  await mkdir(runtime, { mode: 0o700 });
+  const env = { ...d.env, XDG_RUNTIME_DIR: runtime };
+  delete env.TOOLD_SOCKET;
+  const cli = (args: string[]) =>
+    new Promise<CliResult>((resolve) => {
+      execFile(
+        process.execPath,
+        [CLI, "--workspace", d.root, ...args],
+        { cwd: d.root, env, timeout: 30_000 },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
+      );
+    });
   try {
-    assert.equal((await d.cli(["start"])).code, 0);
-    const tryConnect = () =>
-      new Promise<string>((resolve) => {
-        const child = spawn(
-          process.execPath,
-          ["-e", `require("net").connect(process.argv[1]).on("connect",()=>{console.log("CONNECTED");process.exit(0)}).on("error",e=>{console.log(e.code);process.exit(0)})`, d.socket],
-          { uid: NOBODY, gid: NOBODY, cwd: "/", stdio: ["ignore", "pipe", "pipe"] },
-        );
-        let out = "";
-        child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-        child.stderr.on("data", (c: Buffer) => (out += c.toString()));
-        child.on("close", () => resolve(out.trim()));
-      });
-    // The private folder alone stops it.
-    assert.equal(await tryConnect(), "EACCES");
-    // Open every folder on the way for traversal: the socket's own mode (0600) still stops it.
-    const base = path.dirname(d.root);
-    await chmod(base, 0o711);
-    await chmod(d.runDir, 0o711);
-    try {
-      assert.equal(await tryConnect(), "EACCES");
-    } finally {
-      await chmod(d.runDir, 0o700);
-      await chmod(base, 0o700);
-    }
-    // And the owner still can.
-    assert.equal((await d.cli(["call", "read_file", "path=a.txt"])).stdout, "a");
+    // $XDG_RUNTIME_DIR/toold does not exist yet: the daemon must create it 0700 before anything
+    // (its log file included) is put there, or its own check would refuse it.
+    const r = await cli(["call", "read_file", "path=a.txt"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "a");
+    const st = statSync(path.join(runtime, "toold"));
+    assert.equal(st.mode & 0o777, 0o700);
   } finally {
+    await cli(["stop"]);
     await d.cleanup();
   }
 });
+
+test(
+  "a client under another uid cannot connect to the socket",
+  { skip: !IS_ROOT && "needs root to run a child as uid 65534" },
+  async () => {
+    const d = await makeTestDaemon({ files: { "a.txt": "a" } });
+    try {
+      assert.equal((await d.cli(["start"])).code, 0);
+      const tryConnect = () =>
+        new Promise<string>((resolve) => {
+          const child = spawn(
+            process.execPath,
+            [
+              "-e",
+              `require("net").connect(process.argv[1]).on("connect",()=>{console.log("CONNECTED");process.exit(0)}).on("error",e=>{console.log(e.code);process.exit(0)})`,
+              d.socket,
+            ],
+            { uid: NOBODY, gid: NOBODY, cwd: "/", stdio: ["ignore", "pipe", "pipe"] },
+          );
+          let out = "";
+          child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+          child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+          child.on("close", () => resolve(out.trim()));
+        });
+      // The private folder alone stops it.
+      assert.equal(await tryConnect(), "EACCES");
+      // Open every folder on the way for traversal: the socket's own mode (0600) still stops it.
+      const base = path.dirname(d.root);
+      await chmod(base, 0o711);
+      await chmod(d.runDir, 0o711);
+      try {
+        assert.equal(await tryConnect(), "EACCES");
+      } finally {
+        await chmod(d.runDir, 0o700);
+        await chmod(base, 0o700);
+      }
+      // And the owner still can.
+      assert.equal((await d.cli(["call", "read_file", "path=a.txt"])).stdout, "a");
+    } finally {
+      await d.cleanup();
+    }
+  },
+);
 
 test("an invalid vtcode.toml at start: no fallback to defaults; the CLI prints file:line and key and fails", async () => {
   const toml = `[tools]\ndefault_policy = "allow"\n\n[daemon]\nmax_message_bytes = "huge"\n[commands]\ndeny_regex = ["(unclosed"]\n`;
@@ -102,7 +144,12 @@ test("an invalid vtcode.toml at start: no fallback to defaults; the CLI prints f
     const call = await d.cli(["call", "read_file", "path=a.txt"]);
     assert.notEqual(call.code, 0);
     assert.equal(call.stdout, "", "the tool did not run");
-    assert.match(call.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:5: daemon\\.max_message_bytes must be an integer`));
+    assert.match(
+      call.stderr,
+      new RegExp(
+        `${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:5: daemon\\.max_message_bytes must be an integer`,
+      ),
+    );
     assert.match(call.stderr, /vtcode\.toml:7: commands\.deny_regex\[0\] "\(unclosed" is not a valid regex/);
     const start = await d.cli(["start"]);
     assert.notEqual(start.code, 0);
@@ -119,7 +166,10 @@ test("an invalid vtcode.toml at start: no fallback to defaults; the CLI prints f
 });
 
 test("config reload with an invalid file: exit 1 with the reason; the old config stays in force", async () => {
-  const d = await makeTestDaemon({ toml: `[tools.policies]\nlist_files = "deny"\n`, files: { "a.txt": "a" } });
+  const d = await makeTestDaemon({
+    toml: `[tools.policies]\nlist_files = "deny"\n`,
+    files: { "a.txt": "a" },
+  });
   try {
     assert.equal((await d.cli(["start"])).code, 0);
     const denied = await d.cli(["call", "list_files"]);
@@ -132,8 +182,16 @@ test("config reload with an invalid file: exit 1 with the reason; the old config
     assert.equal(reload.code, 1);
     assert.match(reload.stderr, /vtcode\.toml:3: tools\.policies\.read_file must be/);
     // Half of the new file was valid; none of it applies.
-    assert.equal((await d.cli(["call", "list_files"])).code, 1, "list_files still denied: the old config stays");
-    assert.equal((await d.cli(["call", "read_file", "path=a.txt"])).stdout, "a", "and the daemon still serves");
+    assert.equal(
+      (await d.cli(["call", "list_files"])).code,
+      1,
+      "list_files still denied: the old config stays",
+    );
+    assert.equal(
+      (await d.cli(["call", "read_file", "path=a.txt"])).stdout,
+      "a",
+      "and the daemon still serves",
+    );
 
     await writeFile(file, `[tools.policies]\nlist_files = "allow"\n`);
     assert.equal((await d.cli(["config", "reload"])).code, 0);
@@ -152,7 +210,11 @@ test("[commands] rules refuse run_terminal_cmd with the rule's name, even when t
     assert.equal(rm.code, 1);
     assert.match(rm.stderr, /run_terminal_cmd refused: it runs `rm` \(commands\.deny_list = "rm"/);
     assert.equal(existsSync(path.join(d.root, "keep.txt")), true, "nothing ran");
-    const push = await d.cli(["call", "run_terminal_cmd", JSON.stringify({ command: ["git", "push", "origin", "main"] })]);
+    const push = await d.cli([
+      "call",
+      "run_terminal_cmd",
+      JSON.stringify({ command: ["git", "push", "origin", "main"] }),
+    ]);
     assert.equal(push.code, 1);
     assert.match(push.stderr, /commands\.deny_glob = "git push \*"/);
     const ok = await d.cli(["call", "run_terminal_cmd", JSON.stringify({ command: "echo fine" })]);
@@ -175,15 +237,53 @@ test("a prompt policy: denied for a client without approvals, naming the policy 
     const child = spawn("socat", ["-", `UNIX-CONNECT:${d.socket}`], { stdio: ["pipe", "pipe", "inherit"] });
     let out = "";
     child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-    child.stdin.end(`${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "delete_file", arguments: { path: "x.txt" } } })}\n`);
+    child.stdin.end(
+      `${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "delete_file", arguments: { path: "x.txt" } } })}\n`,
+    );
     await new Promise((r) => child.on("close", r));
     const reply = JSON.parse(out.trim()) as { result: { isError: boolean; content: { text: string }[] } };
     assert.equal(reply.result.isError, true);
-    assert.match(reply.result.content[0]?.text ?? "", /needs approval \(tools\.policies\.delete_file = "prompt"\).*set \[tools\.policies\] delete_file = "allow"/);
+    assert.match(
+      reply.result.content[0]?.text ?? "",
+      /needs approval \(tools\.policies\.delete_file = "prompt"\).*set \[tools\.policies\] delete_file = "allow"/,
+    );
     assert.equal(existsSync(path.join(d.root, "x.txt")), true);
     // --yes approves.
     assert.equal((await d.cli(["call", "--yes", "delete_file", "path=x.txt"])).code, 0);
     assert.equal(existsSync(path.join(d.root, "x.txt")), false);
+  } finally {
+    await d.cleanup();
+  }
+});
+
+test("a prompted call on a full connection (max_in_flight_per_connection = 1) still gets its approval answer", async () => {
+  const d = await makeTestDaemon({
+    toml: `[daemon]\nmax_in_flight_per_connection = 1\n`,
+    files: { "x.txt": "x" },
+  });
+  try {
+    let asked = 0;
+    const c = await d.connect({
+      onApprove: () => {
+        asked++;
+        return true;
+      },
+    });
+    try {
+      // The call holds the connection's only slot while the daemon waits for client/approve; the
+      // answer must still be read (pausing the socket here would deadlock).
+      const r = await Promise.race([
+        c.callTool("delete_file", { path: "x.txt" }),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error("deadlock: no answer in 10 s")), 10_000),
+        ),
+      ]);
+      assert.equal(r.isError, undefined, JSON.stringify(r));
+      assert.equal(asked, 1);
+      assert.equal(existsSync(path.join(d.root, "x.txt")), false);
+    } finally {
+      c.close();
+    }
   } finally {
     await d.cleanup();
   }

@@ -63,7 +63,9 @@ export class RawSocket {
   /** Sends one message in this socket's framing. */
   send(message: unknown): void {
     const body = typeof message === "string" ? message : JSON.stringify(message);
-    this.write(this.framing === "ndjson" ? `${body}\n` : `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    this.write(
+      this.framing === "ndjson" ? `${body}\n` : `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
   }
 
   private take(): RawReply | undefined {

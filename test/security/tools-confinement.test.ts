@@ -72,7 +72,14 @@ const OUT = /outside the workspace|leads outside/;
 
 describe("reads", () => {
   test("read_file: links out, the prefix trap, absolute paths out", async () => {
-    for (const p of ["out/secret.txt", "secret-link", "src/up/ws-evil/secret.txt", "../ws-evil/secret.txt", path.join(outside, "secret.txt"), "/etc/passwd"]) {
+    for (const p of [
+      "out/secret.txt",
+      "secret-link",
+      "src/up/ws-evil/secret.txt",
+      "../ws-evil/secret.txt",
+      path.join(outside, "secret.txt"),
+      "/etc/passwd",
+    ]) {
       await refused("read_file", { path: p }, OUT);
     }
     await refused("read_file", { path: "dangling-out" }, /symlink whose target does not exist/);
@@ -107,11 +114,21 @@ describe("reads", () => {
 
 describe("writes", () => {
   test("write_file / create_file / edit_file: links out are refused, dangling links never written through", async () => {
-    for (const p of ["out/new.txt", "out/secret.txt", "secret-link", "src/up/ws-evil/x.txt", "../ws-evil/x.txt"]) {
+    for (const p of [
+      "out/new.txt",
+      "out/secret.txt",
+      "secret-link",
+      "src/up/ws-evil/x.txt",
+      "../ws-evil/x.txt",
+    ]) {
       await refused("write_file", { path: p, content: "pwned" }, OUT);
     }
     await refused("write_file", { path: "dangling-out", content: "pwned" }, /dangling|symlink whose target/);
-    await refused("create_file", { path: "dangling-out", content: "pwned" }, /dangling|symlink whose target|exists/);
+    await refused(
+      "create_file",
+      { path: "dangling-out", content: "pwned" },
+      /dangling|symlink whose target|exists/,
+    );
     await refused("write_file", { path: "dangling-in", content: "x" }, /dangling|symlink whose target/);
     assert.equal(existsSync(path.join(outside, "new.txt")), false);
     assert.equal(existsSync(path.join(d.root, "missing.txt")), false);
@@ -139,10 +156,22 @@ describe("writes", () => {
   test("apply_patch: any file through a link out fails the whole patch, nothing written", async () => {
     const patch = (body: string) => `*** Begin Patch\n*** Add File: fine.txt\n+ok\n${body}*** End Patch\n`;
     await refused("apply_patch", { input: patch(`*** Add File: out/added.txt\n+pwned\n`) }, OUT);
-    await refused("apply_patch", { input: patch(`*** Update File: out/secret.txt\n@@\n-${SECRET}\n+pwned\n`) }, OUT);
+    await refused(
+      "apply_patch",
+      { input: patch(`*** Update File: out/secret.txt\n@@\n-${SECRET}\n+pwned\n`) },
+      OUT,
+    );
     await refused("apply_patch", { input: patch(`*** Delete File: out/secret.txt\n`) }, OUT);
-    await refused("apply_patch", { input: patch(`*** Update File: notes.txt\n*** Move to: out/moved.txt\n@@\n-notes\n+moved\n`) }, OUT);
-    await refused("apply_patch", { input: patch(`*** Add File: dangling-out\n+pwned\n`) }, /dangling|symlink|exists/);
+    await refused(
+      "apply_patch",
+      { input: patch(`*** Update File: notes.txt\n*** Move to: out/moved.txt\n@@\n-notes\n+moved\n`) },
+      OUT,
+    );
+    await refused(
+      "apply_patch",
+      { input: patch(`*** Add File: dangling-out\n+pwned\n`) },
+      /dangling|symlink|exists/,
+    );
     assert.equal(existsSync(path.join(d.root, "fine.txt")), false, "all-or-nothing");
     assert.equal(await readFile(path.join(d.root, "notes.txt"), "utf8"), "notes\n");
   });
@@ -159,11 +188,27 @@ describe("protected paths (vtcode.toml, .git/**)", () => {
     await refused("write_file", { path: "cfg-link", content: widen }, PROTECTED);
     await refused("write_file", { path: ".git/hooks/post-checkout", content: "#!/bin/sh\n" }, PROTECTED);
     await refused("edit_file", { path: "vtcode.toml", old_str: "delete_file", new_str: "x" }, PROTECTED);
-    await refused("edit_file", { path: ".git/config", old_str: "[core]", new_str: "[core]\nfsmonitor = evil" }, PROTECTED);
+    await refused(
+      "edit_file",
+      { path: ".git/config", old_str: "[core]", new_str: "[core]\nfsmonitor = evil" },
+      PROTECTED,
+    );
     await refused("delete_file", { path: "vtcode.toml" }, PROTECTED);
     await refused("delete_file", { path: ".git", recursive: true }, PROTECTED);
-    await refused("apply_patch", { input: `*** Begin Patch\n*** Update File: vtcode.toml\n@@\n-[tools.policies]\n+[tools.policies]\n+x = 1\n*** End Patch\n` }, PROTECTED);
-    await refused("apply_patch", { input: `*** Begin Patch\n*** Update File: notes.txt\n*** Move to: vtcode.toml\n@@\n-notes\n+${widen}*** End Patch\n` }, PROTECTED);
+    await refused(
+      "apply_patch",
+      {
+        input: `*** Begin Patch\n*** Update File: vtcode.toml\n@@\n-[tools.policies]\n+[tools.policies]\n+x = 1\n*** End Patch\n`,
+      },
+      PROTECTED,
+    );
+    await refused(
+      "apply_patch",
+      {
+        input: `*** Begin Patch\n*** Update File: notes.txt\n*** Move to: vtcode.toml\n@@\n-notes\n+[tools]\n+default_policy = "allow"\n*** End Patch\n`,
+      },
+      PROTECTED,
+    );
     assert.equal(await readFile(path.join(d.root, "vtcode.toml"), "utf8"), TOML);
     assert.equal(await readFile(path.join(d.root, ".git/config"), "utf8"), "[core]\n");
     assert.equal(existsSync(path.join(d.root, ".git/hooks")), false);

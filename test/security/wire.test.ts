@@ -25,7 +25,7 @@ run_terminal_cmd = "allow"
 let d: TestDaemon;
 let good: ToolDClient;
 let goodCalls = 0;
-let goodFailures: string[] = [];
+const goodFailures: string[] = [];
 let stopGood = false;
 let goodLoop: Promise<void>;
 
@@ -70,7 +70,10 @@ test("LSP: a Content-Length over max_message_bytes is refused from the header, b
   s.write(`Content-Length: ${MAX * 1000}\r\n\r\n`); // no body sent at all
   const reply = await s.next();
   assert.equal(reply.error?.code, -32600);
-  assert.match(reply.error?.message ?? "", new RegExp(`${MAX * 1000} bytes exceeds max_message_bytes \\(${MAX}\\)`));
+  assert.match(
+    reply.error?.message ?? "",
+    new RegExp(`${MAX * 1000} bytes exceeds max_message_bytes \\(${MAX}\\)`),
+  );
   assert.equal(reply.id, null);
   await s.waitClosed();
   await assertGoodClientServed(since);
@@ -109,7 +112,12 @@ test("a frame that stays incomplete past frame_timeout_ms closes its connection 
 });
 
 test("invalid headers get -32600 and the connection closes (the stream cannot be resynchronised)", async () => {
-  for (const bad of ["Garbage\r\n\r\n", "Content-Length: -5\r\n\r\n", "Content-Type: x\r\n\r\n", "Content-Length: 1e3\r\n\r\n"]) {
+  for (const bad of [
+    "Garbage\r\n\r\n",
+    "Content-Length: -5\r\n\r\n",
+    "Content-Type: x\r\n\r\n",
+    "Content-Length: 1e3\r\n\r\n",
+  ]) {
     const s = await RawSocket.connect(d.socket, "lsp");
     s.write(bad);
     const reply = await s.next();
@@ -154,10 +162,36 @@ test("NDJSON: invalid JSON -32700, non-objects -32600, unknown method -32601, th
   assert.equal((await s.next()).error?.code, -32600);
   s.write('{"jsonrpc":"2.0","id":3,"method":"no/such"}\n');
   assert.equal((await s.next()).error?.code, -32601);
-  s.write('{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"hello.txt"}}}\n');
+  s.write(
+    '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"hello.txt"}}}\n',
+  );
   const ok = await s.next();
   assert.equal(ok.id, 4);
   assert.equal((ok.result as { content: { text: string }[] }).content[0]?.text, "hello\n");
+  s.destroy();
+});
+
+test("input that ends mid-frame is answered at once; a last line without newline is still a message", async () => {
+  const lsp = await RawSocket.connect(d.socket, "lsp");
+  lsp.socket.end('Content-Length: 50\r\n\r\n{"jsonrpc"');
+  const cut = await lsp.next(1000); // well before frame_timeout_ms would matter for a 30 s default
+  assert.equal(cut.error?.code, -32600);
+  assert.match(cut.error?.message ?? "", /incomplete message at the end of the input/);
+  const nd = await RawSocket.connect(d.socket, "ndjson");
+  nd.socket.end('{"jsonrpc":"2.0","id":9,"method":"tools/list"}'); // no newline, no params
+  const ok = await nd.next();
+  assert.equal(ok.id, 9);
+  assert.ok(Array.isArray((ok.result as { tools: unknown[] }).tools), JSON.stringify(ok));
+});
+
+test("a connection starting with [ is read as NDJSON: a batch gets -32600 and the next line answers", async () => {
+  const s = await RawSocket.connect(d.socket, "ndjson");
+  s.write('[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]\n');
+  const batch = await s.next();
+  assert.equal(batch.error?.code, -32600);
+  assert.match(batch.error?.message ?? "", /batch messages are not supported/);
+  s.send(listTools(2));
+  assert.equal((await s.next()).id, 2);
   s.destroy();
 });
 
@@ -194,7 +228,11 @@ test("per connection at most max_in_flight_per_connection calls run; the rest wa
 
 test("at most max_connections connections; the next gets -32002 and is closed; a freed slot is reused", async () => {
   const since = goodCalls;
-  await waitFor(async () => (await good.stats()).connections.active === 1, 5000, "only the good client connected");
+  await waitFor(
+    async () => (await good.stats()).connections.active === 1,
+    5000,
+    "only the good client connected",
+  );
   const held: RawSocket[] = [];
   for (let i = 0; i < 5; i++) held.push(await RawSocket.connect(d.socket, "ndjson"));
   await waitFor(async () => (await good.stats()).connections.active === 6, 5000, "six connections");

@@ -13,6 +13,7 @@ import fc from "fast-check";
 import { defaultConfig, parseConfig } from "../../src/config/load.js";
 import { isWithin, PathError, protectedBy, Workspace } from "../../src/workspace/workspace.js";
 import { openConfinedForRead, openVerifiedDir } from "../../src/workspace/confined-fs.js";
+import { writeFileAtomic } from "../../src/tools/fs-atomic.js";
 
 const config = defaultConfig();
 
@@ -143,7 +144,17 @@ describe("resolveForWrite (writes, deletes, patches)", () => {
   });
 
   test("protected paths: vtcode.toml and .git/** by any name, also through a link", async () => {
-    for (const p of ["vtcode.toml", "./vtcode.toml", "a/../vtcode.toml", path.join(root, "vtcode.toml"), "cfg", ".git", ".git/config", ".git/hooks/pre-commit", "in/../.git/x"]) {
+    for (const p of [
+      "vtcode.toml",
+      "./vtcode.toml",
+      "a/../vtcode.toml",
+      path.join(root, "vtcode.toml"),
+      "cfg",
+      ".git",
+      ".git/config",
+      ".git/hooks/pre-commit",
+      "in/../.git/x",
+    ]) {
       await rejects(ws.resolveForWrite(p, config), /protected by \[tools\] protected_paths/);
     }
     // The link itself may be removed: that does not touch vtcode.toml.
@@ -153,12 +164,19 @@ describe("resolveForWrite (writes, deletes, patches)", () => {
   });
 
   test("a recursive delete of a folder holding a protected path is refused", async () => {
-    const custom = parseConfig(`[tools]\nprotected_paths = ["a/b/deep.txt", "secrets"]\n`, "vtcode.toml").config;
+    const custom = parseConfig(
+      `[tools]\nprotected_paths = ["a/b/deep.txt", "secrets"]\n`,
+      "vtcode.toml",
+    ).config;
     await rejects(ws.resolveForWrite("a", custom, { recursive: true }), /contains "a\/b\/deep.txt"/);
-    await rejects(ws.resolveForWrite("secrets/key.pem", custom), /protected/, );
+    await rejects(ws.resolveForWrite("secrets/key.pem", custom), /protected/);
     assert.equal((await ws.resolveForWrite("a/b/other.txt", custom)).rel, "a/b/other.txt");
     const none = parseConfig(`[tools]\nprotected_paths = []\n`, "vtcode.toml").config;
-    assert.equal((await ws.resolveForWrite("vtcode.toml", none)).rel, "vtcode.toml", "an empty list protects nothing");
+    assert.equal(
+      (await ws.resolveForWrite("vtcode.toml", none)).rel,
+      "vtcode.toml",
+      "an empty list protects nothing",
+    );
   });
 
   test("protectedBy names the pattern and covers folders' contents", () => {
@@ -189,6 +207,19 @@ describe("confined-fs: a symlink swapped in after the check changes nothing", ()
     await rejects(openVerifiedDir(target.dir), /changed while it was being used/);
   });
 
+  test("writeFileAtomic (every write tool's writer): a folder swapped after the check is not written through", async () => {
+    await mkdir(path.join(root, "w"));
+    const target = await ws.resolveForWrite("w/secret.txt", config);
+    await rename(path.join(root, "w"), path.join(root, "w-old"));
+    await symlink(outside, path.join(root, "w"));
+    await rejects(writeFileAtomic(target.abs, "pwned"), /changed while it was being used/);
+    assert.equal(await readFile(path.join(outside, "secret.txt"), "utf8"), "secret");
+    // Without the swap the same call writes.
+    const ok = await ws.resolveForWrite("w-old/ok.txt", config);
+    await writeFileAtomic(ok.abs, "fine");
+    assert.equal(await readFile(path.join(root, "w-old", "ok.txt"), "utf8"), "fine");
+  });
+
   test("a file replaced by a link after it was resolved is not read", async () => {
     await writeFile(path.join(root, "r.txt"), "mine");
     const target = await ws.resolve("r.txt");
@@ -215,14 +246,49 @@ describe("confined-fs: a symlink swapped in after the check changes nothing", ()
 
 describe("property: no resolved path ever leaves the workspace", () => {
   const segment = fc.constantFrom(
-    ".", "..", "a", "b", "in", "up", "out", "abs-out", "dang", "loop", "cfg", "f.txt", "deep.txt", "back",
-    "ws", "ws-evil", "secret.txt", "x", "ü", "日本", "e\u0301", "..x", "...", " ", "a\\..\\..", ".git",
+    ".",
+    "..",
+    "a",
+    "b",
+    "in",
+    "up",
+    "out",
+    "abs-out",
+    "dang",
+    "loop",
+    "cfg",
+    "f.txt",
+    "deep.txt",
+    "back",
+    "ws",
+    "ws-evil",
+    "secret.txt",
+    "x",
+    "ü",
+    "日本",
+    "e\u0301",
+    "..x",
+    "...",
+    " ",
+    "a\\..\\..",
+    ".git",
   );
   const separator = fc.constantFrom("/", "//", "/./");
-  const prefix = fc.constantFrom("", "./", "/", () => `${root}/`, () => `${base}/`, () => `${outside}/`, "../");
+  const prefix = fc.constantFrom(
+    "",
+    "./",
+    "/",
+    () => `${root}/`,
+    () => `${base}/`,
+    () => `${outside}/`,
+    "../",
+  );
   const userPath = fc
     .tuple(prefix, fc.array(fc.tuple(segment, separator), { minLength: 1, maxLength: 7 }))
-    .map(([p, parts]) => (typeof p === "function" ? p() : p) + parts.map(([s, sep], i) => (i === 0 ? s : sep + s)).join(""));
+    .map(
+      ([p, parts]) =>
+        (typeof p === "function" ? p() : p) + parts.map(([s, sep], i) => (i === 0 ? s : sep + s)).join(""),
+    );
 
   /** The deepest existing ancestor's realpath must be inside, and so must the file's when it exists. */
   async function assertInside(abs: string): Promise<void> {
@@ -262,7 +328,11 @@ describe("property: no resolved path ever leaves the workspace", () => {
           assert.ok(isWithin(root, t.abs) && t.abs !== root, `${p} -> ${t.abs}`);
           await assertInside(t.dir);
           if (follow) await assertInside(t.abs);
-          assert.equal(protectedBy(config.tools.protected_paths, t.rel), undefined, `${p} -> protected ${t.rel}`);
+          assert.equal(
+            protectedBy(config.tools.protected_paths, t.rel),
+            undefined,
+            `${p} -> protected ${t.rel}`,
+          );
         } catch (err) {
           if (!(err instanceof PathError)) throw err;
         }

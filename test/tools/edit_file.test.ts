@@ -180,9 +180,11 @@ describe("edit_file", () => {
     assert.equal((await stat(path.join(ws.root, "x.sh"))).mode & 0o777, 0o755);
   });
 
-  it("refuses an empty old_str and old_str equal to new_str", async () => {
+  it("refuses an empty old_str (invalid params) and old_str equal to new_str", async () => {
     await ws.write({ "f.js": SRC });
-    await failsUnchanged("f.js", { old_str: "", new_str: "x" }, /old_str is empty/);
+    const before = await read("f.js");
+    await assertInvalidParams(ws.call("edit_file", { path: "f.js", old_str: "", new_str: "x" }), /old_str/);
+    assert.deepEqual(await read("f.js"), before);
     await failsUnchanged("f.js", { old_str: "return 1;", new_str: "return 1;" }, /the same/);
   });
 

@@ -189,7 +189,7 @@ describe("list_files", () => {
         [{ mode: "find_name" }, /needs name_pattern/],
         [{ mode: "find_content" }, /needs content_pattern/],
         [{ content_pattern: "a(" }, /invalid regex/],
-        [{ name_pattern: "*.ts", content_pattern: "x" }, /give one of/],
+        [{ name_pattern: "*.ts", content_pattern: "x" }, /select different modes .*give one/],
         [{ mode: "list", recursive: true }, /contradicts/],
       ] as const) {
         const res = await ws.call("list_files", args as Record<string, unknown>);

@@ -1,0 +1,158 @@
+/**
+ * Literal prefilters for warm searches: the longest piece of text that every match of a pattern
+ * must contain, found with `Buffer.indexOf` (memchr/Boyer-Moore in C++) before the regex engine
+ * sees a file. Most files of a tree hold no match, so most files never reach RE2.
+ *
+ * The extraction is conservative: it only returns a literal when it can prove every match
+ * contains it (a top-level alternation, a case-insensitive search or an inline flag give none).
+ * A missing literal only costs speed, never a match.
+ */
+import type { Matcher } from "../search/matcher.js";
+
+/** Characters that end a literal run in RE2 syntax outside a class. */
+const META = new Set(["\\", "^", "$", ".", "|", "?", "*", "+", "(", ")", "[", "]", "{", "}"]);
+
+/** Skips a `[...]` class starting at `i` (the "["); returns the index after its "]". */
+function skipClass(p: string, i: number): number {
+  let j = i + 1;
+  if (p[j] === "^") j++;
+  if (p[j] === "]") j++;
+  for (; j < p.length; j++) {
+    if (p[j] === "\\") j++;
+    else if (p[j] === "[" && p[j + 1] === ":") {
+      const end = p.indexOf(":]", j + 2);
+      if (end !== -1) j = end + 1;
+    } else if (p[j] === "]") return j + 1;
+  }
+  return p.length;
+}
+
+/** Skips a group starting at `i` (the "("); returns the index after its ")". */
+function skipGroup(p: string, i: number): number {
+  let depth = 0;
+  for (let j = i; j < p.length; j++) {
+    const c = p[j];
+    if (c === "\\") j++;
+    else if (c === "[") j = skipClass(p, j) - 1;
+    else if (c === "(") depth++;
+    else if (c === ")" && --depth === 0) return j + 1;
+  }
+  return p.length;
+}
+
+/** True when `p` has a `|` outside any group or class: then no literal is required. */
+function hasTopLevelAlternation(p: string): boolean {
+  for (let j = 0; j < p.length; j++) {
+    const c = p[j];
+    if (c === "\\") j++;
+    else if (c === "[") j = skipClass(p, j) - 1;
+    else if (c === "(") j = skipGroup(p, j) - 1;
+    else if (c === "|") return true;
+  }
+  return false;
+}
+
+/** What follows an atom at `i`: none, an optional quantifier (? * {0,…}), a repeating one (+ {n≥1,…}). */
+function repetition(p: string, i: number): "none" | "optional" | "repeat" | "unknown" {
+  const q = p[i];
+  if (q === "?" || q === "*") return "optional";
+  if (q === "+") return "repeat";
+  if (q !== "{") return "none";
+  const m = /^\{(\d+)(,\d*)?\}/.exec(p.slice(i));
+  if (!m) return "unknown";
+  return Number(m[1]) === 0 ? "optional" : "repeat";
+}
+
+/**
+ * The longest literal every match of `pattern` contains, or undefined. `ignoreCase` searches
+ * get none (indexOf is case-sensitive).
+ */
+export function requiredLiteral(pattern: string, literal: boolean, ignoreCase: boolean): string | undefined {
+  if (ignoreCase) return undefined;
+  if (literal) return pattern.includes("\n") || pattern.length === 0 ? undefined : pattern;
+  if (/\(\?[a-zA-Z-]*[iUsm]/.test(pattern) || hasTopLevelAlternation(pattern)) return undefined;
+  const runs: string[] = [];
+  let run = "";
+  const end = () => {
+    if (run) runs.push(run);
+    run = "";
+  };
+  for (let i = 0; i < pattern.length;) {
+    const c = pattern[i]!;
+    let atom: string | undefined;
+    let next: number;
+    if (c === "\\") {
+      const e = pattern[i + 1];
+      if (e === undefined) return undefined;
+      if (e === "Q") {
+        const stop = pattern.indexOf("\\E", i + 2);
+        const body = pattern.slice(i + 2, stop === -1 ? undefined : stop);
+        // Only the last character of \Q…\E can be taken by a quantifier.
+        run += body.slice(0, -1);
+        atom = body.slice(-1) || undefined;
+        next = stop === -1 ? pattern.length : stop + 2;
+      } else if (/[A-Za-z0-9]/.test(e)) {
+        // \w \d \s \b \pL \x41 \n…: not a plain literal (an escape with arguments ends the run).
+        end();
+        next = i + 2;
+        if ((e === "p" || e === "P" || e === "x") && pattern[i + 2] === "{") {
+          const close = pattern.indexOf("}", i + 3);
+          next = close === -1 ? pattern.length : close + 1;
+        } else if (e === "p" || e === "P") next = i + 3;
+        else if (e === "x") next = i + 4;
+      } else {
+        atom = e;
+        next = i + 2;
+      }
+    } else if (c === "[") {
+      end();
+      next = skipClass(pattern, i);
+    } else if (c === "(") {
+      end();
+      next = skipGroup(pattern, i);
+    } else if (c === "{") {
+      // A repetition after a class, group or escape (the run has already ended): skip it whole.
+      end();
+      const m = /^\{\d*(,\d*)?\}/.exec(pattern.slice(i));
+      next = i + (m ? m[0].length : 1);
+    } else if (META.has(c)) {
+      end();
+      next = i + 1;
+    } else {
+      const cp = pattern.codePointAt(i)!;
+      atom = String.fromCodePoint(cp);
+      next = i + atom.length;
+    }
+    // A quantifier after the atom: optional ones drop it, repeating ones end the run after it.
+    const rep = repetition(pattern, next);
+    if (atom !== undefined) {
+      if (rep === "optional") end();
+      else if (rep === "repeat" || rep === "unknown") {
+        if (rep === "repeat") run += atom;
+        end();
+      } else run += atom;
+    }
+    i = next;
+  }
+  end();
+  let best: string | undefined;
+  for (const r of runs)
+    if (!r.includes("\n") && (best === undefined || Buffer.byteLength(r) > Buffer.byteLength(best))) best = r;
+  return best;
+}
+
+/**
+ * `matcher` with an indexOf check in front of its whole-file `mayMatch`. Lines are still matched
+ * by the matcher itself, so results are exactly the matcher's.
+ */
+export function withLiteralPrefilter(matcher: Matcher, literal: string | undefined): Matcher {
+  if (literal === undefined) return matcher;
+  const needle = Buffer.from(literal, "utf8");
+  return {
+    ignoreCase: matcher.ignoreCase,
+    mayMatch: (text) =>
+      (typeof text === "string" ? text.includes(literal) : text.indexOf(needle) !== -1) &&
+      matcher.mayMatch(text),
+    matches: (line) => matcher.matches(line),
+  };
+}
