@@ -30,6 +30,7 @@ async function main(): Promise<number> {
       cases: { type: "string" },
       seed: { type: "string" },
       workers: { type: "string" },
+      "benign-globs": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       keep: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
@@ -37,7 +38,7 @@ async function main(): Promise<number> {
     strict: true,
   });
   if (values.help) {
-    process.stdout.write("usage: npm run fuzz -- [--cases N] [--seed N] [--workers N] [--json] [--keep]\n");
+    process.stdout.write("usage: npm run fuzz -- [--cases N] [--seed N] [--workers N] [--benign-globs] [--json] [--keep]\n");
     return 0;
   }
   const cases = intFlag(values.cases, "cases", 100_000);
@@ -51,7 +52,7 @@ async function main(): Promise<number> {
   log(`fuzz: daemon pid ${daemon.pid}, workspace ${sb.root}; ${cases} cases, seed ${seed}, ${workers} connections; mix ${JSON.stringify(CASE_MIX)}`);
   let report;
   try {
-    report = await runFuzz(sb, daemon.pid, { cases, seed, workers, onProgress: (n) => log(`  ${n}/${cases} cases`) });
+    report = await runFuzz(sb, daemon.pid, { cases, seed, workers, benignGlobs: values["benign-globs"], onProgress: (n) => log(`  ${n}/${cases} cases`) });
   } finally {
     const exit = await daemon.stop();
     if (exit !== 0) log(`fuzz: the daemon exited with ${exit} on SIGTERM (expected 0)`);
@@ -69,6 +70,7 @@ async function main(): Promise<number> {
       `tool results with isError: ${JSON.stringify(report.toolErrorsByTool)}`,
       `oversized frames: ${report.oversized.sent} sent, ${report.oversized.answeredWithError} answered -32600`,
       `well-behaved client: ${report.goodClient.calls} calls, ${report.goodClient.failures} failures, slowest ${report.goodClient.maxMs} ms`,
+      ...(report.stalledAtCase !== undefined ? [`STALLED: the daemon stopped answering near case ${report.stalledAtCase}`] : []),
       `daemon: alive ${report.daemonAlive}, same pid ${report.samePid}; RSS ${mb(report.rss.startBytes)} → ${mb(report.rss.endBytes)}`,
       `outside the workspace: ${report.outsideChanged.length === 0 ? "unchanged" : report.outsideChanged.join(", ")}`,
       ...report.internalErrors.map((e) => `  ! internal: ${e}`),

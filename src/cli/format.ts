@@ -3,7 +3,14 @@ import type { StatsResult, ToolDescriptor } from "../protocol/methods.js";
 
 function pad(cells: string[][]): string {
   const widths = cells[0]?.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? "").length))) ?? [];
-  return cells.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ").trimEnd()).join("\n");
+  return cells
+    .map((row) =>
+      row
+        .map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 export function formatBytes(n: number): string {
@@ -46,7 +53,16 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /** Sections of `daemon/stats` the table and the exposition render by name; others generically. */
-const KNOWN_SECTIONS = new Set(["uptimeMs", "connections", "requests", "tools", "hotCache", "memoryPool", "fileCache", "process"]);
+const KNOWN_SECTIONS = new Set([
+  "uptimeMs",
+  "connections",
+  "requests",
+  "tools",
+  "hotCache",
+  "memoryPool",
+  "fileCache",
+  "process",
+]);
 
 /** "key value" pairs of a section's numbers and booleans, for sections this CLI does not know. */
 function genericLine(section: Record<string, unknown>): string {
@@ -64,7 +80,14 @@ export function formatStatsTable(s: StatsResult): string {
   const rows = [["tool", "calls", "errors", "p50 ms", "p99 ms", "max ms"]];
   for (const [name, t] of Object.entries(s.tools)) {
     // HDR quantiles are bucket bounds and may sit a hair above the max; the max is exact.
-    rows.push([name, String(t.calls), String(t.errors), ms(Math.min(t.p50Ms, t.maxMs)), ms(Math.min(t.p99Ms, t.maxMs)), ms(t.maxMs)]);
+    rows.push([
+      name,
+      String(t.calls),
+      String(t.errors),
+      ms(Math.min(t.p50Ms, t.maxMs)),
+      ms(Math.min(t.p99Ms, t.maxMs)),
+      ms(t.maxMs),
+    ]);
   }
   if (rows.length === 1) rows.push(["(no calls yet)"]);
   out.push("", pad(rows));
@@ -82,7 +105,9 @@ export function formatStatsTable(s: StatsResult): string {
     const line = genericLine(section);
     if (line) out.push(`${name.padEnd(12)} ${line}`);
   }
-  out.push(`process      rss ${formatBytes(s.process.rssBytes)}  heap ${formatBytes(s.process.heapUsedBytes)}`);
+  out.push(
+    `process      rss ${formatBytes(s.process.rssBytes)}  heap ${formatBytes(s.process.heapUsedBytes)}`,
+  );
   return `${out.join("\n")}\n`;
 }
 
@@ -104,7 +129,20 @@ function labelValue(v: string): string {
 }
 
 /** Field names that are running totals (exposed as `_total` counters); other numbers are gauges. */
-const COUNTER_FIELDS = new Set(["hits", "misses", "evictions", "returned", "dropped", "builds", "total", "errors", "calls", "events", "rescans", "rebuilds"]);
+const COUNTER_FIELDS = new Set([
+  "hits",
+  "misses",
+  "evictions",
+  "returned",
+  "dropped",
+  "builds",
+  "total",
+  "errors",
+  "calls",
+  "events",
+  "rescans",
+  "rebuilds",
+]);
 
 /**
  * `daemon/stats` in the Prometheus text exposition format (version 0.0.4): counters end in
@@ -113,29 +151,57 @@ const COUNTER_FIELDS = new Set(["hits", "misses", "evictions", "returned", "drop
  */
 export function formatPrometheus(s: StatsResult): string {
   const out: string[] = [];
-  const metric = (name: string, type: "counter" | "gauge", help: string, samples: [labels: string, value: number][]) => {
+  const metric = (
+    name: string,
+    type: "counter" | "gauge",
+    help: string,
+    samples: [labels: string, value: number][],
+  ) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, value] of samples) out.push(`${name}${labels} ${Number.isFinite(value) ? value : 0}`);
   };
   metric("toold_uptime_seconds", "gauge", "Seconds since the daemon started.", [["", seconds(s.uptimeMs)]]);
   metric("toold_connections_active", "gauge", "Open client connections.", [["", s.connections.active]]);
-  metric("toold_connections_total", "counter", "Client connections accepted since start.", [["", s.connections.total]]);
+  metric("toold_connections_total", "counter", "Client connections accepted since start.", [
+    ["", s.connections.total],
+  ]);
   metric("toold_requests_total", "counter", "JSON-RPC requests handled.", [["", s.requests.total]]);
-  metric("toold_request_errors_total", "counter", "JSON-RPC requests answered with an error.", [["", s.requests.errors]]);
+  metric("toold_request_errors_total", "counter", "JSON-RPC requests answered with an error.", [
+    ["", s.requests.errors],
+  ]);
   metric("toold_requests_in_flight", "gauge", "Requests being handled now.", [["", s.requests.inFlight]]);
 
   const tools = Object.entries(s.tools);
   const label = (tool: string) => `tool="${labelValue(tool)}"`;
-  metric("toold_tool_calls_total", "counter", "Tool calls, per tool.", tools.map(([t, v]) => [`{${label(t)}}`, v.calls]));
-  metric("toold_tool_errors_total", "counter", "Tool calls that ended in an error, per tool.", tools.map(([t, v]) => [`{${label(t)}}`, v.errors]));
+  metric(
+    "toold_tool_calls_total",
+    "counter",
+    "Tool calls, per tool.",
+    tools.map(([t, v]) => [`{${label(t)}}`, v.calls]),
+  );
+  metric(
+    "toold_tool_errors_total",
+    "counter",
+    "Tool calls that ended in an error, per tool.",
+    tools.map(([t, v]) => [`{${label(t)}}`, v.errors]),
+  );
   out.push("# HELP toold_tool_duration_seconds Tool call latency, per tool (HDR histogram quantiles).");
   out.push("# TYPE toold_tool_duration_seconds summary");
   for (const [t, v] of tools) {
-    out.push(`toold_tool_duration_seconds{${label(t)},quantile="0.5"} ${seconds(Math.min(v.p50Ms, v.maxMs))}`);
-    out.push(`toold_tool_duration_seconds{${label(t)},quantile="0.99"} ${seconds(Math.min(v.p99Ms, v.maxMs))}`);
+    out.push(
+      `toold_tool_duration_seconds{${label(t)},quantile="0.5"} ${seconds(Math.min(v.p50Ms, v.maxMs))}`,
+    );
+    out.push(
+      `toold_tool_duration_seconds{${label(t)},quantile="0.99"} ${seconds(Math.min(v.p99Ms, v.maxMs))}`,
+    );
     out.push(`toold_tool_duration_seconds_count{${label(t)}} ${v.calls}`);
   }
-  metric("toold_tool_duration_max_seconds", "gauge", "Slowest call, per tool.", tools.map(([t, v]) => [`{${label(t)}}`, seconds(v.maxMs)]));
+  metric(
+    "toold_tool_duration_max_seconds",
+    "gauge",
+    "Slowest call, per tool.",
+    tools.map(([t, v]) => [`{${label(t)}}`, seconds(v.maxMs)]),
+  );
 
   // Cache, pool, file cache and any section another component adds: numbers by field name.
   const sections: [string, unknown][] = [
@@ -152,16 +218,31 @@ export function formatPrometheus(s: StatsResult): string {
       const num = typeof value === "boolean" ? (value ? 1 : 0) : value;
       if (typeof num !== "number") continue;
       const base = `toold_${prefix}_${snake(field)}`;
-      if (COUNTER_FIELDS.has(field)) metric(base.endsWith("_total") ? base : `${base}_total`, "counter", `${prefix}.${field} since start.`, [["", num]]);
+      if (COUNTER_FIELDS.has(field))
+        metric(
+          base.endsWith("_total") ? base : `${base}_total`,
+          "counter",
+          `${prefix}.${field} since start.`,
+          [["", num]],
+        );
       else metric(base, "gauge", `${prefix}.${field}.`, [["", num]]);
     }
   }
-  metric("toold_process_resident_memory_bytes", "gauge", "Daemon resident set size.", [["", s.process.rssBytes]]);
+  metric("toold_process_resident_memory_bytes", "gauge", "Daemon resident set size.", [
+    ["", s.process.rssBytes],
+  ]);
   metric("toold_process_heap_used_bytes", "gauge", "Daemon V8 heap in use.", [["", s.process.heapUsedBytes]]);
   return `${out.join("\n")}\n`;
 }
 
-const LEVEL_NAMES: Record<number, string> = { 10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL" };
+const LEVEL_NAMES: Record<number, string> = {
+  10: "TRACE",
+  20: "DEBUG",
+  30: "INFO",
+  40: "WARN",
+  50: "ERROR",
+  60: "FATAL",
+};
 const HIDDEN_LOG_KEYS = new Set(["time", "level", "msg", "module", "pid", "hostname"]);
 
 function logValue(v: unknown): string {
@@ -179,11 +260,17 @@ export function formatLogLine(line: string): string {
     return line;
   }
   if (!isRecord(rec)) return line;
-  const level = typeof rec.level === "number" ? (LEVEL_NAMES[rec.level] ?? String(rec.level)) : String(rec.level ?? "");
+  const level =
+    typeof rec.level === "number" ? (LEVEL_NAMES[rec.level] ?? String(rec.level)) : String(rec.level ?? "");
   const fields = Object.entries(rec)
     .filter(([k]) => !HIDDEN_LOG_KEYS.has(k))
     .map(([k, v]) => `${k}=${logValue(v)}`);
-  const time = typeof rec.time === "string" ? rec.time : typeof rec.time === "number" ? new Date(rec.time).toISOString() : "";
+  const time =
+    typeof rec.time === "string"
+      ? rec.time
+      : typeof rec.time === "number"
+        ? new Date(rec.time).toISOString()
+        : "";
   const head = [time, level.padEnd(5), String(rec.module ?? "-").padEnd(8), String(rec.msg ?? "")];
   return [...head, ...fields].join(" ").trimEnd();
 }

@@ -3,6 +3,7 @@
  * one readable line per record; `-f` keeps following, across rotations: when the live file is
  * renamed away, the rest of the old file is read before the new one is opened.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 
 const POLL_MS = 200;
@@ -65,79 +66,84 @@ export async function showLogs(opts: LogsOptions): Promise<"ok" | "missing"> {
     lines.push(...text.split("\n").filter((l) => l.length > 0));
   }
   // Open the live file before reading it, so following starts exactly where printing stopped.
-  let fd: number | undefined;
-  let ino: number | undefined;
-  let pos = 0;
-  try {
-    fd = openSync(opts.file, "r");
-    ino = fstatSync(fd).ino;
-    any = true;
-  } catch {
-    fd = undefined;
-  }
-  let partial = "";
-  const drain = (): void => {
-    if (fd === undefined) return;
-    const buf = Buffer.alloc(64 * 1024);
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, pos);
-      if (n === 0) break;
-      pos += n;
-      const text = partial + buf.subarray(0, n).toString("utf8");
-      const parts = text.split("\n");
-      partial = parts.pop() ?? "";
-      for (const l of parts) if (l.length > 0) lines.push(l);
-    }
-  };
-  drain();
+  let live = Tail.open(opts.file);
+  if (live) any = true;
+  live?.drain(lines);
   if (!any && !opts.follow) return "missing";
   const last = opts.lines <= 0 ? [] : Number.isFinite(opts.lines) ? lines.slice(-opts.lines) : lines;
   for (const l of last) opts.emit(l);
   lines.length = 0;
   if (!opts.follow) {
-    if (fd !== undefined) closeSync(fd);
+    live?.close();
     return "ok";
   }
+  // A file rotated away may still get the daemon's last in-flight write: keep reading it for one
+  // more poll before closing it.
+  let retired: Tail | undefined;
   while (!opts.signal.aborted) {
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, POLL_MS);
-      opts.signal.addEventListener("abort", () => {
-        clearTimeout(t);
-        resolve();
-      }, { once: true });
-    });
-    drain();
+    // Aborting (Ctrl-C) ends the wait at once; the timer keeps no listener behind.
+    await sleep(POLL_MS, undefined, { signal: opts.signal }).catch(() => undefined);
+    retired?.drain(lines);
+    retired?.close();
+    retired = undefined;
+    live?.drain(lines);
     let current: number | undefined;
     try {
       current = statSync(opts.file).ino;
     } catch {
       current = undefined; // between the rename and the new file
     }
-    if (current !== undefined && current !== ino) {
-      // Rotated: finish the old file (drained above), then any generations that were created and
+    if (current !== undefined && current !== live?.ino) {
+      // Rotated: the old file was drained above; next come the generations that were created and
       // rotated away between two polls (newer than ours: lower numbers), then the new live file.
-      drain();
-      if (fd !== undefined) closeSync(fd);
-      if (partial) lines.push(partial);
-      partial = "";
-      const ours = rotatedIndexOf(opts.file, opts.maxRotated, ino);
+      const ours = rotatedIndexOf(opts.file, opts.maxRotated, live?.ino);
       for (let i = (ours ?? 1) - 1; i >= 1; i--) {
         const text = readAll(`${opts.file}.${i}`);
         if (text !== undefined) lines.push(...text.split("\n").filter((l) => l.length > 0));
       }
-      try {
-        fd = openSync(opts.file, "r");
-        ino = fstatSync(fd).ino;
-      } catch {
-        fd = undefined;
-        ino = undefined;
-      }
-      pos = 0;
-      drain();
+      retired = live;
+      live = Tail.open(opts.file);
+      live?.drain(lines);
     }
     for (const l of lines) opts.emit(l);
     lines.length = 0;
   }
-  if (fd !== undefined) closeSync(fd);
+  retired?.close();
+  live?.close();
   return "ok";
+}
+
+/** An open log file read from where the last read stopped, whole lines at a time. */
+class Tail {
+  private pos = 0;
+  private partial = "";
+  private constructor(
+    private readonly fd: number,
+    readonly ino: number,
+  ) {}
+
+  static open(file: string): Tail | undefined {
+    try {
+      const fd = openSync(file, "r");
+      return new Tail(fd, fstatSync(fd).ino);
+    } catch {
+      return undefined;
+    }
+  }
+
+  drain(into: string[]): void {
+    const buf = Buffer.alloc(64 * 1024);
+    for (;;) {
+      const n = readSync(this.fd, buf, 0, buf.length, this.pos);
+      if (n === 0) break;
+      this.pos += n;
+      const parts = (this.partial + buf.subarray(0, n).toString("utf8")).split("\n");
+      this.partial = parts.pop() ?? "";
+      for (const l of parts) if (l.length > 0) into.push(l);
+    }
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
 }

@@ -37,7 +37,7 @@ Commands:
   call TOOL [ARGS] [--json] [--yes]
                              one tool call; ARGS is a JSON object, key=value pairs, or - (JSON on stdin)
   tools [--json]             the tools with descriptions and input schemas
-  stats [--json | --prometheus] [--watch [--interval SECS]]
+  stats [--json | --prometheus] [--watch [--interval SECS] [--count N]]
                              the daemon's statistics; --watch redraws until Ctrl-C (default every 2 s)
   logs [-f] [-n LINES]       the daemon's log, one line per record (default the last 50); -f follows
   config get [--json]        the effective configuration
@@ -307,6 +307,7 @@ async function run(argv: string[]): Promise<number> {
           count,
           signal: stop.signal,
           out: process.stdout,
+          errors: process.stderr,
         });
       } finally {
         process.off("SIGINT", onSigint);

@@ -7,7 +7,13 @@ import type { ConnectOptions } from "../client/index.js";
 export async function runMcpServer(opts: ConnectOptions): Promise<void> {
   const { runMcpBridge } = await import("../mcp/server.js");
   await runMcpBridge({
-    connect: { ...opts, clientInfo: { name: "toold-mcp", ...(opts.clientInfo?.version ? { version: opts.clientInfo.version } : {}) } },
+    connect: {
+      ...opts,
+      clientInfo: {
+        name: "toold-mcp",
+        ...(opts.clientInfo?.version ? { version: opts.clientInfo.version } : {}),
+      },
+    },
     stdin: process.stdin,
     stdout: process.stdout,
     log: (line) => process.stderr.write(`${line}\n`),

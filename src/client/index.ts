@@ -74,7 +74,9 @@ export interface ResolvedTarget {
   socket: string;
 }
 
-export function resolveTarget(opts: Pick<ConnectOptions, "workspace" | "socket" | "cwd" | "env">): ResolvedTarget {
+export function resolveTarget(
+  opts: Pick<ConnectOptions, "workspace" | "socket" | "cwd" | "env">,
+): ResolvedTarget {
   const env = opts.env ?? process.env;
   const workspace = locateWorkspace(opts.workspace, opts.cwd ?? process.cwd());
   return { workspace, socket: socketPathFor(workspace, opts.socket, env) };
@@ -119,8 +121,13 @@ async function openSession(
           `no toold daemon is running for ${target.workspace} (socket ${target.socket}); start it with \`toold start\``,
         );
       }
-      if (attempt >= 2) throw new DaemonUnreachableError(`the daemon started but ${target.socket} does not answer`);
-      await spawnDaemon({ workspace: target.workspace, socket: target.socket, ...(opts.env ? { env: opts.env } : {}) });
+      if (attempt >= 2)
+        throw new DaemonUnreachableError(`the daemon started but ${target.socket} does not answer`);
+      await spawnDaemon({
+        workspace: target.workspace,
+        socket: target.socket,
+        ...(opts.env ? { env: opts.env } : {}),
+      });
       continue;
     }
     const peer = new RpcPeer(socket);
@@ -165,11 +172,12 @@ export class ToolDClient {
   /** Connects (starting the daemon if allowed) and runs `initialize`. */
   static async connect(opts: ConnectOptions = {}): Promise<ToolDClient> {
     const target = resolveTarget(opts);
-    let client: ToolDClient | undefined;
-    const onProgress = (token: string, value: unknown) => client?.progressHandlers.get(token)?.(value);
+    // Progress can only arrive for calls made through the client, so it exists by then.
+    const holder: { client?: ToolDClient } = {};
+    const onProgress = (token: string, value: unknown) => holder.client?.progressHandlers.get(token)?.(value);
     const { peer, server } = await openSession(target, opts, opts.autoStart ?? true, onProgress);
-    client = new ToolDClient(peer, target, server, opts);
-    return client;
+    holder.client = new ToolDClient(peer, target, server, opts);
+    return holder.client;
   }
 
   /** The daemon's `initialize` answer (of the current connection). */
@@ -213,15 +221,24 @@ export class ToolDClient {
   }
 
   /**
-   * Calls a tool. Aborting `signal` sends `$/cancelRequest` (the daemon stops the tool, e.g. kills
-   * a command) and rejects at once with the signal's reason; `onProgress` gets `$/progress` values.
+   * Calls a tool. Aborting `signal` sends `$/cancelRequest`: the daemon stops the tool (kills a
+   * command) and answers at once, usually with an `isError` result saying it was cancelled (and any
+   * output so far), or an RpcError -32800. `onProgress` gets `$/progress` values.
    */
-  async callTool(name: string, args: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<ToolResult> {
+  async callTool(
+    name: string,
+    args: Record<string, unknown> = {},
+    opts: CallOptions = {},
+  ): Promise<ToolResult> {
     if (!opts.onProgress) return this.request(ToolsCall, { name, arguments: args }, opts.signal);
     const token = `p${this.nextProgress++}`;
     this.progressHandlers.set(token, opts.onProgress);
     try {
-      return await this.request(ToolsCall, { name, arguments: args, _meta: { progressToken: token } }, opts.signal);
+      return await this.request(
+        ToolsCall,
+        { name, arguments: args, _meta: { progressToken: token } },
+        opts.signal,
+      );
     } finally {
       this.progressHandlers.delete(token);
     }

@@ -54,15 +54,11 @@ export class RpcPeer {
 
   request<P, R>(decl: MethodDecl<P, R>, params: P, signal?: AbortSignal): Promise<R> {
     if (this.closed) return Promise.reject(new ConnectionClosedError());
-    if (signal?.aborted) return Promise.reject(signal.reason as Error);
     const id = this.nextId++;
     return new Promise<R>((resolve, reject) => {
-      // Like fetch: an aborted call rejects at once with the signal's reason; the daemon is told to
-      // stop, and its late answer (if any) is dropped.
-      const onAbort = () => {
-        this.notify(CancelRequest, { id });
-        if (this.pending.delete(id)) reject(signal?.reason as Error);
-      };
+      // As in LSP: aborting asks the daemon to stop the call; the promise settles with its answer
+      // (a tool stopped early answers at once, with what it had), or rejects if the connection drops.
+      const onAbort = () => this.notify(CancelRequest, { id });
       signal?.addEventListener("abort", onAbort, { once: true });
       this.pending.set(id, {
         resolve: (v) => {
@@ -75,6 +71,7 @@ export class RpcPeer {
         },
       });
       this.send({ jsonrpc: "2.0", id, method: decl.method, params });
+      if (signal?.aborted) onAbort();
     });
   }
 
@@ -120,7 +117,13 @@ export class RpcPeer {
   }
 
   private dispatch(line: string): void {
-    let msg: { id?: number | string | null; method?: string; params?: unknown; result?: unknown; error?: { code: number; message: string; data?: unknown } };
+    let msg: {
+      id?: number | string | null;
+      method?: string;
+      params?: unknown;
+      result?: unknown;
+      error?: { code: number; message: string; data?: unknown };
+    };
     try {
       msg = JSON.parse(line);
     } catch {
@@ -158,7 +161,8 @@ export class RpcPeer {
       const result = await handler(params);
       if (!this.closed) this.send({ jsonrpc: "2.0", id, result });
     } catch (err) {
-      if (!this.closed) this.send({ jsonrpc: "2.0", id, error: { code: -32603, message: (err as Error).message } });
+      if (!this.closed)
+        this.send({ jsonrpc: "2.0", id, error: { code: -32603, message: (err as Error).message } });
     }
   }
 

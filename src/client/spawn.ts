@@ -44,7 +44,8 @@ export async function waitForSocket(socketPath: string, timeoutMs: number): Prom
       s.once("error", () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new DaemonStartError(`the daemon did not answer on ${socketPath} within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new DaemonStartError(`the daemon did not answer on ${socketPath} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 200);
   }
@@ -62,12 +63,16 @@ export interface SpawnOptions {
 export async function spawnDaemon(opts: SpawnOptions): Promise<void> {
   const { file, execArgv } = daemonEntry();
   const timeoutMs = opts.timeoutMs ?? 15_000;
-  const child = spawn(process.execPath, [...execArgv, file, "--workspace", opts.workspace, "--socket", opts.socket], {
-    detached: true,
-    stdio: ["ignore", "ignore", "ignore", "ipc"],
-    env: opts.env ?? process.env,
-    cwd: opts.workspace,
-  });
+  const child = spawn(
+    process.execPath,
+    [...execArgv, file, "--workspace", opts.workspace, "--socket", opts.socket],
+    {
+      detached: true,
+      stdio: ["ignore", "ignore", "ignore", "ipc"],
+      env: opts.env ?? process.env,
+      cwd: opts.workspace,
+    },
+  );
   const outcome = await new Promise<StartupMessage | { type: "exit"; code: number | null }>((resolve) => {
     const timer = setTimeout(
       () => resolve({ type: "error", message: `the daemon did not report within ${timeoutMs} ms` }),

@@ -90,7 +90,10 @@ export function createRootLogger(opts: {
   } else {
     destination = pino.destination({ dest: 2, sync: true });
   }
-  return pino({ level: opts.level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  return pino(
+    { level: opts.level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
+    destination,
+  );
 }
 
 /** Applies new rotation limits (config reload); a no-op when logging to stderr. */

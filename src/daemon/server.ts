@@ -99,7 +99,15 @@ export class DaemonServer {
     socket.once("end", () => {
       if (!live.connection) socket.end(); // closed before sending anything
     });
+    // A connection that never sends a byte would hold a slot of max_connections for ever.
+    const silent = setTimeout(() => {
+      log.debug({ conn: session.id }, "connection closed: nothing sent within frame_timeout_ms");
+      socket.destroy();
+    }, config().daemon.frame_timeout_ms);
+    silent.unref();
+    socket.once("close", () => clearTimeout(silent));
     socket.once("data", (first: Buffer) => {
+      clearTimeout(silent);
       socket.pause();
       socket.unshift(first);
       // `{` or `[` (a batch, answered with an error) cannot start an LSP header: newline-delimited JSON.

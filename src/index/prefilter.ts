@@ -64,13 +64,13 @@ function repetition(p: string, i: number): "none" | "optional" | "repeat" | "unk
 }
 
 /**
- * The longest literal every match of `pattern` contains, or undefined. `ignoreCase` searches
- * get none (indexOf is case-sensitive).
+ * Literals every match of `pattern` contains (each run of plain characters in its top-level
+ * sequence). `ignoreCase` searches get none (indexOf is case-sensitive).
  */
-export function requiredLiteral(pattern: string, literal: boolean, ignoreCase: boolean): string | undefined {
-  if (ignoreCase) return undefined;
-  if (literal) return pattern.includes("\n") || pattern.length === 0 ? undefined : pattern;
-  if (/\(\?[a-zA-Z-]*[iUsm]/.test(pattern) || hasTopLevelAlternation(pattern)) return undefined;
+export function requiredLiterals(pattern: string, literal: boolean, ignoreCase: boolean): string[] {
+  if (ignoreCase) return [];
+  if (literal) return pattern.includes("\n") || pattern.length === 0 ? [] : [pattern];
+  if (/\(\?[a-zA-Z-]*[iUsm]/.test(pattern) || hasTopLevelAlternation(pattern)) return [];
   const runs: string[] = [];
   let run = "";
   const end = () => {
@@ -83,7 +83,7 @@ export function requiredLiteral(pattern: string, literal: boolean, ignoreCase: b
     let next: number;
     if (c === "\\") {
       const e = pattern[i + 1];
-      if (e === undefined) return undefined;
+      if (e === undefined) return [];
       if (e === "Q") {
         const stop = pattern.indexOf("\\E", i + 2);
         const body = pattern.slice(i + 2, stop === -1 ? undefined : stop);
@@ -135,24 +135,68 @@ export function requiredLiteral(pattern: string, literal: boolean, ignoreCase: b
     i = next;
   }
   end();
+  return runs.filter((r) => !r.includes("\n"));
+}
+
+/** The longest literal every match of `pattern` contains, or undefined. */
+export function requiredLiteral(pattern: string, literal: boolean, ignoreCase: boolean): string | undefined {
   let best: string | undefined;
-  for (const r of runs)
-    if (!r.includes("\n") && (best === undefined || Buffer.byteLength(r) > Buffer.byteLength(best))) best = r;
+  for (const r of requiredLiterals(pattern, literal, ignoreCase)) {
+    if (best === undefined || Buffer.byteLength(r) > Buffer.byteLength(best)) best = r;
+  }
+  return best;
+}
+
+/** Words so common in source code that a literal made of one is a poor one to scan for. */
+const COMMON = new Set(
+  "function return const this import export class var let new string number true false null undefined public private static void await async type interface from require module default if else for while".split(
+    " ",
+  ),
+);
+
+/**
+ * Of the required literals, the one likely to occur least: longer, with capitals, digits or
+ * punctuation, and not a keyword. A heuristic: any choice gives the same results.
+ */
+export function rarestLiteral(literals: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestScore = -1;
+  for (const lit of literals) {
+    let score = 0;
+    for (const ch of lit) score += /[a-z]/.test(ch) ? 1 : /[A-Z0-9]/.test(ch) ? 2 : /\s/.test(ch) ? 0.5 : 2;
+    if (COMMON.has(lit.toLowerCase())) score /= 3;
+    if (score > bestScore) {
+      best = lit;
+      bestScore = score;
+    }
+  }
   return best;
 }
 
 /**
- * `matcher` with an indexOf check in front of its whole-file `mayMatch`. Lines are still matched
- * by the matcher itself, so results are exactly the matcher's.
+ * `matcher` with an indexOf check in front of its whole-file `mayMatch`, and of each line's
+ * `matches`: a line without the literal cannot match. Lines that hold it are still matched by the
+ * matcher itself, so results are exactly the matcher's.
+ *
+ * `exact`: the pattern IS the literal (literal search, case-sensitive, no word boundaries). Then
+ * the spans are the literal's leftmost non-overlapping occurrences, found with String.indexOf,
+ * which is what RE2 returns, without copying each line into RE2 (costly on minified lines).
  */
-export function withLiteralPrefilter(matcher: Matcher, literal: string | undefined): Matcher {
+export function withLiteralPrefilter(matcher: Matcher, literal: string | undefined, exact = false): Matcher {
   if (literal === undefined) return matcher;
   const needle = Buffer.from(literal, "utf8");
   return {
     ignoreCase: matcher.ignoreCase,
     mayMatch: (text) =>
       (typeof text === "string" ? text.includes(literal) : text.indexOf(needle) !== -1) &&
-      matcher.mayMatch(text),
-    matches: (line) => matcher.matches(line),
+      (exact || matcher.mayMatch(text)),
+    matches: (line) => {
+      if (!exact) return line.includes(literal) ? matcher.matches(line) : [];
+      const spans = [];
+      for (let at = line.indexOf(literal); at !== -1; at = line.indexOf(literal, at + literal.length)) {
+        spans.push({ start: at, end: at + literal.length });
+      }
+      return spans;
+    },
   };
 }

@@ -2,7 +2,7 @@
  * The warm search fast path, for patterns with required literals (see prefilter.ts):
  *
  * 1. Trigram summaries: each cached file gets a small Bloom filter of its byte trigrams (1 bit
- *    per byte of file, rounded up to a power of two, one hash). A file whose filter lacks any
+ *    per 4 bytes of file, rounded up to a power of two, one hash). A file whose filter lacks any
  *    trigram of any required literal cannot match and is skipped without touching its bytes.
  *    This is the trigram index of code-search engines, kept per file so it lives and dies with
  *    the cache entry (an edit invalidates both). Summaries are built in the background, in
@@ -13,55 +13,139 @@
  *
  * Results are exactly the matcher's (it still decides every line); this only skips work.
  */
-import type { FileScan, LineHit } from "../search/file-search.js";
-import type { Matcher } from "../search/matcher.js";
+import { isAscii } from "node:buffer";
+import type { FileScan, LineHit, ScanOptions } from "../search/file-search.js";
+import type { Matcher, Span } from "../search/matcher.js";
 
-/** Smallest and largest summary, in bits. */
+/** Lines longer than this (bytes) are never decoded whole by an exact literal search. */
+const LONG_LINE_BYTES = 4096;
+
+/** Files up to this size get one summary; larger ones one per block of this size. */
+const BLOCK_BYTES = 16 * 1024;
+/** Smallest summary of a small file, in bits. */
 const MIN_BITS = 1 << 9;
-const MAX_BITS = 1 << 24;
 
 function trigramHash(t: number, shift: number): number {
   return Math.imul(t, 0x9e3779b1) >>> shift;
 }
 
-/** A file's trigram summary: bits[hash(trigram)] set for every trigram of `data`. */
+/**
+ * A file's trigram summary: per block of BLOCK_BYTES (one block for a small file), the bits
+ * hash(t) of every trigram t whose last byte is in the block, and the newlines before each
+ * block (so a hit deep in a large file gets its line number without counting from the start).
+ */
 export interface Summary {
-  readonly bits: Uint32Array;
+  readonly blocks: number;
+  /** Words of `bits` per block. */
+  readonly words: number;
   readonly shift: number;
+  readonly bits: Uint32Array;
+  /** Newlines before the start of each block. */
+  readonly linesBefore: Uint32Array;
 }
 
 export function summarize(data: Buffer): Summary {
-  let nbits = MIN_BITS;
-  while (nbits < data.length && nbits < MAX_BITS) nbits <<= 1;
-  const shift = 32 - Math.log2(nbits);
-  const bits = new Uint32Array(nbits >>> 5);
   const n = data.length;
-  if (n >= 3) {
-    let t = (data[0]! << 8) | data[1]!;
-    for (let i = 2; i < n; i++) {
-      t = ((t << 8) | data[i]!) & 0xffffff;
-      const h = Math.imul(t, 0x9e3779b1) >>> shift;
-      bits[h >>> 5]! |= 1 << (h & 31);
+  const blocks = Math.max(1, Math.ceil(n / BLOCK_BYTES));
+  // Source files hold about one distinct trigram per 20 bytes (measured on the bench corpus), so
+  // a bit per 4 bytes leaves ~80% of bits clear: a literal of 6 trigrams passes a block without
+  // it about once in 10^4 (0.2^6), at 1/32 of the file's size in memory.
+  let nbits = MIN_BITS;
+  while (nbits < Math.min(n, BLOCK_BYTES) / 4) nbits <<= 1;
+  const words = nbits >>> 5;
+  const shift = 32 - Math.log2(nbits);
+  const bits = new Uint32Array(words * blocks);
+  const linesBefore = new Uint32Array(blocks);
+  let lines = 0;
+  let t = 0;
+  for (let b = 0; b < blocks; b++) {
+    linesBefore[b] = lines;
+    const base = b * words;
+    const end = Math.min(n, (b + 1) * BLOCK_BYTES);
+    for (let i = b * BLOCK_BYTES; i < end; i++) {
+      const c = data[i]!;
+      if (c === 0x0a) lines++;
+      t = ((t << 8) | c) & 0xffffff;
+      if (i >= 2) {
+        const h = Math.imul(t, 0x9e3779b1) >>> shift;
+        bits[base + (h >>> 5)]! |= 1 << (h & 31);
+      }
     }
   }
-  return { bits, shift };
+  return { blocks, words, shift, bits, linesBefore };
+}
+
+/** False when some trigram of `grams` is in no block: then the file holds a literal nowhere. */
+export function fileMayContain(s: Summary, grams: readonly number[]): boolean {
+  for (const t of grams) {
+    const h = trigramHash(t, s.shift);
+    let found = false;
+    for (let b = 0; b < s.blocks && !found; b++) found = blockHas(s, b, h);
+    if (!found) return false;
+  }
+  return true;
+}
+
+function blockHas(s: Summary, b: number, h: number): boolean {
+  return (s.bits[b * s.words + (h >>> 5)]! & (1 << (h & 31))) !== 0;
+}
+
+/** False when the summary proves no block (nor pair of adjacent blocks) holds all of `grams`. */
+export function mayContain(summary: Summary, grams: readonly number[]): boolean {
+  return candidateRanges(summary, grams, 0, Infinity).length > 0;
+}
+
+/**
+ * Byte ranges of the file where an occurrence of a literal with these trigrams may lie: the
+ * blocks that hold all of them, or whose pair with a neighbour does (an occurrence spans at most
+ * two blocks when it is shorter than a block), widened by the literal's length to the left.
+ */
+export function candidateRanges(
+  s: Summary,
+  grams: readonly number[],
+  literalBytes: number,
+  size: number,
+): [number, number][] {
+  if (literalBytes > BLOCK_BYTES) return [[0, size]];
+  const hashes = grams.map((t) => trigramHash(t, s.shift));
+  const own = new Uint8Array(s.blocks);
+  for (let b = 0; b < s.blocks; b++) own[b] = hashes.every((h) => blockHas(s, b, h)) ? 1 : 0;
+  const take = new Uint8Array(s.blocks);
+  for (let b = 0; b < s.blocks; b++) {
+    if (own[b]) take[b] = 1;
+    else if (
+      b + 1 < s.blocks &&
+      !own[b + 1] &&
+      hashes.every((h) => blockHas(s, b, h) || blockHas(s, b + 1, h))
+    ) {
+      take[b] = 1;
+      take[b + 1] = 1;
+    }
+  }
+  const ranges: [number, number][] = [];
+  for (let b = 0; b < s.blocks; b++) {
+    if (!take[b]) continue;
+    let e = b;
+    while (e + 1 < s.blocks && take[e + 1]) e++;
+    ranges.push([Math.max(0, b * BLOCK_BYTES - literalBytes), Math.min(size, (e + 1) * BLOCK_BYTES)]);
+    b = e;
+  }
+  // Widening can make neighbours overlap: merge them so no occurrence is seen twice.
+  const merged: [number, number][] = [];
+  for (const r of ranges) {
+    const last = merged[merged.length - 1];
+    if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
+    else merged.push(r);
+  }
+  return merged;
 }
 
 /** The trigrams of a literal's UTF-8 bytes, as 24-bit numbers. */
 export function trigramsOf(literal: Buffer): number[] {
   const out: number[] = [];
-  for (let i = 2; i < literal.length; i++) out.push((literal[i - 2]! << 16) | (literal[i - 1]! << 8) | literal[i]!);
+  for (let i = 2; i < literal.length; i++)
+    out.push((literal[i - 2]! << 16) | (literal[i - 1]! << 8) | literal[i]!);
   return out;
-}
-
-/** False when the summary proves `data` holds some trigram of `grams` nowhere. */
-export function mayContain(summary: Summary, grams: readonly number[]): boolean {
-  const { bits, shift } = summary;
-  for (const t of grams) {
-    const h = trigramHash(t, shift);
-    if ((bits[h >>> 5]! & (1 << (h & 31))) === 0) return false;
-  }
-  return true;
 }
 
 export interface LiteralPlan {
@@ -81,7 +165,10 @@ export function planFor(literals: readonly string[]): LiteralPlan | undefined {
  * Which literal to scan for: the one found in the fewest bytes of files, judged on the
  * summaries of a sample of candidate files (cheap), else the longest.
  */
-export function pickScanLiteral(plan: LiteralPlan, sample: readonly { data: Buffer; summary: Summary | undefined }[]): Buffer {
+export function pickScanLiteral(
+  plan: LiteralPlan,
+  sample: readonly { data: Buffer; summary: Summary | undefined }[],
+): Buffer {
   if (plan.literals.length === 1 || sample.length === 0) {
     return [...plan.literals].sort((a, b) => b.length - a.length)[0]!;
   }
@@ -117,9 +204,25 @@ export function scanByLiteral(
   content: Buffer,
   needle: Buffer,
   matcher: Matcher,
-  options: { stopAfter?: number; contextLines?: number },
+  options: ScanOptions,
+  summary?: Summary,
 ): FileScan {
   const bytes = content.length;
+  // Where the needle may occur: everywhere, or the candidate blocks of the summary.
+  const ranges = summary
+    ? candidateRanges(summary, trigramsOf(needle), needle.length, bytes)
+    : [[0, bytes] as [number, number]];
+  let range = 0;
+  const next = (from: number): number => {
+    for (; range < ranges.length; range++) {
+      const [rs, re] = ranges[range]!;
+      if (from >= re) continue;
+      const begin = Math.max(from, rs);
+      const found = content.subarray(begin, re).indexOf(needle);
+      if (found !== -1) return begin + found;
+    }
+    return -1;
+  };
   const stopAfter = options.stopAfter ?? 0;
   const context = options.contextLines ?? 0;
   const bom = bytes >= 3 && content[0] === 0xef && content[1] === 0xbb && content[2] === 0xbf ? 3 : 0;
@@ -129,11 +232,19 @@ export function scanByLiteral(
   // Line numbering: `lineNo` is the 0-based number of the line starting at `lineStartPos`.
   let lineNo = 0;
   let countedTo = 0;
-  let at = content.indexOf(needle, bom);
+  let at = next(bom);
   const decode = (start: number, end: number) => content.toString("utf8", start === 0 ? bom : start, end);
   while (at !== -1) {
     // Count the newlines between the last counted position and this line's start.
     const start = at === 0 ? 0 : content.lastIndexOf(NL, at - 1) + 1;
+    if (summary) {
+      // Jump over skipped blocks: the summary knows the newlines before each block.
+      const block = Math.floor(start / BLOCK_BYTES);
+      if (block * BLOCK_BYTES > countedTo) {
+        countedTo = block * BLOCK_BYTES;
+        lineNo = summary.linesBefore[block]!;
+      }
+    }
     let p = content.indexOf(NL, countedTo);
     while (p !== -1 && p < start) {
       lineNo++;
@@ -142,6 +253,45 @@ export function scanByLiteral(
     countedTo = start;
     const endNl = content.indexOf(NL, at + needle.length);
     const end = endNl === -1 ? bytes : endNl;
+    if (
+      options.exact &&
+      options.clip &&
+      context === 0 &&
+      end - start > LONG_LINE_BYTES &&
+      isAscii(content.subarray(start, end))
+    ) {
+      // A long ASCII line (minified code, source maps): byte offsets are UTF-16 offsets, so the
+      // spans come from Buffer.indexOf and only the clipped display text is decoded.
+      const spans: Span[] = [];
+      for (let o = at; o !== -1 && o + needle.length <= end; o = content.indexOf(needle, o + needle.length)) {
+        spans.push({ start: o - start, end: o - start + needle.length });
+        if (stopAfter > 0 && matches + spans.length >= stopAfter) break;
+      }
+      const shown = end > start && content[end - 1] === 0x0d ? end - 1 : end; // displayLine drops "\r"
+      const view = {
+        length: shown - start,
+        slice: (a: number, b?: number) =>
+          content.toString("latin1", start + a, start + Math.min(b ?? shown - start, shown - start)),
+      };
+      const clip = options.clip;
+      hits.push({ index: lineNo, spans, texts: spans.map((sp) => clip(view, sp.start)) });
+      matches += spans.length;
+      if (stopAfter > 0 && matches >= stopAfter) break;
+      if (endNl === -1) break;
+      at = next(endNl + 1);
+      continue;
+    }
+    // A long line is first probed on its bytes (RE2 reads UTF-8 directly): most long lines that
+    // hold the literal (minified code) do not match, and are then never decoded.
+    if (
+      end - start > LONG_LINE_BYTES &&
+      (start > 0 || bom === 0) &&
+      !matcher.mayMatch(content.subarray(start, end))
+    ) {
+      if (endNl === -1) break;
+      at = next(endNl + 1);
+      continue;
+    }
     // A file that ends with "\n" has no empty last line (as split + pop in file-search.ts).
     const line = decode(start, end);
     const spans = matcher.matches(line);
@@ -154,7 +304,7 @@ export function scanByLiteral(
       if (stopAfter > 0 && matches >= stopAfter) break;
     }
     if (endNl === -1) break;
-    at = content.indexOf(needle, endNl + 1);
+    at = next(endNl + 1);
   }
   return matches > 0 ? { kind: "match", bytes, lines, hits, matches } : { kind: "no_match", bytes };
 }

@@ -445,7 +445,13 @@ export class WorkspaceIndex {
   entries(rootAbs: string, options: WalkOptions = {}, signal?: AbortSignal): readonly WalkEntry[] {
     // Paged callers (list_files page 2, 3…) ask for the same walk again: answer from the memo
     // while the tree has not changed.
-    const key = JSON.stringify([rootAbs, options.includeHidden, options.respectIgnoreFiles, options.maxDepth, options.globs]);
+    const key = JSON.stringify([
+      rootAbs,
+      options.includeHidden,
+      options.respectIgnoreFiles,
+      options.maxDepth,
+      options.globs,
+    ]);
     if (this.lastWalk && this.lastWalk.key === key && this.lastWalk.generation === this.generation) {
       return this.lastWalk.entries;
     }

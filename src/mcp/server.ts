@@ -9,6 +9,7 @@ import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import {
   CallToolRequestSchema,
+  ElicitResultSchema,
   ErrorCode,
   ListToolsRequestSchema,
   McpError,
@@ -22,6 +23,7 @@ import {
   ErrorCodes,
   RpcError,
   ToolDClient,
+  type ApproveParams,
   type ConnectOptions,
   type ToolDescriptor,
 } from "../client/index.js";
@@ -39,7 +41,9 @@ export interface McpBridgeOptions {
 export function toMcpTool(t: ToolDescriptor): Tool {
   return {
     name: t.name,
-    description: t.aliases?.length ? `${t.description} (also known as ${t.aliases.join(", ")})` : t.description,
+    description: t.aliases?.length
+      ? `${t.description} (also known as ${t.aliases.join(", ")})`
+      : t.description,
     inputSchema: t.inputSchema as Tool["inputSchema"],
     ...(t.annotations ? { annotations: t.annotations } : {}),
   };
@@ -49,17 +53,25 @@ function errorResult(text: string): CallToolResult {
   return { content: [{ type: "text", text }], isError: true };
 }
 
-/** Opens the daemon connection lazily and shares it; `reconnect` replaces it after a restart. */
+/**
+ * Opens the daemon connection lazily (on the first request, so the host's capabilities are known)
+ * and shares it; `reconnect` replaces it after a daemon restart.
+ */
 class DaemonLink {
   private client: Promise<ToolDClient> | undefined;
-  constructor(private readonly opts: ConnectOptions) {}
+  constructor(
+    private readonly opts: ConnectOptions,
+    private readonly extra: () => Partial<ConnectOptions>,
+  ) {}
 
   get(): Promise<ToolDClient> {
-    this.client ??= ToolDClient.connect({ ...this.opts, reconnect: true }).catch((err: unknown) => {
-      // Do not cache a failure: the next request tries again (the daemon may be fixed by then).
-      this.client = undefined;
-      throw err;
-    });
+    this.client ??= ToolDClient.connect({ ...this.opts, ...this.extra(), reconnect: true }).catch(
+      (err: unknown) => {
+        // Do not cache a failure: the next request tries again (the daemon may be fixed by then).
+        this.client = undefined;
+        throw err;
+      },
+    );
     return this.client;
   }
 
@@ -80,8 +92,45 @@ function unreachableText(err: unknown): string | undefined {
   return undefined;
 }
 
-export function createMcpServer(link: { get(): Promise<ToolDClient> }): Server {
-  const server = new Server({ name: "toold", version: VERSION }, { capabilities: { tools: { listChanged: false } } });
+/**
+ * Asks the host's user through MCP elicitation whether a `prompt`-policy call may run. Sent as a
+ * plain `elicitation/create` request: hosts that declare `elicitation: {}` (form mode, as before
+ * modes existed) are asked too.
+ */
+async function askHost(server: Server, req: ApproveParams): Promise<boolean> {
+  const args = JSON.stringify(req.arguments);
+  try {
+    const answer = await server.request(
+      {
+        method: "elicitation/create",
+        params: {
+          message: `toold: allow ${req.tool} ${args.length > 300 ? `${args.slice(0, 297)}...` : args}? (${req.reason})`,
+          requestedSchema: {
+            type: "object",
+            properties: { approve: { type: "boolean", title: `Allow ${req.tool}` } },
+            required: ["approve"],
+          },
+        },
+      },
+      ElicitResultSchema,
+    );
+    return answer.action === "accept" && answer.content?.approve === true;
+  } catch {
+    return false; // no answer is a no
+  }
+}
+
+/** The MCP server and the daemon link behind it. */
+export function createMcpServer(connect: ConnectOptions): { server: Server; link: DaemonLink } {
+  const server = new Server(
+    { name: "toold", version: VERSION },
+    { capabilities: { tools: { listChanged: false } } },
+  );
+  // Only a host that can ask its user declares approvals; others get the daemon's denial, which
+  // says which policy to change.
+  const link = new DaemonLink(connect, () =>
+    server.getClientCapabilities()?.elicitation ? { onApprove: (req) => askHost(server, req) } : {},
+  );
 
   server.setRequestHandler(ListToolsRequestSchema, async () => {
     // tools/list has no effects, so one retry covers a connection that dropped under it.
@@ -92,7 +141,10 @@ export function createMcpServer(link: { get(): Promise<ToolDClient> }): Server {
       } catch (err) {
         if (err instanceof ConnectionClosedError && attempt === 0) continue;
         const text = unreachableText(err);
-        throw new McpError(ErrorCode.InternalError, text ?? `toold: tools/list failed: ${(err as Error).message}`);
+        throw new McpError(
+          ErrorCode.InternalError,
+          text ?? `toold: tools/list failed: ${(err as Error).message}`,
+        );
       }
     }
   });
@@ -117,7 +169,10 @@ export function createMcpServer(link: { get(): Promise<ToolDClient> }): Server {
                 ? (value as { chunk: string }).chunk
                 : JSON.stringify(value);
             void extra
-              .sendNotification({ method: "notifications/progress", params: { progressToken, progress: step, message } })
+              .sendNotification({
+                method: "notifications/progress",
+                params: { progressToken, progress: step, message },
+              })
               .catch(() => undefined);
           };
     try {
@@ -148,13 +203,12 @@ export function createMcpServer(link: { get(): Promise<ToolDClient> }): Server {
       return errorResult(unreachableText(err) ?? `toold: ${name} failed: ${(err as Error).message}`);
     }
   });
-  return server;
+  return { server, link };
 }
 
 /** Serves MCP on the given streams until the host closes stdin. */
 export async function runMcpBridge(opts: McpBridgeOptions): Promise<void> {
-  const link = new DaemonLink(opts.connect);
-  const server = createMcpServer(link);
+  const { server, link } = createMcpServer(opts.connect);
   const transport = new StdioServerTransport(opts.stdin, opts.stdout);
   const closed = new Promise<void>((resolve) => {
     server.onclose = () => resolve();

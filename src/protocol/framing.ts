@@ -468,7 +468,7 @@ export class NdjsonMessageWriter extends AbstractMessageWriter implements Messag
 
 export type GuardedMessageReader = LspMessageReader | NdjsonMessageReader;
 
-/** Wraps a writer and tells the reader each time a request of its connection has been answered. */
+/** Wraps a writer and tells the reader each time the answer to a request of its connection has been written out. */
 export class AnswerTrackingWriter implements MessageWriter {
   constructor(
     private readonly inner: MessageWriter,
@@ -487,7 +487,13 @@ export class AnswerTrackingWriter implements MessageWriter {
     const written = this.inner.write(msg);
     const m = msg as { id?: unknown; method?: unknown };
     if (m.method === undefined && (typeof m.id === "string" || typeof m.id === "number")) {
-      this.reader.requestAnswered(m.id);
+      const id = m.id;
+      // The slot frees once the answer has left for the socket, not when it is queued: a client
+      // that sends calls and never reads its answers can hold at most max_in_flight of them here.
+      written.then(
+        () => this.reader.requestAnswered(id),
+        () => this.reader.requestAnswered(id),
+      );
     }
     return written;
   }

@@ -5,8 +5,10 @@
  * as in rg without --crlf, and is dropped from displayed text).
  */
 import { open } from "node:fs/promises";
+import { READ_NONBLOCK } from "../workspace/confined-fs.js";
 import type { BufferPool } from "../tools/memory-pool.js";
 import type { FileCache } from "../cache/file-cache.js";
+import { fileMayContain, scanByLiteral, type LiteralPlan, type Summary } from "../index/warm-scan.js";
 import type { Matcher, Span } from "./matcher.js";
 
 /** Files larger than this are not searched (reported as skipped). */
@@ -16,6 +18,17 @@ export interface LineHit {
   /** 0-based line index. */
   index: number;
   spans: Span[];
+  /**
+   * Display text per span, clipped already (`ScanOptions.clip`): set by the warm path for a long
+   * line it did not decode whole; `lines[index]` is then left empty.
+   */
+  texts?: string[];
+}
+
+/** What `ScanOptions.clip` gets: a line's length and a way to decode part of it. */
+export interface LineView {
+  readonly length: number;
+  slice(start: number, end?: number): string;
 }
 
 export type FileScan =
@@ -29,7 +42,22 @@ export interface ScanOptions {
   /** Stop after this many matches in the file (0 or undefined: no limit). */
   stopAfter?: number;
   maxBytes?: number;
+  /** Context lines the caller will read around each hit (the warm fast path decodes only those). */
+  contextLines?: number;
+  /** The pattern is exactly the literal of the fast path (literal, case-sensitive, no -w). */
+  exact?: boolean;
+  /** How the caller clips a line for display; lets the fast path skip decoding long lines. */
+  clip?: (line: LineView, around: number) => string;
 }
+
+/** The warm fast path: literals every match contains, and the one to scan for (warm-scan.ts). */
+export interface LiteralFastPath {
+  readonly plan: LiteralPlan;
+  readonly needle: Buffer;
+}
+
+/** The memo name of a cached file's trigram summary. */
+export const TRIGRAM_MEMO = "trigrams";
 
 function splitLines(text: string): string[] {
   const lines = text.split("\n");
@@ -47,7 +75,8 @@ export async function scanFile(
   const maxBytes = options.maxBytes ?? MAX_SEARCH_FILE_BYTES;
   let handle;
   try {
-    handle = await open(abs, "r");
+    // Non-blocking: a FIFO in the tree must not hold a thread-pool thread (see READ_NONBLOCK).
+    handle = await open(abs, READ_NONBLOCK);
   } catch (err) {
     return { kind: "unreadable", error: (err as NodeJS.ErrnoException).code ?? String(err) };
   }
@@ -86,6 +115,7 @@ export async function scanFile(
 /** Per-file facts kept with a cached file (see FileCache.readTrusted). */
 interface SearchMemo {
   binary?: boolean;
+  trigrams?: Summary;
 }
 
 /**
@@ -113,12 +143,22 @@ export function scanFileCached(
   abs: string,
   matcher: Matcher,
   options: ScanOptions = {},
+  fast?: LiteralFastPath,
 ): FileScan {
   const maxBytes = options.maxBytes ?? MAX_SEARCH_FILE_BYTES;
   const scan = files.readTrusted(
     abs,
     (content, memo) => {
       if (content.length > maxBytes) return { kind: "too_large", bytes: content.length } as FileScan;
+      if (fast) {
+        const m = memo as SearchMemo;
+        const binary = m.binary ?? content.includes(0);
+        m.binary = binary;
+        if (binary) return { kind: "binary", bytes: content.length } as FileScan;
+        if (m.trigrams && !fileMayContain(m.trigrams, fast.plan.grams))
+          return { kind: "no_match", bytes: content.length } as FileScan;
+        return scanByLiteral(content, fast.needle, matcher, options, m.trigrams);
+      }
       const decoded = decodeForSearch(content, matcher, memo as SearchMemo);
       return typeof decoded === "string" ? matchLines(decoded, content.length, matcher, options) : decoded;
     },

@@ -10,6 +10,7 @@
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import ignore, { type Ignore } from "ignore";
+import { READ_NONBLOCK } from "../workspace/confined-fs.js";
 
 export type IgnoreVerdict = "ignore" | "include" | undefined;
 
@@ -26,7 +27,8 @@ export interface IgnoreLevel {
 async function readRules(file: string): Promise<Ignore | undefined> {
   let text: string;
   try {
-    text = await readFile(file, "utf8");
+    // Non-blocking: a FIFO named .gitignore must not hang the walk (see READ_NONBLOCK).
+    text = await readFile(file, { encoding: "utf8", flag: READ_NONBLOCK });
   } catch {
     return undefined;
   }

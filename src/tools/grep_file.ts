@@ -5,11 +5,23 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { Type } from "@sinclair/typebox";
-import { displayLine, scanFile, scanFileCached } from "../search/file-search.js";
+import {
+  displayLine,
+  scanFile,
+  scanFileCached,
+  TRIGRAM_MEMO,
+  type LiteralFastPath,
+} from "../search/file-search.js";
 import { GlobError } from "../search/glob.js";
 import { compileMatcher, PatternError, type Matcher } from "../search/matcher.js";
 import { walkFiles } from "../search/walk.js";
-import { requiredLiteral, withLiteralPrefilter } from "../index/prefilter.js";
+import {
+  rarestLiteral,
+  requiredLiteral,
+  requiredLiterals,
+  withLiteralPrefilter,
+} from "../index/prefilter.js";
+import { planFor, summarize } from "../index/warm-scan.js";
 import type { WorkspaceIndex } from "../index/workspace-index.js";
 import { defineTool, errorResult, textResult, ToolError, type ToolContext } from "./types.js";
 
@@ -94,8 +106,14 @@ export interface GrepResult {
   after: string[];
 }
 
-function clip(text: string, around = 0): string {
-  if (text.length <= MAX_LINE_CHARS) return text;
+/** A line, or a lazy view of one (the warm path's long lines, never decoded whole). */
+interface LineText {
+  readonly length: number;
+  slice(start: number, end?: number): string;
+}
+
+function clip(text: LineText, around = 0): string {
+  if (text.length <= MAX_LINE_CHARS) return text.slice(0);
   const start = Math.max(0, Math.min(around - 100, text.length - MAX_LINE_CHARS));
   return `${start > 0 ? "…" : ""}${text.slice(start, start + MAX_LINE_CHARS)}${start + MAX_LINE_CHARS < text.length ? "…" : ""}`;
 }
@@ -149,8 +167,9 @@ export async function* searchTargets(
         globs: opts.globs,
       };
       for (const entry of opts.index.entries(target.abs, walkOpts, ctx.signal)) {
+        // Entry paths are normalised already: concatenation, not path.join, on this hot loop.
         if (entry.type === "file")
-          yield { rel: joinRel(target.rel, entry.path), abs: path.join(target.abs, entry.path) };
+          yield { rel: joinRel(target.rel, entry.path), abs: `${target.abs}/${entry.path}` };
       }
       return;
     }
@@ -194,13 +213,20 @@ export const grepFileTool = defineTool({
   argumentAliases: { file_path: "path" },
   async handler(args, ctx) {
     const compiled = compile(args);
+    const exactLiteral = (args.literal ?? false) && !compiled.ignoreCase && !(args.word_boundaries ?? false);
     const matcher = withLiteralPrefilter(
       compiled,
       requiredLiteral(args.pattern, args.literal ?? false, compiled.ignoreCase),
+      exactLiteral,
     );
     // Warm: the index has every change made before this call, so cached contents are current.
     const cache = ctx.files;
     const warm = cache !== undefined && ctx.index !== undefined && (await ctx.index.sync(ctx.signal));
+    const literals = requiredLiterals(args.pattern, args.literal ?? false, compiled.ignoreCase);
+    const plan = planFor(literals);
+    const needle = rarestLiteral(literals);
+    const fast: LiteralFastPath | undefined =
+      warm && plan && needle !== undefined ? { plan, needle: Buffer.from(needle, "utf8") } : undefined;
     let sliceStart = performance.now();
     const maxResults = args.max_results ?? DEFAULT_MAX_RESULTS;
     const countLimit = Math.max(COUNT_LIMIT, maxResults + 1);
@@ -231,7 +257,14 @@ export const grepFileTool = defineTool({
           await new Promise((r) => setImmediate(r));
           sliceStart = performance.now();
         }
-        scan = scanFileCached(cache, ctx.pool, file.abs, matcher, { stopAfter });
+        scan = scanFileCached(
+          cache,
+          ctx.pool,
+          file.abs,
+          matcher,
+          { stopAfter, contextLines, exact: exactLiteral, clip },
+          fast,
+        );
       } else {
         scan = await scanFile(ctx.pool, file.abs, matcher, { stopAfter });
       }
@@ -252,14 +285,15 @@ export const grepFileTool = defineTool({
         continue;
       }
       for (const hit of scan.hits) {
-        for (const span of hit.spans) {
+        for (let k = 0; k < hit.spans.length; k++) {
+          const span = hit.spans[k]!;
           if (results.length >= maxResults) break;
-          const line = scan.lines[hit.index]!;
           results.push({
             path: file.rel,
             line: hit.index + 1,
             column: span.start + 1,
-            text: clip(displayLine(line), span.start),
+            // `texts`: clipped already by the warm path (a long line it did not decode whole).
+            text: hit.texts?.[k] ?? clip(displayLine(scan.lines[hit.index]!), span.start),
             before: scan.lines
               .slice(Math.max(0, hit.index - contextLines), hit.index)
               .map((l) => clip(displayLine(l))),
@@ -278,6 +312,13 @@ export const grepFileTool = defineTool({
       }
     }
     if (!filesOnly) truncated = totalMatches > results.length;
+    // The cache now holds what this search read: summarise it in the background for the next one.
+    if (warm) {
+      cache.scheduleMemo(TRIGRAM_MEMO, (data) => {
+        const summary = summarize(data);
+        return { value: summary, bytes: summary.bits.byteLength + 48 };
+      });
+    }
 
     const structured: Record<string, unknown> = {
       pattern: args.pattern,

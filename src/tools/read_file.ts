@@ -4,6 +4,7 @@ import { open } from "node:fs/promises";
 import { Type } from "@sinclair/typebox";
 import { defineTool, textResult, ToolError, type ToolContext } from "./types.js";
 import { FileTooLargeError, type FileCache } from "../cache/file-cache.js";
+import { READ_NONBLOCK } from "../workspace/confined-fs.js";
 
 export const DEFAULT_LINE_LIMIT = 2000;
 export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
@@ -114,7 +115,7 @@ export const readFileTool = defineTool({
         ctx,
       ));
     } else {
-      const handle = await open(target.abs, "r").catch((err: NodeJS.ErrnoException) => {
+      const handle = await open(target.abs, READ_NONBLOCK).catch((err: NodeJS.ErrnoException) => {
         if (err.code === "EISDIR")
           throw new ToolError(`"${args.path}" is a directory: use list_files to list it`);
         throw err;

@@ -11,7 +11,15 @@ import { lstat, open, readlink, realpath, type FileHandle } from "node:fs/promis
 import path from "node:path";
 import { PathError } from "./workspace.js";
 
-const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = constants;
+const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;
+
+/**
+ * Flags for opening a file to read it. O_NONBLOCK: opening a FIFO for reading otherwise waits
+ * for a writer, stalling the event loop (sync open) or a thread-pool thread (async open; four
+ * such calls stop every file operation of the daemon). On a regular file it changes nothing;
+ * callers still check `fstat(...).isFile()` before reading.
+ */
+export const READ_NONBLOCK = O_RDONLY | O_NONBLOCK;
 
 /** Linux exposes open descriptors as paths; elsewhere we fall back to a check by inode. */
 const HAVE_PROC_FD = existsSync("/proc/self/fd");
@@ -79,7 +87,7 @@ export async function openVerifiedDir(realDir: string): Promise<VerifiedDir> {
 export async function openConfinedForRead(realFile: string): Promise<FileHandle> {
   const dir = await openVerifiedDir(path.dirname(realFile));
   try {
-    return await open(dir.at(path.basename(realFile)), O_RDONLY | O_NOFOLLOW);
+    return await open(dir.at(path.basename(realFile)), READ_NONBLOCK | O_NOFOLLOW);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ELOOP") {
       throw new PathError(`${realFile} became a symlink after it was checked; refused`);

@@ -5,7 +5,9 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { CLI, makeTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { CLI, makeTestDaemon, waitFor, type TestDaemon } from "../helpers/daemon.js";
 
 describe("toold call exit codes and output", () => {
   let d: TestDaemon;
@@ -68,6 +70,47 @@ describe("toold call exit codes and output", () => {
   });
 });
 
+describe("toold call and Ctrl-C", () => {
+  let d: TestDaemon;
+  before(async () => {
+    d = await makeTestDaemon({});
+  });
+  after(() => d.cleanup());
+
+  it("cancels the call in the daemon and exits 1", async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        "--workspace",
+        d.root,
+        "--socket",
+        d.socket,
+        "call",
+        "run_terminal_cmd",
+        "command=sleep 30; touch late",
+        "--yes",
+      ],
+      { env: d.env, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const inFlight = async () => {
+      const r = await d.cli(["stats", "--json"]);
+      return r.code === 0
+        ? (JSON.parse(r.stdout) as { requests: { inFlight: number } }).requests.inFlight
+        : -1;
+    };
+    await waitFor(async () => (await inFlight()) === 1, 20_000, "the command to run");
+    child.kill("SIGINT");
+    assert.equal(await exited, 1);
+    assert.match(stderr, /cancelled/);
+    await waitFor(async () => (await inFlight()) === 0, 10_000, "the daemon to stop the command");
+    assert.equal(existsSync(path.join(d.root, "late")), false);
+  });
+});
+
 /** Checks the text exposition format line by line; returns samples by name+labels. */
 function parsePrometheus(text: string): Map<string, number> {
   const types = new Map<string, string>();
@@ -114,7 +157,9 @@ describe("toold stats formats", () => {
   });
 
   it("prints the stats object with --json", async () => {
-    const stats = JSON.parse((await d.cli(["stats", "--json"])).stdout) as { tools: Record<string, { calls: number; errors: number }> };
+    const stats = JSON.parse((await d.cli(["stats", "--json"])).stdout) as {
+      tools: Record<string, { calls: number; errors: number }>;
+    };
     assert.deepEqual(
       { calls: stats.tools.read_file?.calls, errors: stats.tools.read_file?.errors },
       { calls: 4, errors: 1 },
@@ -136,11 +181,48 @@ describe("toold stats formats", () => {
     assert.ok((samples.get("toold_connections_total") ?? 0) >= 5);
   });
 
-  it("--watch redraws until Ctrl-C, then exits 0", async () => {
-    const child = spawn(process.execPath, [CLI, "--workspace", d.root, "--socket", d.socket, "stats", "--watch", "--json", "--interval", "0.1"], {
-      env: d.env,
-      stdio: ["ignore", "pipe", "pipe"],
+  it("--watch on a terminal redraws in place", async () => {
+    // `script` (util-linux) gives the CLI a pseudo-terminal.
+    const cmd = [
+      process.execPath,
+      CLI,
+      "--workspace",
+      d.root,
+      "--socket",
+      d.socket,
+      "stats",
+      "--watch",
+      "--interval",
+      "0.1",
+      "--count",
+      "2",
+    ]
+      .map((a) => `'${a}'`)
+      .join(" ");
+    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn("script", ["-qec", cmd, "/dev/null"], {
+        env: d.env,
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      let out = "";
+      child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+      child.once("exit", (code) => resolve({ code, out }));
     });
+    assert.equal(r.code, 0);
+    const frames = r.out.split("\x1b[H\x1b[2J").slice(1);
+    assert.equal(frames.length, 2, JSON.stringify(r.out.slice(0, 200)));
+    for (const frame of frames) assert.match(frame, /^toold stats .*\(Ctrl-C to stop\)[^]*read_file\s+4\s+1/);
+  });
+
+  it("--watch redraws until Ctrl-C, then exits 0", async () => {
+    const child = spawn(
+      process.execPath,
+      [CLI, "--workspace", d.root, "--socket", d.socket, "stats", "--watch", "--json", "--interval", "0.1"],
+      {
+        env: d.env,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let out = "";
     child.stdout.on("data", (c: Buffer) => (out += c.toString()));
     const frames = () => out.split("\n").filter((l) => l.startsWith("{")).length;
@@ -151,7 +233,10 @@ describe("toold stats formats", () => {
     child.kill("SIGINT");
     assert.equal(await exited, 0);
     // Each frame is a whole stats object; uptime moves forward.
-    const uptimes = out.trim().split("\n").map((l) => (JSON.parse(l) as { uptimeMs: number }).uptimeMs);
+    const uptimes = out
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { uptimeMs: number }).uptimeMs);
     assert.ok((uptimes.at(-1) ?? 0) > (uptimes[0] ?? 0));
   });
 });

@@ -22,7 +22,10 @@ describe("toold/client against a real daemon", () => {
   let d: TestDaemon;
   let client: ToolDClient;
   before(async () => {
-    d = await makeTestDaemon({ toml: TOML, files: { "a.txt": "hello\n", "keep.txt": "k\n", "gone.txt": "g\n" } });
+    d = await makeTestDaemon({
+      toml: TOML,
+      files: { "a.txt": "hello\n", "keep.txt": "k\n", "gone.txt": "g\n" },
+    });
   });
   after(async () => {
     client?.close();
@@ -38,7 +41,12 @@ describe("toold/client against a real daemon", () => {
   });
 
   it("connects, starting the daemon, and lists typed tools", async () => {
-    client = await ToolDClient.connect({ workspace: d.root, socket: d.socket, env: d.env, clientInfo: { name: "test-ext" } });
+    client = await ToolDClient.connect({
+      workspace: d.root,
+      socket: d.socket,
+      env: d.env,
+      clientInfo: { name: "test-ext" },
+    });
     assert.equal(existsSync(d.socket), true);
     assert.equal(client.server.workspace, d.root);
     const tools = await client.listTools();
@@ -57,20 +65,32 @@ describe("toold/client against a real daemon", () => {
 
   it("delivers progress to the callback", async () => {
     const seen: unknown[] = [];
-    const r = await client.callTool("run_terminal_cmd", { command: "echo first; sleep 0.3; echo second" }, {
-      onProgress: (v) => seen.push(v),
-    });
+    const r = await client.callTool(
+      "run_terminal_cmd",
+      { command: "echo first; sleep 0.3; echo second" },
+      {
+        onProgress: (v) => seen.push(v),
+      },
+    );
     assert.ok(!r.isError, JSON.stringify(r));
     assert.match(JSON.stringify(seen), /first/);
   });
 
-  it("cancels: the promise rejects with the abort reason and the daemon stops the command", async () => {
+  it("cancels: the daemon stops the command and answers with what it had", async () => {
     const controller = new AbortController();
-    const call = client.callTool("run_terminal_cmd", { command: "sleep 20; echo late > late.txt" }, { signal: controller.signal });
+    const call = client.callTool(
+      "run_terminal_cmd",
+      { command: "echo early; sleep 20; echo late > late.txt" },
+      { signal: controller.signal },
+    );
     await waitFor(async () => (await client.stats()).requests.inFlight > 0, 10_000, "the call to start");
     controller.abort();
-    await assert.rejects(call, { name: "AbortError" });
-    await waitFor(async () => (await client.stats()).requests.inFlight === 0, 10_000, "the daemon to drop the call");
+    const result = await call;
+    assert.equal(result.isError, true);
+    const text = result.content.map((c) => c.text).join("");
+    assert.match(text, /cancelled/);
+    assert.match(text, /early/);
+    assert.equal((await client.stats()).requests.inFlight, 0);
     assert.equal(existsSync(path.join(d.root, "late.txt")), false);
   });
 
@@ -106,22 +126,37 @@ describe("toold/client against a real daemon", () => {
   });
 
   it("answers bad arguments with an RpcError the caller can branch on", async () => {
-    await assert.rejects(client.callTool("read_file", { nope: 1 }), (err: unknown) => err instanceof RpcError && err.code === ErrorCodes.InvalidParams);
-    await assert.rejects(client.callTool("no_such_tool", {}), (err: unknown) => err instanceof RpcError && err.code === ErrorCodes.MethodNotFound);
+    await assert.rejects(
+      client.callTool("read_file", { nope: 1 }),
+      (err: unknown) => err instanceof RpcError && err.code === ErrorCodes.InvalidParams,
+    );
+    await assert.rejects(
+      client.callTool("no_such_tool", {}),
+      (err: unknown) => err instanceof RpcError && err.code === ErrorCodes.MethodNotFound,
+    );
   });
 
   it("rejects pending calls when the daemon dies, and reconnects on the next call when asked to", async () => {
     const plain = await ToolDClient.connect({ workspace: d.root, socket: d.socket, env: d.env });
-    const resilient = await ToolDClient.connect({ workspace: d.root, socket: d.socket, env: d.env, reconnect: true });
+    const resilient = await ToolDClient.connect({
+      workspace: d.root,
+      socket: d.socket,
+      env: d.env,
+      reconnect: true,
+    });
     let drops = 0;
     resilient.onClose(() => drops++);
     const { pid } = await plain.status();
     const pendingPlain = plain.callTool("run_terminal_cmd", { command: "sleep 30" });
     const pendingResilient = resilient.callTool("run_terminal_cmd", { command: "sleep 30" });
     await waitFor(async () => (await resilient.stats()).requests.inFlight >= 2, 10_000, "both calls to run");
+    // Both outcomes are watched before the kill: each rejects as soon as its socket closes.
+    const outcomes = Promise.all([
+      assert.rejects(pendingPlain, ConnectionClosedError),
+      assert.rejects(pendingResilient, ConnectionClosedError),
+    ]);
     process.kill(pid, "SIGKILL");
-    await assert.rejects(pendingPlain, ConnectionClosedError);
-    await assert.rejects(pendingResilient, ConnectionClosedError);
+    await outcomes;
     await waitFor(() => !pidAlive(pid), 10_000, "the daemon to die");
     assert.equal(drops, 1);
     // Without reconnect the client stays closed; with it the next call starts a new daemon.
@@ -136,4 +171,3 @@ describe("toold/client against a real daemon", () => {
     client.close();
   });
 });
-

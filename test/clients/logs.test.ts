@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { CLI, makeTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 
-const MAX_BYTES = 4096;
+const MAX_BYTES = 8192;
 
 describe("daemon logs", () => {
   let d: TestDaemon;
@@ -33,7 +33,10 @@ describe("daemon logs", () => {
     }
     const calls = pretty.split("\n").filter((l) => / call /.test(l));
     assert.equal(calls.length, 2, pretty);
-    assert.match(calls[0] ?? "", /^\d{4}-\d\d-\d\dT[\d:.]+Z INFO {2}dispatch call conn=\d+ method=tools\/call tool=read_file durationMs=[\d.]+ outcome=ok$/);
+    assert.match(
+      calls[0] ?? "",
+      /^\d{4}-\d\d-\d\dT[\d:.]+Z INFO {2}dispatch call conn=\d+ method=tools\/call tool=read_file durationMs=[\d.]+ outcome=ok$/,
+    );
     assert.match(calls[1] ?? "", / outcome=tool_error$/);
     // --json gives the raw records.
     const raw = (await d.cli(["logs", "--json", "-n", "1"])).stdout.trim();
@@ -41,25 +44,36 @@ describe("daemon logs", () => {
   });
 
   it("rotates by size, keeps log_max_files generations, and -f follows across rotations", async () => {
-    const follower = spawn(process.execPath, [CLI, "--workspace", d.root, "--socket", d.socket, "logs", "-f", "-n", "0"], {
-      env: d.env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const follower = spawn(
+      process.execPath,
+      [CLI, "--workspace", d.root, "--socket", d.socket, "logs", "-f", "-n", "1"],
+      {
+        env: d.env,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let followed = "";
     follower.stdout.on("data", (c: Buffer) => (followed += c.toString()));
-    await new Promise((r) => setTimeout(r, 300)); // let it open the live file
+    // It prints the last record once it has the live file open; only what comes after counts.
+    const ready = Date.now() + 15_000;
+    while (!followed.includes("\n") && Date.now() < ready) await new Promise((r) => setTimeout(r, 20));
+    const baseline = followed.length;
 
     const client = await d.connect();
-    // About 20 KiB of call lines: several rotations at 4 KiB. Paced like a busy agent, not a flood:
+    // About 26 KiB of call lines: three rotations at 8 KiB. Paced like a busy agent, not a flood:
     // a follower (like tail -F) cannot see generations deleted between two of its polls.
-    const CALLS = 120;
+    const CALLS = 150;
     for (let i = 0; i < CALLS; i++) {
       await client.callTool("read_file", { path: "a.txt" });
       await new Promise((r) => setTimeout(r, 10));
     }
     client.close();
 
-    const mine = () => followed.split("\n").filter((l) => / call /.test(l)).length;
+    const mine = () =>
+      followed
+        .slice(baseline)
+        .split("\n")
+        .filter((l) => / call /.test(l)).length;
     const deadline = Date.now() + 15_000;
     while (mine() < CALLS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     follower.kill("SIGINT");

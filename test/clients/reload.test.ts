@@ -12,7 +12,8 @@ describe("config reload", () => {
   let d: TestDaemon;
   const toml = (size: number | string) => `[optimization.tool_registry]\nhot_cache_size = ${size}\n`;
   const capacity = async () =>
-    (JSON.parse((await d.cli(["stats", "--json"])).stdout) as { hotCache: { capacity: number } }).hotCache.capacity;
+    (JSON.parse((await d.cli(["stats", "--json"])).stdout) as { hotCache: { capacity: number } }).hotCache
+      .capacity;
   const pid = async () => (JSON.parse((await d.cli(["status", "--json"])).stdout) as { pid: number }).pid;
 
   before(async () => {
@@ -36,9 +37,14 @@ describe("config reload", () => {
     await writeFile(path.join(d.root, "vtcode.toml"), `# a comment\n${toml('"big"')}`);
     const r = await d.cli(["config", "reload"]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /vtcode\.toml:3: optimization\.tool_registry\.hot_cache_size must be an integer from 1 to 4096 \(got "big"\)/);
+    assert.match(
+      r.stderr,
+      /vtcode\.toml:3: optimization\.tool_registry\.hot_cache_size must be an integer from 1 to 4096 \(got "big"\)/,
+    );
     assert.equal(await capacity(), 8);
-    const config = JSON.parse((await d.cli(["config", "get"])).stdout) as { optimization: { tool_registry: { hot_cache_size: number } } };
+    const config = JSON.parse((await d.cli(["config", "get"])).stdout) as {
+      optimization: { tool_registry: { hot_cache_size: number } };
+    };
     assert.equal(config.optimization.tool_registry.hot_cache_size, 8);
 
     await writeFile(path.join(d.root, "vtcode.toml"), "[optimization.tool_registry\n");
@@ -64,7 +70,10 @@ describe("config reload", () => {
       "the failed reload in the log",
     );
     const logs = (await d.cli(["logs", "-n", "all"])).stdout;
-    assert.match(logs, /ERROR .*config reload failed; old config kept .*hot_cache_size must be an integer from 1 to 4096/);
+    assert.match(
+      logs,
+      /ERROR .*config reload failed; old config kept .*hot_cache_size must be an integer from 1 to 4096/,
+    );
     assert.equal(await capacity(), 12);
     assert.equal(await pid(), daemonPid);
   });

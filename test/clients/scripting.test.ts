@@ -13,7 +13,7 @@ import { CLI, REPO_ROOT, makeTestDaemon, type TestDaemon } from "../helpers/daem
 async function scriptsFromDoc(): Promise<Map<string, string>> {
   const doc = await readFile(path.join(REPO_ROOT, "docs/scripting.md"), "utf8");
   const scripts = new Map<string, string>();
-  for (const m of doc.matchAll(/<!-- tested: ([\w.-]+) -->\n```bash\n([\s\S]*?)\n```/g)) {
+  for (const m of doc.matchAll(/<!-- tested: ([\w.-]+) -->\s*```bash\n([\s\S]*?)\n```/g)) {
     scripts.set(m[1] as string, `${m[2]}\n`);
   }
   return scripts;
@@ -36,7 +36,8 @@ describe("the scripts in docs/scripting.md", () => {
         "bash",
         [path.join(bin, name), ...args],
         { cwd: d.root, env: { ...d.env, ...env, PATH: `${bin}:${process.env.PATH ?? ""}` }, timeout: 60_000 },
-        (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
+        (err, stdout, stderr) =>
+          resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
       );
     });
 
@@ -45,7 +46,8 @@ describe("the scripts in docs/scripting.md", () => {
     d = await makeTestDaemon({
       toml: "",
       files: {
-        "src/user.ts": "export function fetchUser() {}\nconst fetchUserName = 1; // TODO: drop\nfetchUser(); // TODO: async\n",
+        "src/user.ts":
+          "export function fetchUser() {}\nconst fetchUserName = 1; // TODO: drop\nfetchUser(); // TODO: async\n",
         "src/app.ts": "// SPDX-License-Identifier: MIT\nimport { fetchUser } from './user';\n",
         "docs/notes.md": "fetchUser is documented here. FIXME: update\n",
       },
@@ -60,7 +62,13 @@ describe("the scripts in docs/scripting.md", () => {
   after(() => d.cleanup());
 
   it("finds every tested script in the doc", () => {
-    assert.deepEqual([...scripts.keys()].sort(), ["add-header.sh", "changelog.sh", "raw-socket.sh", "rename-symbol.sh", "todo-report.sh"]);
+    assert.deepEqual([...scripts.keys()].sort(), [
+      "add-header.sh",
+      "changelog.sh",
+      "raw-socket.sh",
+      "rename-symbol.sh",
+      "todo-report.sh",
+    ]);
   });
 
   it("rename-symbol.sh replaces the text in the files the glob matches, and only there", async () => {
@@ -81,7 +89,10 @@ describe("the scripts in docs/scripting.md", () => {
     const r = await run("add-header.sh");
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "header added: src/user.ts\n");
-    assert.equal(await readFile(path.join(d.root, "src/user.ts"), "utf8"), `// SPDX-License-Identifier: MIT\n${before}`);
+    assert.equal(
+      await readFile(path.join(d.root, "src/user.ts"), "utf8"),
+      `// SPDX-License-Identifier: MIT\n${before}`,
+    );
     assert.equal(await readFile(path.join(d.root, "src/app.ts"), "utf8"), app);
     // Idempotent: a second run has nothing to do.
     assert.equal((await run("add-header.sh")).stdout, "");

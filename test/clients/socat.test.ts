@@ -10,17 +10,27 @@ import { makeTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 /** Pipes `input` into `socat -t 30 - UNIX-CONNECT:<socket>` and returns the lines it printed. */
 function socat(socket: string, input: string): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const child = execFile("socat", ["-t", "30", "-", `UNIX-CONNECT:${socket}`], { timeout: 30_000 }, (err, stdout) => {
-      if (err) reject(err);
-      else resolve(stdout.split("\n").filter((l) => l.length > 0));
-    });
+    const child = execFile(
+      "socat",
+      ["-t", "30", "-", `UNIX-CONNECT:${socket}`],
+      { timeout: 30_000 },
+      (err, stdout) => {
+        if (err) reject(err);
+        else resolve(stdout.split("\n").filter((l) => l.length > 0));
+      },
+    );
     child.stdin?.end(input);
   });
 }
 
-type Reply = { id: number | null; result?: Record<string, unknown>; error?: { code: number; message: string } };
+type Reply = {
+  id: number | null;
+  result?: Record<string, unknown>;
+  error?: { code: number; message: string };
+};
 const parse = (lines: string[]) => lines.map((l) => JSON.parse(l) as Reply);
-const req = (id: number, method: string, params: unknown) => JSON.stringify({ jsonrpc: "2.0", id, method, params });
+const req = (id: number, method: string, params: unknown) =>
+  JSON.stringify({ jsonrpc: "2.0", id, method, params });
 
 describe("NDJSON mode with socat", () => {
   let d: TestDaemon;
@@ -37,7 +47,12 @@ describe("NDJSON mode with socat", () => {
   it("answers the contract's one-liner at the path `toold socket` prints", async () => {
     const printed = (await d.cli(["socket"])).stdout.trim();
     assert.equal(printed, d.socket);
-    const [reply] = parse(await socat(printed, `${req(1, "tools/call", { name: "read_file", arguments: { path: "src/a.txt" } })}\n`));
+    const [reply] = parse(
+      await socat(
+        printed,
+        `${req(1, "tools/call", { name: "read_file", arguments: { path: "src/a.txt" } })}\n`,
+      ),
+    );
     assert.equal(reply?.id, 1);
     const content = reply?.result?.content as { text: string }[];
     assert.match(content[0]?.text ?? "", /needle one/);

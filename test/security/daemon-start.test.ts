@@ -67,7 +67,7 @@ test("first start on the default socket path: the folder is created private, and
   const d = await makeTestDaemon({ files: { "a.txt": "a" } });
   const runtime = path.join(d.runDir, "xdg");
   await mkdir(runtime, { mode: 0o700 });
-  const env = { ...d.env, XDG_RUNTIME_DIR: runtime };
+  const env: NodeJS.ProcessEnv = { ...d.env, XDG_RUNTIME_DIR: runtime };
   delete env.TOOLD_SOCKET;
   const cli = (args: string[]) =>
     new Promise<CliResult>((resolve) => {
@@ -217,6 +217,11 @@ test("[commands] rules refuse run_terminal_cmd with the rule's name, even when t
     ]);
     assert.equal(push.code, 1);
     assert.match(push.stderr, /commands\.deny_glob = "git push \*"/);
+    // An alias is the same tool: the rules apply to it too.
+    const alias = await d.cli(["call", "exec_command", JSON.stringify({ cmd: "rm -f keep.txt" })]);
+    assert.equal(alias.code, 1);
+    assert.match(alias.stderr, /commands\.deny_list = "rm"/);
+    assert.equal(existsSync(path.join(d.root, "keep.txt")), true);
     const ok = await d.cli(["call", "run_terminal_cmd", JSON.stringify({ command: "echo fine" })]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /fine/);

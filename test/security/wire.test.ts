@@ -226,6 +226,33 @@ test("per connection at most max_in_flight_per_connection calls run; the rest wa
   s.destroy();
 });
 
+test("a client that sends calls and never reads the answers cannot make the daemon buffer them", async () => {
+  const since = goodCalls;
+  await writeFile(path.join(d.root, "big.txt"), "x".repeat(1024 * 1024));
+  const rss = async () => (await good.stats()).process.rssBytes;
+  const before = await rss();
+  const s = await RawSocket.connect(d.socket, "ndjson");
+  s.socket.pause(); // never read
+  const call = (id: number) =>
+    JSON.stringify({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: "read_file", arguments: { path: "big.txt" } },
+    });
+  const N = 200;
+  for (let id = 1; id <= N; id++) s.write(`${call(id)}\n`);
+  // Unbounded, the daemon would now hold ~200 MiB of answers; bounded, max_in_flight (2) of them.
+  await new Promise((r) => setTimeout(r, 1500));
+  const grown = (await rss()) - before;
+  assert.ok(
+    grown < 64 * 1024 * 1024,
+    `daemon RSS grew by ${Math.round(grown / 1048576)} MiB while the client did not read`,
+  );
+  await assertGoodClientServed(since);
+  s.destroy();
+});
+
 test("at most max_connections connections; the next gets -32002 and is closed; a freed slot is reused", async () => {
   const since = goodCalls;
   await waitFor(
@@ -234,7 +261,13 @@ test("at most max_connections connections; the next gets -32002 and is closed; a
     "only the good client connected",
   );
   const held: RawSocket[] = [];
-  for (let i = 0; i < 5; i++) held.push(await RawSocket.connect(d.socket, "ndjson"));
+  for (let i = 0; i < 5; i++) {
+    // Each one talks first: a connection that sends nothing is closed after frame_timeout_ms.
+    const s = await RawSocket.connect(d.socket, "ndjson");
+    s.send(listTools(100 + i));
+    assert.equal((await s.next()).id, 100 + i);
+    held.push(s);
+  }
   await waitFor(async () => (await good.stats()).connections.active === 6, 5000, "six connections");
   const extra = await RawSocket.connect(d.socket, "ndjson");
   extra.send(listTools(1));
@@ -249,4 +282,10 @@ test("at most max_connections connections; the next gets -32002 and is closed; a
   again.send(listTools(2));
   assert.equal((await again.next()).id, 2);
   for (const s of [...held, again]) s.destroy();
+});
+
+test("a connection that sends nothing is closed after frame_timeout_ms, freeing its slot", async () => {
+  const s = await RawSocket.connect(d.socket, "lsp");
+  await s.waitClosed(5000);
+  assert.ok((s.closedAfterMs ?? 0) >= 350, `closed after ${s.closedAfterMs} ms, before the timeout`);
 });
