@@ -356,6 +356,19 @@ const QUERIES = [
   },
 ] as const;
 
+/**
+ * Waits until the daemon has built its background search summaries: the warm steady state the
+ * row measures (building them competes for the CPU with the searches being timed).
+ */
+async function summariesBuilt(conn: MessageConnection): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const s = (await conn.sendRequest("daemon/stats", {})) as { fileCache: { summarizing?: boolean } };
+    if (!s.fileCache.summarizing || Date.now() > deadline) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /** d: warm repeated grep_file vs rg (same matches); g: RSS after warming; e: list_files vs rg --files. */
 async function rowsDEG(c: Ctx, daemon: BenchDaemon): Promise<Map<string, number>> {
   const rgMedians = new Map<string, number>();
@@ -365,6 +378,7 @@ async function rowsDEG(c: Ctx, daemon: BenchDaemon): Promise<Map<string, number>
       const args = { ...q.args, path: ".", max_results: 10000 };
       const first = await callTool(d.conn, "grep_file", args); // warms index + cache
       const ours = grepLines(first);
+      await summariesBuilt(d.conn);
       const times: number[] = [];
       const rgTimes: number[] = [];
       let same = "rg not installed";
@@ -575,7 +589,12 @@ async function rowF(c: Ctx): Promise<void> {
   };
   const grep = async () => {
     // "return" is in nearly every JS/TS file: the search reads the whole workspace.
-    await callTool(d.conn, "grep_file", { pattern: "return", literal: true, files_with_matches: true, max_results: 10000 });
+    await callTool(d.conn, "grep_file", {
+      pattern: "return",
+      literal: true,
+      files_with_matches: true,
+      max_results: 10000,
+    });
   };
   const small = async () => {
     for (let i = 0; i < 500; i++) await callTool(d.conn, "read_file", { path: reads[0]! });
@@ -610,7 +629,12 @@ async function rowF(c: Ctx): Promise<void> {
     );
     const fcOnGrep = await phase(cacheOn, grep);
     const fcOffGrep = await phase(cacheOff, grep);
-    report(`file cache, grep_file literal \`return\` over the ${files.length}-file workspace`, fcOnGrep, fcOffGrep, "");
+    report(
+      `file cache, grep_file literal \`return\` over the ${files.length}-file workspace`,
+      fcOnGrep,
+      fcOffGrep,
+      "",
+    );
     // The pool serves the reads that the cache does not keep: measure it with the cache off.
     const poolOnRead = await phase(`${cacheOff}[optimization.memory_pool]\nenabled = true\n`, readAll);
     const poolOffRead = await phase(`${cacheOff}[optimization.memory_pool]\nenabled = false\n`, readAll);

@@ -12,7 +12,7 @@
  * Reads that cannot be cached (cache off, file larger than the per-file bound) go through the
  * memory pool, so the hot paths allocate nothing per call in steady state.
  */
-import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { LRUCache } from "lru-cache";
 import { READ_NONBLOCK } from "../workspace/confined-fs.js";
@@ -49,6 +49,8 @@ export interface FileCacheStats {
   maxFileBytes: number;
   /** Of `bytes`, what search summaries take (see src/index/warm-scan.ts). */
   memoBytes: number;
+  /** True while summaries are being built in the background. */
+  summarizing: boolean;
   hits: number;
   misses: number;
   evictions: number;
@@ -240,7 +242,8 @@ export class FileCache {
     // Small files (most source files) are read synchronously: one open, fstat, read and close in
     // this turn costs less than four thread-pool round trips. Large ones go asynchronously.
     // Non-blocking: a FIFO would otherwise block the event loop here (see READ_NONBLOCK).
-    const fd = openSync(abs, READ_NONBLOCK);
+    // O_NOFOLLOW: `abs` is a checked real path; a link swapped in since is refused, not followed.
+    const fd = openSync(abs, READ_NONBLOCK | constants.O_NOFOLLOW);
     let open_ = true;
     const close = () => {
       if (open_) closeSync(fd);
@@ -292,7 +295,7 @@ export class FileCache {
     fn: (data: Buffer, key: FileKey) => T | Promise<T>,
     opts: ReadOptions,
   ): Promise<T> {
-    const handle = await open(abs, READ_NONBLOCK);
+    const handle = await open(abs, READ_NONBLOCK | constants.O_NOFOLLOW);
     try {
       const st = await handle.stat();
       this.checkSize(st.size, opts.maxBytes);
@@ -396,6 +399,7 @@ export class FileCache {
       entries: this.lru?.size ?? 0,
       bytes: (this.lru?.calculatedSize ?? 0) + this.memoBytes,
       memoBytes: this.memoBytes,
+      summarizing: this.memoRunning,
       maxBytes: this.maxBytes,
       maxFileBytes: this.maxFileBytes,
       hits: this.hits,

@@ -147,7 +147,7 @@ const COUNTER_FIELDS = new Set([
 /**
  * `daemon/stats` in the Prometheus text exposition format (version 0.0.4): counters end in
  * `_total`, sizes are gauges in bytes, per-tool latency is a summary in seconds with 0.5 and 0.99
- * quantiles (from the daemon's HDR histograms) and `_count`.
+ * quantiles (from the daemon's HDR histograms), `_sum` and `_count`.
  */
 export function formatPrometheus(s: StatsResult): string {
   const out: string[] = [];
@@ -194,6 +194,8 @@ export function formatPrometheus(s: StatsResult): string {
     out.push(
       `toold_tool_duration_seconds{${label(t)},quantile="0.99"} ${seconds(Math.min(v.p99Ms, v.maxMs))}`,
     );
+    // Daemons older than `sumMs` omit it; Prometheus accepts a summary without `_sum`.
+    if (typeof v.sumMs === "number") out.push(`toold_tool_duration_seconds_sum{${label(t)}} ${seconds(v.sumMs)}`);
     out.push(`toold_tool_duration_seconds_count{${label(t)}} ${v.calls}`);
   }
   metric(

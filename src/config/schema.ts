@@ -147,7 +147,7 @@ export const CONFIG_SECTIONS = {
       Type.Integer({ minimum: 100, maximum: 3_600_000 }),
       30_000,
       "an integer from 100 to 3600000 (milliseconds)",
-      "A message that stays incomplete this long (a slow or stuck sender) gets an error and its connection is closed.",
+      "A message that stays incomplete this long (a slow or stuck sender) gets an error and its connection is closed; so is a connection that sends nothing at all for this long.",
     ),
     drain_timeout_secs: key(
       Type.Integer({ minimum: 0, maximum: 3600 }),

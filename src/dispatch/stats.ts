@@ -5,6 +5,7 @@ import type { LatencySummary } from "../protocol/methods.js";
 interface ToolCounters {
   calls: number;
   errors: number;
+  sumMs: number;
   /** Microseconds, 1 µs to 1 h at 3 significant digits. */
   histogram: hdr.Histogram;
 }
@@ -24,6 +25,7 @@ export class Stats {
       counters = {
         calls: 0,
         errors: 0,
+        sumMs: 0,
         histogram: hdr.build({
           lowestDiscernibleValue: 1,
           highestTrackableValue: 3_600_000_000,
@@ -33,6 +35,7 @@ export class Stats {
       this.tools.set(tool, counters);
     }
     counters.calls++;
+    counters.sumMs += durationMs;
     if (isError) counters.errors++;
     counters.histogram.recordValue(Math.min(Math.max(1, Math.round(durationMs * 1000)), 3_600_000_000));
   }
@@ -47,6 +50,7 @@ export class Stats {
         p50Ms: ms(c.histogram.getValueAtPercentile(50)),
         p99Ms: ms(c.histogram.getValueAtPercentile(99)),
         maxMs: ms(c.histogram.maxValue),
+        sumMs: Math.round(c.sumMs * 1000) / 1000,
       };
     }
     return out;

@@ -212,10 +212,15 @@ export function scanByLiteral(
   const ranges = summary
     ? candidateRanges(summary, trigramsOf(needle), needle.length, bytes)
     : [[0, bytes] as [number, number]];
+  const bom = bytes >= 3 && content[0] === 0xef && content[1] === 0xbb && content[2] === 0xbf ? 3 : 0;
+  // A regex (not an exact literal) is first probed on the bytes of each range, widened to whole
+  // lines, and the ranges that may match are halved (at line breaks) and probed again down to a
+  // few KiB: a handful of native RE2 passes instead of one call per line that holds the literal.
+  const windows = options.exact ? ranges : probeWindows(content, ranges, matcher, bom);
   let range = 0;
   const next = (from: number): number => {
-    for (; range < ranges.length; range++) {
-      const [rs, re] = ranges[range]!;
+    for (; range < windows.length; range++) {
+      const [rs, re] = windows[range]!;
       if (from >= re) continue;
       const begin = Math.max(from, rs);
       const found = content.subarray(begin, re).indexOf(needle);
@@ -225,7 +230,6 @@ export function scanByLiteral(
   };
   const stopAfter = options.stopAfter ?? 0;
   const context = options.contextLines ?? 0;
-  const bom = bytes >= 3 && content[0] === 0xef && content[1] === 0xbb && content[2] === 0xbf ? 3 : 0;
   const lines: string[] = [];
   const hits: LineHit[] = [];
   let matches = 0;
@@ -307,6 +311,45 @@ export function scanByLiteral(
     at = next(endNl + 1);
   }
   return matches > 0 ? { kind: "match", bytes, lines, hits, matches } : { kind: "no_match", bytes };
+}
+
+/** Ranges below this size are not split further by `probeWindows`. */
+const PROBE_CHUNK_BYTES = 2048;
+
+/** See scanByLiteral: the line-aligned parts of `ranges` where `matcher` may match. */
+function probeWindows(
+  content: Buffer,
+  ranges: readonly [number, number][],
+  matcher: Matcher,
+  bom: number,
+): [number, number][] {
+  const bytes = content.length;
+  const widened: [number, number][] = [];
+  for (const [rs, re] of ranges) {
+    const ls = Math.max(bom, rs === 0 ? 0 : content.lastIndexOf(NL, rs - 1) + 1);
+    const nl = re >= bytes ? -1 : content.indexOf(NL, re - 1);
+    const le = nl === -1 ? bytes : nl + 1;
+    const last = widened[widened.length - 1];
+    if (last && ls <= last[1]) last[1] = Math.max(last[1], le);
+    else widened.push([ls, le]);
+  }
+  const out: [number, number][] = [];
+  const refine = (s: number, e: number): void => {
+    if (!matcher.mayMatch(content.subarray(s, e))) return;
+    if (e - s <= PROBE_CHUNK_BYTES) {
+      out.push([s, e]);
+      return;
+    }
+    const nl = content.indexOf(NL, s + ((e - s) >>> 1));
+    if (nl === -1 || nl + 1 >= e) {
+      out.push([s, e]); // one long line: nothing to split at
+      return;
+    }
+    refine(s, nl + 1);
+    refine(nl + 1, e);
+  };
+  for (const [s, e] of widened) refine(s, e);
+  return out;
 }
 
 /** Decodes up to `n` lines before and after the line [start, end) numbered `lineNo`. */

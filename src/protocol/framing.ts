@@ -193,7 +193,29 @@ abstract class GuardedReader extends AbstractMessageReader implements MessageRea
       }
       this.track(msg.id);
     }
+    if (msg.method === "$/cancelRequest" && this.held.length > 0 && this.cancelHeld(msg.params)) return;
     this.emit(msg);
+  }
+
+  /**
+   * A cancelled request still waiting for a slot never starts (it could be a command): it is
+   * answered -32800 here. Returns false when the id is not waiting (running calls are cancelled
+   * by the connection as usual).
+   */
+  private cancelHeld(params: unknown): boolean {
+    const id = (params as { id?: unknown } | undefined)?.id;
+    const index = this.held.findIndex((h) => (h.msg as { id?: unknown }).id === id);
+    if (index === -1 || (typeof id !== "string" && typeof id !== "number")) return false;
+    const [removed] = this.held.splice(index, 1);
+    this.heldBytes -= removed?.bytes ?? 0;
+    this.resumeIfDrained();
+    this.protocolError({
+      code: ErrorCodes.RequestCancelled,
+      message: "cancelled before it started (it was waiting for a free slot of max_in_flight_per_connection)",
+      id,
+      fatal: false,
+    });
+    return true;
   }
 
   private emit(msg: Message): void {
@@ -229,6 +251,10 @@ abstract class GuardedReader extends AbstractMessageReader implements MessageRea
       this.track(next.msg.id as string | number);
       this.emit(next.msg);
     }
+    this.resumeIfDrained();
+  }
+
+  private resumeIfDrained(): void {
     if (this.heldPause && this.heldBytes < (this.options.maxHeldBytes ?? 1024 * 1024) / 2) {
       this.heldPause = false;
       if (!this.paused) this.stream.resume();

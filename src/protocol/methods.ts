@@ -85,6 +85,8 @@ export interface LatencySummary {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** Sum of all call durations, for rates and means (Prometheus `_sum`). */
+  sumMs: number;
 }
 export interface StatsResult {
   uptimeMs: number;

@@ -176,6 +176,8 @@ describe("toold stats formats", () => {
     const p50 = samples.get('toold_tool_duration_seconds{tool="read_file",quantile="0.5"}') ?? -1;
     const p99 = samples.get('toold_tool_duration_seconds{tool="read_file",quantile="0.99"}') ?? -1;
     assert.ok(p50 > 0 && p99 >= p50 && p99 < 60, `quantiles in seconds: ${p50} ${p99}`);
+    const sum = samples.get('toold_tool_duration_seconds_sum{tool="read_file"}') ?? -1;
+    assert.ok(sum >= p50 && sum < 240, `_sum is the total of 4 calls in seconds: ${sum}`);
     assert.ok((samples.get("toold_hot_cache_hits_total") ?? -1) >= 1);
     assert.ok((samples.get("toold_process_resident_memory_bytes") ?? 0) > 1024 * 1024);
     assert.ok((samples.get("toold_connections_total") ?? 0) >= 5);

@@ -202,7 +202,9 @@ test("per connection at most max_in_flight_per_connection calls run; the rest wa
   const blocked = { command: "while [ ! -f gate ]; do sleep 0.02; done; echo done" };
   let batch = "";
   for (let id = 1; id <= 8; id++) {
-    batch += `${JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "run_terminal_cmd", arguments: blocked } })}\n`;
+    // The last one would leave a trace if it ever ran.
+    const args = id === 8 ? { command: "touch ran-8" } : blocked;
+    batch += `${JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "run_terminal_cmd", arguments: args } })}\n`;
   }
   s.write(batch); // one chunk: all eight arrive at once
   const inFlight = async () => (await good.stats()).requests.inFlight;
@@ -213,6 +215,11 @@ test("per connection at most max_in_flight_per_connection calls run; the rest wa
     assert.ok(n <= 3, `${n} calls in flight; the bound is 2 (+1 from the well-behaved client)`);
     await new Promise((r) => setTimeout(r, 30));
   }
+  // A call still waiting for a slot is cancelled before it starts: it never runs.
+  s.write(`${JSON.stringify({ jsonrpc: "2.0", method: "$/cancelRequest", params: { id: 8 } })}\n`);
+  const early = await s.next(10_000);
+  assert.equal(early.id, 8);
+  assert.equal(early.error?.code, -32800);
   // The connection is full, yet its $/cancelRequest notification is read and acted on.
   s.write(`${JSON.stringify({ jsonrpc: "2.0", method: "$/cancelRequest", params: { id: 1 } })}\n`);
   const cancelled = await s.next(10_000);
@@ -221,8 +228,9 @@ test("per connection at most max_in_flight_per_connection calls run; the rest wa
   await assertGoodClientServed(since);
   await writeFile(gate, "");
   const ids = new Set<unknown>();
-  for (let i = 0; i < 7; i++) ids.add((await s.next(20_000)).id);
-  assert.deepEqual([...ids].sort(), [2, 3, 4, 5, 6, 7, 8]);
+  for (let i = 0; i < 6; i++) ids.add((await s.next(20_000)).id);
+  assert.deepEqual([...ids].sort(), [2, 3, 4, 5, 6, 7]);
+  assert.equal(existsSync(path.join(d.root, "ran-8")), false, "the cancelled call never ran");
   s.destroy();
 });
 

@@ -14,6 +14,7 @@ import { defaultConfig, parseConfig } from "../../src/config/load.js";
 import { isWithin, PathError, protectedBy, Workspace } from "../../src/workspace/workspace.js";
 import { openConfinedForRead, openVerifiedDir } from "../../src/workspace/confined-fs.js";
 import { writeFileAtomic } from "../../src/tools/fs-atomic.js";
+import { FileCache } from "../../src/cache/file-cache.js";
 
 const config = defaultConfig();
 
@@ -229,6 +230,19 @@ describe("confined-fs: a symlink swapped in after the check changes nothing", ()
     await rm(path.join(root, "r.txt"));
     await symlink(path.join(outside, "secret.txt"), path.join(root, "r.txt"));
     await rejects(openConfinedForRead(target.abs), /became a symlink/);
+  });
+
+  test("the file cache (read_file's reader) refuses a file swapped for a link after the check", async () => {
+    const cache = new FileCache({ maxBytes: 1024 * 1024 });
+    await writeFile(path.join(root, "c.txt"), "mine");
+    const target = await ws.resolve("c.txt");
+    assert.equal(await cache.read(target.abs, (b) => b.toString()), "mine");
+    await rm(path.join(root, "c.txt"));
+    await symlink(path.join(outside, "secret.txt"), path.join(root, "c.txt"));
+    await assert.rejects(
+      cache.read(target.abs, (b) => b.toString()),
+      (err: NodeJS.ErrnoException) => err.code === "ELOOP",
+    );
   });
 
   test("names through the verified folder cannot climb out", async () => {
