@@ -38,7 +38,9 @@ async function main(): Promise<number> {
     strict: true,
   });
   if (values.help) {
-    process.stdout.write("usage: npm run fuzz -- [--cases N] [--seed N] [--workers N] [--benign-globs] [--json] [--keep]\n");
+    process.stdout.write(
+      "usage: npm run fuzz -- [--cases N] [--seed N] [--workers N] [--benign-globs] [--json] [--keep]\n",
+    );
     return 0;
   }
   const cases = intFlag(values.cases, "cases", 100_000);
@@ -49,10 +51,18 @@ async function main(): Promise<number> {
   const sb = await makeSandbox({ toml: FUZZ_TOML, prefix: "toold-fuzz-" });
   await prepareFuzzWorkspace(sb);
   const daemon = await startDaemon(sb);
-  log(`fuzz: daemon pid ${daemon.pid}, workspace ${sb.root}; ${cases} cases, seed ${seed}, ${workers} connections; mix ${JSON.stringify(CASE_MIX)}`);
+  log(
+    `fuzz: daemon pid ${daemon.pid}, workspace ${sb.root}; ${cases} cases, seed ${seed}, ${workers} connections; mix ${JSON.stringify(CASE_MIX)}`,
+  );
   let report;
   try {
-    report = await runFuzz(sb, daemon.pid, { cases, seed, workers, benignGlobs: values["benign-globs"], onProgress: (n) => log(`  ${n}/${cases} cases`) });
+    report = await runFuzz(sb, daemon.pid, {
+      cases,
+      seed,
+      workers,
+      benignGlobs: values["benign-globs"],
+      onProgress: (n) => log(`  ${n}/${cases} cases`),
+    });
   } finally {
     const exit = await daemon.stop();
     if (exit !== 0) log(`fuzz: the daemon exited with ${exit} on SIGTERM (expected 0)`);
@@ -61,7 +71,9 @@ async function main(): Promise<number> {
   }
   const failures = fuzzFailures(report);
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ ...report, seed, pass: failures.length === 0, failures }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ...report, seed, pass: failures.length === 0, failures }, null, 2)}\n`,
+    );
   } else {
     const lines = [
       `cases ${report.cases} in ${(report.wallMs / 1000).toFixed(1)} s = ${report.casesPerSec}/s; by kind ${JSON.stringify(report.byKind)}`,
@@ -70,7 +82,9 @@ async function main(): Promise<number> {
       `tool results with isError: ${JSON.stringify(report.toolErrorsByTool)}`,
       `oversized frames: ${report.oversized.sent} sent, ${report.oversized.answeredWithError} answered -32600`,
       `well-behaved client: ${report.goodClient.calls} calls, ${report.goodClient.failures} failures, slowest ${report.goodClient.maxMs} ms`,
-      ...(report.stalledAtCase !== undefined ? [`STALLED: the daemon stopped answering near case ${report.stalledAtCase}`] : []),
+      ...(report.stalledAtCase !== undefined
+        ? [`STALLED: the daemon stopped answering near case ${report.stalledAtCase}`]
+        : []),
       `daemon: alive ${report.daemonAlive}, same pid ${report.samePid}; RSS ${mb(report.rss.startBytes)} → ${mb(report.rss.endBytes)}`,
       `outside the workspace: ${report.outsideChanged.length === 0 ? "unchanged" : report.outsideChanged.join(", ")}`,
       ...report.internalErrors.map((e) => `  ! internal: ${e}`),

@@ -11,7 +11,13 @@
  */
 import { parseArgs } from "node:util";
 import { makeSandbox, mb, startDaemon } from "./reliability/harness.js";
-import { formatSample, MIX, runStress, seedWorkspace, type StressOptions } from "./reliability/stress-core.js";
+import {
+  formatSample,
+  MIX,
+  runStress,
+  seedWorkspace,
+  type StressOptions,
+} from "./reliability/stress-core.js";
 
 const STRESS_TOML = `# written by scripts/stress.ts
 [tools.policies]
@@ -52,7 +58,9 @@ async function main(): Promise<number> {
   }
   const soakMinutes = values["soak-minutes"] === undefined ? undefined : Number(values["soak-minutes"]);
   if (soakMinutes !== undefined && !(soakMinutes > 0)) {
-    process.stderr.write(`stress: --soak-minutes must be a number > 0 (got ${JSON.stringify(values["soak-minutes"])})\n`);
+    process.stderr.write(
+      `stress: --soak-minutes must be a number > 0 (got ${JSON.stringify(values["soak-minutes"])})\n`,
+    );
     return 2;
   }
   const o: StressOptions = {
@@ -92,15 +100,22 @@ async function main(): Promise<number> {
   const failures: string[] = [];
   if (report.protocolErrors > 0) failures.push(`${report.protocolErrors} protocol errors`);
   if (report.toolErrors > 0) failures.push(`${report.toolErrors} unexpected tool errors`);
-  if (report.mismatchedReads > 0) failures.push(`${report.mismatchedReads} reads differed from the client's log`);
+  if (report.mismatchedReads > 0)
+    failures.push(`${report.mismatchedReads} reads differed from the client's log`);
   if (report.lostOrTornFiles > 0) failures.push(`${report.lostOrTornFiles} files lost or torn`);
-  if (report.latencyMs.max > maxMs) failures.push(`slowest call ${report.latencyMs.max} ms > bound ${maxMs} ms`);
+  if (report.latencyMs.max > maxMs)
+    failures.push(`slowest call ${report.latencyMs.max} ms > bound ${maxMs} ms`);
   const { startBytes, endBytes } = report.rss;
-  const rssLimit = startBytes === undefined ? undefined : startBytes + Math.max(rssSlackMb * 1048576, startBytes * 0.5);
+  const rssLimit =
+    startBytes === undefined ? undefined : startBytes + Math.max(rssSlackMb * 1048576, startBytes * 0.5);
   if (rssLimit !== undefined && endBytes !== undefined && endBytes > rssLimit) {
     failures.push(`RSS after the run ${mb(endBytes)} > start ${mb(startBytes)} + slack (${mb(rssLimit)})`);
   }
-  if (report.fds.start !== undefined && report.fds.end !== undefined && report.fds.end > report.fds.start + 4) {
+  if (
+    report.fds.start !== undefined &&
+    report.fds.end !== undefined &&
+    report.fds.end > report.fds.start + 4
+  ) {
     failures.push(`open fds grew from ${report.fds.start} to ${report.fds.end}`);
   }
   if (soakMinutes !== undefined) {
@@ -114,13 +129,16 @@ async function main(): Promise<number> {
   }
 
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ ...report, maxMsBound: maxMs, pass: failures.length === 0, failures }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ...report, maxMsBound: maxMs, pass: failures.length === 0, failures }, null, 2)}\n`,
+    );
   } else {
     const lines = [
       `clients ${report.clients}, calls ${report.calls} in ${(report.wallMs / 1000).toFixed(1)} s = ${report.callsPerSec} calls/s`,
       `latency ms: p50 ${report.latencyMs.p50}, p99 ${report.latencyMs.p99}, max ${report.latencyMs.max} (bound ${maxMs})`,
       ...Object.entries(report.perOp).map(
-        ([op, v]) => `  ${op.padEnd(12)} ${String(v.calls).padStart(7)} calls  p50 ${v.p50}  p99 ${v.p99}  max ${v.max}`,
+        ([op, v]) =>
+          `  ${op.padEnd(12)} ${String(v.calls).padStart(7)} calls  p50 ${v.p50}  p99 ${v.p99}  max ${v.max}`,
       ),
       `grep via: ${report.grepTool}`,
       `errors: protocol ${report.protocolErrors}, tool ${report.toolErrors}, mismatched reads ${report.mismatchedReads}, lost/torn files ${report.lostOrTornFiles}`,

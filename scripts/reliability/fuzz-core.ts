@@ -27,7 +27,8 @@ max_message_bytes = 65536
 `;
 export const MAX_MESSAGE_BYTES = 65536;
 
-export type CaseKind = "bytes" | "truncated" | "malformed_header" | "oversized" | "json" | "wrong_shape" | "tool_call";
+export type CaseKind =
+  "bytes" | "truncated" | "malformed_header" | "oversized" | "json" | "wrong_shape" | "tool_call";
 
 /** Weights out of 100. Kinds that need a fresh connection are rarer: they cost a connect each. */
 export const CASE_MIX: Readonly<Record<CaseKind, number>> = {
@@ -68,6 +69,8 @@ export interface FuzzReport {
   /** Internal errors (-32603) are bugs worth a look even when the daemon survives them. */
   internalErrors: string[];
   oversized: { sent: number; answeredWithError: number };
+  /** Fuzzed run_terminal_cmd calls that ran (policy is deny): must be 0. */
+  commandsRan: number;
   goodClient: { calls: number; failures: number; maxMs: number; firstFailure?: string };
   /** Set when the daemon stopped answering the well-behaved client: the case number reached. */
   stalledAtCase?: number;
@@ -84,7 +87,10 @@ export async function prepareFuzzWorkspace(sb: Sandbox): Promise<void> {
   await mkdir(path.join(sb.root, "stable"), { recursive: true });
   await writeFile(path.join(sb.root, "stable", "anchor.txt"), "the well-behaved client reads this\n");
   for (let i = 0; i < 8; i++) {
-    await writeFile(path.join(sb.root, "src", `file${i}.ts`), `export const x${i} = ${i};\n// needle ${i}\n`.repeat(20));
+    await writeFile(
+      path.join(sb.root, "src", `file${i}.ts`),
+      `export const x${i} = ${i};\n// needle ${i}\n`.repeat(20),
+    );
   }
   await writeFile(path.join(sb.root, "src", "nested", "deep.txt"), "deep\n");
   await writeFile(path.join(sb.root, "README.md"), "# fuzz\n");
@@ -108,7 +114,12 @@ export async function snapshot(dir: string): Promise<Map<string, string>> {
         out.set(rel, `dir ${st.mode.toString(8)}`);
         await walk(abs);
       } else if (e.isFile()) {
-        out.set(rel, `file ${st.mode.toString(8)} ${createHash("sha256").update(await readFile(abs)).digest("hex")}`);
+        out.set(
+          rel,
+          `file ${st.mode.toString(8)} ${createHash("sha256")
+            .update(await readFile(abs))
+            .digest("hex")}`,
+        );
       } else {
         out.set(rel, `other ${st.mode.toString(8)}`);
       }
@@ -120,14 +131,23 @@ export async function snapshot(dir: string): Promise<Map<string, string>> {
 
 function diffSnapshots(before: Map<string, string>, after: Map<string, string>): string[] {
   const changed: string[] = [];
-  for (const [k, v] of before) if (after.get(k) !== v) changed.push(`${k}: ${after.has(k) ? "changed" : "removed"}`);
+  for (const [k, v] of before)
+    if (after.get(k) !== v) changed.push(`${k}: ${after.has(k) ? "changed" : "removed"}`);
   for (const k of after.keys()) if (!before.has(k)) changed.push(`${k}: added`);
   return changed;
 }
 
 // ------------------------------------------------------------------ generators
 
-const METHODS = ["initialize", "tools/list", "tools/call", "daemon/stats", "daemon/status", "config/get", "config/reload"];
+const METHODS = [
+  "initialize",
+  "tools/list",
+  "tools/call",
+  "daemon/stats",
+  "daemon/status",
+  "config/get",
+  "config/reload",
+];
 /** Never sent: it would end the run. */
 const FORBIDDEN_METHODS = new Set(["daemon/shutdown"]);
 
@@ -163,7 +183,23 @@ function anyPath(sb: Sandbox, known: readonly string[]): fc.Arbitrary<string> {
   return fc.oneof(
     { weight: 4, arbitrary: safePath(known) },
     { weight: 3, arbitrary: fc.constantFrom(...outside) },
-    { weight: 1, arbitrary: fc.constantFrom("", ".", "/", "..", "\u0000", "a\u0000b", "src/\u0000", "~", "$HOME", "C:\\x", "src//file0.ts", "src/./file0.ts/") },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        "",
+        ".",
+        "/",
+        "..",
+        "\u0000",
+        "a\u0000b",
+        "src/\u0000",
+        "~",
+        "$HOME",
+        "C:\\x",
+        "src//file0.ts",
+        "src/./file0.ts/",
+      ),
+    },
     { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
     { weight: 1, arbitrary: fc.string({ unit: "grapheme", maxLength: 20 }) },
     { weight: 1, arbitrary: fc.integer({ min: 200, max: 5000 }).map((n) => "a".repeat(n)) },
@@ -172,20 +208,43 @@ function anyPath(sb: Sandbox, known: readonly string[]): fc.Arbitrary<string> {
 
 /** A patch: sometimes well-formed (with paths from the generators), sometimes junk. */
 function patchText(sb: Sandbox, known: readonly string[]): fc.Arbitrary<string> {
-  const lines = fc.array(fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom("export const x0 = 0;", "// needle 0")), { maxLength: 4 });
+  const lines = fc.array(
+    fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom("export const x0 = 0;", "// needle 0")),
+    { maxLength: 4 },
+  );
   const op = fc.oneof(
-    fc.tuple(anyPath(sb, known), lines).map(([p, ls]) => [`*** Add File: ${p}`, ...ls.map((l) => `+${l}`)].join("\n")),
+    fc
+      .tuple(anyPath(sb, known), lines)
+      .map(([p, ls]) => [`*** Add File: ${p}`, ...ls.map((l) => `+${l}`)].join("\n")),
     safePath(known).map((p) => `*** Delete File: ${p}`),
     fc
       .tuple(anyPath(sb, known), fc.option(anyPath(sb, known)), lines, lines)
       .map(([p, mv, minus, plus]) =>
-        [`*** Update File: ${p}`, ...(mv ? [`*** Move to: ${mv}`] : []), "@@", ...minus.map((l) => `-${l}`), ...plus.map((l) => `+${l}`)].join("\n"),
+        [
+          `*** Update File: ${p}`,
+          ...(mv ? [`*** Move to: ${mv}`] : []),
+          "@@",
+          ...minus.map((l) => `-${l}`),
+          ...plus.map((l) => `+${l}`),
+        ].join("\n"),
       ),
   );
   return fc.oneof(
-    { weight: 3, arbitrary: fc.array(op, { minLength: 1, maxLength: 3 }).map((ops) => ["*** Begin Patch", ...ops, "*** End Patch"].join("\n")) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .array(op, { minLength: 1, maxLength: 3 })
+        .map((ops) => ["*** Begin Patch", ...ops, "*** End Patch"].join("\n")),
+    },
     { weight: 1, arbitrary: fc.string({ maxLength: 200 }) },
-    { weight: 1, arbitrary: fc.constantFrom("*** Begin Patch", "*** Begin Patch\n*** End Patch", "apply_patch <<'EOF'\n*** Begin Patch\n*** End Patch\nEOF") },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        "*** Begin Patch",
+        "*** Begin Patch\n*** End Patch",
+        "apply_patch <<'EOF'\n*** Begin Patch\n*** End Patch\nEOF",
+      ),
+    },
   );
 }
 
@@ -230,12 +289,14 @@ export function fromSchema(
         const props = schema.properties ?? {};
         const required = new Set(schema.required ?? []);
         const entries = Object.entries(props).map(([k, s]) =>
-          fc.option(fromSchema(s, { ...ctx, key: k }), { freq: required.has(k) ? 25 : 2 }).map((v) => [k, v] as const),
+          fc
+            .option(fromSchema(s, { ...ctx, key: k }), { freq: required.has(k) ? 25 : 2 })
+            .map((v) => [k, v] as const),
         );
         // Rarely an unknown key (fc.option's freq is the odds of *no* value).
-        const extra = fc.option(fc.tuple(fc.string({ maxLength: 8 }), wrong), { freq: 1, nil: null }).chain((x) =>
-          fc.constantFrom(...new Array<typeof x>(30).fill(null), x),
-        );
+        const extra = fc
+          .option(fc.tuple(fc.string({ maxLength: 8 }), wrong), { freq: 1, nil: null })
+          .chain((x) => fc.constantFrom(...new Array<typeof x>(30).fill(null), x));
         valid = fc.tuple(fc.tuple(...entries), extra).map(([es, ex]) => {
           const o: Record<string, unknown> = {};
           for (const [k, v] of es) if (v !== null) o[k] = v;
@@ -256,9 +317,19 @@ export function fromSchema(
         const min = schema.minimum ?? -1000;
         const max = Math.min(schema.maximum ?? 100_000, 100_000);
         valid = fc.oneof(
-          { weight: 10, arbitrary: fc.integer({ min: Math.ceil(min), max: Math.max(Math.ceil(min), Math.floor(max)) }) },
-          { weight: 1, arbitrary: fc.constantFrom(min - 1, max + 1, 0, -1, 2 ** 31, Number.MAX_SAFE_INTEGER) },
-          { weight: 1, arbitrary: type === "number" ? fc.double({ noNaN: true }) : fc.double({ min: 0.5, max: 3.5, noNaN: true }) },
+          {
+            weight: 10,
+            arbitrary: fc.integer({ min: Math.ceil(min), max: Math.max(Math.ceil(min), Math.floor(max)) }),
+          },
+          {
+            weight: 1,
+            arbitrary: fc.constantFrom(min - 1, max + 1, 0, -1, 2 ** 31, Number.MAX_SAFE_INTEGER),
+          },
+          {
+            weight: 1,
+            arbitrary:
+              type === "number" ? fc.double({ noNaN: true }) : fc.double({ min: 0.5, max: 3.5, noNaN: true }),
+          },
         );
         break;
       }
@@ -273,14 +344,38 @@ export function fromSchema(
         } else if (ctx.tool === "apply_patch" && ctx.key === "input") {
           valid = patchText(ctx.sb, ctx.known);
         } else if (ctx.benignGlobs && /glob|name_pattern/.test(ctx.key)) {
-          valid = fc.constantFrom("*.ts", "**/*.ts", "src/**", "*.{ts,md}", "file?.ts", "[a-f]*", "!*.md", "**");
+          valid = fc.constantFrom(
+            "*.ts",
+            "**/*.ts",
+            "src/**",
+            "*.{ts,md}",
+            "file?.ts",
+            "[a-f]*",
+            "!*.md",
+            "**",
+          );
         } else if (/pattern|regex|glob/.test(ctx.key)) {
           valid = fc.oneof(
-            fc.constantFrom("needle", "needle \\d", "(a+)+$", "[", "**/*.ts", "*.{ts,md}", "(?i)EXPORT", "\\", "^$", ".*", "a{1000000}"),
+            fc.constantFrom(
+              "needle",
+              "needle \\d",
+              "(a+)+$",
+              "[",
+              "**/*.ts",
+              "*.{ts,md}",
+              "(?i)EXPORT",
+              "\\",
+              "^$",
+              ".*",
+              "a{1000000}",
+            ),
             fc.string({ maxLength: 20 }),
           );
         } else if (/old_str/.test(ctx.key)) {
-          valid = fc.oneof(fc.constantFrom("export const x0 = 0;", "// needle 1\n", "", "\n"), fc.string({ maxLength: 40 }));
+          valid = fc.oneof(
+            fc.constantFrom("export const x0 = 0;", "// needle 1\n", "", "\n"),
+            fc.string({ maxLength: 40 }),
+          );
         } else {
           valid = fc.oneof(
             fc.string({ maxLength: 200 }),
@@ -303,12 +398,23 @@ function toolCallArb(
   benignGlobs: boolean,
 ): fc.Arbitrary<{ name: unknown; arguments: unknown }> {
   const perTool = tools.map((t) =>
-    fromSchema(t.inputSchema as JsonSchema, { key: "", tool: t.name, sb, known, benignGlobs }).map((args) => ({ name: t.name as unknown, arguments: args })),
+    fromSchema(t.inputSchema as JsonSchema, { key: "", tool: t.name, sb, known, benignGlobs }).map(
+      (args) => ({ name: t.name as unknown, arguments: args }),
+    ),
   );
   return fc.oneof(
     { weight: 20, arbitrary: fc.oneof(...perTool) },
     // Unknown names, aliases in odd case, and names of the wrong type.
-    { weight: 1, arbitrary: fc.record({ name: fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom("READ_FILE", "run_pty_cmd", "exec_command", null, 7)), arguments: fc.jsonValue({ maxDepth: 2 }) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        name: fc.oneof(
+          fc.string({ maxLength: 12 }),
+          fc.constantFrom("READ_FILE", "run_pty_cmd", "exec_command", null, 7),
+        ),
+        arguments: fc.jsonValue({ maxDepth: 2 }),
+      }),
+    },
   );
 }
 
@@ -324,7 +430,20 @@ interface Counters {
   internalErrors: string[];
   oversizedSent: number;
   oversizedAnswered: number;
+  commandsRan: number;
   byKind: Record<string, number>;
+}
+
+class NoAnswerError extends Error {}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new NoAnswerError(`${what} got no answer in ${ms} ms`)), ms);
+    }),
+  ]);
 }
 
 function pickKind(r: number): CaseKind {
@@ -352,31 +471,71 @@ function record(c: Counters, kind: CaseKind, tool: unknown, outcome: Outcome, bo
   const a = outcome.answer;
   const key = `${kind} ${a.error ? a.error.code : "result"}`;
   c.answerCodes[key] = (c.answerCodes[key] ?? 0) + 1;
-  if (process.env.FUZZ_DEBUG && a.error?.code === -32602 && kind === "tool_call") process.stderr.write(`${a.error.message.slice(0, 160)}\n`);
-  if (a.error?.code === -32603 && c.internalErrors.length < 20) c.internalErrors.push(`${a.error.message} <- ${body.slice(0, 200)}`);
+  if (a.error?.code === -32603 && c.internalErrors.length < 20)
+    c.internalErrors.push(`${a.error.message} <- ${body.slice(0, 200)}`);
   const result = a.result as { isError?: boolean; content?: { text?: string }[] } | undefined;
+  if (
+    result &&
+    !result.isError &&
+    typeof tool === "string" &&
+    /^(run_terminal_cmd|run_pty_cmd|exec_command)$/i.test(tool)
+  ) {
+    c.commandsRan++;
+  }
   if (result?.isError && typeof tool === "string") {
     c.toolErrorsByTool[tool] = (c.toolErrorsByTool[tool] ?? 0) + 1;
     const text = result.content?.[0]?.text ?? "";
-    if (/internal error/.test(text) && c.internalErrors.length < 20) c.internalErrors.push(`${tool}: ${text.slice(0, 200)} <- ${body.slice(0, 200)}`);
+    if (/internal error/.test(text) && c.internalErrors.length < 20)
+      c.internalErrors.push(`${tool}: ${text.slice(0, 200)} <- ${body.slice(0, 200)}`);
   }
 }
 
 export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise<FuzzReport> {
   const answerTimeoutMs = o.answerTimeoutMs ?? (Number(process.env.FUZZ_ANSWER_TIMEOUT_MS) || 30_000);
   const before = await snapshot(sb.sibling);
-  const good = await ToolDClient.connect({ workspace: sb.root, socket: sb.socket, env: sb.env, autoStart: false, clientInfo: { name: "fuzz-good" } });
+  const good = await ToolDClient.connect({
+    workspace: sb.root,
+    socket: sb.socket,
+    env: sb.env,
+    autoStart: false,
+    clientInfo: { name: "fuzz-good" },
+  });
   const tools = await good.listTools();
   const statusBefore = await good.status();
-  const known = ["README.md", "src", "src/nested", "src/nested/deep.txt", ...Array.from({ length: 8 }, (_, i) => `src/file${i}.ts`), "new", "new/a.txt"];
+  const known = [
+    "README.md",
+    "src",
+    "src/nested",
+    "src/nested/deep.txt",
+    ...Array.from({ length: 8 }, (_, i) => `src/file${i}.ts`),
+    "new",
+    "new/a.txt",
+  ];
 
   const arbs = {
     bytes: fc.uint8Array({ minLength: 1, maxLength: 512 }),
     json: fc.jsonValue({ maxDepth: 3 }),
     wrongShape: fc.record({
-      jsonrpc: fc.oneof({ weight: 8, arbitrary: fc.constant("2.0") }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) }),
-      method: fc.oneof(fc.constantFrom(...METHODS), fc.string({ maxLength: 16 }), fc.constantFrom("$/cancelRequest", "$/progress", "rpc.foo", "tools/", "TOOLS/LIST")),
-      params: fc.oneof(fc.object({ maxDepth: 2 }), fc.array(fc.jsonValue({ maxDepth: 1 }), { maxLength: 3 }), fc.constantFrom({}, { name: 5 }, { name: "read_file", arguments: [] }, { name: "read_file", arguments: "x" }, { capabilities: "yes" })),
+      jsonrpc: fc.oneof(
+        { weight: 8, arbitrary: fc.constant("2.0") },
+        { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) },
+      ),
+      method: fc.oneof(
+        fc.constantFrom(...METHODS),
+        fc.string({ maxLength: 16 }),
+        fc.constantFrom("$/cancelRequest", "$/progress", "rpc.foo", "tools/", "TOOLS/LIST"),
+      ),
+      params: fc.oneof(
+        fc.object({ maxDepth: 2 }),
+        fc.array(fc.jsonValue({ maxDepth: 1 }), { maxLength: 3 }),
+        fc.constantFrom(
+          {},
+          { name: 5 },
+          { name: "read_file", arguments: [] },
+          { name: "read_file", arguments: "x" },
+          { capabilities: "yes" },
+        ),
+      ),
     }),
     toolCall: toolCallArb(tools, sb, known, o.benignGlobs ?? false),
     truncateAt: fc.double({ min: 0, max: 1, noNaN: true }),
@@ -404,6 +563,7 @@ export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise
     internalErrors: [],
     oversizedSent: 0,
     oversizedAnswered: 0,
+    commandsRan: 0,
     byKind: {},
   };
   const goodStats = { calls: 0, failures: 0, maxMs: 0, firstFailure: undefined as string | undefined };
@@ -416,21 +576,26 @@ export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise
       const started = performance.now();
       try {
         if (i % 3 === 2) {
-          await Promise.race([good.status(), sleep(answerTimeoutMs).then(() => Promise.reject(new Error("daemon/status got no answer")))]);
+          await withTimeout(good.status(), answerTimeoutMs, "daemon/status");
         } else {
-          const r = await good.callTool(
-            i % 3 === 0 ? "read_file" : "list_files",
-            { path: i % 3 === 0 ? "stable/anchor.txt" : "stable" },
-            { signal: AbortSignal.timeout(answerTimeoutMs) },
+          const r = await withTimeout(
+            good.callTool(i % 3 === 0 ? "read_file" : "list_files", {
+              path: i % 3 === 0 ? "stable/anchor.txt" : "stable",
+            }),
+            answerTimeoutMs,
+            "tools/call",
           );
-          if (r.isError || !(r.content[0]?.text ?? "").includes(i % 3 === 0 ? "well-behaved" : "anchor.txt")) {
+          if (
+            r.isError ||
+            !(r.content[0]?.text ?? "").includes(i % 3 === 0 ? "well-behaved" : "anchor.txt")
+          ) {
             throw new Error(`unexpected result: ${r.content[0]?.text.slice(0, 200)}`);
           }
         }
       } catch (err) {
         goodStats.failures++;
         // No answer at all means the daemon is stuck: stop fuzzing and report where.
-        if (/no answer|timeout|aborted/i.test((err as Error).message) || (err as Error).name === "TimeoutError") {
+        if (err instanceof NoAnswerError) {
           stalledAtCase ??= next;
         }
         goodStats.firstFailure ??= (err as Error).message;
@@ -455,7 +620,14 @@ export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise
     };
     while (next < o.cases && stalledAtCase === undefined) {
       const n = next++;
-      if (conn.closed) conn = await RawConn.open(sb.socket, framing);
+      if (conn.closed) {
+        if (c.internalErrors.length < 20) {
+          c.internalErrors.push(
+            `CONNECTION CLOSED by the daemon; last answer ${conn.lastReceived}; last sent ${conn.lastSent.join(" || ")}`,
+          );
+        }
+        conn = await RawConn.open(sb.socket, framing);
+      }
       const kind = pickKind(rng(o.seed * 1_000_003 + n)());
       c.byKind[kind] = (c.byKind[kind] ?? 0) + 1;
       switch (kind) {
@@ -466,7 +638,10 @@ export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise
         }
         case "truncated": {
           const call = gen(arbs.toolCall, o.seed, n);
-          const full = frame(n % 2 === 0 ? "lsp" : "ndjson", JSON.stringify({ jsonrpc: "2.0", id: n, method: "tools/call", params: call }));
+          const full = frame(
+            n % 2 === 0 ? "lsp" : "ndjson",
+            JSON.stringify({ jsonrpc: "2.0", id: n, method: "tools/call", params: call }),
+          );
           const cut = Math.floor(gen(arbs.truncateAt, o.seed, n) * (full.length - 1));
           await oneShot(sb.socket, full.subarray(0, cut), 20, n % 3 === 0);
           break;
@@ -479,7 +654,9 @@ export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise
           const huge =
             n % 2 === 0
               ? Buffer.from(`Content-Length: ${MAX_MESSAGE_BYTES + 1 + (n % 1000)}\r\n\r\n{"jsonrpc":"2.0"`)
-              : Buffer.from(`{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"pad":"${"p".repeat(MAX_MESSAGE_BYTES + 10)}"}}\n`);
+              : Buffer.from(
+                  `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"pad":"${"p".repeat(MAX_MESSAGE_BYTES + 10)}"}}\n`,
+                );
           const answer = await oneShot(sb.socket, huge, 5000);
           if (/-32600/.test(answer)) c.oversizedAnswered++;
           break;
@@ -517,13 +694,8 @@ export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise
   await goodLoop;
 
   const alive = pidAlive(pid);
-  let samePid = false;
-  try {
-    const st = await Promise.race([good.status(), sleep(5000).then(() => undefined)]);
-    samePid = st?.pid === statusBefore.pid;
-  } catch {
-    samePid = false;
-  }
+  const st = await withTimeout(good.status(), 5000, "daemon/status").catch(() => undefined);
+  const samePid = st?.pid === statusBefore.pid;
   good.close();
   await sleep(500);
   const rssEnd = procRss(pid);
@@ -533,11 +705,17 @@ export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise
     byKind: c.byKind,
     wallMs: Math.round(wallMs),
     casesPerSec: Math.round((o.cases / wallMs) * 1000),
-    requests: { sent: c.sent, answered: c.answered, unanswered: c.unanswered, closedBeforeAnswer: c.closedBeforeAnswer },
+    requests: {
+      sent: c.sent,
+      answered: c.answered,
+      unanswered: c.unanswered,
+      closedBeforeAnswer: c.closedBeforeAnswer,
+    },
     answerCodes: c.answerCodes,
     toolErrorsByTool: c.toolErrorsByTool,
     internalErrors: c.internalErrors,
     oversized: { sent: c.oversizedSent, answeredWithError: c.oversizedAnswered },
+    commandsRan: c.commandsRan,
     goodClient: {
       calls: goodStats.calls,
       failures: goodStats.failures,
@@ -548,7 +726,10 @@ export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise
     daemonAlive: alive,
     samePid,
     outsideChanged: diffSnapshots(before, after),
-    rss: { ...(rssStart !== undefined ? { startBytes: rssStart } : {}), ...(rssEnd !== undefined ? { endBytes: rssEnd } : {}) },
+    rss: {
+      ...(rssStart !== undefined ? { startBytes: rssStart } : {}),
+      ...(rssEnd !== undefined ? { endBytes: rssEnd } : {}),
+    },
   };
 }
 
@@ -558,9 +739,14 @@ export function fuzzFailures(r: FuzzReport): string[] {
   if (r.stalledAtCase !== undefined) f.push(`the daemon stopped answering near case ${r.stalledAtCase}`);
   if (!r.daemonAlive || !r.samePid) f.push("the daemon did not survive (dead or replaced)");
   if (r.requests.unanswered > 0) f.push(`${r.requests.unanswered} well-formed requests got no answer`);
-  if (r.requests.closedBeforeAnswer > 0) f.push(`${r.requests.closedBeforeAnswer} well-formed requests lost to a closed connection`);
-  if (r.goodClient.failures > 0) f.push(`the well-behaved client failed ${r.goodClient.failures} times (${r.goodClient.firstFailure})`);
-  if (r.outsideChanged.length > 0) f.push(`files outside the workspace changed: ${r.outsideChanged.slice(0, 5).join(", ")}`);
-  if (r.oversized.answeredWithError < r.oversized.sent) f.push(`${r.oversized.sent - r.oversized.answeredWithError} oversized frames got no -32600 answer`);
+  if (r.requests.closedBeforeAnswer > 0)
+    f.push(`${r.requests.closedBeforeAnswer} well-formed requests lost to a closed connection`);
+  if (r.goodClient.failures > 0)
+    f.push(`the well-behaved client failed ${r.goodClient.failures} times (${r.goodClient.firstFailure})`);
+  if (r.commandsRan > 0) f.push(`${r.commandsRan} fuzzed commands ran although run_terminal_cmd is denied`);
+  if (r.outsideChanged.length > 0)
+    f.push(`files outside the workspace changed: ${r.outsideChanged.slice(0, 5).join(", ")}`);
+  if (r.oversized.answeredWithError < r.oversized.sent)
+    f.push(`${r.oversized.sent - r.oversized.answeredWithError} oversized frames got no -32600 answer`);
   return f;
 }

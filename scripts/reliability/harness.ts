@@ -65,13 +65,20 @@ export interface DaemonProcess {
 }
 
 /** Starts the compiled daemon in the foreground and resolves once its socket accepts a connection. */
-export async function startDaemon(sb: Sandbox, opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<DaemonProcess> {
+export async function startDaemon(
+  sb: Sandbox,
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<DaemonProcess> {
   if (!existsSync(DAEMON_ENTRY)) throw new Error(`${DAEMON_ENTRY} is missing: run \`npm run build\` first`);
   const logFd = openSync(sb.logFile, "a");
-  const child = spawn(process.execPath, [DAEMON_ENTRY, "--workspace", sb.root, "--socket", sb.socket, "--foreground"], {
-    env: { ...sb.env, ...opts.env },
-    stdio: ["ignore", logFd, logFd],
-  });
+  const child = spawn(
+    process.execPath,
+    [DAEMON_ENTRY, "--workspace", sb.root, "--socket", sb.socket, "--foreground"],
+    {
+      env: { ...sb.env, ...opts.env },
+      stdio: ["ignore", logFd, logFd],
+    },
+  );
   closeSync(logFd);
   let running = true;
   const exited = new Promise<number | string>((resolve) =>
@@ -195,4 +202,5 @@ export function rng(seed: number): () => number {
   };
 }
 
-export const mb = (bytes: number | undefined) => (bytes === undefined ? "?" : `${(bytes / 1048576).toFixed(1)} MB`);
+export const mb = (bytes: number | undefined) =>
+  bytes === undefined ? "?" : `${(bytes / 1048576).toFixed(1)} MB`;

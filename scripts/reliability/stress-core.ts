@@ -83,13 +83,19 @@ export async function seedWorkspace(sb: Sandbox, o: StressOptions): Promise<void
   const shared = path.join(sb.root, "shared");
   await mkdir(shared, { recursive: true });
   for (let i = 0; i < o.sharedFiles; i++) {
-    const lines = Array.from({ length: 200 }, (_, k) => `export const value_${i}_${k} = ${k}; // needle${k % 10}`);
+    const lines = Array.from(
+      { length: 200 },
+      (_, k) => `export const value_${i}_${k} = ${k}; // needle${k % 10}`,
+    );
     await writeFile(path.join(shared, `mod${i}.ts`), `${lines.join("\n")}\n`);
   }
   for (let c = 0; c < o.clients; c++) {
     await mkdir(path.join(sb.root, `c${c}`), { recursive: true });
     for (let f = 0; f < o.filesPerClient; f++) {
-      await writeFile(path.join(sb.root, `c${c}`, `f${f}.txt`), fileText(c, f, new Array<number>(o.linesPerFile).fill(0)));
+      await writeFile(
+        path.join(sb.root, `c${c}`, `f${f}.txt`),
+        fileText(c, f, new Array<number>(o.linesPerFile).fill(0)),
+      );
     }
   }
 }
@@ -173,7 +179,8 @@ class StressClient {
       case "read_shared":
         name = "read_file";
         args = { path: `shared/mod${this.pick(this.o.sharedFiles)}.ts` };
-        check = (r) => (r.content[0]?.text.startsWith("export const value_") ? undefined : "shared file read wrong");
+        check = (r) =>
+          r.content[0]?.text.startsWith("export const value_") ? undefined : "shared file read wrong";
         break;
       case "read_own": {
         name = "read_file";
@@ -198,7 +205,8 @@ class StressClient {
       case "list":
         name = "list_files";
         args = { path: `c${this.id}` };
-        check = (r) => (r.content[0]?.text.includes("f0.txt") ? undefined : "own folder listing lacks f0.txt");
+        check = (r) =>
+          r.content[0]?.text.includes("f0.txt") ? undefined : "own folder listing lacks f0.txt";
         break;
       case "write": {
         name = "write_file";
@@ -233,8 +241,12 @@ class StressClient {
       }
       case "cmd":
         name = "run_terminal_cmd";
-        args = this.random() < 0.5 ? { command: ["echo", `c${this.id}-${next}`] } : { command: `printf %s c${this.id}-${next}` };
-        check = (r) => (r.content[0]?.text.includes(`c${this.id}-${next}`) ? undefined : "command output missing");
+        args =
+          this.random() < 0.5
+            ? { command: ["echo", `c${this.id}-${next}`] }
+            : { command: `printf %s c${this.id}-${next}` };
+        check = (r) =>
+          r.content[0]?.text.includes(`c${this.id}-${next}`) ? undefined : "command output missing";
         break;
     }
     const started = performance.now();
@@ -244,7 +256,10 @@ class StressClient {
     } catch (err) {
       this.t.calls++;
       this.t.protocolErrors++;
-      note(this.t, `client ${this.id} ${name}: ${err instanceof RpcError ? `RPC ${err.code} ` : ""}${(err as Error).message}`);
+      note(
+        this.t,
+        `client ${this.id} ${name}: ${err instanceof RpcError ? `RPC ${err.code} ` : ""}${(err as Error).message}`,
+      );
       if (err instanceof ConnectionClosedError) throw err;
       return;
     } finally {
@@ -253,7 +268,10 @@ class StressClient {
     this.t.calls++;
     if (result.isError) {
       this.t.toolErrors++;
-      note(this.t, `client ${this.id} ${name} ${JSON.stringify(args).slice(0, 120)}: ${result.content[0]?.text.slice(0, 300)}`);
+      note(
+        this.t,
+        `client ${this.id} ${name} ${JSON.stringify(args).slice(0, 120)}: ${result.content[0]?.text.slice(0, 300)}`,
+      );
       // A failed write leaves the file as it was, so the log stays as it was too.
       return;
     }
@@ -282,10 +300,22 @@ async function sample(client: ToolDClient, pid: number, atMs: number, calls: num
 
 /** Runs the load against a daemon already serving `sb` (pid `pid`). The workspace must be seeded. */
 export async function runStress(sb: Sandbox, pid: number, o: StressOptions): Promise<StressReport> {
-  const monitor = await ToolDClient.connect({ workspace: sb.root, socket: sb.socket, env: sb.env, autoStart: false });
+  const monitor = await ToolDClient.connect({
+    workspace: sb.root,
+    socket: sb.socket,
+    env: sb.env,
+    autoStart: false,
+  });
   const tools = await monitor.listTools();
   const names = new Set(tools.map((t) => t.name));
-  for (const needed of ["read_file", "list_files", "write_file", "edit_file", "apply_patch", "run_terminal_cmd"]) {
+  for (const needed of [
+    "read_file",
+    "list_files",
+    "write_file",
+    "edit_file",
+    "apply_patch",
+    "run_terminal_cmd",
+  ]) {
     if (!names.has(needed)) throw new Error(`the daemon has no ${needed} tool; the stress mix needs it`);
   }
   const grepTool = names.has("grep_file") ? "grep_file" : undefined;
@@ -305,7 +335,11 @@ export async function runStress(sb: Sandbox, pid: number, o: StressOptions): Pro
   const clients = connections.map((c, i) => new StressClient(i, c, o, grepTool, lat, t));
   // Warm-up, then the RSS baseline: the first calls build tool instances and fill pools, which
   // is start-up cost, not growth.
-  await Promise.all(clients.map(async (c) => { for (let i = 0; i < 10; i++) await c.step(); }));
+  await Promise.all(
+    clients.map(async (c) => {
+      for (let i = 0; i < 10; i++) await c.step();
+    }),
+  );
   // Errors during warm-up still count; calls and latencies are measured from here.
   lat.clear();
   t.calls = 0;
@@ -361,7 +395,9 @@ export async function runStress(sb: Sandbox, pid: number, o: StressOptions): Pro
   for (const c of clients) {
     for (let f = 0; f < o.filesPerClient; f++) {
       const rel = `c${c.id}/f${f}.txt`;
-      const actual = await readFile(path.join(sb.root, rel), "utf8").catch((e: Error) => `<unreadable: ${e.message}>`);
+      const actual = await readFile(path.join(sb.root, rel), "utf8").catch(
+        (e: Error) => `<unreadable: ${e.message}>`,
+      );
       if (actual !== c.expected(f)) {
         lostOrTorn++;
         note(t, `${rel}: final content differs from client ${c.id}'s log`);
@@ -374,14 +410,23 @@ export async function runStress(sb: Sandbox, pid: number, o: StressOptions): Pro
   const perOp: StressReport["perOp"] = {};
   for (const [op, list] of [...lat.byOp].sort(([a], [b]) => a.localeCompare(b))) {
     const s = [...list].sort((a, b) => a - b);
-    perOp[op] = { calls: s.length, p50: round(percentile(s, 50)), p99: round(percentile(s, 99)), max: round(s[s.length - 1] ?? 0) };
+    perOp[op] = {
+      calls: s.length,
+      p50: round(percentile(s, 50)),
+      p99: round(percentile(s, 99)),
+      max: round(s[s.length - 1] ?? 0),
+    };
   }
   return {
     clients: o.clients,
     calls: t.calls,
     wallMs: Math.round(wallMs),
     callsPerSec: Math.round((t.calls / wallMs) * 1000),
-    latencyMs: { p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), max: round(sorted[sorted.length - 1] ?? 0) },
+    latencyMs: {
+      p50: round(percentile(sorted, 50)),
+      p99: round(percentile(sorted, 99)),
+      max: round(sorted[sorted.length - 1] ?? 0),
+    },
     perOp,
     protocolErrors: t.protocolErrors,
     toolErrors: t.toolErrors,
@@ -394,7 +439,10 @@ export async function runStress(sb: Sandbox, pid: number, o: StressOptions): Pro
       ...(peak ? { peakBytes: peak } : {}),
       ...(end.rssBytes !== undefined ? { endBytes: end.rssBytes } : {}),
     },
-    fds: { ...(start.fds !== undefined ? { start: start.fds } : {}), ...(end.fds !== undefined ? { end: end.fds } : {}) },
+    fds: {
+      ...(start.fds !== undefined ? { start: start.fds } : {}),
+      ...(end.fds !== undefined ? { end: end.fds } : {}),
+    },
     samples,
   };
 }

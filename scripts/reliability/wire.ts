@@ -29,10 +29,14 @@ export function frame(framing: Framing, body: string | Buffer): Buffer {
 
 export class RawConn {
   private buffer: Buffer = Buffer.alloc(0);
+
   private readonly waiters = new Map<string, Waiter>();
   closed = false;
   /** Messages that matched no waiter (answers to untracked ids, errors with id null). */
   untracked = 0;
+  /** The last message received and the last few sent: what led up to a close, for the report. */
+  lastReceived = "";
+  readonly lastSent: string[] = [];
   readonly closedPromise: Promise<void>;
 
   private constructor(
@@ -61,7 +65,10 @@ export class RawConn {
       const s = net.connect(socketPath);
       s.once("connect", () => {
         s.off("error", reject);
-        resolve(new RawConn(s, framing));
+        const conn = new RawConn(s, framing);
+        // The daemon picks NDJSON only when the first byte is "{": open with an (ignored) notification.
+        if (framing === "ndjson") conn.send('{"jsonrpc":"2.0","method":"$/fuzz/hello","params":{}}');
+        resolve(conn);
       });
       s.once("error", reject);
     });
@@ -73,7 +80,11 @@ export class RawConn {
 
   /** Sends a framed message body (a string is sent as is, so it may be any text). */
   send(body: string): void {
-    if (!this.closed) this.socket.write(frame(this.framing, body));
+    if (this.closed) return;
+    this.lastSent.push(body.slice(0, 300));
+
+    if (this.lastSent.length > 3) this.lastSent.shift();
+    this.socket.write(frame(this.framing, body));
   }
 
   /** Sends a request whose answer is tracked by its string id. */
@@ -107,6 +118,8 @@ export class RawConn {
         if (end === -1) return;
         const m = /Content-Length:\s*(\d+)/i.exec(this.buffer.subarray(0, end).toString("ascii"));
         if (!m) {
+          // The stream cannot be resynchronised: note what broke it, for the report.
+          this.lastReceived = `UNPARSEABLE FRAME: ${JSON.stringify(this.buffer.subarray(0, 400).toString("utf8"))}`;
           this.close();
           return;
         }
@@ -115,7 +128,10 @@ export class RawConn {
         body = this.buffer.subarray(end + 4, end + 4 + len).toString("utf8");
         this.buffer = this.buffer.subarray(end + 4 + len);
       }
-      if (body.trim() !== "") this.dispatch(body);
+      if (body.trim() !== "") {
+        this.lastReceived = body.slice(0, 300);
+        this.dispatch(body);
+      }
     }
   }
 
@@ -150,7 +166,12 @@ export class RawConn {
  * One connection, one payload: write `bytes`, wait for the first answer or the close (at most
  * `waitMs`), then hang up. Returns what came back.
  */
-export function oneShot(socketPath: string, bytes: Buffer, waitMs: number, endAfterWrite = false): Promise<string> {
+export function oneShot(
+  socketPath: string,
+  bytes: Buffer,
+  waitMs: number,
+  endAfterWrite = false,
+): Promise<string> {
   return new Promise((resolve) => {
     const s = net.connect(socketPath);
     let got = "";

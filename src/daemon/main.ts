@@ -33,7 +33,8 @@ import {
 } from "./state-file.js";
 
 /** How often the daemon checks that its socket file is still there ($TOOLD_SOCKET_CHECK_MS: tests). */
-const SOCKET_WATCH_INTERVAL_MS = Number(process.env.TOOLD_SOCKET_CHECK_MS) > 0 ? Number(process.env.TOOLD_SOCKET_CHECK_MS) : 15_000;
+const SOCKET_WATCH_INTERVAL_MS =
+  Number(process.env.TOOLD_SOCKET_CHECK_MS) > 0 ? Number(process.env.TOOLD_SOCKET_CHECK_MS) : 15_000;
 
 export interface DaemonOptions {
   workspace: string;
@@ -166,8 +167,11 @@ export class Daemon {
     const log = this.rootLog.child({ module: "temp-sweep" });
     sweepTempFiles(this.opts.workspace, { startedAtMs: this.startedAtMs, log })
       .then((r) => {
-        if (r.removed.length > 0 || r.truncated) log.info({ removed: r.removed.length, truncated: r.truncated }, "removed leftover temp files");
-        else log.debug({ visited: r.visited }, "no leftover temp files");
+        if (r.removed.length > 0 || r.truncated) {
+          log.info({ removed: r.removed.length, truncated: r.truncated }, "removed leftover temp files");
+        } else {
+          log.debug({ visited: r.visited }, "no leftover temp files");
+        }
       })
       .catch((err: Error) => log.warn({ err: err.message }, "temp-file sweep failed"));
   }

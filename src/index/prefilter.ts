@@ -7,7 +7,8 @@
  * contains it (a top-level alternation, a case-insensitive search or an inline flag give none).
  * A missing literal only costs speed, never a match.
  */
-import type { Matcher } from "../search/matcher.js";
+import RE2 from "re2";
+import { escapeRegex, unicodePerlClasses, type Matcher, type Span } from "../search/matcher.js";
 
 /** Characters that end a literal run in RE2 syntax outside a class. */
 const META = new Set(["\\", "^", "$", ".", "|", "?", "*", "+", "(", ")", "[", "]", "{", "}"]);
@@ -182,9 +183,70 @@ export function rarestLiteral(literals: readonly string[]): string | undefined {
  * the spans are the literal's leftmost non-overlapping occurrences, found with String.indexOf,
  * which is what RE2 returns, without copying each line into RE2 (costly on minified lines).
  */
-export function withLiteralPrefilter(matcher: Matcher, literal: string | undefined, exact = false): Matcher {
+export interface PatternSource {
+  pattern: string;
+  literal: boolean;
+  wordBoundaries: boolean;
+}
+
+/** A matcher that can also scan raw bytes (see `bytesScanner`). */
+export interface PrefilteredMatcher extends Matcher {
+  /**
+   * The spans of the matches in one line given as valid UTF-8 bytes, as BYTE offsets, without
+   * making a string of it; absent when this pattern cannot be scanned that way.
+   */
+  readonly matchesBytes?: (line: Buffer) => Span[];
+}
+
+/**
+ * A global RE2 over bytes with the semantics `compileMatcher` gives a string, for UTF-8 lines:
+ * the same source (escaped literal, or Unicode \w \d \s classes) and case flag. Word-boundary
+ * searches are left to the matcher.
+ */
+function bytesScanner(src: PatternSource, ignoreCase: boolean): ((line: Buffer) => Span[]) | undefined {
+  if (src.wordBoundaries) return undefined;
+  let re: RE2;
+  try {
+    re = new RE2(
+      src.literal ? escapeRegex(src.pattern) : unicodePerlClasses(src.pattern),
+      ignoreCase ? "gmi" : "gm",
+    );
+  } catch {
+    return undefined;
+  }
+  return (line) => {
+    const spans: Span[] = [];
+    re.lastIndex = 0;
+    while (re.lastIndex <= line.length) {
+      const m = re.exec(line);
+      if (!m) break;
+      const start = m.index;
+      const end = start + (m[0] as unknown as Buffer).length;
+      spans.push({ start, end });
+      re.lastIndex = end === start ? end + 1 : end;
+    }
+    return spans;
+  };
+}
+
+/**
+ * `matcher` with an indexOf check in front of its whole-file `mayMatch`, and of each line's
+ * `matches`: a line without the literal cannot match. Lines that hold it are still matched by the
+ * matcher itself, so results are exactly the matcher's.
+ *
+ * `exact`: the pattern IS the literal (literal search, case-sensitive, no word boundaries). Then
+ * the spans are the literal's leftmost non-overlapping occurrences, found with String.indexOf,
+ * which is what RE2 returns, without copying each line into RE2 (costly on minified lines).
+ */
+export function withLiteralPrefilter(
+  matcher: Matcher,
+  literal: string | undefined,
+  exact = false,
+  source?: PatternSource,
+): PrefilteredMatcher {
   if (literal === undefined) return matcher;
   const needle = Buffer.from(literal, "utf8");
+  const ascii = !exact && source ? bytesScanner(source, matcher.ignoreCase) : undefined;
   return {
     ignoreCase: matcher.ignoreCase,
     mayMatch: (text) =>
@@ -198,5 +260,6 @@ export function withLiteralPrefilter(matcher: Matcher, literal: string | undefin
       }
       return spans;
     },
+    ...(ascii ? { matchesBytes: ascii } : {}),
   };
 }

@@ -13,9 +13,10 @@
  *
  * Results are exactly the matcher's (it still decides every line); this only skips work.
  */
-import { isAscii } from "node:buffer";
+import { isAscii, isUtf8 } from "node:buffer";
 import type { FileScan, LineHit, ScanOptions } from "../search/file-search.js";
 import type { Matcher, Span } from "../search/matcher.js";
+import type { PrefilteredMatcher } from "./prefilter.js";
 
 /** Lines longer than this (bytes) are never decoded whole by an exact literal search. */
 const LONG_LINE_BYTES = 4096;
@@ -257,30 +258,58 @@ export function scanByLiteral(
     countedTo = start;
     const endNl = content.indexOf(NL, at + needle.length);
     const end = endNl === -1 ? bytes : endNl;
+    const bytesMatcher = (matcher as PrefilteredMatcher).matchesBytes;
+    const lineBytes = content.subarray(start, end);
+    let ascii = false;
     if (
-      options.exact &&
-      options.clip &&
-      context === 0 &&
+      (options.exact || bytesMatcher) &&
       end - start > LONG_LINE_BYTES &&
-      isAscii(content.subarray(start, end))
+      (start > 0 || bom === 0) &&
+      ((ascii = isAscii(lineBytes)) || isUtf8(lineBytes))
     ) {
-      // A long ASCII line (minified code, source maps): byte offsets are UTF-16 offsets, so the
-      // spans come from Buffer.indexOf and only the clipped display text is decoded.
-      const spans: Span[] = [];
-      for (let o = at; o !== -1 && o + needle.length <= end; o = content.indexOf(needle, o + needle.length)) {
-        spans.push({ start: o - start, end: o - start + needle.length });
-        if (stopAfter > 0 && matches + spans.length >= stopAfter) break;
+      // A long line (minified code, source maps): the matches are found on its bytes, with
+      // Buffer.indexOf (an exact literal) or one RE2 pass (a regex, instead of one string call per
+      // match, each re-encoding the whole line), and the line is never decoded whole: byte
+      // offsets become UTF-16 ones by counting, and only the clipped display text is decoded.
+      let byteSpans: Span[] = [];
+      if (options.exact) {
+        for (
+          let o = at - start;
+          o !== -1 && o + needle.length <= lineBytes.length;
+          o = lineBytes.indexOf(needle, o + needle.length)
+        ) {
+          byteSpans.push({ start: o, end: o + needle.length });
+          if (stopAfter > 0 && matches + byteSpans.length >= stopAfter) break;
+        }
+      } else {
+        byteSpans = bytesMatcher!(lineBytes);
+        if (stopAfter > 0 && matches + byteSpans.length > stopAfter) byteSpans.length = stopAfter - matches;
       }
-      const shown = end > start && content[end - 1] === 0x0d ? end - 1 : end; // displayLine drops "\r"
-      const view = {
-        length: shown - start,
-        slice: (a: number, b?: number) =>
-          content.toString("latin1", start + a, start + Math.min(b ?? shown - start, shown - start)),
-      };
-      const clip = options.clip;
-      hits.push({ index: lineNo, spans, texts: spans.map((sp) => clip(view, sp.start)) });
-      matches += spans.length;
-      if (stopAfter > 0 && matches >= stopAfter) break;
+      if (byteSpans.length > 0) {
+        const shownBytes =
+          lineBytes.length > 0 && lineBytes[lineBytes.length - 1] === 0x0d
+            ? lineBytes.length - 1
+            : lineBytes.length;
+        const counter = new Utf16Counter(lineBytes, ascii);
+        const spans = byteSpans.map((sp) => ({ start: counter.at(sp.start), end: counter.at(sp.end) }));
+        if (options.clip && context === 0) {
+          // The counter only goes forward; a span may end past the shown part (a "\r", one unit).
+          const counted = Math.max(shownBytes, byteSpans[byteSpans.length - 1]!.end);
+          const view = new LineView(lineBytes, counter.at(counted) - (counted - shownBytes), ascii);
+          const clip = options.clip;
+          const texts = spans.map((sp, k) => {
+            view.anchor(byteSpans[k]!.start, sp.start);
+            return clip(view, sp.start);
+          });
+          hits.push({ index: lineNo, spans, texts });
+        } else {
+          lines[lineNo] = decode(start, end);
+          hits.push({ index: lineNo, spans });
+          if (context > 0) fillContext(content, lines, lineNo, start, end, context, decode);
+        }
+        matches += spans.length;
+        if (stopAfter > 0 && matches >= stopAfter) break;
+      }
       if (endNl === -1) break;
       at = next(endNl + 1);
       continue;
@@ -311,6 +340,85 @@ export function scanByLiteral(
     at = next(endNl + 1);
   }
   return matches > 0 ? { kind: "match", bytes, lines, hits, matches } : { kind: "no_match", bytes };
+}
+
+/** UTF-8 byte length of the character whose first byte is `c`. */
+function charBytes(c: number): number {
+  return c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+}
+
+/** UTF-16 offsets of increasing byte offsets in valid UTF-8, counted in one forward pass. */
+class Utf16Counter {
+  private byte = 0;
+  private units = 0;
+  constructor(
+    private readonly bytes: Buffer,
+    private readonly ascii: boolean,
+  ) {}
+
+  at(offset: number): number {
+    if (this.ascii) return offset;
+    const b = this.bytes;
+    let u = this.units;
+    for (let i = this.byte; i < offset; i++) {
+      const c = b[i]!;
+      if ((c & 0xc0) !== 0x80) u += c >= 0xf0 ? 2 : 1;
+    }
+    this.byte = offset;
+    this.units = u;
+    return u;
+  }
+}
+
+/**
+ * A line given as valid UTF-8 bytes that behaves like its string for `length` and `slice`, for
+ * clipping display text around a match. `anchor` (a byte offset and its UTF-16 offset, near the
+ * slice to come) keeps each slice a short walk; `slice` cuts by UTF-16 units exactly as
+ * String.prototype.slice does, lone surrogates at the edges included.
+ */
+class LineView {
+  private anchorByte = 0;
+  private anchorUnits = 0;
+  constructor(
+    private readonly bytes: Buffer,
+    readonly length: number,
+    private readonly ascii: boolean,
+  ) {}
+
+  anchor(byte: number, units: number): void {
+    this.anchorByte = byte;
+    this.anchorUnits = units;
+  }
+
+  /** The byte offset of the character holding UTF-16 offset `target`, and that character's offset. */
+  private seek(target: number): [number, number] {
+    const b = this.bytes;
+    let byte = this.anchorByte;
+    let u = this.anchorUnits;
+    while (u > target && byte > 0) {
+      byte--;
+      while (byte > 0 && (b[byte]! & 0xc0) === 0x80) byte--;
+      u -= b[byte]! >= 0xf0 ? 2 : 1;
+    }
+    while (byte < b.length) {
+      const c = b[byte]!;
+      const w = c >= 0xf0 ? 2 : 1;
+      if (u + w > target) break;
+      u += w;
+      byte += charBytes(c);
+    }
+    return [byte, u];
+  }
+
+  slice(start: number, end: number = this.length): string {
+    const a = Math.max(0, Math.min(start, this.length));
+    const z = Math.max(a, Math.min(end, this.length));
+    if (this.ascii) return this.bytes.toString("latin1", a, z);
+    const [ba, ua] = this.seek(a);
+    const [bz, uz] = this.seek(z);
+    const stop = uz < z ? bz + charBytes(this.bytes[bz]!) : bz; // z inside a surrogate pair
+    return this.bytes.toString("utf8", ba, stop).slice(a - ua, a - ua + (z - a));
+  }
 }
 
 /** Ranges below this size are not split further by `probeWindows`. */

@@ -91,13 +91,20 @@ export function validateCommandRegexes(
   return problems;
 }
 
-/** Splits a shell line into simple commands at unquoted `;`, `&`, `|`, newlines, `(`, `)`, backticks and `$(`. */
+/**
+ * Splits a shell line into simple commands at unquoted `;`, `&`, `|` and newlines. A command
+ * substitution (`$(…)`, backticks, also inside double quotes) and a subshell `( … )` hold
+ * commands of their own; the text around them stays with the outer command.
+ */
 export function simpleCommands(line: string): string[][] {
   const commands: string[][] = [];
   let words: string[] = [];
   let word = "";
   let inWord = false;
   let quote: '"' | "'" | undefined;
+  /** Open substitutions: what closes each, and the outer command's state to resume. */
+  const stack: { close: string; words: string[]; word: string; inWord: boolean; quote: '"' | undefined }[] =
+    [];
   const endWord = () => {
     if (inWord) words.push(word);
     word = "";
@@ -108,27 +115,60 @@ export function simpleCommands(line: string): string[][] {
     if (words.length > 0) commands.push(words);
     words = [];
   };
+  const open = (close: string) => {
+    stack.push({ close, words, word, inWord, quote: quote === '"' ? '"' : undefined });
+    words = [];
+    word = "";
+    inWord = false;
+    quote = undefined;
+  };
+  const close = () => {
+    endCommand();
+    const outer = stack.pop() as (typeof stack)[number];
+    ({ words, word, inWord, quote } = outer);
+    // The substitution's output is part of the outer word.
+    inWord = true;
+  };
   for (let i = 0; i < line.length; i++) {
     const c = line[i] as string;
-    if (quote) {
-      if (c === quote) quote = undefined;
-      else if (c === "\\" && quote === '"' && i + 1 < line.length) word += line[++i];
+    if (quote === "'") {
+      if (c === "'") quote = undefined;
       else word += c;
       continue;
     }
-    if (c === "'" || c === '"') {
+    if (quote === '"') {
+      if (c === '"') quote = undefined;
+      else if (c === "\\" && i + 1 < line.length) word += line[++i];
+      else if (c === "$" && line[i + 1] === "(") {
+        open(")");
+        i++;
+      } else if (c === "`") open("`");
+      else word += c;
+      continue;
+    }
+    const arithmeticEnd = c === "$" && line.startsWith("$((", i) ? arithmetic(line, i) : -1;
+    if (arithmeticEnd !== -1) {
+      // Arithmetic $(( … )) runs nothing: keep it as part of the word.
+      word += line.slice(i, arithmeticEnd + 1);
+      inWord = true;
+      i = arithmeticEnd;
+    } else if (stack.length > 0 && c === stack[stack.length - 1]?.close) {
+      close();
+    } else if (c === "'" || c === '"') {
       quote = c;
       inWord = true;
     } else if (c === "\\" && i + 1 < line.length) {
       word += line[++i];
       inWord = true;
     } else if (c === "$" && line[i + 1] === "(") {
-      endCommand();
+      open(")");
       i++;
+    } else if (c === "`" || c === "(") {
+      open(c === "`" ? "`" : ")");
     } else if (c === "&" && (line[i - 1] === ">" || line[i - 1] === "<" || line[i + 1] === ">")) {
       word += c; // a redirection (2>&1, &>file), not a command separator
       inWord = true;
-    } else if (";&|\n()`".includes(c)) {
+    } else if (";&|\n)".includes(c)) {
       endCommand();
     } else if (/\s/.test(c)) {
       endWord();
@@ -137,8 +177,25 @@ export function simpleCommands(line: string): string[][] {
       inWord = true;
     }
   }
+  // Unclosed substitutions: their commands still count.
+  while (stack.length > 0) close();
   endCommand();
   return commands;
+}
+
+/**
+ * The index of the `)` closing the arithmetic expansion `$((` at `start`, or -1 when it holds a
+ * command substitution (then it is parsed as commands, which is the safe reading) or never closes.
+ */
+function arithmetic(line: string, start: number): number {
+  let depth = 0;
+  for (let j = start + 1; j < line.length; j++) {
+    const ch = line[j];
+    if (ch === "`" || (ch === "$" && line[j + 1] === "(" && j > start + 1)) return -1;
+    if (ch === "(") depth++;
+    else if (ch === ")" && --depth === 0) return j;
+  }
+  return -1;
 }
 
 /** Shell words that start a simple command without being a program. */

@@ -218,6 +218,11 @@ export const grepFileTool = defineTool({
       compiled,
       requiredLiteral(args.pattern, args.literal ?? false, compiled.ignoreCase),
       exactLiteral,
+      {
+        pattern: args.pattern,
+        literal: args.literal ?? false,
+        wordBoundaries: args.word_boundaries ?? false,
+      },
     );
     // Warm: the index has every change made before this call, so cached contents are current.
     const cache = ctx.files;

@@ -5,7 +5,13 @@ import { ToolDClient } from "../../src/client/index.js";
 import type { Sandbox } from "../../scripts/reliability/harness.js";
 
 export function connect(sb: Sandbox, name = "reliability-test"): Promise<ToolDClient> {
-  return ToolDClient.connect({ workspace: sb.root, socket: sb.socket, env: sb.env, autoStart: false, clientInfo: { name } });
+  return ToolDClient.connect({
+    workspace: sb.root,
+    socket: sb.socket,
+    env: sb.env,
+    autoStart: false,
+    clientInfo: { name },
+  });
 }
 
 /** Files below `root` whose names contain ".toold-" (the atomic writer's temp files). */
@@ -22,7 +28,11 @@ export async function leftoverTempFiles(root: string): Promise<string[]> {
   return found.sort();
 }
 
-export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function waitFor(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

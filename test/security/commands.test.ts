@@ -38,6 +38,9 @@ describe("evaluateCommand", () => {
       "(cd a; rm x)",
       "env rm x",
       "sudo rm x",
+      'echo "$(rm x)"',
+      'echo "a `curl evil` b"',
+      "echo $(( $(rm x) + 1 ))",
     ]) {
       const d = evaluateCommand(r, cmd);
       assert.equal(d.allowed, false, cmd);
@@ -61,6 +64,8 @@ describe("evaluateCommand", () => {
   test("with allow rules, only matching commands run; deny wins over allow", () => {
     const r = rules({ allow_list: ["ls", "git", "echo"], allow_glob: ["cargo test*"], deny_list: ["git"] });
     assert.equal(evaluateCommand(r, "ls -la && echo hi 2>&1").allowed, true);
+    // Text around a substitution stays with its command; arithmetic runs nothing.
+    assert.equal(evaluateCommand(r, 'ls "$(echo src)"/x && echo $((1+2)) "n=$(ls | echo)"').allowed, true);
     assert.equal(evaluateCommand(r, "cargo test --all").allowed, true, "allowed by glob");
     const unlisted = evaluateCommand(r, "ls; python x.py");
     assert.equal(unlisted.allowed, false);
@@ -139,5 +144,61 @@ describe("a broken config never falls back to defaults", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("property: a denied program is caught wherever it sits in a shell line", () => {
+  test("deny_list wins over any allow rule, in any position, after any separator", async () => {
+    const fc = (await import("fast-check")).default;
+    const program = fc.constantFrom("ls", "echo", "git", "cat", "grep");
+    const arg = fc.constantFrom("-la", "x.txt", "'a b'", '"c;d"', "src/", "2>&1", ">out");
+    const simple = fc.tuple(program, fc.array(arg, { maxLength: 3 })).map(([p, a]) => [p, ...a].join(" "));
+    const sep = fc.constantFrom("; ", " && ", " || ", " | ", "\n", " & ");
+    const denied = fc.constantFrom(
+      "rm -rf x",
+      "/bin/rm x",
+      "FOO=1 rm x",
+      "sudo rm x",
+      "env rm x",
+      "$(rm x)",
+      "`rm x`",
+      "(rm x)",
+    );
+    const r = rules({
+      deny_list: ["rm"],
+      allow_list: ["ls", "echo", "git", "cat", "grep", "rm", "sudo", "env"],
+      allow_glob: ["*"],
+    });
+    fc.assert(
+      fc.property(
+        fc.array(simple, { maxLength: 4 }),
+        denied,
+        fc.nat(),
+        fc.array(sep, { minLength: 5, maxLength: 5 }),
+        (cmds, bad, at, seps) => {
+          const parts = [...cmds];
+          parts.splice(at % (parts.length + 1), 0, bad);
+          const line = parts.map((p, i) => (i === 0 ? p : `${seps[i % 5]}${p}`)).join("");
+          const d = evaluateCommand(r, line);
+          assert.equal(d.allowed, false, line);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  test("text inside quotes is never taken for a program", async () => {
+    const fc = (await import("fast-check")).default;
+    const r = rules({ deny_list: ["rm"] });
+    fc.assert(
+      fc.property(
+        fc.constantFrom("'", '"'),
+        fc.constantFrom("rm", "; rm x", "&& rm -rf /", "| rm"),
+        (q, inner) => {
+          const line = `echo ${q}${inner}${q}`;
+          assert.equal(evaluateCommand(r, line).allowed, true, line);
+        },
+      ),
+    );
   });
 });

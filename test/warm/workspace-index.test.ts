@@ -136,11 +136,27 @@ describe("WorkspaceIndex", () => {
         "sub/deep.ts": "const needleCount = 2; // needle\n",
         // Several 16 KiB summary blocks, with hits across block edges and deep in the file.
         "blocks.txt": blockFile(),
+        // Long non-ASCII lines: clip windows that start and end inside surrogate pairs.
+        "emoji.txt": `${"😀".repeat(3000)}xneedle${"😀".repeat(3000)}needle😀\n${"é".repeat(5000)}needle\r\nb${"日本".repeat(2500)}needle\n`,
       });
+      // Lowercase patterns are case-insensitive (smart case) and take no literal prefilter: the
+      // case-sensitive variants exercise the fast paths.
       const queries: Record<string, unknown>[] = [
+        { pattern: "needle", literal: true, case_sensitive: true },
+        { pattern: "needle", literal: true, case_sensitive: true, context_lines: 2 },
+        { pattern: "ne+dle", case_sensitive: true },
+        { pattern: "y+needle", case_sensitive: true },
+        { pattern: "\\w{3}dle\\s*$", case_sensitive: true },
+        { pattern: "a{2,}needle", max_results: 2, case_sensitive: true },
+        { pattern: "needle", literal: true, word_boundaries: true, case_sensitive: true },
+        { pattern: "needle", literal: true, files_with_matches: true, case_sensitive: true },
+        { pattern: "needle", literal: true, max_results: 5, case_sensitive: true },
         { pattern: "needle", literal: true },
         { pattern: "needle", literal: true, context_lines: 1 },
         { pattern: "ne+dle" },
+        { pattern: "y+needle" },
+        { pattern: "\\w{3}dle\\s*$" },
+        { pattern: "a{2,}needle", max_results: 2 },
         { pattern: "needle\\s+at" },
         { pattern: "needle", word_boundaries: true },
         { pattern: "NEEDLE", case_sensitive: false },
