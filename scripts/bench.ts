@@ -570,19 +570,37 @@ async function rowF(c: Ctx): Promise<void> {
   await daemon.start();
   const d = await connectLsp(daemon.socket);
   const reads = files.slice(0, c.quick ? 200 : 1000);
-  const phase = async (toml: string, work: () => Promise<void>): Promise<{ ms: number; gc: number }> => {
-    writeFileSync(path.join(ws, "vtcode.toml"), toml);
-    await d.conn.sendRequest("config/reload", {});
-    await work(); // warm-up pass with this setting
-    const times: number[] = [];
-    const gc0 = daemon.gcEvents;
+  type Result = { ms: number; gc: number };
+  /**
+   * On and off, interleaved run by run so that drift (other load on the machine) hits both
+   * alike: each run switches the setting by config reload, does one warm-up pass, then the timed
+   * pass, counting the daemon's GCs (--trace-gc) during the timed pass only.
+   */
+  const compare = async (
+    onToml: string,
+    offToml: string,
+    work: () => Promise<void>,
+  ): Promise<[Result, Result]> => {
+    const samples: [number[], number[]] = [[], []];
+    const gcs = [0, 0];
     for (let r = 0; r < c.runs; r++) {
-      const t = performance.now();
-      await work();
-      times.push(performance.now() - t);
+      for (const [k, toml] of [onToml, offToml].entries()) {
+        writeFileSync(path.join(ws, "vtcode.toml"), toml);
+        await d.conn.sendRequest("config/reload", {});
+        await work();
+        await new Promise((res) => setTimeout(res, 50)); // warm-up GC lines arrive before the count
+        const gc0 = daemon.gcEvents;
+        const t = performance.now();
+        await work();
+        samples[k]!.push(performance.now() - t);
+        await new Promise((res) => setTimeout(res, 50));
+        gcs[k] = (gcs[k] ?? 0) + daemon.gcEvents - gc0;
+      }
     }
-    await new Promise((r) => setTimeout(r, 50)); // let the last --trace-gc lines arrive
-    return { ms: median(times), gc: (daemon.gcEvents - gc0) / c.runs };
+    return [
+      { ms: median(samples[0]), gc: (gcs[0] ?? 0) / c.runs },
+      { ms: median(samples[1]), gc: (gcs[1] ?? 0) / c.runs },
+    ];
   };
   const readAll = async () => {
     for (const f of reads) await callTool(d.conn, "read_file", { path: f });
@@ -619,16 +637,14 @@ async function rowF(c: Ctx): Promise<void> {
   try {
     const cacheOn = "[cache]\nmax_bytes = 536870912\n";
     const cacheOff = "[cache]\nmax_bytes = 0\n";
-    const fcOnRead = await phase(cacheOn, readAll);
-    const fcOffRead = await phase(cacheOff, readAll);
+    const [fcOnRead, fcOffRead] = await compare(cacheOn, cacheOff, readAll);
     report(
       `file cache, read_file of ${reads.length} files (${mb(bytes)} workspace)`,
       fcOnRead,
       fcOffRead,
-      "file cache on/off: `[cache] max_bytes` 512 MiB vs 0",
+      "file cache on/off: `[cache] max_bytes` 512 MiB vs 0; each on/off pair is interleaved run by run (config reload, warm-up pass, timed pass)",
     );
-    const fcOnGrep = await phase(cacheOn, grep);
-    const fcOffGrep = await phase(cacheOff, grep);
+    const [fcOnGrep, fcOffGrep] = await compare(cacheOn, cacheOff, grep);
     report(
       `file cache, grep_file literal \`return\` over the ${files.length}-file workspace`,
       fcOnGrep,
@@ -636,14 +652,17 @@ async function rowF(c: Ctx): Promise<void> {
       "",
     );
     // The pool serves the reads that the cache does not keep: measure it with the cache off.
-    const poolOnRead = await phase(`${cacheOff}[optimization.memory_pool]\nenabled = true\n`, readAll);
-    const poolOffRead = await phase(`${cacheOff}[optimization.memory_pool]\nenabled = false\n`, readAll);
+    const poolOn = `${cacheOff}[optimization.memory_pool]\nenabled = true\n`;
+    const poolOff = `${cacheOff}[optimization.memory_pool]\nenabled = false\n`;
+    const [poolOnRead, poolOffRead] = await compare(poolOn, poolOff, readAll);
     report(`memory pool (file cache off), read_file of ${reads.length} files`, poolOnRead, poolOffRead, "");
-    const poolOnGrep = await phase(`${cacheOff}[optimization.memory_pool]\nenabled = true\n`, grep);
-    const poolOffGrep = await phase(`${cacheOff}[optimization.memory_pool]\nenabled = false\n`, grep);
-    report("memory pool (file cache off), grep_file literal", poolOnGrep, poolOffGrep, "");
-    const hotOn = await phase("[optimization.tool_registry]\nuse_optimized_registry = true\n", small);
-    const hotOff = await phase("[optimization.tool_registry]\nuse_optimized_registry = false\n", small);
+    const [poolOnGrep, poolOffGrep] = await compare(poolOn, poolOff, grep);
+    report("memory pool (file cache off), grep_file literal `return`", poolOnGrep, poolOffGrep, "");
+    const [hotOn, hotOff] = await compare(
+      "[optimization.tool_registry]\nuse_optimized_registry = true\n",
+      "[optimization.tool_registry]\nuse_optimized_registry = false\n",
+      small,
+    );
     report("hot tool cache (registry), 500 read_file calls of one small file", hotOn, hotOff, "");
   } finally {
     d.close();

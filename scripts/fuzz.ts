@@ -1,7 +1,10 @@
 /**
  * `npm run fuzz`: protocol fuzzing of the real compiled daemon (run `npm run build` first).
  *
- *   npm run fuzz -- [--cases 100000] [--seed 1] [--workers 4] [--json] [--keep]
+ *   npm run fuzz -- [--cases 100000] [--seed 1] [--workers 4] [--first-case 0] [--benign-globs] [--json] [--keep]
+ *
+ * Case n of a run is generated from (seed, n) alone; `--first-case N --cases M` replays cases
+ * N..N+M-1 (state the earlier cases left in the workspace is not rebuilt).
  *
  * The daemon runs in a temp workspace whose vtcode.toml denies run_terminal_cmd (fuzzed commands
  * never run) and allows delete_file (deletes are generated only inside the workspace). A folder
@@ -30,6 +33,7 @@ async function main(): Promise<number> {
       cases: { type: "string" },
       seed: { type: "string" },
       workers: { type: "string" },
+      "first-case": { type: "string" },
       "benign-globs": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       keep: { type: "boolean", default: false },
@@ -39,13 +43,14 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     process.stdout.write(
-      "usage: npm run fuzz -- [--cases N] [--seed N] [--workers N] [--benign-globs] [--json] [--keep]\n",
+      "usage: npm run fuzz -- [--cases N] [--seed N] [--workers N] [--first-case N] [--benign-globs] [--json] [--keep]\n",
     );
     return 0;
   }
   const cases = intFlag(values.cases, "cases", 100_000);
   const seed = intFlag(values.seed, "seed", 1, 0);
   const workers = intFlag(values.workers, "workers", 4);
+  const firstCase = intFlag(values["first-case"], "first-case", 0, 0);
   const log = (line: string) => process.stderr.write(`${line}\n`);
 
   const sb = await makeSandbox({ toml: FUZZ_TOML, prefix: "toold-fuzz-" });
@@ -58,6 +63,7 @@ async function main(): Promise<number> {
   try {
     report = await runFuzz(sb, daemon.pid, {
       cases,
+      firstCase,
       seed,
       workers,
       benignGlobs: values["benign-globs"],

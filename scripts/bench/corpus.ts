@@ -6,7 +6,6 @@ import { lstatSync, readdirSync } from "node:fs";
 import path from "node:path";
 
 const WORDS = [
-  "createElement",
   "render",
   "props",
   "state",
@@ -53,7 +52,7 @@ export async function makeQuickCorpus(dir: string, files = 600, avgBytes = 6000)
           ? `export async function ${pick()}${Math.floor(rand() * 100)}Async(${pick()}: number) {`
           : r < 0.3
             ? `  const ${pick()}${i} = ${pick()}.${pick()}(${pick()}, ${Math.floor(rand() * 1000)});`
-            : r < 0.35
+            : r < 0.303
               ? `  return React.createElement("div", ${pick()});`
               : `  // ${pick()} ${pick()} ${pick()} ${pick()}`;
       lines.push(line);

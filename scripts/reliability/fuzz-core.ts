@@ -43,6 +43,8 @@ export const CASE_MIX: Readonly<Record<CaseKind, number>> = {
 
 export interface FuzzOptions {
   cases: number;
+  /** Number of the first case (default 0): with `cases: 1`, replays one case of a run. */
+  firstCase?: number;
   seed: number;
   /** Concurrent fuzz connections. */
   workers: number;
@@ -569,7 +571,8 @@ export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise
   const goodStats = { calls: 0, failures: 0, maxMs: 0, firstFailure: undefined as string | undefined };
   let stop = false;
   let stalledAtCase: number | undefined;
-  let next = 0;
+  const first = o.firstCase ?? 0;
+  let next = first;
   let done = 0;
   const goodLoop = (async () => {
     for (let i = 0; !stop; i++) {
@@ -618,7 +621,7 @@ export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise
       const q = p.finally(() => inflight.delete(q));
       inflight.add(q);
     };
-    while (next < o.cases && stalledAtCase === undefined) {
+    while (next < first + o.cases && stalledAtCase === undefined) {
       const n = next++;
       if (conn.closed) {
         if (c.internalErrors.length < 20) {

@@ -14,6 +14,7 @@
  */
 import { readFile, stat, unlink } from "node:fs/promises";
 import { Type } from "@sinclair/typebox";
+import { removeConfined } from "../workspace/confined-fs.js";
 import { resolveEntry } from "./delete_file.js";
 import { mkdirParents, removeCreatedDirs, writeFileAtomic } from "./fs-atomic.js";
 import { defineTool, textResult, ToolError, type ToolContext } from "./types.js";
@@ -344,7 +345,8 @@ interface FileState {
 /** File-system calls used to commit; replaceable in tests to simulate a failure midway. */
 export const patchIo = {
   writeFile: writeFileAtomic,
-  unlink: (abs: string): Promise<void> => unlink(abs),
+  // Through a verified folder handle, like the writes (src/workspace/confined-fs.ts).
+  unlink: (abs: string): Promise<void> => removeConfined(abs),
 };
 
 export interface PatchFileResult {

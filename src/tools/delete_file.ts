@@ -1,8 +1,9 @@
 /** delete_file: removes a file, a symlink (never its target) or, with `recursive`, a folder. */
 import type { Stats } from "node:fs";
-import { lstat, rm, unlink } from "node:fs/promises";
+import { lstat } from "node:fs/promises";
 import path from "node:path";
 import { Type } from "@sinclair/typebox";
+import { removeConfined } from "../workspace/confined-fs.js";
 import { defineTool, textResult, ToolError, type ToolContext } from "./types.js";
 
 export const inputSchema = Type.Object(
@@ -75,8 +76,10 @@ export const deleteFileTool = defineTool({
     }
     ctx.signal.throwIfAborted();
     let deleted: "file" | "dir" | "symlink";
+    // Through a verified handle of the folder: a folder swapped for a link since the check cannot
+    // redirect the delete (src/workspace/confined-fs.ts).
     if (entry.stats.isSymbolicLink()) {
-      await unlink(entry.abs);
+      await removeConfined(entry.abs);
       deleted = "symlink";
     } else if (entry.stats.isDirectory()) {
       if (!args.recursive) {
@@ -86,10 +89,10 @@ export const deleteFileTool = defineTool({
         );
       }
       // rm removes symlinks inside the folder as links; it never follows them.
-      await rm(entry.abs, { recursive: true });
+      await removeConfined(entry.abs, { recursive: true });
       deleted = "dir";
     } else {
-      await unlink(entry.abs);
+      await removeConfined(entry.abs);
       deleted = "file";
     }
     const what = deleted === "dir" ? "folder" : deleted;

@@ -410,7 +410,11 @@ function renderText(
     out.push(`${r.path}:${r.line}:${r.column}:${r.text}`);
     lastLine = r.line;
     lastMatchLine = r.line;
-    const next = results.slice(i + 1).find((x) => x.path !== r.path || x.line !== r.line);
+    // The next result on another line (a linear scan from here, not a slice per result: with
+    // thousands of results a slice each made rendering quadratic).
+    let j = i + 1;
+    while (j < results.length && results[j]!.path === r.path && results[j]!.line === r.line) j++;
+    const next = results[j];
     r.after.forEach((text, k) => {
       const n = r.line + 1 + k;
       if (next && next.path === r.path && n >= next.line - next.before.length) return;

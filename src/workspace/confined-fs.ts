@@ -7,7 +7,7 @@
  * component is opened with O_NOFOLLOW and created with O_EXCL, so it cannot be a link either.
  */
 import { constants, existsSync } from "node:fs";
-import { lstat, open, readlink, realpath, type FileHandle } from "node:fs/promises";
+import { lstat, open, readlink, realpath, rm, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { PathError } from "./workspace.js";
 
@@ -93,6 +93,22 @@ export async function openConfinedForRead(realFile: string): Promise<FileHandle>
       throw new PathError(`${realFile} became a symlink after it was checked; refused`);
     }
     throw err;
+  } finally {
+    await dir.close();
+  }
+}
+
+/**
+ * Removes the entry `entryAbs` (a file, a link itself, or with `recursive` a folder and all in
+ * it) through a verified handle of its folder, which must be a checked real path: a folder
+ * swapped for a link after the check cannot turn the delete onto something outside.
+ */
+export async function removeConfined(entryAbs: string, opts: { recursive?: boolean } = {}): Promise<void> {
+  const dir = await openVerifiedDir(path.dirname(entryAbs));
+  try {
+    const target = dir.at(path.basename(entryAbs));
+    if (opts.recursive) await rm(target, { recursive: true });
+    else await unlink(target);
   } finally {
     await dir.close();
   }

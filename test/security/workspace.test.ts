@@ -12,7 +12,7 @@ import path from "node:path";
 import fc from "fast-check";
 import { defaultConfig, parseConfig } from "../../src/config/load.js";
 import { isWithin, PathError, protectedBy, Workspace } from "../../src/workspace/workspace.js";
-import { openConfinedForRead, openVerifiedDir } from "../../src/workspace/confined-fs.js";
+import { openConfinedForRead, openVerifiedDir, removeConfined } from "../../src/workspace/confined-fs.js";
 import { writeFileAtomic } from "../../src/tools/fs-atomic.js";
 import { FileCache } from "../../src/cache/file-cache.js";
 
@@ -219,6 +219,25 @@ describe("confined-fs: a symlink swapped in after the check changes nothing", ()
     const ok = await ws.resolveForWrite("w-old/ok.txt", config);
     await writeFileAtomic(ok.abs, "fine");
     assert.equal(await readFile(path.join(root, "w-old", "ok.txt"), "utf8"), "fine");
+  });
+
+  test("removeConfined (delete_file, apply_patch): a folder swapped after the check is not deleted through", async () => {
+    await mkdir(path.join(root, "del", "tree", "deeper"), { recursive: true });
+    await writeFile(path.join(root, "del", "tree", "deeper", "f"), "f");
+    await mkdir(path.join(outside, "tree"), { recursive: true });
+    await writeFile(path.join(outside, "tree", "keep"), "keep");
+    const file = await ws.resolveForWrite("del/secret.txt", config, { followSymlink: false });
+    const tree = await ws.resolveForWrite("del/tree", config, { followSymlink: false, recursive: true });
+    await rename(path.join(root, "del"), path.join(root, "del-old"));
+    await symlink(outside, path.join(root, "del"));
+    await rejects(removeConfined(file.abs), /changed while it was being used/);
+    await rejects(removeConfined(tree.abs, { recursive: true }), /changed while it was being used/);
+    assert.equal(await readFile(path.join(outside, "secret.txt"), "utf8"), "secret");
+    assert.equal(await readFile(path.join(outside, "tree", "keep"), "utf8"), "keep");
+    // Unswapped, a recursive delete through the handle removes the whole tree.
+    const real = await ws.resolveForWrite("del-old/tree", config, { followSymlink: false, recursive: true });
+    await removeConfined(real.abs, { recursive: true });
+    assert.equal(existsSync(path.join(root, "del-old", "tree")), false);
   });
 
   test("a file replaced by a link after it was resolved is not read", async () => {
