@@ -15,7 +15,9 @@ export function renderKeyReference(): string {
   for (const [section, keys] of Object.entries(CONFIG_SECTIONS)) {
     out.push(`### \`[${section}]\``, "", "| key | type | default | what it does |", "|---|---|---|---|");
     for (const [name, spec] of Object.entries(keys)) {
-      out.push(`| \`${name}\` | ${spec.expect.replace(/\|/g, "\\|")} | \`${JSON.stringify(spec.default)}\` | ${spec.doc} |`);
+      out.push(
+        `| \`${name}\` | ${spec.expect.replace(/\|/g, "\\|")} | \`${JSON.stringify(spec.default)}\` | ${spec.doc} |`,
+      );
     }
     out.push("");
   }

@@ -17,7 +17,8 @@ const conn = createMessageConnection(new StreamMessageReader(s), new StreamMessa
 conn.listen();
 const n = Number(count ?? 5000);
 const t = performance.now();
-for (let i = 0; i < n; i++) await conn.sendRequest("tools/call", { name: "read_file", arguments: { path: file } });
+for (let i = 0; i < n; i++)
+  await conn.sendRequest("tools/call", { name: "read_file", arguments: { path: file } });
 process.stdout.write(`${(((performance.now() - t) / n) * 1000).toFixed(1)} µs per call\n`);
 conn.dispose();
 s.destroy();

@@ -17,13 +17,30 @@ const pool = new BufferPool({ enabled: true, maxPerClass: 64 });
 const registry = new ToolRegistry(BUILTIN_TOOLS, config.optimization.tool_registry);
 const files = new FileCache({ maxBytes: config.cache.max_bytes });
 const index = new WorkspaceIndex({ root, cache: files });
-const ctx = { signal: new AbortController().signal, workspace: new Workspace(root), pool, config, log: pino({ level: "silent" }), files, index };
+const ctx = {
+  signal: new AbortController().signal,
+  workspace: new Workspace(root),
+  pool,
+  config,
+  log: pino({ level: "silent" }),
+  files,
+  index,
+};
 const args = JSON.parse(process.argv[3] ?? '{"pattern":"createElement","literal":true,"max_results":10000}');
 for (let i = 0; i < 5; i++) {
   // From the third call on: the background trigram summaries are built (the warm steady state).
   while (i === 2 && files.stats().summarizing) await new Promise((r) => setTimeout(r, 100));
   const t = performance.now();
   const r = await registry.call("grep_file", args, ctx as any);
-  console.log(i, (performance.now() - t).toFixed(0), "ms", JSON.stringify(index.stats()), (r.structuredContent as any)?.total_matches, JSON.stringify(files.stats()), Math.round(process.memoryUsage().rss / 1e6), "MB");
+  console.log(
+    i,
+    (performance.now() - t).toFixed(0),
+    "ms",
+    JSON.stringify(index.stats()),
+    (r.structuredContent as any)?.total_matches,
+    JSON.stringify(files.stats()),
+    Math.round(process.memoryUsage().rss / 1e6),
+    "MB",
+  );
 }
 index.dispose();

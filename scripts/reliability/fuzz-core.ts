@@ -621,6 +621,14 @@ export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise
       const q = p.finally(() => inflight.delete(q));
       inflight.add(q);
     };
+    // A generated message past max_message_bytes would (rightly) end the shared connection: send
+    // it on a fresh one instead, where the -32600 answer is checked like any oversized frame.
+    const divertOversized = async (body: string): Promise<boolean> => {
+      if (Buffer.byteLength(body) + 64 <= MAX_MESSAGE_BYTES) return false;
+      c.oversizedSent++;
+      if (/-32600/.test(await oneShot(sb.socket, frame(framing, body), 5000))) c.oversizedAnswered++;
+      return true;
+    };
     while (next < first + o.cases && stalledAtCase === undefined) {
       const n = next++;
       if (conn.closed) {
@@ -664,15 +672,18 @@ export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise
           if (/-32600/.test(answer)) c.oversizedAnswered++;
           break;
         }
-        case "json":
-          conn.send(JSON.stringify(gen(arbs.json, o.seed, n)));
+        case "json": {
+          const body = JSON.stringify(gen(arbs.json, o.seed, n));
+          if (!(await divertOversized(body))) conn.send(body);
           break;
+        }
         case "wrong_shape": {
           const msg = gen(arbs.wrongShape, o.seed, n);
           if (FORBIDDEN_METHODS.has(msg.method)) break;
           const id = `fz-${n}`;
           const body = JSON.stringify({ ...msg, id });
           // Well-formed (JSON-RPC 2.0 with a method and object/array params) means an answer is owed.
+          if (await divertOversized(body)) break;
           if (msg.jsonrpc === "2.0" && msg.method.length > 0) track(kind, id, undefined, body);
           else conn.send(body);
           break;
@@ -680,7 +691,8 @@ export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise
         case "tool_call": {
           const params = gen(arbs.toolCall, o.seed, n);
           const id = `fz-${n}`;
-          track(kind, id, params.name, JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params }));
+          const body = JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params });
+          if (!(await divertOversized(body))) track(kind, id, params.name, body);
           break;
         }
       }

@@ -177,7 +177,16 @@ async function cmdStart(g: Globals, foreground: boolean): Promise<number> {
     await main(["--workspace", target.workspace, "--socket", target.socket, "--foreground"]);
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   }
-  const status = await withClient({ ...g, noStart: false }, true, (c) => c.status());
+  let status;
+  try {
+    status = await withClient({ ...g, noStart: false }, true, (c) => c.status());
+  } catch (err) {
+    // The contract: `start` exits 1 when the daemon cannot come up (3 is for `call` and friends).
+    if (err instanceof DaemonStartError || err instanceof DaemonUnreachableError) {
+      return fail(`could not start the daemon: ${err.message}`, EXIT.toolError);
+    }
+    throw err;
+  }
   process.stdout.write(`toold running: pid ${status.pid}, socket ${status.socket}\n`);
   return EXIT.ok;
 }

@@ -4,6 +4,7 @@
  * progress, answer approval requests, read stats and status.
  */
 import net from "node:net";
+import path from "node:path";
 import { existsSync } from "node:fs";
 import {
   ClientApprove,
@@ -26,6 +27,7 @@ import {
 } from "../protocol/methods.js";
 import { VERSION } from "../version.js";
 import { locateWorkspace, socketPathFor } from "../workspace/locate.js";
+import { checkPrivateDir, SocketDirError } from "../workspace/socket-dir.js";
 import { ConnectionClosedError, RpcError, RpcPeer } from "./peer.js";
 import { DaemonStartError, spawnDaemon } from "./spawn.js";
 
@@ -82,7 +84,24 @@ export function resolveTarget(
   return { workspace, socket: socketPathFor(workspace, opts.socket, env) };
 }
 
+/**
+ * The daemon refuses a socket folder another user could write to; the client must too, or a
+ * socket planted there by someone else would receive our calls (and the files they carry).
+ */
+function assertPrivateSocketDir(socketPath: string): void {
+  const uid = process.getuid?.();
+  if (uid === undefined) return;
+  try {
+    checkPrivateDir(path.dirname(socketPath), uid);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return; // the daemon will create it
+    if (err instanceof SocketDirError) throw new DaemonUnreachableError(`refusing to connect: ${err.message}`);
+    throw err;
+  }
+}
+
 function connectSocket(socketPath: string): Promise<net.Socket> {
+  assertPrivateSocketDir(socketPath);
   return new Promise((resolve, reject) => {
     const socket = net.connect(socketPath);
     socket.once("connect", () => {

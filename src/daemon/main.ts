@@ -21,7 +21,7 @@ import { locateWorkspace, runtimeFiles, socketPathFor, type RuntimeFiles } from 
 import { Workspace } from "../workspace/workspace.js";
 import { createRootLogger, setLogRotation } from "./logger.js";
 import { DaemonServer } from "./server.js";
-import { ensurePrivateDir } from "./socket-dir.js";
+import { ensurePrivateDir } from "../workspace/socket-dir.js";
 import { sweepTempFiles } from "./temp-sweep.js";
 import {
   AlreadyRunningError,

@@ -117,6 +117,13 @@ export class DaemonServer {
     });
   }
 
+  /** The peer is gone: cancel its calls (killing their commands) and drop the connection. */
+  private abandon(session: Session, socket: net.Socket): void {
+    this.deps.log.debug({ conn: session.id }, "client gone; cancelling its calls");
+    session.closed.abort();
+    socket.destroy();
+  }
+
   private rejectConnection(socket: net.Socket, max: number): void {
     socket.once("data", (first: Buffer) => {
       const body = JSON.stringify({
@@ -164,12 +171,30 @@ export class DaemonServer {
     const noFlowControl = { pause: () => {}, resume: () => {} };
     dispatcher.attach(connection, session, noFlowControl, config().daemon.max_in_flight_per_connection);
     connection.listen();
-    // The client finished sending (half-close): answer what it sent, then close our side.
     socket.once("end", () => {
+      // End of stream is either a half-close (a one-off `echo … | socat` that waits for its
+      // answers) or a client that is gone (closed or killed): the two look the same until we write.
+      if (framing === "lsp" && session.initialized) {
+        // Editors speaking LSP framing never half-close: the client is gone.
+        this.abandon(session, socket);
+        return;
+      }
+      let ticks = 0;
       const timer = setInterval(() => {
         if (socket.destroyed || (reader.inFlight === 0 && reader.waiting === 0)) {
           clearInterval(timer);
           socket.end();
+          return;
+        }
+        // NDJSON allows blank lines between messages: writing one fails (EPIPE) only when the
+        // peer has really closed, and then its calls are cancelled and its commands killed.
+        if (framing === "ndjson" && ++ticks % 50 === 0) {
+          socket.write("\n", (err) => {
+            if (err) {
+              clearInterval(timer);
+              this.abandon(session, socket);
+            }
+          });
         }
       }, 5);
     });

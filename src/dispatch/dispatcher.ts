@@ -66,6 +66,8 @@ export interface FlowControl {
 
 export class Session {
   approvals = false;
+  /** Sent `initialize`: a long-lived client (editor, library, MCP bridge), not a one-off. */
+  initialized = false;
   clientName: string | undefined;
   inFlight = 0;
   /** Aborted when the connection closes: cancels every call still running for it. */
@@ -98,17 +100,26 @@ export class Dispatcher {
     const { registry, stats, control, log } = this.deps;
 
     const guarded = <P, R>(method: string, handler: (params: P, token: CancellationToken) => Promise<R> | R) => {
-      return async (params: P, token: CancellationToken): Promise<R> => {
+      // vscode-jsonrpc spreads by-position params (`"params": [a, b]`) into separate arguments
+      // before the token, so the token is the last argument and only `[object]` is accepted.
+      return (async (...args: unknown[]): Promise<R> => {
         stats.requestsTotal++;
+        const token = args[args.length - 1] as CancellationToken;
         try {
-          return await handler(params, token);
+          if (args.length !== 2) {
+            throw new ResponseError(
+              ErrorCodes.InvalidParams,
+              `${method}: params must be one JSON object (or an array holding exactly one object), got ${args.length - 1} positional values`,
+            );
+          }
+          return await handler(args[0] as P, token);
         } catch (err) {
           stats.requestErrors++;
           const rerr = toResponseError(err);
           log.debug({ conn: session.id, method, code: rerr.code, err: rerr.message }, "request failed");
           throw rerr;
         }
-      };
+      }) as (params: P, token: CancellationToken) => Promise<R>;
     };
 
     conn.onRequest(
@@ -116,6 +127,7 @@ export class Dispatcher {
       guarded("initialize", (raw: InitializeParams) => {
         const params = requireObject(raw, "initialize") as InitializeParams;
         session.approvals = params.capabilities?.approvals === true;
+        session.initialized = true;
         session.clientName = params.clientInfo?.name;
         return {
           serverInfo: { name: "toold", version: control.version },

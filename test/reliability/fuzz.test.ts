@@ -13,7 +13,7 @@ import {
   prepareFuzzWorkspace,
   runFuzz,
 } from "../../scripts/reliability/fuzz-core.js";
-import { oneShot } from "../../scripts/reliability/wire.js";
+import { oneShot, RawConn } from "../../scripts/reliability/wire.js";
 import { connect } from "./helpers.js";
 
 test(
@@ -70,6 +70,53 @@ test(
         const c = await connect(sb);
         assert.equal((await c.status()).pid, d.pid);
         c.close();
+      } finally {
+        await d.stop(10_000);
+      }
+    } finally {
+      await sb.remove();
+    }
+  },
+);
+
+// Found by `npm run fuzz`: by-position params were spread into the handler's arguments, so the
+// second value took the place of the cancellation token and the answer was an internal error.
+test(
+  "by-position params: one object is accepted, anything else is -32602, never an internal error",
+  { timeout: 30_000 },
+  async () => {
+    const sb = await makeSandbox({ toml: FUZZ_TOML });
+    try {
+      const d = await startDaemon(sb);
+      try {
+        for (const framing of ["ndjson", "lsp"] as const) {
+          const c = await RawConn.open(sb.socket, framing);
+          const ask = async (id: string, params: unknown) => {
+            const o = await c.request(
+              id,
+              JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params }),
+              10_000,
+            );
+            assert.equal(o.kind, "answer", `${framing} ${id}: ${o.kind}`);
+            return o.kind === "answer" ? o.answer : undefined;
+          };
+          const one = await ask("one", [{ name: "read_file", arguments: { path: "missing.txt" } }]);
+          assert.equal(
+            (one?.result as { isError?: boolean }).isError,
+            true,
+            "one object by position is a normal call",
+          );
+          for (const [id, params] of [
+            ["two", [{ name: "read_file" }, [1]]],
+            ["none", []],
+            ["scalar", [5, "x"]],
+          ] as const) {
+            const a = await ask(id, params);
+            assert.equal(a?.error?.code, -32602, `${framing} ${id}: ${JSON.stringify(a)}`);
+          }
+          c.close();
+        }
+        assert.ok(d.isRunning());
       } finally {
         await d.stop(10_000);
       }

@@ -1,3 +1,4 @@
+import net from "node:net";
 /**
  * What the daemon refuses, through the real CLI: an unsafe socket folder, a config that does not
  * parse or validate (at start: no fallback to defaults; at reload: the old config stays), and a
@@ -34,7 +35,7 @@ test("socket folder: mode 0777, owned by someone else, or a symlink → refused 
     await mkdir(open);
     await chmod(open, 0o777);
     const r1 = await cliWithSocket(d, path.join(open, "s.sock"), ["start"]);
-    assert.notEqual(r1.code, 0);
+    assert.equal(r1.code, 1, "start exits 1 when the daemon cannot come up");
     assert.match(r1.stderr, /socket folder .*open has mode 0777; it must be 0700.*chmod 700/);
     assert.equal(existsSync(path.join(open, "s.sock")), false, "no socket was created");
 
@@ -43,7 +44,7 @@ test("socket folder: mode 0777, owned by someone else, or a symlink → refused 
     await mkdir(real, { mode: 0o700 });
     await symlink(real, link);
     const r2 = await cliWithSocket(d, path.join(link, "s.sock"), ["call", "read_file", "path=a.txt"]);
-    assert.notEqual(r2.code, 0);
+    assert.equal(r2.code, 3, "call exits 3: no daemon can be reached");
     assert.match(r2.stderr, /socket folder .*link is a symlink; refusing to use it/);
     assert.equal(existsSync(path.join(real, "s.sock")), false);
 
@@ -152,7 +153,7 @@ test("an invalid vtcode.toml at start: no fallback to defaults; the CLI prints f
     );
     assert.match(call.stderr, /vtcode\.toml:7: commands\.deny_regex\[0\] "\(unclosed" is not a valid regex/);
     const start = await d.cli(["start"]);
-    assert.notEqual(start.code, 0);
+    assert.equal(start.code, 1);
     assert.match(start.stderr, /vtcode\.toml:5: daemon\.max_message_bytes/);
     assert.equal(existsSync(d.socket), false, "no daemon is listening");
 
@@ -290,6 +291,28 @@ test("a prompted call on a full connection (max_in_flight_per_connection = 1) st
       c.close();
     }
   } finally {
+    await d.cleanup();
+  }
+});
+
+test("the client refuses a socket in a folder others can write to, even when something listens there", async () => {
+  const d = await makeTestDaemon({ files: { "a.txt": "a" } });
+  const planted = path.join(d.runDir, "planted");
+  await mkdir(planted);
+  await chmod(planted, 0o777);
+  const sock = path.join(planted, "s.sock");
+  let received = 0;
+  // Another user's listener: it must never see a byte of our calls.
+  const rogue = net.createServer((s) => s.on("data", () => received++));
+  await new Promise<void>((r) => rogue.listen(sock, r));
+  try {
+    const r = await cliWithSocket(d, sock, ["call", "--no-start", "read_file", "path=a.txt"]);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /refusing to connect: socket folder .*planted has mode 0777/);
+    await new Promise((res) => setTimeout(res, 100));
+    assert.equal(received, 0, "nothing was sent to the planted socket");
+  } finally {
+    rogue.close();
     await d.cleanup();
   }
 });
