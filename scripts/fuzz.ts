@@ -91,7 +91,10 @@ async function main(): Promise<number> {
       ...(report.stalledAtCase !== undefined
         ? [`STALLED: the daemon stopped answering near case ${report.stalledAtCase}`]
         : []),
-      `daemon: alive ${report.daemonAlive}, same pid ${report.samePid}; RSS ${mb(report.rss.startBytes)} → ${mb(report.rss.endBytes)}`,
+      `daemon: alive ${report.daemonAlive}, same pid ${report.samePid}; RSS ${mb(report.rss.startBytes)} → ${mb(report.rss.endBytes)}` +
+        (report.end
+          ? `; at the end heap ${mb(report.end.heapUsedBytes)}, file cache ${mb(report.end.fileCacheBytes)} in ${report.end.fileCacheEntries} files, ${report.end.activeResources ?? "?"} handles`
+          : ""),
       `outside the workspace: ${report.outsideChanged.length === 0 ? "unchanged" : report.outsideChanged.join(", ")}`,
       ...report.internalErrors.map((e) => `  ! internal: ${e}`),
       failures.length === 0 ? "PASS" : `FAIL: ${failures.join("; ")}`,

@@ -11,13 +11,14 @@ import { BUILTIN_TOOLS } from "../../src/tools/index.js";
 import { Workspace } from "../../src/workspace/workspace.js";
 import { FileCache } from "../../src/cache/file-cache.js";
 import { WorkspaceIndex } from "../../src/index/workspace-index.js";
+import type { ToolContext } from "../../src/tools/types.js";
 const root = process.argv[2] ?? "/work/bench-corpus";
 const config = defaultConfig();
 const pool = new BufferPool({ enabled: true, maxPerClass: 64 });
 const registry = new ToolRegistry(BUILTIN_TOOLS, config.optimization.tool_registry);
 const files = new FileCache({ maxBytes: config.cache.max_bytes });
 const index = new WorkspaceIndex({ root, cache: files });
-const ctx = {
+const ctx: ToolContext = {
   signal: new AbortController().signal,
   workspace: new Workspace(root),
   pool,
@@ -26,18 +27,20 @@ const ctx = {
   files,
   index,
 };
-const args = JSON.parse(process.argv[3] ?? '{"pattern":"createElement","literal":true,"max_results":10000}');
+const args = JSON.parse(
+  process.argv[3] ?? '{"pattern":"createElement","literal":true,"max_results":10000}',
+) as Record<string, unknown>;
 for (let i = 0; i < 5; i++) {
   // From the third call on: the background trigram summaries are built (the warm steady state).
   while (i === 2 && files.stats().summarizing) await new Promise((r) => setTimeout(r, 100));
   const t = performance.now();
-  const r = await registry.call("grep_file", args, ctx as any);
+  const r = await registry.call("grep_file", args, ctx);
   console.log(
     i,
     (performance.now() - t).toFixed(0),
     "ms",
     JSON.stringify(index.stats()),
-    (r.structuredContent as any)?.total_matches,
+    r.structuredContent?.total_matches,
     JSON.stringify(files.stats()),
     Math.round(process.memoryUsage().rss / 1e6),
     "MB",

@@ -80,6 +80,8 @@ export interface FuzzReport {
   samePid: boolean;
   outsideChanged: string[];
   rss: { startBytes?: number; endBytes?: number };
+  /** From daemon/stats at the end: where the memory is (the file cache holds what was read). */
+  end?: { heapUsedBytes: number; fileCacheBytes: number; fileCacheEntries: number; activeResources?: number };
 }
 
 // ------------------------------------------------------------------ the fuzz workspace
@@ -711,6 +713,7 @@ export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise
   const alive = pidAlive(pid);
   const st = await withTimeout(good.status(), 5000, "daemon/status").catch(() => undefined);
   const samePid = st?.pid === statusBefore.pid;
+  const endStats = await withTimeout(good.stats(), 5000, "daemon/stats").catch(() => undefined);
   good.close();
   await sleep(500);
   const rssEnd = procRss(pid);
@@ -745,6 +748,18 @@ export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise
       ...(rssStart !== undefined ? { startBytes: rssStart } : {}),
       ...(rssEnd !== undefined ? { endBytes: rssEnd } : {}),
     },
+    ...(endStats
+      ? {
+          end: {
+            heapUsedBytes: endStats.process.heapUsedBytes,
+            fileCacheBytes: endStats.fileCache.bytes,
+            fileCacheEntries: endStats.fileCache.entries,
+            ...(endStats.process.activeResources !== undefined
+              ? { activeResources: endStats.process.activeResources }
+              : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -165,7 +165,7 @@ class StressClient {
     return fileText(this.id, file, this.versions[file]!);
   }
 
-  /** Runs one call; true when it went as expected. */
+  /** Runs one call of the mix and checks its result against this client's log. */
   async step(): Promise<void> {
     const op = this.choose();
     const file = this.pick(this.o.filesPerClient);

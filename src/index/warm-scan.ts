@@ -260,7 +260,7 @@ export function scanByLiteral(
     const end = endNl === -1 ? bytes : endNl;
     const bytesMatcher = (matcher as PrefilteredMatcher).matchesBytes;
     const lineBytes = content.subarray(start, end);
-    let ascii = false;
+    let ascii: boolean;
     if (
       (options.exact || bytesMatcher) &&
       end - start > LONG_LINE_BYTES &&

@@ -16,6 +16,11 @@
  * a change made by any program before a call starts is seen by that call, without a stat per
  * file (watchman uses the same trick). When a watch cannot be set up (inotify limits) or the
  * cookie cannot be written, the index reports itself unhealthy and callers fall back to the disk.
+ *
+ * Known limit: if the kernel's inotify queue overflows (fs.inotify.max_queued_events, 16384 by
+ * default, between two reads of the loop) libuv drops the overflow marker, so lost events cannot
+ * be detected here; a burst of 10,000 changes stays well within it (test/warm/daemon-warm.test.ts).
+ * read_file is not exposed to this: it validates every cached file by stat.
  */
 import {
   lstatSync,

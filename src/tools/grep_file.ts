@@ -397,7 +397,6 @@ function renderText(
       if (lastPath !== "" && contextLines > 0) out.push("--");
       lastPath = r.path;
       lastLine = 0;
-      lastMatchLine = 0;
     } else if (r.line === lastMatchLine) {
       continue; // another match on a line already printed
     }

@@ -16,7 +16,13 @@ function sh(cwd: string, script: string): void {
 async function listAll(client: ToolDClient, dir: string): Promise<string[]> {
   const out: string[] = [];
   for (let page = 1; ; page++) {
-    const r = await client.callTool("list_files", { path: dir, recursive: true, max_items: 100000, per_page: 1000, page });
+    const r = await client.callTool("list_files", {
+      path: dir,
+      recursive: true,
+      max_items: 100000,
+      per_page: 1000,
+      page,
+    });
     assert.notEqual(r.isError, true, JSON.stringify(r.content));
     out.push(...((r.structuredContent?.items ?? []) as { path: string }[]).map((i) => i.path));
     if (!r.structuredContent?.has_more) return out;
@@ -33,7 +39,9 @@ async function grepFiles(client: ToolDClient, pattern: string): Promise<string[]
 }
 
 test("the daemon's warm tree and cache follow changes made by other programs", async () => {
-  const d = await makeTestDaemon({ files: { "src/a.ts": "export const marker = 1;\n", "README.md": "# readme\n" } });
+  const d = await makeTestDaemon({
+    files: { "src/a.ts": "export const marker = 1;\n", "README.md": "# readme\n" },
+  });
   try {
     const client = await d.connect();
     assert.deepEqual(await grepFiles(client, "marker"), ["src/a.ts"]);
@@ -51,7 +59,14 @@ test("the daemon's warm tree and cache follow changes made by other programs", a
     assert.deepEqual(await listAll(client, "."), ["README.md", "lib/b.ts"]);
 
     const stats = await client.stats();
-    const index = stats.index as { ready: boolean; healthy: boolean; files: number; dirs: number; events: number; syncs: number };
+    const index = stats.index as {
+      ready: boolean;
+      healthy: boolean;
+      files: number;
+      dirs: number;
+      events: number;
+      syncs: number;
+    };
     assert.equal(index.ready, true);
     assert.equal(index.healthy, true);
     assert.equal(index.files, 2);
@@ -85,13 +100,16 @@ test("a burst of 10,000 changes by another program does not stall other clients"
     }
     const child = spawn(process.execPath, ["-e", script], { cwd: d.root, stdio: "ignore" });
     let done = false;
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => ((done = true), resolve(code))));
+    const exited = new Promise<number | null>((resolve) =>
+      child.once("exit", (code) => ((done = true), resolve(code))),
+    );
     // Another client's calls keep answering while the events pour in.
     let answered = 0;
     while (!done || answered < 3) {
       const r = await client.callTool("read_file", { path: "README.md" });
       assert.equal(r.content[0]?.text, "# readme\n");
-      if (answered % 5 === 0) await client.callTool("list_files", { path: ".", recursive: true, max_items: 100000, per_page: 10 });
+      if (answered % 5 === 0)
+        await client.callTool("list_files", { path: ".", recursive: true, max_items: 100000, per_page: 10 });
       answered++;
     }
     assert.equal(await exited, 0);
@@ -106,7 +124,10 @@ test("a burst of 10,000 changes by another program does not stall other clients"
       assert.equal(r.content[0]?.text, expected.get(f), f);
     }
     const hits = await grepFiles(client, "x9999");
-    assert.deepEqual(hits, [...expected].filter(([, v]) => v === "x9999\n").map(([k]) => k));
+    assert.deepEqual(
+      hits,
+      [...expected].filter(([, v]) => v === "x9999\n").map(([k]) => k),
+    );
     const stats = await client.stats();
     assert.equal((stats.index as { healthy: boolean }).healthy, true);
     client.close();

@@ -93,11 +93,14 @@ describe("FileCache", () => {
       const cache = new FileCache({ maxBytes: 1 << 20 });
       const f = path.join(dir, "a.txt");
       await writeFile(f, "z".repeat(300));
-      await assert.rejects(cache.read(f, () => 0, { maxBytes: 100 }), (err: unknown) => {
-        assert.ok(err instanceof FileTooLargeError);
-        assert.equal(err.size, 300);
-        return true;
-      });
+      await assert.rejects(
+        cache.read(f, () => 0, { maxBytes: 100 }),
+        (err: unknown) => {
+          assert.ok(err instanceof FileTooLargeError);
+          assert.equal(err.size, 300);
+          return true;
+        },
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -117,16 +120,25 @@ describe("FileCache", () => {
       const f0 = files[7]!;
       await writeFile(f0, "changed");
       // Trusted: no stat, so the old bytes until someone (the index's watcher) invalidates.
-      assert.equal(cache.readTrusted(f0, (d) => d.length), 5000);
+      assert.equal(
+        cache.readTrusted(f0, (d) => d.length),
+        5000,
+      );
       cache.invalidate(f0);
-      assert.equal(cache.readTrusted(f0, (d) => d.toString()), "changed");
+      assert.equal(
+        cache.readTrusted(f0, (d) => d.toString()),
+        "changed",
+      );
 
       cache.scheduleMemo("big", () => ({ value: true, bytes: 2000 }));
       await new Promise((r) => setTimeout(r, 100));
       const s = cache.stats();
       assert.ok(s.memoBytes > 0, "memos were built in the background");
       assert.ok(s.bytes <= 50_000, `data + memos ${s.bytes} within max_bytes`);
-      assert.equal(cache.readTrusted(path.join(dir, "missing"), () => 1), undefined);
+      assert.equal(
+        cache.readTrusted(path.join(dir, "missing"), () => 1),
+        undefined,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

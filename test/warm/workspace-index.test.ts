@@ -69,7 +69,11 @@ describe("WorkspaceIndex", () => {
         for (const sub of [root, path.join(root, "src"), path.join(root, "docs", "sub")]) {
           const expected = await diskWalk(sub, { ...options, base: root });
           const actual = index.entries(sub, { ...options, base: root });
-          assert.deepEqual(actual, expected, `options ${JSON.stringify(options)} under ${path.relative(root, sub) || "."}`);
+          assert.deepEqual(
+            actual,
+            expected,
+            `options ${JSON.stringify(options)} under ${path.relative(root, sub) || "."}`,
+          );
         }
       }
       assert.throws(() => index.entries(path.join(root, "README.md")), { code: "ENOTDIR" });
@@ -88,7 +92,11 @@ describe("WorkspaceIndex", () => {
   test("creates, edits, deletes and renames by another program show up in the next call", async () => {
     const ws = await makeTestWorkspace();
     try {
-      await ws.write({ "a.txt": "alpha needle\n", "dir/b.txt": "beta\n", "dir/deep/c.txt": "gamma needle\n" });
+      await ws.write({
+        "a.txt": "alpha needle\n",
+        "dir/b.txt": "beta\n",
+        "dir/deep/c.txt": "gamma needle\n",
+      });
       assert.deepEqual(await grepPaths(ws, "needle"), ["a.txt", "dir/deep/c.txt"]);
       assert.ok(ws.index, "the test context is warm by default");
       assert.equal(ws.index.stats().ready, true);
@@ -109,11 +117,22 @@ describe("WorkspaceIndex", () => {
       sh(ws.root, "mv dir/b.txt dir/renamed.txt && mv dir moved");
       assert.deepEqual(await grepPaths(ws, "needle"), ["moved/deep/c.txt", "moved/renamed.txt"]);
       sh(ws.root, "printf 'more needle\\n' > moved/deep/d.txt");
-      assert.deepEqual(await listPaths(ws), ["a.txt", "moved/deep/c.txt", "moved/deep/d.txt", "moved/renamed.txt"]);
+      assert.deepEqual(await listPaths(ws), [
+        "a.txt",
+        "moved/deep/c.txt",
+        "moved/deep/d.txt",
+        "moved/renamed.txt",
+      ]);
 
       // A folder created with content in one go (mkdir -p + files before the watch exists).
       sh(ws.root, "mkdir -p x/y/z && printf 'needle\\n' > x/y/z/e.txt && printf 'needle\\n' > x/f.txt");
-      assert.deepEqual(await grepPaths(ws, "needle"), ["moved/deep/c.txt", "moved/deep/d.txt", "moved/renamed.txt", "x/f.txt", "x/y/z/e.txt"]);
+      assert.deepEqual(await grepPaths(ws, "needle"), [
+        "moved/deep/c.txt",
+        "moved/deep/d.txt",
+        "moved/renamed.txt",
+        "x/f.txt",
+        "x/y/z/e.txt",
+      ]);
 
       sh(ws.root, "rm -rf moved");
       assert.deepEqual(await listPaths(ws), ["a.txt", "x/f.txt", "x/y/z/e.txt"]);
@@ -247,10 +266,16 @@ describe("WorkspaceIndex", () => {
       sh(base, "printf 'one\\n' > f.txt");
       await index.start();
       const f = path.join(base, "f.txt");
-      assert.equal(cache.readTrusted(f, (d) => d.toString()), "one\n");
+      assert.equal(
+        cache.readTrusted(f, (d) => d.toString()),
+        "one\n",
+      );
       sh(base, "printf 'two\\n' > f.txt");
       assert.equal(await index.sync(), true);
-      assert.equal(cache.readTrusted(f, (d) => d.toString()), "two\n");
+      assert.equal(
+        cache.readTrusted(f, (d) => d.toString()),
+        "two\n",
+      );
       assert.ok(cache.stats().invalidations >= 1);
       index.dispose();
     } finally {
