@@ -224,7 +224,7 @@ export class FileCache {
    */
   async read<T>(
     abs: string,
-    fn: (data: Buffer, key: FileKey) => T | Promise<T>,
+    fn: (data: Buffer, key: FileKey, memo?: Record<string, unknown>) => T | Promise<T>,
     opts: ReadOptions = {},
   ): Promise<T> {
     const cached = this.lru?.get(abs);
@@ -234,7 +234,7 @@ export class FileCache {
       if (sameKey(cached.key, st)) {
         this.hits++;
         this.checkSize(st.size, opts.maxBytes);
-        return fn(cached.data, cached.key);
+        return fn(cached.data, cached.key, cached.memo);
       }
       this.invalidate(abs);
     }
@@ -252,6 +252,7 @@ export class FileCache {
     let data: Buffer;
     let key: FileKey;
     let pooled: Buffer | undefined;
+    let memo: Record<string, unknown> | undefined;
     try {
       const st = fstatSync(fd);
       if (!st.isFile()) {
@@ -270,7 +271,10 @@ export class FileCache {
         const buf = Buffer.allocUnsafeSlow(st.size);
         const filled = readFullySync(fd, buf, st.size);
         data = filled === st.size ? buf : buf.subarray(0, filled);
-        if (filled === st.size) this.put(abs, { data, key, memo: {} });
+        if (filled === st.size) {
+          memo = {};
+          this.put(abs, { data, key, memo });
+        }
       } else {
         pooled = opts.pool
           ? opts.pool.acquire(Math.max(st.size, 1))
@@ -284,7 +288,7 @@ export class FileCache {
       close();
     }
     try {
-      return await fn(data, key);
+      return await fn(data, key, memo);
     } finally {
       if (pooled && opts.pool) opts.pool.release(pooled);
     }
@@ -364,6 +368,14 @@ export class FileCache {
     } finally {
       closeSync(fd);
     }
+  }
+
+  /**
+   * The size of a cached file without touching the disk or its recency: only for callers that
+   * have synced with the watcher, as `readTrusted`.
+   */
+  trustedSize(abs: string): number | undefined {
+    return this.lru?.peek(abs)?.key.size;
   }
 
   /** True when `abs` is cached and its key still matches the file on disk (for tests and stats). */

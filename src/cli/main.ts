@@ -5,7 +5,6 @@
  */
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { createInterface } from "node:readline";
 import {
   ConnectionClosedError,
   DaemonStartError,
@@ -18,9 +17,8 @@ import {
   type ConnectOptions,
 } from "../client/index.js";
 import { VERSION } from "../version.js";
-import { formatLogLine, formatToolsTable } from "./format.js";
-import { runStats } from "./stats.js";
-import { showLogs } from "./logs.js";
+// format, stats, logs and readline are imported where used: a one-off `call` never needs them,
+// and every module loaded is start-up time of every call.
 import { runtimeFiles } from "../workspace/locate.js";
 
 export const EXIT = { ok: 0, toolError: 1, usage: 2, unreachable: 3 } as const;
@@ -98,7 +96,8 @@ export async function parseToolArgs(rest: string[]): Promise<Record<string, unkn
   return args;
 }
 
-function askOnTerminal(request: ApproveParams): Promise<boolean> {
+async function askOnTerminal(request: ApproveParams): Promise<boolean> {
+  const { createInterface } = await import("node:readline");
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   const summary = JSON.stringify(request.arguments);
   return new Promise((resolve) => {
@@ -297,7 +296,7 @@ async function run(argv: string[]): Promise<number> {
     case "tools": {
       const tools = await withClient(g, true, (c) => c.listTools());
       if (g.json) printJson({ tools });
-      else process.stdout.write(formatToolsTable(tools));
+      else process.stdout.write((await import("./format.js")).formatToolsTable(tools));
       return EXIT.ok;
     }
     case "stats": {
@@ -308,6 +307,7 @@ async function run(argv: string[]): Promise<number> {
       const onSigint = () => stop.abort();
       process.once("SIGINT", onSigint);
       try {
+        const { runStats } = await import("./stats.js");
         await runStats({
           connect: () => ToolDClient.connect({ ...connectOptions(g), autoStart: false, reconnect: true }),
           format: values.prometheus ? "prometheus" : g.json ? "json" : "table",
@@ -329,6 +329,7 @@ async function run(argv: string[]): Promise<number> {
       const onSigint = () => stop.abort();
       process.once("SIGINT", onSigint);
       try {
+        const [{ showLogs }, { formatLogLine }] = await Promise.all([import("./logs.js"), import("./format.js")]);
         const found = await showLogs({
           file,
           maxRotated: 100,

@@ -3,7 +3,6 @@
  * whether it is ready, lost the start race to another daemon, or failed (with the reason: a config
  * error with its key, a refused socket folder), so the caller can say why, not only where the log is.
  */
-import { spawn } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -63,6 +62,8 @@ export interface SpawnOptions {
 export async function spawnDaemon(opts: SpawnOptions): Promise<void> {
   const { file, execArgv } = daemonEntry();
   const timeoutMs = opts.timeoutMs ?? 15_000;
+  // Loaded here, not at the top: only a call that finds no daemon pays for child_process.
+  const { spawn } = await import("node:child_process");
   const child = spawn(
     process.execPath,
     [...execArgv, file, "--workspace", opts.workspace, "--socket", opts.socket],

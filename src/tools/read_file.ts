@@ -57,7 +57,7 @@ async function readCached(
   try {
     return await files.read(
       abs,
-      (data) => {
+      (data, _key, memo) => {
         if (looksBinary(data, data.length)) {
           throw new ToolError(
             `"${input}" looks like a binary file (it contains NUL bytes); read_file reads text only`,
@@ -71,7 +71,8 @@ async function readCached(
         return {
           text: data.toString("utf8"),
           size: data.length,
-          sha256: createHash("sha256").update(data).digest("hex"),
+          // Memoized on the cache entry: a hit costs no hash (the entry dies with its content).
+          sha256: (memo?.sha256 as string | undefined) ?? (memo ? (memo.sha256 = sha256Hex(data)) : sha256Hex(data)),
         };
       },
       { maxBytes, pool: ctx.pool, signal: ctx.signal },
@@ -88,6 +89,10 @@ async function readCached(
     if (code === "EINVAL") throw new ToolError(`"${input}" is not a regular file`);
     throw err;
   }
+}
+
+function sha256Hex(data: Buffer): string {
+  return createHash("sha256").update(data).digest("hex");
 }
 
 export const readFileTool = defineTool({

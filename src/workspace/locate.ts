@@ -2,7 +2,6 @@
  * Where things are: the workspace root and the daemon's runtime files (socket, state, log).
  * Pure functions of their inputs (env, cwd, uid) so the client, CLI and daemon agree.
  */
-import { createHash } from "node:crypto";
 import { existsSync, realpathSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -21,7 +20,14 @@ export function locateWorkspace(explicit: string | undefined, cwd: string): stri
 
 /** Short, stable id of a workspace realpath. */
 export function workspaceId(workspaceRoot: string): string {
-  return createHash("sha256").update(workspaceRoot).digest("hex").slice(0, 16);
+  // FNV-1a, 64 bits: a stable short name, not a secret. node:crypto would cost every one-off
+  // `toold call` ~7 ms of start-up just to name the socket.
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of Buffer.from(workspaceRoot, "utf8")) {
+    hash ^= BigInt(byte);
+    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return hash.toString(16).padStart(16, "0");
 }
 
 export interface RuntimeEnv {
