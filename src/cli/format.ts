@@ -195,7 +195,8 @@ export function formatPrometheus(s: StatsResult): string {
       `toold_tool_duration_seconds{${label(t)},quantile="0.99"} ${seconds(Math.min(v.p99Ms, v.maxMs))}`,
     );
     // Daemons older than `sumMs` omit it; Prometheus accepts a summary without `_sum`.
-    if (typeof v.sumMs === "number") out.push(`toold_tool_duration_seconds_sum{${label(t)}} ${seconds(v.sumMs)}`);
+    if (typeof v.sumMs === "number")
+      out.push(`toold_tool_duration_seconds_sum{${label(t)}} ${seconds(v.sumMs)}`);
     out.push(`toold_tool_duration_seconds_count{${label(t)}} ${v.calls}`);
   }
   metric(

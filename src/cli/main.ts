@@ -133,8 +133,16 @@ function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-async function withClient<T>(g: Globals, autoStart: boolean, fn: (c: ToolDClient) => Promise<T>, extra: Partial<ConnectOptions> = {}): Promise<T> {
-  const client = await ToolDClient.connect({ ...connectOptions(g, extra), autoStart: autoStart && !g.noStart });
+async function withClient<T>(
+  g: Globals,
+  autoStart: boolean,
+  fn: (c: ToolDClient) => Promise<T>,
+  extra: Partial<ConnectOptions> = {},
+): Promise<T> {
+  const client = await ToolDClient.connect({
+    ...connectOptions(g, extra),
+    autoStart: autoStart && !g.noStart,
+  });
   try {
     return await fn(client);
   } finally {
@@ -152,12 +160,17 @@ async function cmdCall(g: Globals, positionals: string[]): Promise<number> {
   const onSigint = () => controller.abort();
   process.once("SIGINT", onSigint);
   try {
-    const result = await withClient(g, true, (c) => c.callTool(tool, args, { signal: controller.signal }), { onApprove });
+    const result = await withClient(g, true, (c) => c.callTool(tool, args, { signal: controller.signal }), {
+      onApprove,
+    });
     if (g.json) printJson(result);
     else {
       const text = result.content.map((c) => c.text).join("");
       if (result.isError) process.stderr.write(`${text.replace(/\n+$/, "")}\n`);
-      else process.stdout.write(text.length > 0 && !text.endsWith("\n") && process.stdout.isTTY ? `${text}\n` : text);
+      else
+        process.stdout.write(
+          text.length > 0 && !text.endsWith("\n") && process.stdout.isTTY ? `${text}\n` : text,
+        );
     }
     return result.isError ? EXIT.toolError : EXIT.ok;
   } catch (err) {
@@ -194,7 +207,11 @@ async function cmdStop(g: Globals): Promise<number> {
   const target = resolveTarget(connectOptions(g));
   let client: ToolDClient;
   try {
-    client = await ToolDClient.connect({ ...connectOptions(g), autoStart: false, restartOnVersionMismatch: false });
+    client = await ToolDClient.connect({
+      ...connectOptions(g),
+      autoStart: false,
+      restartOnVersionMismatch: false,
+    });
   } catch (err) {
     if (err instanceof DaemonUnreachableError) {
       process.stdout.write("toold is not running\n");
@@ -214,20 +231,28 @@ async function cmdStop(g: Globals): Promise<number> {
     }
     await new Promise((r) => setTimeout(r, 20));
   }
-  process.stdout.write(`toold stopped (pid ${pid}${existsSync(target.socket) ? ", socket still present" : ""})\n`);
+  process.stdout.write(
+    `toold stopped (pid ${pid}${existsSync(target.socket) ? ", socket still present" : ""})\n`,
+  );
   return EXIT.ok;
 }
 
 function formatDuration(ms: number): string {
   const s = Math.floor(ms / 1000);
-  const parts = [Math.floor(s / 86400) && `${Math.floor(s / 86400)}d`, Math.floor(s / 3600) % 24 && `${Math.floor(s / 3600) % 24}h`, Math.floor(s / 60) % 60 && `${Math.floor(s / 60) % 60}m`, `${s % 60}s`];
+  const parts = [
+    Math.floor(s / 86400) && `${Math.floor(s / 86400)}d`,
+    Math.floor(s / 3600) % 24 && `${Math.floor(s / 3600) % 24}h`,
+    Math.floor(s / 60) % 60 && `${Math.floor(s / 60) % 60}m`,
+    `${s % 60}s`,
+  ];
   return parts.filter(Boolean).join(" ");
 }
 
 function positiveNumber(raw: string | undefined, option: string, fallback: number): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${option} must be a positive number, got "${raw}"`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new UsageError(`${option} must be a positive number, got "${raw}"`);
   return n;
 }
 
@@ -329,17 +354,28 @@ async function run(argv: string[]): Promise<number> {
       const onSigint = () => stop.abort();
       process.once("SIGINT", onSigint);
       try {
-        const [{ showLogs }, { formatLogLine }] = await Promise.all([import("./logs.js"), import("./format.js")]);
+        const [{ showLogs }, { formatLogLine }] = await Promise.all([
+          import("./logs.js"),
+          import("./format.js"),
+        ]);
         const found = await showLogs({
           file,
           maxRotated: 100,
-          lines: values.lines === "all" ? Infinity : values.lines === "0" ? 0 : positiveNumber(values.lines, "-n", 50),
+          lines:
+            values.lines === "all"
+              ? Infinity
+              : values.lines === "0"
+                ? 0
+                : positiveNumber(values.lines, "-n", 50),
           follow: values.follow === true,
           signal: stop.signal,
           emit: (line) => process.stdout.write(`${g.json ? line : formatLogLine(line)}\n`),
         });
         if (found === "missing") {
-          return fail(`no log at ${file}: the daemon has not run for this workspace, or runs with --foreground (it logs to its stderr)`, EXIT.toolError);
+          return fail(
+            `no log at ${file}: the daemon has not run for this workspace, or runs with --foreground (it logs to its stderr)`,
+            EXIT.toolError,
+          );
         }
       } finally {
         process.off("SIGINT", onSigint);
@@ -350,14 +386,17 @@ async function run(argv: string[]): Promise<number> {
       const [sub] = rest;
       if (sub === "get") {
         const config = await withClient(g, true, (c) => c.config());
-        process.stdout.write(g.json ? `${JSON.stringify(config, null, 2)}\n` : `${JSON.stringify(config, null, 2)}\n`);
+        process.stdout.write(
+          g.json ? `${JSON.stringify(config, null, 2)}\n` : `${JSON.stringify(config, null, 2)}\n`,
+        );
         return EXIT.ok;
       }
       if (sub === "reload") {
         try {
           await withClient(g, false, (c) => c.reloadConfig());
         } catch (err) {
-          if (err instanceof RpcError && err.code === ErrorCodes.ConfigInvalid) return fail(err.message, EXIT.toolError);
+          if (err instanceof RpcError && err.code === ErrorCodes.ConfigInvalid)
+            return fail(err.message, EXIT.toolError);
           throw err;
         }
         process.stdout.write("config reloaded\n");
@@ -380,9 +419,11 @@ export async function cli(argv: string[]): Promise<number> {
     return await run(argv);
   } catch (err) {
     if (err instanceof UsageError) return fail(err.message, EXIT.usage);
-    if ((err as NodeJS.ErrnoException).code?.startsWith?.("ERR_PARSE_ARGS")) return fail((err as Error).message, EXIT.usage);
+    if ((err as NodeJS.ErrnoException).code?.startsWith?.("ERR_PARSE_ARGS"))
+      return fail((err as Error).message, EXIT.usage);
     if (err instanceof DaemonUnreachableError) return fail(err.message, EXIT.unreachable);
-    if (err instanceof DaemonStartError) return fail(`could not start the daemon: ${err.message}`, EXIT.unreachable);
+    if (err instanceof DaemonStartError)
+      return fail(`could not start the daemon: ${err.message}`, EXIT.unreachable);
     if (err instanceof ConnectionClosedError) return fail(err.message, EXIT.unreachable);
     if (err instanceof RpcError) {
       const usage = err.code === ErrorCodes.InvalidParams || err.code === ErrorCodes.MethodNotFound;

@@ -95,7 +95,8 @@ function assertPrivateSocketDir(socketPath: string): void {
     checkPrivateDir(path.dirname(socketPath), uid);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return; // the daemon will create it
-    if (err instanceof SocketDirError) throw new DaemonUnreachableError(`refusing to connect: ${err.message}`);
+    if (err instanceof SocketDirError)
+      throw new DaemonUnreachableError(`refusing to connect: ${err.message}`);
     throw err;
   }
 }

@@ -61,7 +61,10 @@ function buildConfig(values: Map<string, Record<string, unknown>>): Config {
     tools: {
       ...section("tools"),
       // Per-tool entries add to the defaults rather than replacing the whole table.
-      policies: { ...(CONFIG_SECTIONS.tools.policies.default as object), ...(values.get("tools")?.policies ?? {}) },
+      policies: {
+        ...(CONFIG_SECTIONS.tools.policies.default as object),
+        ...(values.get("tools")?.policies ?? {}),
+      },
     },
     commands: section("commands"),
     cache: section("cache"),
@@ -198,7 +201,9 @@ export async function loadConfig(workspaceRoot: string): Promise<LoadedConfig> {
         () => false,
       );
       if (dangling) {
-        throw new ConfigError(file, [`${file}: is a symlink whose target does not exist; fix or remove the link`]);
+        throw new ConfigError(file, [
+          `${file}: is a symlink whose target does not exist; fix or remove the link`,
+        ]);
       }
       return { config: defaultConfig(), file: undefined, warnings: [] };
     }

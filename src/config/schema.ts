@@ -80,11 +80,36 @@ export const CONFIG_SECTIONS = {
       "an array of strings",
       "run_terminal_cmd: programs allowed (basename of the first word of every command in the line). With no allow rule of any kind, all run.",
     ),
-    deny_list: key(StringList, [], "an array of strings", "run_terminal_cmd: programs refused, wherever they appear in the line. Deny wins over allow."),
-    allow_glob: key(StringList, [], "an array of glob strings", "run_terminal_cmd: globs over the whole command line that allow it (`*` spans spaces and `/`)."),
-    deny_glob: key(StringList, [], "an array of glob strings", "run_terminal_cmd: globs over the whole command line that refuse it."),
-    allow_regex: key(StringList, [], "an array of regex strings", "run_terminal_cmd: regexes (RE2 syntax, checked at load) over the command line that allow it."),
-    deny_regex: key(StringList, [], "an array of regex strings", "run_terminal_cmd: regexes (RE2 syntax, checked at load) over the command line that refuse it. Not a security boundary: see docs/security.md."),
+    deny_list: key(
+      StringList,
+      [],
+      "an array of strings",
+      "run_terminal_cmd: programs refused, wherever they appear in the line. Deny wins over allow.",
+    ),
+    allow_glob: key(
+      StringList,
+      [],
+      "an array of glob strings",
+      "run_terminal_cmd: globs over the whole command line that allow it (`*` spans spaces and `/`).",
+    ),
+    deny_glob: key(
+      StringList,
+      [],
+      "an array of glob strings",
+      "run_terminal_cmd: globs over the whole command line that refuse it.",
+    ),
+    allow_regex: key(
+      StringList,
+      [],
+      "an array of regex strings",
+      "run_terminal_cmd: regexes (RE2 syntax, checked at load) over the command line that allow it.",
+    ),
+    deny_regex: key(
+      StringList,
+      [],
+      "an array of regex strings",
+      "run_terminal_cmd: regexes (RE2 syntax, checked at load) over the command line that refuse it. Not a security boundary: see docs/security.md.",
+    ),
   },
   cache: {
     max_bytes: key(

@@ -83,7 +83,11 @@ export class Daemon {
       enabled: config.optimization.memory_pool.enabled,
       maxPerClass: config.optimization.memory_pool.max_string_pool_size,
     });
-    this.registry = new ToolRegistry(BUILTIN_TOOLS, config.optimization.tool_registry, rootLog.child({ module: "registry" }));
+    this.registry = new ToolRegistry(
+      BUILTIN_TOOLS,
+      config.optimization.tool_registry,
+      rootLog.child({ module: "registry" }),
+    );
     const control: DaemonControl = {
       version: VERSION,
       socketPath: opts.socket,
@@ -157,7 +161,12 @@ export class Daemon {
     // In the background: calls that need the tree before it is built wait for it.
     void this.index?.start();
     this.log.info(
-      { workspace: this.opts.workspace, socket: this.opts.socket, version: VERSION, tools: this.registry.list().length },
+      {
+        workspace: this.opts.workspace,
+        socket: this.opts.socket,
+        version: VERSION,
+        tools: this.registry.list().length,
+      },
       "daemon ready",
     );
   }
@@ -242,7 +251,10 @@ export class Daemon {
       this.index = undefined;
     }
     this.rootLog.level = loaded.config.daemon.log_level;
-    setLogRotation({ maxBytes: loaded.config.daemon.log_max_bytes, maxFiles: loaded.config.daemon.log_max_files });
+    setLogRotation({
+      maxBytes: loaded.config.daemon.log_max_bytes,
+      maxFiles: loaded.config.daemon.log_max_files,
+    });
     this.armIdleTimer();
     this.log.info({ file: loaded.file ?? null }, "config reloaded");
   }
@@ -259,7 +271,8 @@ export class Daemon {
       while (this.stats.inFlight > 0 && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 20));
       }
-      if (this.stats.inFlight > 0) this.log.warn({ inFlight: this.stats.inFlight }, "drain timeout; cancelling calls");
+      if (this.stats.inFlight > 0)
+        this.log.warn({ inFlight: this.stats.inFlight }, "drain timeout; cancelling calls");
       // Give the last responses a moment to flush before the sockets go.
       await new Promise((r) => setTimeout(r, 10));
       this.server.closeAll();
@@ -365,4 +378,3 @@ export async function main(argv: string[]): Promise<void> {
   log.flush();
   process.exit(0);
 }
-

@@ -81,7 +81,10 @@ export class DaemonServer {
     const live: LiveConnection = { session, socket };
     socket.on("error", (err) => log.debug({ conn: session.id, err: err.message }, "socket error"));
     if (this.live.size >= config().daemon.max_connections) {
-      log.warn({ conn: session.id, max: config().daemon.max_connections }, "connection refused: too many connections");
+      log.warn(
+        { conn: session.id, max: config().daemon.max_connections },
+        "connection refused: too many connections",
+      );
       this.rejectConnection(socket, config().daemon.max_connections);
       return;
     }
@@ -129,9 +132,16 @@ export class DaemonServer {
       const body = JSON.stringify({
         jsonrpc: "2.0",
         id: null,
-        error: { code: ErrorCodes.Overloaded, message: `too many connections (max_connections = ${max}); retry later` },
+        error: {
+          code: ErrorCodes.Overloaded,
+          message: `too many connections (max_connections = ${max}); retry later`,
+        },
       });
-      socket.end(first[0] === 0x7b || first[0] === 0x5b ? `${body}\n` : `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      socket.end(
+        first[0] === 0x7b || first[0] === 0x5b
+          ? `${body}\n`
+          : `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
     });
     setTimeout(() => socket.destroy(), 1000).unref();
   }
@@ -146,7 +156,9 @@ export class DaemonServer {
       maxInFlight: config().daemon.max_in_flight_per_connection,
     };
     const reader: GuardedMessageReader =
-      framing === "ndjson" ? new NdjsonMessageReader(socket, readerOptions) : new LspMessageReader(socket, readerOptions);
+      framing === "ndjson"
+        ? new NdjsonMessageReader(socket, readerOptions)
+        : new LspMessageReader(socket, readerOptions);
     const writer = framing === "ndjson" ? new NdjsonMessageWriter(socket) : new SocketMessageWriter(socket);
     const rpcLog = log.child({ conn: session.id });
     const connection = createMessageConnection(reader, new AnswerTrackingWriter(writer, reader), {
@@ -157,7 +169,11 @@ export class DaemonServer {
     });
     reader.onProtocolError((problem: ProtocolError) => {
       log.info({ conn: session.id, code: problem.code, reason: problem.message }, "protocol error");
-      const response = { jsonrpc: "2.0", id: problem.id, error: { code: problem.code, message: problem.message } };
+      const response = {
+        jsonrpc: "2.0",
+        id: problem.id,
+        error: { code: problem.code, message: problem.message },
+      };
       void writer.write(response as Message).finally(() => {
         if (problem.fatal) {
           socket.end();

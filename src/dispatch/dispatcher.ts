@@ -81,7 +81,10 @@ function toResponseError(err: unknown): ResponseError<void> {
   if (err instanceof Error && err.name === "ConfigError") {
     return new ResponseError(ErrorCodes.ConfigInvalid, err.message);
   }
-  return new ResponseError(ErrorCodes.InternalError, `internal error: ${(err as Error)?.message ?? String(err)}`);
+  return new ResponseError(
+    ErrorCodes.InternalError,
+    `internal error: ${(err as Error)?.message ?? String(err)}`,
+  );
 }
 
 function requireObject(params: unknown, method: string): Record<string, unknown> {
@@ -99,7 +102,10 @@ export class Dispatcher {
   attach(conn: MessageConnection, session: Session, flow: FlowControl, maxInFlight: number): void {
     const { registry, stats, control, log } = this.deps;
 
-    const guarded = <P, R>(method: string, handler: (params: P, token: CancellationToken) => Promise<R> | R) => {
+    const guarded = <P, R>(
+      method: string,
+      handler: (params: P, token: CancellationToken) => Promise<R> | R,
+    ) => {
       // vscode-jsonrpc spreads by-position params (`"params": [a, b]`) into separate arguments
       // before the token, so the token is the last argument and only `[object]` is accepted.
       return (async (...args: unknown[]): Promise<R> => {
@@ -159,7 +165,10 @@ export class Dispatcher {
           );
         }
         if (control.isDraining()) {
-          throw new ResponseError(ErrorCodes.ShuttingDown, "the daemon is shutting down; retry to reach a new one");
+          throw new ResponseError(
+            ErrorCodes.ShuttingDown,
+            "the daemon is shutting down; retry to reach a new one",
+          );
         }
         session.inFlight++;
         stats.inFlight++;
@@ -174,9 +183,18 @@ export class Dispatcher {
       }),
     );
 
-    conn.onRequest(R.DaemonStatsRequest, guarded("daemon/stats", () => this.statsSnapshot()));
-    conn.onRequest(R.DaemonStatusRequest, guarded("daemon/status", () => this.status()));
-    conn.onRequest(R.ConfigGetRequest, guarded("config/get", () => control.config() as unknown as Record<string, unknown>));
+    conn.onRequest(
+      R.DaemonStatsRequest,
+      guarded("daemon/stats", () => this.statsSnapshot()),
+    );
+    conn.onRequest(
+      R.DaemonStatusRequest,
+      guarded("daemon/status", () => this.status()),
+    );
+    conn.onRequest(
+      R.ConfigGetRequest,
+      guarded("config/get", () => control.config() as unknown as Record<string, unknown>),
+    );
     conn.onRequest(
       R.ConfigReloadRequest,
       guarded("config/reload", async () => {
@@ -203,7 +221,9 @@ export class Dispatcher {
     const { registry, stats, control, log, pool, workspace } = this.deps;
     const started = performance.now();
     const abort = new AbortController();
-    const cancelListener = token.onCancellationRequested(() => abort.abort(new Error("cancelled by the caller")));
+    const cancelListener = token.onCancellationRequested(() =>
+      abort.abort(new Error("cancelled by the caller")),
+    );
     const onClosed = () => abort.abort(new Error("the connection closed"));
     session.closed.signal.addEventListener("abort", onClosed, { once: true });
     const progressToken = params._meta?.progressToken;
@@ -221,7 +241,9 @@ export class Dispatcher {
         ? {
             progressToken,
             progress: (value: unknown) => {
-              void conn.sendNotification(R.ProgressNotification, { token: progressToken, value }).catch(() => {});
+              void conn
+                .sendNotification(R.ProgressNotification, { token: progressToken, value })
+                .catch(() => {});
             },
           }
         : {}),
@@ -291,7 +313,11 @@ export class Dispatcher {
     const reason = `${source} = "prompt"`;
     let approved = false;
     try {
-      const answer = await conn.sendRequest(R.ClientApproveRequest, { tool: def.name, arguments: args, reason });
+      const answer = await conn.sendRequest(R.ClientApproveRequest, {
+        tool: def.name,
+        arguments: args,
+        reason,
+      });
       approved = answer?.approved === true;
     } catch (err) {
       this.deps.log.warn({ conn: session.id, err: (err as Error).message }, "client/approve failed");

@@ -61,9 +61,12 @@ export function checkEnvelope(value: unknown): ProtocolError | undefined {
     id,
     fatal: false,
   });
-  if (Array.isArray(value)) return invalid("batch messages are not supported: send one JSON-RPC object per message");
+  if (Array.isArray(value))
+    return invalid("batch messages are not supported: send one JSON-RPC object per message");
   if (typeof value !== "object" || value === null) {
-    return invalid("a message must be a JSON-RPC 2.0 object, e.g. {\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}");
+    return invalid(
+      'a message must be a JSON-RPC 2.0 object, e.g. {"jsonrpc":"2.0","id":1,"method":"tools/list"}',
+    );
   }
   const msg = value as Record<string, unknown>;
   const id = isValidId(msg.id) ? msg.id : null;

@@ -476,7 +476,13 @@ export const applyPatchTool = defineTool({
     "moves files. Hunks are located by their context lines (exact, then ignoring whitespace). All or nothing: " +
     "if any hunk does not apply, no file is written.",
   inputSchema,
-  annotations: { title: "Apply patch", readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  annotations: {
+    title: "Apply patch",
+    readOnlyHint: false,
+    destructiveHint: true,
+    idempotentHint: false,
+    openWorldHint: false,
+  },
   argumentAliases: { patch: "input" },
   async handler(args, ctx) {
     const ops = parsePatch(args.input);

@@ -21,7 +21,13 @@ export const createFileTool = defineTool({
     "Create a new text file in the workspace (and any missing parent folders). Fails if the path already exists: " +
     "use write_file to replace a file or edit_file to change one.",
   inputSchema,
-  annotations: { title: "Create file", readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  annotations: {
+    title: "Create file",
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: false,
+    openWorldHint: false,
+  },
   argumentAliases: { file_path: "path" },
   async handler(args, ctx) {
     return writeTextFile(ctx, "create_file", args.path, args.content, "fail_if_exists");

@@ -62,7 +62,13 @@ export const deleteFileTool = defineTool({
     "Delete a file or symlink in the workspace (a symlink is removed itself, never its target). " +
     "A folder is deleted, with its contents, only with recursive: true. The workspace root is never deleted.",
   inputSchema,
-  annotations: { title: "Delete file", readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  annotations: {
+    title: "Delete file",
+    readOnlyHint: false,
+    destructiveHint: true,
+    idempotentHint: true,
+    openWorldHint: false,
+  },
   argumentAliases: { file_path: "path" },
   async handler(args, ctx) {
     const entry = await resolveEntry(ctx, args.path, { recursive: args.recursive ?? false });

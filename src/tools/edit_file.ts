@@ -140,7 +140,13 @@ export const editFileTool = defineTool({
     "match ignoring whitespace differences is used when it is unique. Keeps CRLF line endings and a UTF-8 BOM. " +
     "Pass expected_sha256 (from read_file) to refuse the edit if the file changed. Returns a unified diff.",
   inputSchema,
-  annotations: { title: "Edit file", readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  annotations: {
+    title: "Edit file",
+    readOnlyHint: false,
+    destructiveHint: true,
+    idempotentHint: false,
+    openWorldHint: false,
+  },
   argumentAliases: { file_path: "path", old_text: "old_str", new_text: "new_str" },
   async handler(args, ctx) {
     if (args.old_str === "") {

@@ -72,10 +72,12 @@ export async function writeFileAtomic(
   const target = dir.at(path.basename(absPath));
   const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
   // 0o600 while it is being written; the final mode is applied before the rename.
-  const handle = await open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600).catch(async (err: unknown) => {
-    await dir.close();
-    throw err;
-  });
+  const handle = await open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600).catch(
+    async (err: unknown) => {
+      await dir.close();
+      throw err;
+    },
+  );
   let handleOpen = true;
   try {
     let offset = 0;

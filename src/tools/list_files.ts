@@ -123,7 +123,13 @@ export const listFilesTool = defineTool({
     '"name/", so its contents follow it). One path per line, folders end with "/". Paged: page (1-based) and per_page ' +
     `(default ${DEFAULT_PER_PAGE}); total, has_more; max_items (default ${DEFAULT_MAX_ITEMS}) caps the entries collected.`,
   inputSchema,
-  annotations: { title: "List files", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  annotations: {
+    title: "List files",
+    readOnlyHint: true,
+    destructiveHint: false,
+    idempotentHint: true,
+    openWorldHint: false,
+  },
   argumentAliases: { file_path: "path" },
   async handler(args, ctx) {
     const mode = pickMode(args);

@@ -72,7 +72,9 @@ async function readCached(
           text: data.toString("utf8"),
           size: data.length,
           // Memoized on the cache entry: a hit costs no hash (the entry dies with its content).
-          sha256: (memo?.sha256 as string | undefined) ?? (memo ? (memo.sha256 = sha256Hex(data)) : sha256Hex(data)),
+          sha256:
+            (memo?.sha256 as string | undefined) ??
+            (memo ? (memo.sha256 = sha256Hex(data)) : sha256Hex(data)),
         };
       },
       { maxBytes, pool: ctx.pool, signal: ctx.signal },
@@ -101,7 +103,13 @@ export const readFileTool = defineTool({
     "Read a text file in the workspace. Returns lines [offset, offset+limit) with their original line endings; " +
     "`has_more` and `next_offset` say how to continue.",
   inputSchema,
-  annotations: { title: "Read file", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  annotations: {
+    title: "Read file",
+    readOnlyHint: true,
+    destructiveHint: false,
+    idempotentHint: true,
+    openWorldHint: false,
+  },
   argumentAliases: { file_path: "path" },
   async handler(args, ctx) {
     const target = await ctx.workspace.resolve(args.path);

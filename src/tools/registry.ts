@@ -232,7 +232,10 @@ export class ToolRegistry {
     def: AnyToolDefinition,
     rawArgs: Record<string, unknown> | undefined,
   ): Record<string, unknown> {
-    if (rawArgs !== undefined && (typeof rawArgs !== "object" || rawArgs === null || Array.isArray(rawArgs))) {
+    if (
+      rawArgs !== undefined &&
+      (typeof rawArgs !== "object" || rawArgs === null || Array.isArray(rawArgs))
+    ) {
       throw new ToolCallError(
         ErrorCodes.InvalidParams,
         `invalid arguments for ${def.name}: "arguments" must be a JSON object`,

@@ -127,7 +127,13 @@ export const writeFileTool = defineTool({
     'mode: "overwrite" (default), "fail_if_exists", "append", "skip_if_exists". Creates missing parent folders. ' +
     "To change part of a file use edit_file.",
   inputSchema,
-  annotations: { title: "Write file", readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  annotations: {
+    title: "Write file",
+    readOnlyHint: false,
+    destructiveHint: true,
+    idempotentHint: false,
+    openWorldHint: false,
+  },
   argumentAliases: { file_path: "path" },
   async handler(args, ctx) {
     return writeTextFile(ctx, "write_file", args.path, args.content, args.mode ?? "overwrite");

@@ -33,7 +33,9 @@ export function checkPrivateDir(dir: string, uid: number): void {
     );
   }
   if (!st.isDirectory()) {
-    throw new SocketDirError(`socket folder ${dir} is not a directory. Remove it or pass --socket elsewhere.`);
+    throw new SocketDirError(
+      `socket folder ${dir} is not a directory. Remove it or pass --socket elsewhere.`,
+    );
   }
   if (st.uid !== uid) {
     throw new SocketDirError(

@@ -35,7 +35,9 @@ export interface TestDaemon {
   cleanup(): Promise<void>;
 }
 
-export async function makeTestDaemon(opts: { toml?: string; files?: Record<string, string> } = {}): Promise<TestDaemon> {
+export async function makeTestDaemon(
+  opts: { toml?: string; files?: Record<string, string> } = {},
+): Promise<TestDaemon> {
   const base = await realpath(await mkdtemp(path.join(os.tmpdir(), "toold-it-")));
   const root = path.join(base, "ws");
   const runDir = path.join(base, "run");
@@ -80,7 +82,9 @@ export async function makeTestDaemon(opts: { toml?: string; files?: Record<strin
       const state = path.join(runDir, "toold.state.json");
       if (existsSync(state)) {
         try {
-          const { pid } = JSON.parse(await import("node:fs/promises").then((f) => f.readFile(state, "utf8"))) as { pid: number };
+          const { pid } = JSON.parse(
+            await import("node:fs/promises").then((f) => f.readFile(state, "utf8")),
+          ) as { pid: number };
           process.kill(pid, "SIGKILL");
         } catch {
           /* gone */
@@ -93,13 +97,28 @@ export async function makeTestDaemon(opts: { toml?: string; files?: Record<strin
 
 /** Spawns the daemon in the foreground (logs to stderr); for signal tests. */
 export function spawnForeground(d: TestDaemon) {
-  return spawn(process.execPath, [path.join(REPO_ROOT, "dist/daemon/entry.js"), "--workspace", d.root, "--socket", d.socket, "--foreground"], {
-    env: d.env,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  return spawn(
+    process.execPath,
+    [
+      path.join(REPO_ROOT, "dist/daemon/entry.js"),
+      "--workspace",
+      d.root,
+      "--socket",
+      d.socket,
+      "--foreground",
+    ],
+    {
+      env: d.env,
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
 }
 
-export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition"): Promise<void> {
+export async function waitFor(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

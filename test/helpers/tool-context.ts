@@ -32,7 +32,9 @@ export interface TestWorkspace {
   cleanup(): Promise<void>;
 }
 
-export async function makeTestWorkspace(opts: { toml?: string; warm?: boolean } = {}): Promise<TestWorkspace> {
+export async function makeTestWorkspace(
+  opts: { toml?: string; warm?: boolean } = {},
+): Promise<TestWorkspace> {
   const root = await realpath(await mkdtemp(path.join(os.tmpdir(), "toold-test-")));
   const config = opts.toml ? parseConfig(opts.toml, "vtcode.toml").config : defaultConfig();
   const workspace = new Workspace(root);

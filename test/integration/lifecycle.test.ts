@@ -17,21 +17,31 @@ test("start → tools → call → stats → stop leaves no process, socket or s
     const first = await d.cli(["call", "read_file", "path=README.md"]);
     assert.equal(first.code, 0, first.stderr);
     assert.equal(first.stdout, "# hello\nworld\n");
-    const state = JSON.parse(readFileSync(statePath(d.runDir), "utf8")) as { pid: number; phase: string; socket: string };
+    const state = JSON.parse(readFileSync(statePath(d.runDir), "utf8")) as {
+      pid: number;
+      phase: string;
+      socket: string;
+    };
     assert.equal(state.phase, "ready");
     assert.equal(state.socket, d.socket);
 
     const tools = await d.cli(["tools", "--json"]);
-    const names = (JSON.parse(tools.stdout) as { tools: { name: string; inputSchema: { type: string } }[] }).tools.map((t) => t.name);
+    const names = (
+      JSON.parse(tools.stdout) as { tools: { name: string; inputSchema: { type: string } }[] }
+    ).tools.map((t) => t.name);
     assert.ok(names.includes("read_file") && names.includes("list_files"), names.join(","));
 
-    for (let i = 0; i < 3; i++) assert.equal((await d.cli(["call", "read_file", '{"path":"README.md"}'])).code, 0);
+    for (let i = 0; i < 3; i++)
+      assert.equal((await d.cli(["call", "read_file", '{"path":"README.md"}'])).code, 0);
     const stats = JSON.parse((await d.cli(["stats", "--json"])).stdout);
     assert.equal(stats.tools.read_file.calls, 4);
     assert.ok(stats.hotCache.hits >= 3, `hot cache hits ${stats.hotCache.hits}`);
     assert.equal(stats.hotCache.misses, 1);
     // Repeated reads are served warm: by the file cache (on by default), else by the pool.
-    assert.ok(stats.fileCache.hits + stats.memoryPool.hits >= 3, `file cache hits ${stats.fileCache.hits}, pool hits ${stats.memoryPool.hits}`);
+    assert.ok(
+      stats.fileCache.hits + stats.memoryPool.hits >= 3,
+      `file cache hits ${stats.fileCache.hits}, pool hits ${stats.memoryPool.hits}`,
+    );
     assert.ok(stats.process.rssBytes > 0);
     assert.equal(typeof stats.tools.read_file.p99Ms, "number");
 
@@ -52,7 +62,10 @@ test("start → tools → call → stats → stop leaves no process, socket or s
 });
 
 test("hot_cache_size from vtcode.toml shows as the capacity", async () => {
-  const d = await makeTestDaemon({ toml: "[optimization.tool_registry]\nhot_cache_size = 32\n", files: { "a.txt": "a" } });
+  const d = await makeTestDaemon({
+    toml: "[optimization.tool_registry]\nhot_cache_size = 32\n",
+    files: { "a.txt": "a" },
+  });
   try {
     assert.equal((await d.cli(["call", "read_file", "path=a.txt"])).code, 0);
     const stats = JSON.parse((await d.cli(["stats", "--json"])).stdout);
@@ -100,7 +113,10 @@ test("a bad vtcode.toml: the daemon refuses to start and the CLI says which key"
   try {
     const r = await d.cli(["call", "read_file", "path=x"]);
     assert.equal(r.code, 3);
-    assert.match(r.stderr, /vtcode\.toml:2: optimization\.tool_registry\.hot_cache_size must be an integer from 1 to 4096 \(got 0\)/);
+    assert.match(
+      r.stderr,
+      /vtcode\.toml:2: optimization\.tool_registry\.hot_cache_size must be an integer from 1 to 4096 \(got 0\)/,
+    );
     assert.equal(existsSync(d.socket), false);
   } finally {
     await d.cleanup();
@@ -122,7 +138,9 @@ test("one-off NDJSON caller: tools/call without initialize, over a raw socket", 
         }
       });
       s.on("error", reject);
-      s.write(`${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "read_file", arguments: { path: "a.txt" } } })}\n`);
+      s.write(
+        `${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "read_file", arguments: { path: "a.txt" } } })}\n`,
+      );
     });
     const msg = JSON.parse(reply);
     assert.equal(msg.id, 1);
@@ -207,7 +225,9 @@ test("a daemon of another version is asked to shut down and replaced", async () 
         const msg = JSON.parse(buf.slice(0, nl)) as { id: number; method: string };
         buf = buf.slice(nl + 1);
         if (msg.method === "initialize") {
-          sock.write(`${JSON.stringify({ jsonrpc: "2.0", id: msg.id, result: { serverInfo: { name: "toold", version: "0.0.0-old" }, protocolVersion: "old", workspace: d.root, capabilities: {} } })}\n`);
+          sock.write(
+            `${JSON.stringify({ jsonrpc: "2.0", id: msg.id, result: { serverInfo: { name: "toold", version: "0.0.0-old" }, protocolVersion: "old", workspace: d.root, capabilities: {} } })}\n`,
+          );
         } else if (msg.method === "daemon/shutdown") {
           shutdownAsked = true;
           sock.write(`${JSON.stringify({ jsonrpc: "2.0", id: msg.id, result: { ok: true } })}\n`);

@@ -261,7 +261,7 @@ describe("grep_file", () => {
     assert.equal(ws.pool.stats().leased, 0);
   });
 
-  it("reports no matches as a tool error, as grep and rg exit 1 (the contract's \"no match\")", async () => {
+  it('reports no matches as a tool error, as grep and rg exit 1 (the contract\'s "no match")', async () => {
     const res = await ws.call("grep_file", { pattern: "zzz-not-there" });
     assert.equal(res.isError, true);
     assert.match(textOf(res), /No matches/);

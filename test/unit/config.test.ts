@@ -26,7 +26,11 @@ test("values are read, sections VT Code owns are ignored, and the result is deep
   );
   assert.equal(config.optimization.tool_registry.hot_cache_size, 32);
   assert.equal(config.optimization.tool_registry.use_optimized_registry, true, "unset keys keep defaults");
-  assert.deepEqual(config.tools.policies, { delete_file: "prompt", run_terminal_cmd: "prompt", read_file: "deny" });
+  assert.deepEqual(config.tools.policies, {
+    delete_file: "prompt",
+    run_terminal_cmd: "prompt",
+    read_file: "deny",
+  });
   assert.deepEqual(warnings, []);
   assert.ok(Object.isFrozen(config.tools.policies));
   assert.throws(() => {
@@ -53,7 +57,10 @@ test("one message per bad key, naming file, line, key and what was expected", ()
 test("unknown keys in known sections are warnings, not errors", () => {
   const { warnings, config } = parseConfig(`[daemon]\nidle_timeout = 5\n`, "vtcode.toml");
   assert.equal(warnings.length, 1);
-  assert.match(warnings[0] ?? "", /vtcode.toml:2: unknown key daemon.idle_timeout ignored \(known: idle_timeout_secs/);
+  assert.match(
+    warnings[0] ?? "",
+    /vtcode.toml:2: unknown key daemon.idle_timeout ignored \(known: idle_timeout_secs/,
+  );
   assert.equal(config.daemon.idle_timeout_secs, 10800);
 });
 

@@ -87,7 +87,10 @@ test("concurrent async users never share a buffer", async () => {
         owners.set(buf, id);
         buf.fill(id);
         await new Promise((r) => setTimeout(r, Math.random() * 2));
-        assert.ok(buf.subarray(0, 1000).every((byte) => byte === id), "another call wrote into this buffer");
+        assert.ok(
+          buf.subarray(0, 1000).every((byte) => byte === id),
+          "another call wrote into this buffer",
+        );
         owners.delete(buf);
       });
     }

@@ -16,12 +16,19 @@ interface Probe {
 }
 
 /** A fake tool whose instances count their construction and disposal. */
-function probeTool(name: string, probe: Probe, opts: { aliases?: string[]; wait?: () => Promise<void> } = {}): AnyToolDefinition {
+function probeTool(
+  name: string,
+  probe: Probe,
+  opts: { aliases?: string[]; wait?: () => Promise<void> } = {},
+): AnyToolDefinition {
   return defineTool({
     name,
     ...(opts.aliases ? { aliases: opts.aliases } : {}),
     description: `probe ${name}`,
-    inputSchema: Type.Object({ n: Type.Optional(Type.Integer({ default: 7 })) }, { additionalProperties: false }),
+    inputSchema: Type.Object(
+      { n: Type.Optional(Type.Integer({ default: 7 })) },
+      { additionalProperties: false },
+    ),
     annotations: { readOnlyHint: true },
     argumentAliases: { number: "n" },
     createState: () => {
@@ -139,7 +146,10 @@ test("an instance evicted while calls use it is disposed only after the last cal
   const probe = newProbe();
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
-  const reg = new ToolRegistry([probeTool("slow", probe, { wait: () => gate }), probeTool("b", probe)], on(1));
+  const reg = new ToolRegistry(
+    [probeTool("slow", probe, { wait: () => gate }), probeTool("b", probe)],
+    on(1),
+  );
   const inflight = [reg.call("slow", {}, ctx()), reg.call("slow", {}, ctx()), reg.call("slow", {}, ctx())];
   await new Promise((r) => setImmediate(r));
   await reg.call("b", {}, ctx()); // evicts "slow" while three calls hold it
@@ -183,7 +193,9 @@ test("unknown tools and invalid arguments are protocol errors with clear message
 
 test("many concurrent calls across a tiny cache never use a disposed instance", async () => {
   const probe = newProbe();
-  const tools = ["a", "b", "c"].map((n) => probeTool(n, probe, { wait: () => new Promise((r) => setTimeout(r, Math.random() * 3)) }));
+  const tools = ["a", "b", "c"].map((n) =>
+    probeTool(n, probe, { wait: () => new Promise((r) => setTimeout(r, Math.random() * 3)) }),
+  );
   const reg = new ToolRegistry(tools, on(1));
   const calls = Array.from({ length: 300 }, (_, i) => reg.call(["a", "b", "c"][i % 3] as string, {}, ctx()));
   const results = await Promise.all(calls);
