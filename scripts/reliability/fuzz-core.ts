@@ -59,6 +59,7 @@ export interface FuzzOptions {
 }
 
 export interface FuzzReport {
+  /** Cases run (fewer than asked when the run stopped early). */
   cases: number;
   byKind: Record<string, number>;
   wallMs: number;
@@ -719,10 +720,10 @@ export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise
   const rssEnd = procRss(pid);
   const after = await snapshot(sb.sibling);
   return {
-    cases: o.cases,
+    cases: done,
     byKind: c.byKind,
     wallMs: Math.round(wallMs),
-    casesPerSec: Math.round((o.cases / wallMs) * 1000),
+    casesPerSec: Math.round((done / wallMs) * 1000),
     requests: {
       sent: c.sent,
       answered: c.answered,
@@ -767,7 +768,8 @@ export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise
 export function fuzzFailures(r: FuzzReport): string[] {
   const f: string[] = [];
   if (r.stalledAtCase !== undefined) f.push(`the daemon stopped answering near case ${r.stalledAtCase}`);
-  if (!r.daemonAlive || !r.samePid) f.push("the daemon did not survive (dead or replaced)");
+  if (!r.daemonAlive) f.push("the daemon process died");
+  else if (!r.samePid && r.stalledAtCase === undefined) f.push("the daemon was replaced by another process");
   if (r.requests.unanswered > 0) f.push(`${r.requests.unanswered} well-formed requests got no answer`);
   if (r.requests.closedBeforeAnswer > 0)
     f.push(`${r.requests.closedBeforeAnswer} well-formed requests lost to a closed connection`);

@@ -107,12 +107,12 @@ export class Dispatcher {
       handler: (params: P, token: CancellationToken) => Promise<R> | R,
     ) => {
       // vscode-jsonrpc spreads by-position params (`"params": [a, b]`) into separate arguments
-      // before the token, so the token is the last argument and only `[object]` is accepted.
+      // before the token, so the token is the last argument; `[]` and `[object]` are accepted.
       return (async (...args: unknown[]): Promise<R> => {
         stats.requestsTotal++;
         const token = args[args.length - 1] as CancellationToken;
         try {
-          if (args.length !== 2) {
+          if (args.length > 2) {
             throw new ResponseError(
               ErrorCodes.InvalidParams,
               `${method}: params must be one JSON object (or an array holding exactly one object), got ${args.length - 1} positional values`,

@@ -8,6 +8,39 @@
  * Matching is case-sensitive. Paths are relative, with `/` separators.
  */
 import picomatch from "picomatch";
+import RE2 from "re2";
+
+/**
+ * picomatch's lookarounds that only exclude `.`/`..` segments and empty strings: no-ops on the
+ * normalized, non-empty relative paths matched here, so dropping them changes no answer.
+ */
+const NOOP_LOOKAROUNDS = ["(?!(?:^|\\/)\\.{1,2}(?:\\/|$))", "(?!\\.{1,2}(?:\\/|$))", "(?=.)"];
+
+/** Most wildcards a glob RE2 cannot take may have: a backtracking regex is exponential in them. */
+const MAX_BACKTRACKING_WILDCARDS = 4;
+
+/**
+ * The glob as a linear-time RE2 matcher. picomatch compiles to a backtracking RegExp, and a
+ * crafted glob such as `*a*a*a*a*a*a*b` against a long name would stall the daemon.
+ */
+function linearMatcher(body: string, options: picomatch.PicomatchOptions, pattern: string): (s: string) => boolean {
+  const re = picomatch.makeRe(body, options);
+  let source = re.source;
+  for (const noop of NOOP_LOOKAROUNDS) source = source.split(noop).join("");
+  try {
+    const re2 = new RE2(source, re.flags.replace(/[gy]/g, ""));
+    return (s) => re2.test(s);
+  } catch {
+    // Rare constructs RE2 lacks: keep picomatch, but only for globs too simple to blow up.
+    const wildcards = (body.match(/\*+|\?/g) ?? []).length;
+    if (wildcards > MAX_BACKTRACKING_WILDCARDS) {
+      throw new GlobError(
+        `glob "${pattern}" is too complex (${wildcards} wildcards in a form only a backtracking matcher takes); simplify it`,
+      );
+    }
+    return (s) => re.test(s);
+  }
+}
 
 export interface CompiledGlob {
   readonly pattern: string;
@@ -41,8 +74,9 @@ export function compileGlob(pattern: string, opts: { allowNegation?: boolean } =
   if (body === "" || body === "/") throw new GlobError(`glob "${pattern}" is empty`);
   let isMatch: (s: string) => boolean;
   try {
-    isMatch = picomatch(body, { dot: true, noextglob: true, nonegate: true, strictBrackets: false });
+    isMatch = linearMatcher(body, { dot: true, noextglob: true, nonegate: true, strictBrackets: false }, pattern);
   } catch (err) {
+    if (err instanceof GlobError) throw err;
     throw new GlobError(`invalid glob "${pattern}": ${(err as Error).message}`);
   }
   return {

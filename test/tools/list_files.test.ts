@@ -177,7 +177,7 @@ describe("list_files", () => {
       await invalid({ path: 3 });
       await invalid({ max_items: 0 });
       await invalid({ page: "2" });
-      await invalid({ per_page: 100_000 });
+      await invalid({ per_page: 100_001 });
       await invalid({ recursive: "yes" });
       await invalid({ name_pattern: "" });
       await invalid({ bogus: true });
