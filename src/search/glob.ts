@@ -23,7 +23,11 @@ const MAX_BACKTRACKING_WILDCARDS = 4;
  * The glob as a linear-time RE2 matcher. picomatch compiles to a backtracking RegExp, and a
  * crafted glob such as `*a*a*a*a*a*a*b` against a long name would stall the daemon.
  */
-function linearMatcher(body: string, options: picomatch.PicomatchOptions, pattern: string): (s: string) => boolean {
+function linearMatcher(
+  body: string,
+  options: picomatch.PicomatchOptions,
+  pattern: string,
+): (s: string) => boolean {
   const re = picomatch.makeRe(body, options);
   let source = re.source;
   for (const noop of NOOP_LOOKAROUNDS) source = source.split(noop).join("");
@@ -74,7 +78,11 @@ export function compileGlob(pattern: string, opts: { allowNegation?: boolean } =
   if (body === "" || body === "/") throw new GlobError(`glob "${pattern}" is empty`);
   let isMatch: (s: string) => boolean;
   try {
-    isMatch = linearMatcher(body, { dot: true, noextglob: true, nonegate: true, strictBrackets: false }, pattern);
+    isMatch = linearMatcher(
+      body,
+      { dot: true, noextglob: true, nonegate: true, strictBrackets: false },
+      pattern,
+    );
   } catch (err) {
     if (err instanceof GlobError) throw err;
     throw new GlobError(`invalid glob "${pattern}": ${(err as Error).message}`);
