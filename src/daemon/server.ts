@@ -162,7 +162,8 @@ export class DaemonServer {
     const writer = framing === "ndjson" ? new NdjsonMessageWriter(socket) : new SocketMessageWriter(socket);
     const rpcLog = log.child({ conn: session.id });
     const connection = createMessageConnection(reader, new AnswerTrackingWriter(writer, reader), {
-      error: (m) => rpcLog.warn(m),
+      // A peer that hangs up mid-call is routine (Ctrl-C, a killed script), not a warning.
+      error: (m) => (/socket has been ended|EPIPE|ECONNRESET/.test(m) ? rpcLog.debug(m) : rpcLog.warn(m)),
       warn: (m) => rpcLog.debug(m),
       info: () => {},
       log: () => {},

@@ -78,12 +78,14 @@ describe("toold/client against a real daemon", () => {
 
   it("cancels: the daemon stops the command and answers with what it had", async () => {
     const controller = new AbortController();
+    let printed = "";
     const call = client.callTool(
       "run_terminal_cmd",
       { command: "echo early; sleep 20; echo late > late.txt" },
-      { signal: controller.signal },
+      // Cancel once the command has printed: cancelling earlier may come before "early" exists.
+      { signal: controller.signal, onProgress: (v) => (printed += JSON.stringify(v)) },
     );
-    await waitFor(async () => (await client.stats()).requests.inFlight > 0, 10_000, "the call to start");
+    await waitFor(() => printed.includes("early"), 10_000, "the command's first output");
     controller.abort();
     const result = await call;
     assert.equal(result.isError, true);

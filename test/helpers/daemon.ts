@@ -3,8 +3,9 @@
  * (compiled, from dist/) run as child processes, and a connected client.
  */
 import { execFile, spawn } from "node:child_process";
-import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
+import { isOwnerAlive, type DaemonState } from "../../src/daemon/state-file.js";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -82,10 +83,9 @@ export async function makeTestDaemon(
       const state = path.join(runDir, "toold.state.json");
       if (existsSync(state)) {
         try {
-          const { pid } = JSON.parse(
-            await import("node:fs/promises").then((f) => f.readFile(state, "utf8")),
-          ) as { pid: number };
-          process.kill(pid, "SIGKILL");
+          const owner = JSON.parse(await readFile(state, "utf8")) as DaemonState;
+          // Only our daemon: a pid reused by an unrelated process since is left alone.
+          if (isOwnerAlive(owner)) process.kill(owner.pid, "SIGKILL");
         } catch {
           /* gone */
         }
