@@ -18,6 +18,7 @@ import { removeConfined } from "../workspace/confined-fs.js";
 import { resolveEntry } from "./delete_file.js";
 import { mkdirParents, removeCreatedDirs, writeFileAtomic } from "./fs-atomic.js";
 import { defineTool, textResult, ToolError, type ToolContext } from "./types.js";
+import { looksBinary } from "./text.js";
 
 export const inputSchema = Type.Object(
   {
@@ -359,7 +360,7 @@ export interface PatchFileResult {
 }
 
 function decodeText(bytes: Buffer, userPath: string): string {
-  if (bytes.subarray(0, 8192).includes(0)) {
+  if (looksBinary(bytes)) {
     throw new ToolError(
       `"${userPath}" looks like a binary file (it contains NUL bytes); apply_patch updates text files only. Nothing was written.`,
     );

@@ -4,6 +4,7 @@
  * Lines are compared with their line endings, so a CRLF→LF change or a missing final newline
  * shows up (the latter as `\ No newline at end of file`, as diff(1) prints it).
  */
+import { splitLinesKeepEnds } from "./text.js";
 
 export interface UnifiedDiffOptions {
   oldPath: string;
@@ -15,19 +16,6 @@ export interface UnifiedDiffOptions {
 }
 
 type Op = { kind: " " | "-" | "+"; line: string };
-
-function splitKeepEnds(text: string): string[] {
-  const lines: string[] = [];
-  let start = 0;
-  for (;;) {
-    const nl = text.indexOf("\n", start);
-    if (nl === -1) break;
-    lines.push(text.slice(start, nl + 1));
-    start = nl + 1;
-  }
-  if (start < text.length) lines.push(text.slice(start));
-  return lines;
-}
 
 function diffLines(a: string[], b: string[], maxCells: number): Op[] {
   let pre = 0;
@@ -93,7 +81,7 @@ function range(start: number, count: number): string {
 export function unifiedDiff(oldText: string, newText: string, opts: UnifiedDiffOptions): string {
   if (oldText === newText) return "";
   const context = opts.context ?? 3;
-  const ops = diffLines(splitKeepEnds(oldText), splitKeepEnds(newText), opts.maxCells ?? 4_000_000);
+  const ops = diffLines(splitLinesKeepEnds(oldText), splitLinesKeepEnds(newText), opts.maxCells ?? 4_000_000);
   // Old/new line numbers (1-based) at each op.
   const oldNo: number[] = [];
   const newNo: number[] = [];

@@ -9,6 +9,7 @@ import { unifiedDiff } from "./diff.js";
 import { sha256Hex, writeFileAtomic } from "./fs-atomic.js";
 import { DEFAULT_MAX_BYTES } from "./read_file.js";
 import { defineTool, textResult, ToolError } from "./types.js";
+import { looksBinary } from "./text.js";
 
 export const inputSchema = Type.Object(
   {
@@ -178,7 +179,7 @@ export const editFileTool = defineTool({
         { path: target.rel, expected_sha256: args.expected_sha256.toLowerCase(), actual_sha256: shaBefore },
       );
     }
-    if (before.subarray(0, 8192).includes(0)) {
+    if (looksBinary(before)) {
       throw new ToolError(
         `"${args.path}" looks like a binary file (it contains NUL bytes); edit_file edits text only`,
         {

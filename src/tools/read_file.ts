@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import { open } from "node:fs/promises";
 import { Type } from "@sinclair/typebox";
+import { looksBinary, splitLinesKeepEnds } from "./text.js";
 import { defineTool, textResult, ToolError, type ToolContext } from "./types.js";
 import { FileTooLargeError, type FileCache } from "../cache/file-cache.js";
 import { READ_NONBLOCK } from "../workspace/confined-fs.js";
@@ -28,24 +29,6 @@ export const inputSchema = Type.Object(
   { additionalProperties: false },
 );
 
-/** Splits into lines that keep their own endings (\n, \r\n), so a slice joins back byte-exact. */
-function splitLinesKeepEnds(text: string): string[] {
-  const lines: string[] = [];
-  let start = 0;
-  for (;;) {
-    const nl = text.indexOf("\n", start);
-    if (nl === -1) break;
-    lines.push(text.slice(start, nl + 1));
-    start = nl + 1;
-  }
-  if (start < text.length) lines.push(text.slice(start));
-  return lines;
-}
-
-function looksBinary(buf: Buffer, length: number): boolean {
-  return buf.subarray(0, Math.min(length, 8192)).includes(0);
-}
-
 async function readCached(
   files: FileCache,
   abs: string,
@@ -58,7 +41,7 @@ async function readCached(
     return await files.read(
       abs,
       (data, _key, memo) => {
-        if (looksBinary(data, data.length)) {
+        if (looksBinary(data)) {
           throw new ToolError(
             `"${input}" looks like a binary file (it contains NUL bytes); read_file reads text only`,
             {
@@ -153,7 +136,7 @@ export const readFileTool = defineTool({
             if (bytesRead === 0) break;
             filled += bytesRead;
           }
-          if (looksBinary(buf, filled)) {
+          if (looksBinary(buf.subarray(0, filled))) {
             throw new ToolError(
               `"${args.path}" looks like a binary file (it contains NUL bytes); read_file reads text only`,
               {
