@@ -114,6 +114,7 @@ export class Daemon {
     });
     this.server = new DaemonServer({
       dispatcher,
+      pool: this.pool,
       stats: this.stats,
       config: () => this.config,
       log: rootLog.child({ module: "server" }),

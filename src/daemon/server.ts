@@ -4,15 +4,16 @@
  * the dispatcher as a vscode-jsonrpc MessageConnection.
  */
 import net from "node:net";
-import { createMessageConnection, type MessageConnection, type Message } from "vscode-jsonrpc";
-import { SocketMessageWriter } from "vscode-jsonrpc/node";
+// From vscode-jsonrpc/node: importing it installs the Node runtime layer the connection needs.
+import { createMessageConnection, type MessageConnection, type Message } from "vscode-jsonrpc/node";
 import type { Logger } from "pino";
 import { ErrorCodes } from "../protocol/errors.js";
 import {
   AnswerTrackingWriter,
   LspMessageReader,
   NdjsonMessageReader,
-  NdjsonMessageWriter,
+  PooledMessageWriter,
+  type BufferLender,
   type Framing,
   type GuardedMessageReader,
   type ProtocolError,
@@ -28,6 +29,8 @@ export interface ServerDeps {
   log: Logger;
   /** Called when the number of active connections changes (idle timer). */
   onActivity: () => void;
+  /** Lends the buffers responses are encoded into (the memory pool). */
+  pool: BufferLender;
 }
 
 interface LiveConnection {
@@ -159,7 +162,7 @@ export class DaemonServer {
       framing === "ndjson"
         ? new NdjsonMessageReader(socket, readerOptions)
         : new LspMessageReader(socket, readerOptions);
-    const writer = framing === "ndjson" ? new NdjsonMessageWriter(socket) : new SocketMessageWriter(socket);
+    const writer = new PooledMessageWriter(socket, framing, this.deps.pool);
     const rpcLog = log.child({ conn: session.id });
     const connection = createMessageConnection(reader, new AnswerTrackingWriter(writer, reader), {
       // A peer that hangs up mid-call is routine (Ctrl-C, a killed script), not a warning.
