@@ -14,18 +14,8 @@
  * outside the workspace changed.
  */
 import { parseArgs } from "node:util";
-import { makeSandbox, mb, startDaemon } from "./reliability/harness.js";
+import { makeSandbox, mb, startDaemon, intFlag } from "./reliability/harness.js";
 import { CASE_MIX, FUZZ_TOML, fuzzFailures, prepareFuzzWorkspace, runFuzz } from "./reliability/fuzz-core.js";
-
-function intFlag(value: string | undefined, name: string, def: number, min = 1): number {
-  if (value === undefined) return def;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
-    process.stderr.write(`fuzz: --${name} must be an integer >= ${min} (got ${JSON.stringify(value)})\n`);
-    process.exit(2);
-  }
-  return n;
-}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -47,10 +37,10 @@ async function main(): Promise<number> {
     );
     return 0;
   }
-  const cases = intFlag(values.cases, "cases", 100_000);
-  const seed = intFlag(values.seed, "seed", 1, 0);
-  const workers = intFlag(values.workers, "workers", 4);
-  const firstCase = intFlag(values["first-case"], "first-case", 0, 0);
+  const cases = intFlag("fuzz", values.cases, "cases", 100_000);
+  const seed = intFlag("fuzz", values.seed, "seed", 1, 0);
+  const workers = intFlag("fuzz", values.workers, "workers", 4);
+  const firstCase = intFlag("fuzz", values["first-case"], "first-case", 0, 0);
   const log = (line: string) => process.stderr.write(`${line}\n`);
 
   const sb = await makeSandbox({ toml: FUZZ_TOML, prefix: "toold-fuzz-" });

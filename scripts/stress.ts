@@ -10,7 +10,7 @@
  * fails when fds grow or RSS keeps rising through the second half of the run.
  */
 import { parseArgs } from "node:util";
-import { makeSandbox, mb, startDaemon } from "./reliability/harness.js";
+import { makeSandbox, mb, startDaemon, intFlag } from "./reliability/harness.js";
 import {
   formatSample,
   MIX,
@@ -23,16 +23,6 @@ const STRESS_TOML = `# written by scripts/stress.ts
 [tools.policies]
 run_terminal_cmd = "allow"
 `;
-
-function intFlag(value: string | undefined, name: string, def: number, min = 1): number {
-  if (value === undefined) return def;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
-    process.stderr.write(`stress: --${name} must be an integer >= ${min} (got ${JSON.stringify(value)})\n`);
-    process.exit(2);
-  }
-  return n;
-}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -64,17 +54,18 @@ async function main(): Promise<number> {
     return 2;
   }
   const o: StressOptions = {
-    clients: intFlag(values.clients, "clients", 32),
-    callsPerClient: intFlag(values.calls, "calls", 2000),
+    clients: intFlag("stress", values.clients, "clients", 32),
+    callsPerClient: intFlag("stress", values.calls, "calls", 2000),
     filesPerClient: 4,
     linesPerFile: 40,
     sharedFiles: 20,
-    seed: intFlag(values.seed, "seed", 1, 0),
+    seed: intFlag("stress", values.seed, "seed", 1, 0),
     ...(soakMinutes !== undefined ? { soakMs: soakMinutes * 60_000 } : {}),
-    sampleEveryMs: intFlag(values["sample-secs"], "sample-secs", soakMinutes !== undefined ? 10 : 5) * 1000,
+    sampleEveryMs:
+      intFlag("stress", values["sample-secs"], "sample-secs", soakMinutes !== undefined ? 10 : 5) * 1000,
   };
-  const maxMs = intFlag(values["max-ms"], "max-ms", 5000);
-  const rssSlackMb = intFlag(values["rss-slack-mb"], "rss-slack-mb", 64, 0);
+  const maxMs = intFlag("stress", values["max-ms"], "max-ms", 5000);
+  const rssSlackMb = intFlag("stress", values["rss-slack-mb"], "rss-slack-mb", 64, 0);
   const log = (line: string) => process.stderr.write(`${line}\n`);
 
   const sb = await makeSandbox({ toml: STRESS_TOML, prefix: "toold-stress-" });

@@ -204,3 +204,14 @@ export function rng(seed: number): () => number {
 
 export const mb = (bytes: number | undefined) =>
   bytes === undefined ? "?" : `${(bytes / 1048576).toFixed(1)} MB`;
+
+/** An integer command-line flag, or exit 2 with a message naming the program and the flag. */
+export function intFlag(prog: string, value: string | undefined, name: string, def: number, min = 1): number {
+  if (value === undefined) return def;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    process.stderr.write(`${prog}: --${name} must be an integer >= ${min} (got ${JSON.stringify(value)})\n`);
+    process.exit(2);
+  }
+  return n;
+}
