@@ -53,7 +53,7 @@ export interface DispatchDeps {
   readonly control: DaemonControl;
   readonly log: Logger;
   /** The shared file content cache; its stats are the `fileCache` section. */
-  readonly files?: FileCache;
+  readonly files: FileCache;
   /** The warm workspace index, when `[cache] watch` is on (read at each call: it may be swapped on reload). */
   readonly index?: () => WorkspaceIndex | undefined;
 }
@@ -235,7 +235,7 @@ export class Dispatcher {
       pool,
       config,
       log,
-      ...(this.deps.files ? { files: this.deps.files } : {}),
+      files: this.deps.files,
       ...(index ? { index } : {}),
       ...(progressToken !== undefined
         ? {
@@ -248,7 +248,9 @@ export class Dispatcher {
           }
         : {}),
     };
-    const toolName = registry.definition(params.name)?.name ?? params.name;
+    // Looked up once: the name for stats and logs, and whether an invalid call named a real tool.
+    const definition = registry.definition(params.name);
+    const toolName = definition?.name ?? params.name;
     let outcome = "error";
     try {
       const result = await registry.call(params.name, params.arguments, ctx, (def, args) =>
@@ -263,7 +265,7 @@ export class Dispatcher {
       cancelListener.dispose();
       session.closed.signal.removeEventListener("abort", onClosed);
       const durationMs = performance.now() - started;
-      if (outcome !== "invalid" || registry.definition(params.name)) {
+      if (outcome !== "invalid" || definition) {
         stats.recordToolCall(toolName, durationMs, outcome !== "ok");
       }
       log.info(
@@ -359,14 +361,7 @@ export class Dispatcher {
         dropped: p.dropped,
         leased: p.leased,
       },
-      fileCache: this.deps.files?.stats() ?? {
-        enabled: false,
-        entries: 0,
-        bytes: 0,
-        maxBytes: control.config().cache.max_bytes,
-        hits: 0,
-        misses: 0,
-      },
+      fileCache: this.deps.files.stats(),
       index: this.deps.index?.()?.stats() ?? { enabled: false },
       process: {
         rssBytes: mem.rss,

@@ -1,11 +1,9 @@
 /** read_file: a slice of a text file by lines, read through the memory pool. */
 import { createHash } from "node:crypto";
-import { open } from "node:fs/promises";
 import { Type } from "@sinclair/typebox";
 import { looksBinary, splitLinesKeepEnds } from "./text.js";
 import { defineTool, textResult, ToolError, type ToolContext } from "./types.js";
 import { FileTooLargeError, type FileCache } from "../cache/file-cache.js";
-import { READ_NONBLOCK } from "../workspace/confined-fs.js";
 
 export const DEFAULT_LINE_LIMIT = 2000;
 export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
@@ -97,65 +95,16 @@ export const readFileTool = defineTool({
   async handler(args, ctx) {
     const target = await ctx.workspace.resolve(args.path);
     const maxBytes = args.max_bytes ?? DEFAULT_MAX_BYTES;
-    let text: string;
-    let size: number;
-    let sha256: string;
-    if (ctx.files) {
-      // The shared content cache, validated by stat on every call (src/cache/file-cache.ts).
-      ({ text, size, sha256 } = await readCached(
-        ctx.files,
-        target.abs,
-        target.rel,
-        args.path,
-        maxBytes,
-        ctx,
-      ));
-    } else {
-      const handle = await open(target.abs, READ_NONBLOCK).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === "EISDIR")
-          throw new ToolError(`"${args.path}" is a directory: use list_files to list it`);
-        throw err;
-      });
-      try {
-        const st = await handle.stat();
-        if (st.isDirectory()) throw new ToolError(`"${args.path}" is a directory: use list_files to list it`);
-        if (!st.isFile()) throw new ToolError(`"${args.path}" is not a regular file`);
-        size = st.size;
-        if (size > maxBytes) {
-          throw new ToolError(
-            `"${args.path}" is ${size} bytes, over max_bytes ${maxBytes}: raise max_bytes, or use grep_file to find the part you need`,
-            { path: target.rel, bytes: size, max_bytes: maxBytes },
-          );
-        }
-        ctx.signal.throwIfAborted();
-        const buf = ctx.pool.acquire(Math.max(size, 1));
-        try {
-          let filled = 0;
-          while (filled < size) {
-            const { bytesRead } = await handle.read(buf, filled, size - filled, filled);
-            if (bytesRead === 0) break;
-            filled += bytesRead;
-          }
-          if (looksBinary(buf.subarray(0, filled))) {
-            throw new ToolError(
-              `"${args.path}" looks like a binary file (it contains NUL bytes); read_file reads text only`,
-              {
-                path: target.rel,
-                bytes: filled,
-                binary: true,
-              },
-            );
-          }
-          size = filled;
-          text = buf.toString("utf8", 0, filled);
-          sha256 = createHash("sha256").update(buf.subarray(0, filled)).digest("hex");
-        } finally {
-          ctx.pool.release(buf);
-        }
-      } finally {
-        await handle.close();
-      }
-    }
+    // The shared content cache, validated by stat on every call; files it does not keep are
+    // read through the memory pool (src/cache/file-cache.ts).
+    const { text, size, sha256 } = await readCached(
+      ctx.files,
+      target.abs,
+      target.rel,
+      args.path,
+      maxBytes,
+      ctx,
+    );
     const lines = splitLinesKeepEnds(text);
     const offset = args.offset ?? 1;
     const limit = args.limit ?? DEFAULT_LINE_LIMIT;

@@ -21,8 +21,8 @@ export interface ToolContext {
   readonly pool: BufferPool;
   readonly config: Config;
   readonly log: Logger;
-  /** The shared file content cache (src/cache); absent in contexts built without one. */
-  readonly files?: FileCache;
+  /** The shared file content cache (src/cache); with caching off it still reads, through the pool. */
+  readonly files: FileCache;
   /** The warm, watched workspace tree (src/index); absent when `[cache] watch` is off. */
   readonly index?: WorkspaceIndex;
   /** Present when the caller passed `_meta.progressToken`. */

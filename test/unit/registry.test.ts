@@ -5,6 +5,7 @@ import { pino } from "pino";
 import { ToolCallError, ToolRegistry } from "../../src/tools/registry.js";
 import { defineTool, textResult, type AnyToolDefinition, type ToolContext } from "../../src/tools/types.js";
 import { BufferPool } from "../../src/tools/memory-pool.js";
+import { FileCache } from "../../src/cache/file-cache.js";
 import { defaultConfig } from "../../src/config/load.js";
 import { Workspace } from "../../src/workspace/workspace.js";
 import { ErrorCodes } from "../../src/protocol/errors.js";
@@ -54,6 +55,7 @@ function ctx(): ToolContext {
     signal: new AbortController().signal,
     workspace: new Workspace("/"),
     pool: new BufferPool({ enabled: true, maxPerClass: 4 }),
+    files: new FileCache({ maxBytes: 0 }),
     config: defaultConfig(),
     log: pino({ level: "silent" }),
   };
