@@ -5,13 +5,13 @@
  */
 import { pino } from "pino";
 import { defaultConfig } from "../../src/config/load.js";
-import { BufferPool } from "../../src/tools/memory-pool.js";
+import { BufferPool } from "../../src/support/memory-pool.js";
 import { ToolRegistry } from "../../src/tools/registry.js";
 import { BUILTIN_TOOLS } from "../../src/tools/index.js";
 import { Workspace } from "../../src/workspace/workspace.js";
 import { FileCache } from "../../src/cache/file-cache.js";
 import { WorkspaceIndex } from "../../src/index/workspace-index.js";
-import type { ToolContext } from "../../src/tools/types.js";
+import type { ToolContext } from "../../src/tools/shared/types.js";
 const root = process.argv[2] ?? "/work/bench-corpus";
 const config = defaultConfig();
 const pool = new BufferPool({ enabled: true, maxPerClass: 64 });

@@ -15,8 +15,8 @@
 import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { LRUCache } from "lru-cache";
-import { READ_NONBLOCK } from "../workspace/confined-fs.js";
-import type { BufferPool } from "../tools/memory-pool.js";
+import { READ_NONBLOCK } from "../support/confined-fs.js";
+import type { BufferPool } from "../support/memory-pool.js";
 
 /** What identifies one version of a file. */
 export interface FileKey {

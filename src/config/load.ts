@@ -9,7 +9,7 @@ import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { CONFIG_SECTIONS, type Config, type KeySpec } from "./schema.js";
-import { regexEngine, validateCommandRegexes } from "../policy/commands.js";
+import { compileRegex } from "../support/regex.js";
 
 export const CONFIG_FILE_NAME = "vtcode.toml";
 
@@ -174,11 +174,16 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     }
     if (sectionName === "commands") {
       // A regex that does not compile would otherwise fail every run_terminal_cmd call later.
-      for (const bad of validateCommandRegexes(accepted)) {
-        const source = (accepted[bad.key] as string[])[bad.index];
-        problems.push(
-          `${where(bad.key)}: commands.${bad.key}[${bad.index}] ${describe(source)} is not a valid regex (${regexEngine} syntax): ${bad.message}`,
-        );
+      for (const key of ["allow_regex", "deny_regex"] as const) {
+        ((accepted[key] as string[] | undefined) ?? []).forEach((source, index) => {
+          try {
+            compileRegex(source);
+          } catch (err) {
+            problems.push(
+              `${where(key)}: commands.${key}[${index}] ${describe(source)} is not a valid regex (RE2 syntax): ${(err as Error).message}`,
+            );
+          }
+        });
       }
     }
     values.set(sectionName, accepted);

@@ -12,7 +12,7 @@ import type { Config } from "../config/schema.js";
 import { Dispatcher, type DaemonControl } from "../dispatch/dispatcher.js";
 import { Stats } from "../dispatch/stats.js";
 import { BUILTIN_TOOLS } from "../tools/index.js";
-import { BufferPool } from "../tools/memory-pool.js";
+import { BufferPool } from "../support/memory-pool.js";
 import { FileCache } from "../cache/file-cache.js";
 import { WorkspaceIndex } from "../index/workspace-index.js";
 import { ToolRegistry } from "../tools/registry.js";

@@ -7,7 +7,7 @@
 import { lstat, readdir, unlink } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
-import { isTempName } from "../tools/fs-atomic.js";
+import { isTempName } from "../support/fs-atomic.js";
 
 export interface SweepResult {
   removed: string[];

@@ -34,7 +34,7 @@ import {
 import path from "node:path";
 import type { Logger } from "pino";
 import type { FileCache } from "../cache/file-cache.js";
-import { GlobOverrides } from "../search/glob.js";
+import { GlobOverrides } from "../support/glob.js";
 import { IgnoreStack, loadIgnoreLevel, type IgnoreLevel } from "../search/ignore-rules.js";
 import { compareByteOrder, type EntryType, type WalkEntry, type WalkOptions } from "../search/walk.js";
 

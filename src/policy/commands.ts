@@ -7,9 +7,9 @@
  * This is a guard rail against mistakes, NOT a security boundary: a shell can run a program
  * under another name (`sh -c`, `env`, `eval`, an interpreter, a script in the workspace).
  */
-import { createRequire } from "node:module";
 import path from "node:path";
 import picomatch from "picomatch";
+import { compileRegex } from "../support/regex.js";
 
 export interface CommandRules {
   readonly allow_list: readonly string[];
@@ -29,66 +29,13 @@ export type CommandDecision =
       reason: string;
     };
 
+/** Compiles one `[commands]` regex (RE2: a pattern from the config cannot hang the daemon). */
 interface Tester {
   test(text: string): boolean;
 }
 
-type RegexFactory = (source: string) => Tester;
-
-const require = createRequire(import.meta.url);
-
-/** RE2 runs in linear time, so a pattern from the config cannot hang the daemon on a long command. */
-const re2Factory: RegexFactory | undefined = (() => {
-  try {
-    const RE2 = require("re2") as new (source: string, flags?: string) => Tester;
-    return (source: string) => new RE2(source, "u");
-  } catch {
-    return undefined;
-  }
-})();
-
-/** Nested quantifiers such as `(a+)+` or `(a|a)*` backtrack exponentially in JavaScript's engine. */
-const CATASTROPHIC =
-  /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{]|\((?:[^()\\]|\\.)*\|(?:[^()\\]|\\.)*\)[+*{]/;
-
-/** Longest command line the JavaScript fallback tests, bounding its worst case. */
-const FALLBACK_MAX_INPUT = 8192;
-
-const jsFactory: RegexFactory = (source: string) => {
-  if (CATASTROPHIC.test(source)) {
-    throw new Error(
-      "nested quantifiers (like (a+)+) can take exponential time; rewrite the pattern without them",
-    );
-  }
-  const re = new RegExp(source, "u");
-  return {
-    test: (text: string) =>
-      re.test(text.length > FALLBACK_MAX_INPUT ? text.slice(0, FALLBACK_MAX_INPUT) : text),
-  };
-};
-
-export const regexEngine: "re2" | "javascript" = re2Factory ? "re2" : "javascript";
-
-/** Compiles one `[commands]` regex; throws an Error whose message says what is wrong. */
 export function compileCommandRegex(source: string): Tester {
-  return (re2Factory ?? jsFactory)(source);
-}
-
-/** The problems with every regex in `rules`, one message per bad entry (for config validation). */
-export function validateCommandRegexes(
-  rules: Partial<CommandRules>,
-): { key: string; index: number; message: string }[] {
-  const problems: { key: string; index: number; message: string }[] = [];
-  for (const key of ["allow_regex", "deny_regex"] as const) {
-    (rules[key] ?? []).forEach((source, index) => {
-      try {
-        compileCommandRegex(source);
-      } catch (err) {
-        problems.push({ key, index, message: (err as Error).message });
-      }
-    });
-  }
-  return problems;
+  return compileRegex(source, "u");
 }
 
 /**

@@ -1,6 +1,6 @@
 /** Which policy governs a tool: `[tools.policies]` by name or alias, else `[tools] default_policy`. */
 import type { Config, Policy } from "../config/schema.js";
-import type { AnyToolDefinition } from "../tools/types.js";
+import type { AnyToolDefinition } from "../tools/shared/types.js";
 
 export interface PolicyDecision {
   policy: Policy;

@@ -5,50 +5,15 @@
  * as in rg without --crlf, and is dropped from displayed text).
  */
 import { open } from "node:fs/promises";
-import { READ_NONBLOCK } from "../workspace/confined-fs.js";
-import type { BufferPool } from "../tools/memory-pool.js";
+import { READ_NONBLOCK } from "../support/confined-fs.js";
+import type { BufferPool } from "../support/memory-pool.js";
 import type { FileCache } from "../cache/file-cache.js";
-import { fileMayContain, scanByLiteral, type LiteralPlan, type Summary } from "../index/warm-scan.js";
-import type { Matcher, Span } from "./matcher.js";
+import { fileMayContain, scanByLiteral, type LiteralPlan, type Summary } from "./warm-scan.js";
+import type { Matcher } from "./matcher.js";
+import type { FileScan, LineHit, ScanOptions } from "./scan-types.js";
 
 /** Files larger than this are not searched (reported as skipped). */
 export const MAX_SEARCH_FILE_BYTES = 64 * 1024 * 1024;
-
-export interface LineHit {
-  /** 0-based line index. */
-  index: number;
-  spans: Span[];
-  /**
-   * Display text per span, clipped already (`ScanOptions.clip`): set by the warm path for a long
-   * line it did not decode whole; `lines[index]` is then left empty.
-   */
-  texts?: string[];
-}
-
-/** What `ScanOptions.clip` gets: a line's length and a way to decode part of it. */
-export interface LineView {
-  readonly length: number;
-  slice(start: number, end?: number): string;
-}
-
-export type FileScan =
-  | { kind: "match"; bytes: number; lines: string[]; hits: LineHit[]; matches: number }
-  | { kind: "no_match"; bytes: number }
-  | { kind: "binary"; bytes: number }
-  | { kind: "too_large"; bytes: number }
-  | { kind: "unreadable"; error: string };
-
-export interface ScanOptions {
-  /** Stop after this many matches in the file (0 or undefined: no limit). */
-  stopAfter?: number;
-  maxBytes?: number;
-  /** Context lines the caller will read around each hit (the warm fast path decodes only those). */
-  contextLines?: number;
-  /** The pattern is exactly the literal of the fast path (literal, case-sensitive, no -w). */
-  exact?: boolean;
-  /** How the caller clips a line for display; lets the fast path skip decoding long lines. */
-  clip?: (line: LineView, around: number) => string;
-}
 
 /** The warm fast path: literals every match contains, and the one to scan for (warm-scan.ts). */
 export interface LiteralFastPath {

@@ -10,7 +10,7 @@
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import ignore, { type Ignore } from "ignore";
-import { READ_NONBLOCK } from "../workspace/confined-fs.js";
+import { READ_NONBLOCK } from "../support/confined-fs.js";
 
 export type IgnoreVerdict = "ignore" | "include" | undefined;
 

@@ -11,7 +11,7 @@
  *   non-word character and followed by the end of the line or a non-word character.
  * - Matching is per line: a match never spans a line break. Offsets are UTF-16 code units.
  */
-import RE2 from "re2";
+import { RE2 } from "../support/regex.js";
 
 export class PatternError extends Error {
   constructor(message: string) {

@@ -8,7 +8,7 @@
  */
 import { lstat, opendir } from "node:fs/promises";
 import path from "node:path";
-import { GlobOverrides } from "./glob.js";
+import { GlobOverrides } from "../support/glob.js";
 import { IgnoreStack, loadIgnoreLevel } from "./ignore-rules.js";
 
 export type EntryType = "file" | "dir" | "symlink";

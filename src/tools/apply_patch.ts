@@ -14,11 +14,11 @@
  */
 import { readFile, stat, unlink } from "node:fs/promises";
 import { Type } from "@sinclair/typebox";
-import { removeConfined } from "../workspace/confined-fs.js";
-import { resolveEntry } from "./delete_file.js";
-import { mkdirParents, removeCreatedDirs, writeFileAtomic } from "./fs-atomic.js";
-import { defineTool, textResult, ToolError, type ToolContext } from "./types.js";
-import { looksBinary } from "./text.js";
+import { removeConfined } from "../support/confined-fs.js";
+import { resolveEntry } from "./shared/entry.js";
+import { mkdirParents, removeCreatedDirs, writeFileAtomic } from "../support/fs-atomic.js";
+import { defineTool, textResult, ToolError, type ToolContext } from "./shared/types.js";
+import { looksBinary } from "../support/text.js";
 
 export const inputSchema = Type.Object(
   {

@@ -1,7 +1,7 @@
 /** create_file: writes a new text file; refuses a path that already exists. */
 import { Type } from "@sinclair/typebox";
-import { writeTextFile } from "./write_file.js";
-import { defineTool } from "./types.js";
+import { writeTextFile } from "./shared/write-text.js";
+import { defineTool } from "./shared/types.js";
 
 export const inputSchema = Type.Object(
   {

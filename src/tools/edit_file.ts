@@ -5,11 +5,11 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { Type } from "@sinclair/typebox";
-import { unifiedDiff } from "./diff.js";
-import { sha256Hex, writeFileAtomic } from "./fs-atomic.js";
-import { DEFAULT_MAX_BYTES } from "./read_file.js";
-import { defineTool, textResult, ToolError } from "./types.js";
-import { looksBinary } from "./text.js";
+import { unifiedDiff } from "../support/diff.js";
+import { sha256Hex, writeFileAtomic } from "../support/fs-atomic.js";
+import { DEFAULT_MAX_BYTES } from "./shared/limits.js";
+import { defineTool, textResult, ToolError } from "./shared/types.js";
+import { looksBinary } from "../support/text.js";
 
 export const inputSchema = Type.Object(
   {

@@ -12,7 +12,7 @@ import {
   TRIGRAM_MEMO,
   type LiteralFastPath,
 } from "../search/file-search.js";
-import { GlobError } from "../search/glob.js";
+import { GlobError } from "../support/glob.js";
 import { compileMatcher, PatternError, type Matcher } from "../search/matcher.js";
 import { walkFiles } from "../search/walk.js";
 import {
@@ -20,10 +20,10 @@ import {
   requiredLiteral,
   requiredLiterals,
   withLiteralPrefilter,
-} from "../index/prefilter.js";
-import { planFor, summarize } from "../index/warm-scan.js";
+} from "../search/prefilter.js";
+import { planFor, summarize } from "../search/warm-scan.js";
 import type { WorkspaceIndex } from "../index/workspace-index.js";
-import { defineTool, errorResult, textResult, ToolError, type ToolContext } from "./types.js";
+import { defineTool, errorResult, textResult, ToolError, type ToolContext } from "./shared/types.js";
 
 export const DEFAULT_MAX_RESULTS = 200;
 export const MAX_MAX_RESULTS = 10_000;

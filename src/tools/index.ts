@@ -1,5 +1,5 @@
 /** The explicit inventory handed to the registry. Add a tool here after writing its file. */
-import type { AnyToolDefinition } from "./types.js";
+import type { AnyToolDefinition } from "./shared/types.js";
 import { grepFileTool } from "./grep_file.js";
 import { listFilesTool } from "./list_files.js";
 import { readFileTool } from "./read_file.js";

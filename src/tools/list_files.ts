@@ -7,10 +7,10 @@ import { lstat } from "node:fs/promises";
 import path from "node:path";
 import { Type } from "@sinclair/typebox";
 import { scanFile, scanFileCached } from "../search/file-search.js";
-import { compileGlob, GlobError, type CompiledGlob } from "../search/glob.js";
+import { compileGlob, GlobError, type CompiledGlob } from "../support/glob.js";
 import { compileMatcher, PatternError, type Matcher } from "../search/matcher.js";
 import { walk, type EntryType, type WalkEntry, type WalkOptions } from "../search/walk.js";
-import { defineTool, textResult, ToolError } from "./types.js";
+import { defineTool, textResult, ToolError } from "./shared/types.js";
 
 export const DEFAULT_MAX_ITEMS = 1000;
 export const MAX_MAX_ITEMS = 100_000;

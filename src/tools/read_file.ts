@@ -1,12 +1,12 @@
 /** read_file: a slice of a text file by lines, read through the memory pool. */
 import { createHash } from "node:crypto";
 import { Type } from "@sinclair/typebox";
-import { looksBinary, splitLinesKeepEnds } from "./text.js";
-import { defineTool, textResult, ToolError, type ToolContext } from "./types.js";
+import { looksBinary, splitLinesKeepEnds } from "../support/text.js";
+import { DEFAULT_MAX_BYTES } from "./shared/limits.js";
+import { defineTool, textResult, ToolError, type ToolContext } from "./shared/types.js";
 import { FileTooLargeError, type FileCache } from "../cache/file-cache.js";
 
 export const DEFAULT_LINE_LIMIT = 2000;
-export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 
 export const inputSchema = Type.Object(
   {

@@ -14,8 +14,8 @@ import type { Logger } from "pino";
 import { ErrorCodes } from "../protocol/errors.js";
 import type { ToolDescriptor, ToolResult } from "../protocol/methods.js";
 import type { Config } from "../config/schema.js";
-import { PathError } from "../workspace/workspace.js";
-import { errorResult, ToolError, type AnyToolDefinition, type ToolContext } from "./types.js";
+import { PathError } from "../support/path-error.js";
+import { errorResult, ToolError, type AnyToolDefinition, type ToolContext } from "./shared/types.js";
 
 export type RegistryOptimizations = Config["optimization"]["tool_registry"];
 

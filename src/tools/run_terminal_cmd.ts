@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { stat } from "node:fs/promises";
 import { StringDecoder } from "node:string_decoder";
 import { Type } from "@sinclair/typebox";
-import { defineTool, textResult, ToolError } from "./types.js";
+import { defineTool, textResult, ToolError } from "./shared/types.js";
 
 export const DEFAULT_TIMEOUT_SECS = 120;
 export const MAX_TIMEOUT_SECS = 3600;

@@ -10,13 +10,7 @@ import { realpathSync } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
 import path from "node:path";
 import picomatch from "picomatch";
-
-export class PathError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "PathError";
-  }
-}
+import { PathError } from "../support/path-error.js";
 
 export interface ResolvedPath {
   /** Absolute real path (symlinks resolved for the part that exists). */

@@ -2,9 +2,9 @@
 import assert from "node:assert/strict";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
-import { isTempName } from "../../src/tools/fs-atomic.js";
+import { isTempName } from "../../src/support/fs-atomic.js";
 import { ToolCallError } from "../../src/tools/registry.js";
-import type { ToolResult } from "../../src/tools/types.js";
+import type { ToolResult } from "../../src/tools/shared/types.js";
 import { textOf } from "./tool-context.js";
 
 /** Every leftover temp file of writeFileAtomic below `root`. */

@@ -11,9 +11,10 @@ import os from "node:os";
 import path from "node:path";
 import fc from "fast-check";
 import { defaultConfig, parseConfig } from "../../src/config/load.js";
-import { isWithin, PathError, protectedBy, Workspace } from "../../src/workspace/workspace.js";
-import { openConfinedForRead, openVerifiedDir, removeConfined } from "../../src/workspace/confined-fs.js";
-import { writeFileAtomic } from "../../src/tools/fs-atomic.js";
+import { isWithin, protectedBy, Workspace } from "../../src/workspace/workspace.js";
+import { PathError } from "../../src/support/path-error.js";
+import { openConfinedForRead, openVerifiedDir, removeConfined } from "../../src/support/confined-fs.js";
+import { writeFileAtomic } from "../../src/support/fs-atomic.js";
 import { FileCache } from "../../src/cache/file-cache.js";
 
 const config = defaultConfig();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { diffStats, unifiedDiff } from "../../src/tools/diff.js";
+import { diffStats, unifiedDiff } from "../../src/support/diff.js";
 
 describe("unifiedDiff", () => {
   it("is empty for equal texts", () => {

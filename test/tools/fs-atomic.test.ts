@@ -10,7 +10,7 @@ import {
   sha256Hex,
   tempPathFor,
   writeFileAtomic,
-} from "../../src/tools/fs-atomic.js";
+} from "../../src/support/fs-atomic.js";
 
 let dir: string;
 before(async () => {

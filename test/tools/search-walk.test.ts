@@ -5,7 +5,7 @@ import { makeTestWorkspace, type TestWorkspace } from "../helpers/tool-context.j
 import { writeSearchTree } from "../fixtures/search-tree.js";
 import { compareByteOrder, walk, walkFiles } from "../../src/search/walk.js";
 import { compileMatcher, smartCaseInsensitive, unicodePerlClasses } from "../../src/search/matcher.js";
-import { compileGlob } from "../../src/search/glob.js";
+import { compileGlob } from "../../src/support/glob.js";
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

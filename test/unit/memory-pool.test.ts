@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BufferPool } from "../../src/tools/memory-pool.js";
+import { BufferPool } from "../../src/support/memory-pool.js";
 
 test("a released buffer is reused by the next acquire of its size class", () => {
   const pool = new BufferPool({ enabled: true, maxPerClass: 4 });

@@ -3,8 +3,13 @@ import assert from "node:assert/strict";
 import { Type } from "@sinclair/typebox";
 import { pino } from "pino";
 import { ToolCallError, ToolRegistry } from "../../src/tools/registry.js";
-import { defineTool, textResult, type AnyToolDefinition, type ToolContext } from "../../src/tools/types.js";
-import { BufferPool } from "../../src/tools/memory-pool.js";
+import {
+  defineTool,
+  textResult,
+  type AnyToolDefinition,
+  type ToolContext,
+} from "../../src/tools/shared/types.js";
+import { BufferPool } from "../../src/support/memory-pool.js";
 import { FileCache } from "../../src/cache/file-cache.js";
 import { defaultConfig } from "../../src/config/load.js";
 import { Workspace } from "../../src/workspace/workspace.js";

@@ -5,7 +5,7 @@ import { mkdtemp, realpath, rename, rm, unlink, utimes, writeFile } from "node:f
 import os from "node:os";
 import path from "node:path";
 import { FileCache, FileTooLargeError } from "../../src/cache/file-cache.js";
-import { BufferPool } from "../../src/tools/memory-pool.js";
+import { BufferPool } from "../../src/support/memory-pool.js";
 
 async function tempDir(): Promise<string> {
   return realpath(await mkdtemp(path.join(os.tmpdir(), "toold-cache-")));

@@ -4,12 +4,12 @@
  */
 import type { Static, TSchema } from "@sinclair/typebox";
 import type { Logger } from "pino";
-import type { ProgressToken, ToolAnnotations, ToolResult } from "../protocol/methods.js";
-import type { Config } from "../config/schema.js";
-import type { Workspace } from "../workspace/workspace.js";
-import type { BufferPool } from "./memory-pool.js";
-import type { FileCache } from "../cache/file-cache.js";
-import type { WorkspaceIndex } from "../index/workspace-index.js";
+import type { ProgressToken, ToolAnnotations, ToolResult } from "../../protocol/methods.js";
+import type { Config } from "../../config/schema.js";
+import type { Workspace } from "../../workspace/workspace.js";
+import type { BufferPool } from "../../support/memory-pool.js";
+import type { FileCache } from "../../cache/file-cache.js";
+import type { WorkspaceIndex } from "../../index/workspace-index.js";
 
 export type { ToolResult };
 

@@ -9,7 +9,7 @@
 import { constants, existsSync } from "node:fs";
 import { lstat, open, readlink, realpath, rm, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
-import { PathError } from "./workspace.js";
+import { PathError } from "./path-error.js";
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;
 

@@ -8,7 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { lstat, mkdir, open, rename, rmdir, stat, unlink, link } from "node:fs/promises";
 import path from "node:path";
-import { openVerifiedDir } from "../workspace/confined-fs.js";
+import { openVerifiedDir } from "./confined-fs.js";
 
 export interface WriteAtomicOptions {
   /** Checked between steps; an abort before the rename leaves the target untouched. */

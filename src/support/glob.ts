@@ -8,7 +8,7 @@
  * Matching is case-sensitive. Paths are relative, with `/` separators.
  */
 import picomatch from "picomatch";
-import RE2 from "re2";
+import { RE2 } from "./regex.js";
 
 /**
  * picomatch's lookarounds that only exclude `.`/`..` segments and empty strings: no-ops on the

@@ -14,8 +14,8 @@
  * Results are exactly the matcher's (it still decides every line); this only skips work.
  */
 import { isAscii, isUtf8 } from "node:buffer";
-import type { FileScan, LineHit, ScanOptions } from "../search/file-search.js";
-import type { Matcher, Span } from "../search/matcher.js";
+import type { FileScan, LineHit, ScanOptions } from "./scan-types.js";
+import type { Matcher, Span } from "./matcher.js";
 import type { PrefilteredMatcher } from "./prefilter.js";
 
 /** Lines longer than this (bytes) are never decoded whole by an exact literal search. */

@@ -7,8 +7,8 @@
  * contains it (a top-level alternation, a case-insensitive search or an inline flag give none).
  * A missing literal only costs speed, never a match.
  */
-import RE2 from "re2";
-import { escapeRegex, unicodePerlClasses, type Matcher, type Span } from "../search/matcher.js";
+import { RE2 } from "../support/regex.js";
+import { escapeRegex, unicodePerlClasses, type Matcher, type Span } from "./matcher.js";
 
 /** Characters that end a literal run in RE2 syntax outside a class. */
 const META = new Set(["\\", "^", "$", ".", "|", "?", "*", "+", "(", ")", "[", "]", "{", "}"]);
