@@ -13,6 +13,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ["**/*.cjs"],
+    languageOptions: { sourceType: "commonjs", globals: { module: "writable", require: "readonly" } },
+  },
+  {
     // The CLI's output and the scripts' reports are the only places that print.
     files: ["src/cli/**", "scripts/**", "test/**"],
     rules: { "no-console": "off" },
