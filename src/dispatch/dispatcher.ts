@@ -16,8 +16,7 @@ import {
 } from "../protocol/methods.js";
 import * as R from "../protocol/rpc.js";
 import type { Config } from "../config/schema.js";
-import { policyFor } from "../policy/policy.js";
-import { evaluateCommand } from "../policy/commands.js";
+import { commandRulesVerdict, policyFor } from "../policy/policy.js";
 import { ToolCallError, type ToolRegistry } from "../tools/registry.js";
 import type { BufferPool } from "../support/memory-pool.js";
 import { errorResult, type AnyToolDefinition, type ToolContext } from "../tools/shared/types.js";
@@ -289,15 +288,8 @@ export class Dispatcher {
     def: AnyToolDefinition,
     args: Record<string, unknown>,
   ): Promise<ToolResult | undefined> {
-    if (def.name === "run_terminal_cmd") {
-      const verdict = evaluateCommand(config.commands, args.command as string | string[]);
-      if (!verdict.allowed) {
-        return errorResult(
-          `run_terminal_cmd refused: ${verdict.reason} (${verdict.rule} in vtcode.toml [commands]); nothing was run. Change [commands] and run \`toold config reload\` if it should run.`,
-          { denied: true, rule: verdict.rule },
-        );
-      }
-    }
+    const refused = commandRulesVerdict(config, def, args);
+    if (refused) return refused;
     const { policy, source } = policyFor(config, def);
     if (policy === "allow") return undefined;
     if (policy === "deny") {

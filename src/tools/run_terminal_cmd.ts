@@ -161,6 +161,7 @@ export const runTerminalCmdTool = defineTool({
     openWorldHint: true,
   },
   argumentAliases: { cmd: "command" },
+  commandOf: (args) => args.command,
   async handler(args, ctx) {
     const command = args.command;
     if (Array.isArray(command) && command[0] === "") {

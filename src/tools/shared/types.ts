@@ -40,6 +40,11 @@ export interface ToolDefinition<S extends TSchema = TSchema, State = unknown> {
   readonly annotations: ToolAnnotations;
   /** Argument names VT Code accepts for another argument: `{ file_path: "path" }`. */
   readonly argumentAliases?: Readonly<Record<string, string>>;
+  /**
+   * For tools that run a program: the command a call would run, so the policy layer applies the
+   * `[commands]` rules before the tool's own policy (the dispatcher names no tool).
+   */
+  readonly commandOf?: (args: Static<S>) => string | readonly string[];
   /** Builds the per-instance warm state; the registry keeps it while the instance is hot. */
   readonly createState?: () => State;
   readonly disposeState?: (state: State) => void;
