@@ -3,7 +3,7 @@
  * global options, exit codes, and the small helpers that open a client. A command module only
  * declares and exports; src/cli/main.ts parses the command line and runs it.
  */
-import { ToolDClient, type ConnectOptions, type ApproveParams } from "../client/index.js";
+import { ToolDClient, type ConnectOptions } from "../client/index.js";
 import { VERSION } from "../version.js";
 
 export const EXIT = { ok: 0, toolError: 1, usage: 2, unreachable: 3 } as const;
@@ -137,5 +137,3 @@ export async function untilInterrupted<T>(fn: (signal: AbortSignal) => Promise<T
     process.off("SIGINT", onSigint);
   }
 }
-
-export type { ApproveParams };
