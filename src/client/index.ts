@@ -26,7 +26,8 @@ import {
   type ToolResult,
 } from "../protocol/methods.js";
 import { VERSION } from "../version.js";
-import { locateWorkspace, socketPathFor } from "../workspace/locate.js";
+import { locateWorkspace, runtimeFiles, socketPathFor } from "../workspace/locate.js";
+import { isOwnerAlive, readState } from "../workspace/registry.js";
 import { checkPrivateDir, SocketDirError } from "../workspace/socket-dir.js";
 import { ConnectionClosedError, RpcError, RpcPeer } from "./peer.js";
 import { DaemonStartError, spawnDaemon } from "./spawn.js";
@@ -46,7 +47,11 @@ export class DaemonUnreachableError extends Error {
 export interface ConnectOptions {
   /** Workspace folder; default: located from `cwd` (nearest vtcode.toml or .git). */
   workspace?: string;
-  /** Socket path; default: from the workspace ($TOOLD_SOCKET, $XDG_RUNTIME_DIR, tmpdir). */
+  /**
+   * Socket path; default: the running daemon's (from the per-user registry), else $TOOLD_SOCKET,
+   * else `<runtime>/<id>.sock`. A daemon of this workspace already running elsewhere wins even over
+   * an explicit path: one workspace has one daemon.
+   */
   socket?: string;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
@@ -72,7 +77,7 @@ export interface CallOptions {
 }
 
 export interface ResolvedTarget {
-  workspace: string;
+  readonly workspace: string;
   socket: string;
 }
 
@@ -80,8 +85,16 @@ export function resolveTarget(
   opts: Pick<ConnectOptions, "workspace" | "socket" | "cwd" | "env">,
 ): ResolvedTarget {
   const env = opts.env ?? process.env;
-  const workspace = locateWorkspace(opts.workspace, opts.cwd ?? process.cwd());
-  return { workspace, socket: socketPathFor(workspace, opts.socket, env) };
+  const workspace = locateWorkspace(opts.workspace, opts.cwd ?? process.cwd(), env);
+  const socket = socketPathFor(workspace, opts.socket, env);
+  return { workspace, socket: registeredSocket(workspace, env) ?? socket };
+}
+
+/** Where the registry says this workspace's live daemon listens, whichever environment started it. */
+function registeredSocket(workspace: string, env: NodeJS.ProcessEnv): string | undefined {
+  // The state file's place depends on the workspace and the runtime folder only, not the socket.
+  const owner = readState(runtimeFiles(workspace, "", env).state);
+  return owner && owner.workspace === workspace && isOwnerAlive(owner) ? owner.socket : undefined;
 }
 
 /**
@@ -150,6 +163,12 @@ async function openSession(
       socket = await connectSocket(target.socket);
     } catch (err) {
       if (!isNotListening(err)) throw err;
+      // The daemon may have been restarted on another socket since (the client reconnecting).
+      const registered = registeredSocket(target.workspace, opts.env ?? process.env);
+      if (registered !== undefined && registered !== target.socket && attempt < 2) {
+        target.socket = registered;
+        continue;
+      }
       if (!autoStart) {
         throw new DaemonUnreachableError(
           `no toold daemon is running for ${target.workspace} (socket ${target.socket}); start it with \`${startCommand(target, opts)}\``,
@@ -157,7 +176,8 @@ async function openSession(
       }
       if (attempt >= 2)
         throw new DaemonUnreachableError(`the daemon started but ${target.socket} does not answer`);
-      await spawnDaemon({
+      // A daemon of this workspace found running elsewhere (another socket) is the one to use.
+      target.socket = await spawnDaemon({
         workspace: target.workspace,
         socket: target.socket,
         ...(opts.env ? { env: opts.env } : {}),

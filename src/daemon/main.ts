@@ -3,8 +3,9 @@
  * listen → serve → one idempotent `shutdown()` (drain, close, remove socket and state file).
  * `entry.ts` runs it as a process; tests may construct a `Daemon` directly.
  */
-import { chmodSync, lstatSync, statSync, unlinkSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import type { Logger, LevelWithSilent } from "pino";
 import { ConfigError, loadConfig } from "../config/load.js";
@@ -31,6 +32,7 @@ import {
   updateState,
   type DaemonState,
 } from "./state-file.js";
+import type { LastRun } from "../workspace/registry.js";
 
 /** How often the daemon checks that its socket file is still there ($TOOLD_SOCKET_CHECK_MS: tests). */
 const SOCKET_WATCH_INTERVAL_MS =
@@ -46,7 +48,7 @@ export interface DaemonOptions {
 /** Messages a detached daemon sends its starter over the IPC channel. */
 export type StartupMessage =
   | { type: "ready"; pid: number; socket: string }
-  | { type: "already-running"; pid: number }
+  | { type: "already-running"; pid: number; socket: string }
   | { type: "error"; message: string };
 
 export class Daemon {
@@ -62,6 +64,7 @@ export class Daemon {
   private state: DaemonState;
   private draining = false;
   private shutdownPromise: Promise<void> | undefined;
+  private stopReason: string | undefined;
   private markStopped!: () => void;
   /** Resolves when a shutdown, whatever started it, has finished. */
   readonly stopped = new Promise<void>((resolve) => (this.markStopped = resolve));
@@ -78,7 +81,7 @@ export class Daemon {
   ) {
     this.config = config;
     this.log = rootLog.child({ module: "daemon" });
-    this.files = runtimeFiles(opts.socket);
+    this.files = runtimeFiles(opts.workspace, opts.socket, process.env);
     this.pool = new BufferPool({
       enabled: config.optimization.memory_pool.enabled,
       maxPerClass: config.optimization.memory_pool.max_string_pool_size,
@@ -142,8 +145,9 @@ export class Daemon {
 
   /** Takes the lock, binds the socket, and starts serving. */
   async start(): Promise<void> {
-    ensurePrivateDir(this.files.dir, os.userInfo().uid);
-    acquireStateLock(this.files.state, this.state);
+    ensurePrivateDir(this.files.socketDir, os.userInfo().uid);
+    ensurePrivateDir(this.files.registryDir, os.userInfo().uid);
+    await acquireStateLock(this.files.state, this.files.last, this.state);
     try {
       this.removeStaleSocket();
       await this.server.listen(this.opts.socket);
@@ -262,6 +266,7 @@ export class Daemon {
 
   /** Idempotent: refuse new calls, let in-flight calls finish (bounded), then close and clean up. */
   shutdown(reason: string): Promise<void> {
+    this.stopReason ??= reason;
     this.shutdownPromise ??= (async () => {
       this.draining = true;
       this.log.info({ reason, inFlight: this.stats.inFlight }, "shutting down");
@@ -285,7 +290,13 @@ export class Daemon {
           /* already gone */
         }
       }
-      releaseStateLock(this.files.state, process.pid);
+      const ended: LastRun = {
+        ...this.state,
+        ended: "stopped",
+        endedAt: new Date().toISOString(),
+        reason: this.stopReason ?? reason,
+      };
+      releaseStateLock(this.files.state, process.pid, this.files.last, ended);
       this.registry.dispose();
       this.index?.dispose();
       this.fileCache.clear();
@@ -327,12 +338,13 @@ export async function main(argv: string[]): Promise<void> {
     opts = parseDaemonArgs(argv);
     const loaded = await loadConfig(opts.workspace);
     config = loaded.config;
-    // Before the logger: its file lives in the socket folder, and creating that folder for the
-    // log (mode 0755) would make the private-folder check refuse every first start.
-    ensurePrivateDir(runtimeFiles(opts.socket).dir, os.userInfo().uid);
+    const files = runtimeFiles(opts.workspace, opts.socket, process.env);
+    ensurePrivateDir(files.socketDir, os.userInfo().uid);
+    // Logs may name files and commands: the log folder is the user's alone.
+    if (!opts.foreground) mkdirSync(path.dirname(files.log), { recursive: true, mode: 0o700 });
     log = createRootLogger({
       level: config.daemon.log_level as LevelWithSilent,
-      file: opts.foreground ? undefined : runtimeFiles(opts.socket).log,
+      file: opts.foreground ? undefined : files.log,
       rotation: { maxBytes: config.daemon.log_max_bytes, maxFiles: config.daemon.log_max_files },
     });
     for (const warning of loaded.warnings) log.warn(warning);
@@ -348,8 +360,17 @@ export async function main(argv: string[]): Promise<void> {
     await daemon.start();
   } catch (err) {
     if (err instanceof AlreadyRunningError) {
-      log.info({ owner: err.owner.pid }, "another daemon owns this workspace; exiting");
-      tellStarter({ type: "already-running", pid: err.owner.pid });
+      if (!process.send) {
+        // Run by hand (--foreground): one readable line, and a failure exit.
+        process.stderr.write(`toold: ${err.message}; stop it first with \`toold stop\`\n`);
+        process.exitCode = 1;
+        return;
+      }
+      log.info(
+        { owner: err.owner.pid, socket: err.owner.socket },
+        "another daemon owns this workspace; exiting",
+      );
+      tellStarter({ type: "already-running", pid: err.owner.pid, socket: err.owner.socket });
       process.exitCode = 0;
       return;
     }
