@@ -5,19 +5,17 @@
  */
 import net from "node:net";
 // From vscode-jsonrpc/node: importing it installs the Node runtime layer the connection needs.
-import { createMessageConnection, type MessageConnection, type Message } from "vscode-jsonrpc/node";
+import {
+  createMessageConnection,
+  type MessageConnection,
+  type RequestMessage,
+  type ResponseMessage,
+} from "vscode-jsonrpc/node";
 import type { Logger } from "pino";
 import { ErrorCodes } from "../protocol/errors.js";
-import {
-  AnswerTrackingWriter,
-  LspMessageReader,
-  NdjsonMessageReader,
-  PooledMessageWriter,
-  type BufferLender,
-  type Framing,
-  type GuardedMessageReader,
-  type ProtocolError,
-} from "../protocol/framing.js";
+import { decoderFor, type Framing } from "../protocol/decode.js";
+import type { WireProblem } from "../protocol/envelope.js";
+import { DecodingReader, PooledMessageWriter, type BufferLender } from "../protocol/transport.js";
 import { Session, type Dispatcher } from "../dispatch/dispatcher.js";
 import type { Stats } from "../dispatch/stats.js";
 import type { Config } from "../config/schema.js";
@@ -151,45 +149,64 @@ export class DaemonServer {
 
   private wire(socket: net.Socket, session: Session, framing: Framing): MessageConnection {
     const { dispatcher, log, config } = this.deps;
-    const readerOptions = {
-      maxMessageBytes: config().daemon.max_message_bytes,
-      partialMessageTimeoutMs: config().daemon.frame_timeout_ms,
-      // The reader bounds requests in flight itself, counting answers as they are written, so
-      // cancellations and client/approve answers still get through on a full connection.
-      maxInFlight: config().daemon.max_in_flight_per_connection,
-    };
-    const reader: GuardedMessageReader =
-      framing === "ndjson"
-        ? new NdjsonMessageReader(socket, readerOptions)
-        : new LspMessageReader(socket, readerOptions);
-    const writer = new PooledMessageWriter(socket, framing, this.deps.pool);
-    const rpcLog = log.child({ conn: session.id });
-    const connection = createMessageConnection(reader, new AnswerTrackingWriter(writer, reader), {
-      // A peer that hangs up mid-call is routine (Ctrl-C, a killed script), not a warning.
-      error: (m) => (/socket has been ended|EPIPE|ECONNRESET/.test(m) ? rpcLog.debug(m) : rpcLog.warn(m)),
-      warn: (m) => rpcLog.debug(m),
-      info: () => {},
-      log: () => {},
+    const daemon = config().daemon;
+    const reader = new DecodingReader(socket, decoderFor(framing, daemon.max_message_bytes), {
+      maxMessageBytes: daemon.max_message_bytes,
+      partialMessageTimeoutMs: daemon.frame_timeout_ms,
+      maxInFlight: daemon.max_in_flight_per_connection,
     });
-    reader.onProtocolError((problem: ProtocolError) => {
+    const writer = new PooledMessageWriter(socket, framing, this.deps.pool, (id) =>
+      reader.requestAnswered(id),
+    );
+    const rpcLog = log.child({ conn: session.id });
+    const connection = createMessageConnection(
+      reader,
+      writer,
+      {
+        // A peer that hangs up mid-call is routine (Ctrl-C, a killed script), not a warning.
+        error: (m) => (/socket has been ended|EPIPE|ECONNRESET/.test(m) ? rpcLog.debug(m) : rpcLog.warn(m)),
+        warn: (m) => rpcLog.debug(m),
+        info: () => {},
+        log: () => {},
+      },
+      {
+        // At most this many requests run; the rest wait in vscode-jsonrpc's queue. Responses
+        // (client/approve answers) and $/cancelRequest bypass that queue, so they reach a full
+        // connection.
+        maxParallelism: daemon.max_in_flight_per_connection,
+        connectionStrategy: {
+          // A request cancelled while it waits for a slot never starts (it could be a command).
+          cancelUndispatched: (message): ResponseMessage => ({
+            jsonrpc: "2.0",
+            id: (message as RequestMessage).id,
+            error: {
+              code: ErrorCodes.RequestCancelled,
+              message:
+                "cancelled before it started (it was waiting for a free slot of max_in_flight_per_connection)",
+            },
+          }),
+        },
+      },
+    );
+    reader.onProblem((problem: WireProblem) => {
       log.info({ conn: session.id, code: problem.code, reason: problem.message }, "protocol error");
       const response = {
         jsonrpc: "2.0",
         id: problem.id,
         error: { code: problem.code, message: problem.message },
       };
-      void writer.write(response as Message).finally(() => {
-        if (problem.fatal) {
-          socket.end();
-          setTimeout(() => socket.destroy(), 500).unref();
-        }
-      });
+      void writer
+        .send(response)
+        .catch(() => {})
+        .finally(() => {
+          if (problem.fatal) {
+            socket.end();
+            setTimeout(() => socket.destroy(), 500).unref();
+          }
+        });
     });
     connection.onError(([err]) => log.debug({ conn: session.id, err: err.message }, "connection error"));
-    // The reader already holds requests past the bound; pausing the socket here as well would stop
-    // the client/approve answer a held call waits for.
-    const noFlowControl = { pause: () => {}, resume: () => {} };
-    dispatcher.attach(connection, session, noFlowControl, config().daemon.max_in_flight_per_connection);
+    dispatcher.attach(connection, session);
     connection.listen();
     socket.once("end", () => {
       // End of stream is either a half-close (a one-off `echo … | socat` that waits for its
@@ -199,24 +216,34 @@ export class DaemonServer {
         this.abandon(session, socket);
         return;
       }
-      let ticks = 0;
-      const timer = setInterval(() => {
-        if (socket.destroyed || (reader.inFlight === 0 && reader.waiting === 0)) {
-          clearInterval(timer);
-          socket.end();
+      // The reader counted the last message as it read it (its own "end" listener runs first).
+      if (reader.outstanding === 0) {
+        socket.end();
+        return;
+      }
+      const idle = reader.onIdle(() => {
+        idle.dispose();
+        clearInterval(probe);
+        socket.end();
+      });
+      // NDJSON allows blank lines between messages: writing one fails (EPIPE) only when the
+      // peer has really closed, and then its calls are cancelled and its commands killed.
+      const probe = setInterval(() => {
+        if (socket.destroyed) {
+          clearInterval(probe);
+          idle.dispose();
           return;
         }
-        // NDJSON allows blank lines between messages: writing one fails (EPIPE) only when the
-        // peer has really closed, and then its calls are cancelled and its commands killed.
-        if (framing === "ndjson" && ++ticks % 50 === 0) {
-          socket.write("\n", (err) => {
-            if (err) {
-              clearInterval(timer);
-              this.abandon(session, socket);
-            }
-          });
-        }
-      }, 5);
+        if (framing !== "ndjson") return;
+        socket.write("\n", (err) => {
+          if (err) {
+            clearInterval(probe);
+            idle.dispose();
+            this.abandon(session, socket);
+          }
+        });
+      }, 250);
+      probe.unref();
     });
     log.debug({ conn: session.id, framing }, "connection");
     return connection;
