@@ -35,12 +35,19 @@ interface LiveConnection {
   session: Session;
   socket: net.Socket;
   connection?: MessageConnection;
+  reader?: DecodingReader;
+  /** When it last sent a message or was last answered (ms since the epoch). */
+  lastActive: number;
 }
+
+/** A connection idle at least this long may be closed to make room for a new one when full. */
+const EVICTABLE_AFTER_MS = 1000;
 
 export class DaemonServer {
   readonly server: net.Server;
   private readonly live = new Set<LiveConnection>();
   private nextId = 1;
+  private idleSweep: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: ServerDeps) {
     // Half-open: `echo '{…}' | socat - UNIX-CONNECT:…` closes its sending side before the answer
@@ -64,7 +71,51 @@ export class DaemonServer {
 
   /** Stops accepting; existing connections stay until `closeAll`. */
   stopAccepting(): Promise<void> {
+    if (this.idleSweep) clearInterval(this.idleSweep);
     return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Holds no call: no request of it running, waiting, or being answered. */
+  private isIdle(live: LiveConnection): boolean {
+    return (live.reader?.outstanding ?? 0) === 0;
+  }
+
+  /**
+   * Closes connections idle past `idle_connection_timeout_ms` that are not a session (never sent
+   * `initialize`: a script or a stuck peer, not an editor or agent). Runs while connections exist.
+   */
+  private armIdleSweep(): void {
+    const timeout = this.deps.config().daemon.idle_connection_timeout_ms;
+    if (this.idleSweep || timeout === 0) return;
+    this.idleSweep = setInterval(
+      () => {
+        const limit = this.deps.config().daemon.idle_connection_timeout_ms;
+        const now = Date.now();
+        for (const live of this.live) {
+          if (limit > 0 && !live.session.initialized && this.isIdle(live) && now - live.lastActive >= limit) {
+            this.deps.log.debug({ conn: live.session.id }, "connection closed: idle_connection_timeout_ms");
+            live.socket.destroy();
+          }
+        }
+        if (this.live.size === 0 && this.idleSweep) {
+          clearInterval(this.idleSweep);
+          this.idleSweep = undefined;
+        }
+      },
+      Math.max(50, Math.min(timeout / 4, 10_000)),
+    );
+    this.idleSweep.unref();
+  }
+
+  /** When full: the longest-idle connection holding no call, if one has been idle long enough. */
+  private evictable(): LiveConnection | undefined {
+    let oldest: LiveConnection | undefined;
+    const now = Date.now();
+    for (const live of this.live) {
+      if (!this.isIdle(live) || now - live.lastActive < EVICTABLE_AFTER_MS) continue;
+      if (!oldest || live.lastActive < oldest.lastActive) oldest = live;
+    }
+    return oldest;
   }
 
   /** Aborts every session's calls and closes every connection. */
@@ -79,8 +130,20 @@ export class DaemonServer {
   private accept(socket: net.Socket): void {
     const { stats, log, config } = this.deps;
     const session = new Session(this.nextId++);
-    const live: LiveConnection = { session, socket };
+    const live: LiveConnection = { session, socket, lastActive: Date.now() };
     socket.on("error", (err) => log.debug({ conn: session.id, err: err.message }, "socket error"));
+    const victim = this.live.size >= config().daemon.max_connections ? this.evictable() : undefined;
+    if (victim) {
+      // Silent or idle peers must not hold every slot: the one idle longest makes room.
+      log.info(
+        { conn: victim.session.id, idleMs: Date.now() - victim.lastActive },
+        "connection closed to make room: max_connections reached and it held no call",
+      );
+      this.live.delete(victim);
+      stats.connectionsActive--;
+      victim.session.closed.abort();
+      victim.socket.destroy();
+    }
     if (this.live.size >= config().daemon.max_connections) {
       log.warn(
         { conn: session.id, max: config().daemon.max_connections },
@@ -93,9 +156,11 @@ export class DaemonServer {
     stats.connectionsActive++;
     stats.connectionsTotal++;
     this.deps.onActivity();
+    this.armIdleSweep();
+    socket.on("data", () => (live.lastActive = Date.now()));
     socket.once("close", () => {
-      this.live.delete(live);
-      stats.connectionsActive--;
+      // An evicted connection was already taken off the count.
+      if (this.live.delete(live)) stats.connectionsActive--;
       session.closed.abort();
       live.connection?.dispose();
       this.deps.onActivity();
@@ -116,7 +181,7 @@ export class DaemonServer {
       socket.unshift(first);
       // `{` or `[` (a batch, answered with an error) cannot start an LSP header: newline-delimited JSON.
       const framing: Framing = first[0] === 0x7b || first[0] === 0x5b ? "ndjson" : "lsp";
-      live.connection = this.wire(socket, session, framing);
+      live.connection = this.wire(live, framing);
       socket.resume();
     });
   }
@@ -147,7 +212,8 @@ export class DaemonServer {
     setTimeout(() => socket.destroy(), 1000).unref();
   }
 
-  private wire(socket: net.Socket, session: Session, framing: Framing): MessageConnection {
+  private wire(live: LiveConnection, framing: Framing): MessageConnection {
+    const { socket, session } = live;
     const { dispatcher, log, config } = this.deps;
     const daemon = config().daemon;
     const reader = new DecodingReader(socket, decoderFor(framing, daemon.max_message_bytes), {
@@ -155,9 +221,11 @@ export class DaemonServer {
       partialMessageTimeoutMs: daemon.frame_timeout_ms,
       maxInFlight: daemon.max_in_flight_per_connection,
     });
-    const writer = new PooledMessageWriter(socket, framing, this.deps.pool, (id) =>
-      reader.requestAnswered(id),
-    );
+    live.reader = reader;
+    const writer = new PooledMessageWriter(socket, framing, this.deps.pool, (id) => {
+      live.lastActive = Date.now();
+      reader.requestAnswered(id);
+    });
     const rpcLog = log.child({ conn: session.id });
     const connection = createMessageConnection(
       reader,
