@@ -205,5 +205,3 @@ export interface Config {
   readonly cache: SectionValues<Sections["cache"]>;
   readonly daemon: SectionValues<Sections["daemon"]>;
 }
-
-export type OptimizationConfig = Config["optimization"];
