@@ -73,10 +73,6 @@ export class ToolFailure extends Error {
   }
 }
 
-/** The former name of `ToolFailure`, kept while the tools move over; new code uses `ToolFailure`. */
-export const ToolError = ToolFailure;
-export type ToolError = ToolFailure;
-
 export function textResult(text: string, structuredContent?: Record<string, unknown>): ToolResult {
   return structuredContent === undefined
     ? { content: [{ type: "text", text }] }
