@@ -48,9 +48,10 @@ export interface ConnectOptions {
   /** Workspace folder; default: located from `cwd` (nearest vtcode.toml or .git). */
   workspace?: string;
   /**
-   * Socket path; default: the running daemon's (from the per-user registry), else $TOOLD_SOCKET,
-   * else `<runtime>/<id>.sock`. A daemon of this workspace already running elsewhere wins even over
-   * an explicit path: one workspace has one daemon.
+   * Socket path; default: $TOOLD_SOCKET, else the running daemon's (from the per-user registry,
+   * whichever environment started it), else `<runtime>/<id>.sock`. With an explicit path, when
+   * nothing listens there and a daemon already serves the workspace elsewhere, that one is used
+   * (one workspace has one daemon); with autoStart off, the error names its socket.
    */
   socket?: string;
   cwd?: string;
@@ -87,7 +88,12 @@ export function resolveTarget(
   const env = opts.env ?? process.env;
   const workspace = locateWorkspace(opts.workspace, opts.cwd ?? process.cwd(), env);
   const socket = socketPathFor(workspace, opts.socket, env);
+  if (explicitSocket(opts, env)) return { workspace, socket };
   return { workspace, socket: registeredSocket(workspace, env) ?? socket };
+}
+
+function explicitSocket(opts: Pick<ConnectOptions, "socket">, env: NodeJS.ProcessEnv): boolean {
+  return opts.socket !== undefined || Boolean(env.TOOLD_SOCKET);
 }
 
 /** Where the registry says this workspace's live daemon listens, whichever environment started it. */
@@ -163,15 +169,19 @@ async function openSession(
       socket = await connectSocket(target.socket);
     } catch (err) {
       if (!isNotListening(err)) throw err;
+      const env = opts.env ?? process.env;
+      const registered = registeredSocket(target.workspace, env);
+      const elsewhere = registered !== undefined && registered !== target.socket ? registered : undefined;
       // The daemon may have been restarted on another socket since (the client reconnecting).
-      const registered = registeredSocket(target.workspace, opts.env ?? process.env);
-      if (registered !== undefined && registered !== target.socket && attempt < 2) {
-        target.socket = registered;
+      if (elsewhere !== undefined && !explicitSocket(opts, env) && attempt < 2) {
+        target.socket = elsewhere;
         continue;
       }
       if (!autoStart) {
         throw new DaemonUnreachableError(
-          `no toold daemon is running for ${target.workspace} (socket ${target.socket}); start it with \`${startCommand(target, opts)}\``,
+          elsewhere !== undefined
+            ? `no toold daemon listens on ${target.socket}; the daemon of ${target.workspace} listens on ${elsewhere} (pass --socket ${shellWord(elsewhere)}, or drop --socket and TOOLD_SOCKET)`
+            : `no toold daemon is running for ${target.workspace} (socket ${target.socket}); start it with \`${startCommand(target, opts)}\``,
         );
       }
       if (attempt >= 2)

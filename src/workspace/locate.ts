@@ -12,6 +12,13 @@ import path from "node:path";
 
 export const CONFIG_FILE_NAME = "vtcode.toml";
 
+/** Why toold cannot run here, or undefined: it needs Unix sockets and POSIX file semantics. */
+export function unsupportedPlatform(platform: NodeJS.Platform = process.platform): string | undefined {
+  return platform === "win32"
+    ? "Windows is not supported: toold needs Unix sockets, POSIX permissions and O_NOFOLLOW; run it in WSL"
+    : undefined;
+}
+
 /** A workspace that cannot be used as given: the CLI prints it and exits 2. */
 export class WorkspaceError extends Error {
   constructor(message: string) {

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
-import { CLI, REPO_ROOT, makeTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { CLI, makeTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 
 const COMMANDS = [
   "start",
@@ -201,5 +201,3 @@ describe("tools and calls by name", () => {
     });
   });
 });
-
-void REPO_ROOT;

@@ -19,7 +19,10 @@ describe("daemon logs", () => {
       files: { "a.txt": "a\n" },
     });
     assert.equal((await d.cli(["start"])).code, 0);
-    log = d.socket.replace(/\.sock$/, ".log");
+    // The daemon reports where it logs (under the runtime override here; ~/.local/state/toold by default).
+    const status = JSON.parse((await d.cli(["status", "--json"])).stdout) as { logFile: string };
+    log = status.logFile;
+    assert.ok(log.startsWith(`${d.runDir}/log/`), log);
   });
   after(() => d.cleanup());
 
