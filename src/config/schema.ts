@@ -241,5 +241,3 @@ export interface Config {
   readonly feed: SectionValues<Sections["feed"]>;
   readonly daemon: SectionValues<Sections["daemon"]>;
 }
-
-export type OptimizationConfig = Config["optimization"];
