@@ -196,10 +196,20 @@ export class Dispatcher {
       guarded("journal/list", async (raw: JournalListParams) => {
         const params = requireObject(raw, "journal/list") as JournalListParams;
         if (params.limit !== undefined && !(Number.isInteger(params.limit) && params.limit >= 0)) {
-          throw new ResponseError(ErrorCodes.InvalidParams, `journal/list: "limit" must be an integer >= 0, got ${JSON.stringify(params.limit)}`);
+          throw new ResponseError(
+            ErrorCodes.InvalidParams,
+            `journal/list: "limit" must be an integer >= 0, got ${JSON.stringify(params.limit)}`,
+          );
         }
         if (!this.deps.journal) {
-          return { enabled: false, entries: [], total: 0, bytes: 0, maxBytes: 0, reason: "this daemon has no journal" };
+          return {
+            enabled: false,
+            entries: [],
+            total: 0,
+            bytes: 0,
+            maxBytes: 0,
+            reason: "this daemon has no journal",
+          };
         }
         return this.deps.journal.list(params.limit);
       }),
@@ -209,13 +219,19 @@ export class Dispatcher {
       guarded("journal/undo", async (raw: JournalUndoParams) => {
         const params = requireObject(raw, "journal/undo") as JournalUndoParams;
         if (params.id !== undefined && !(Number.isInteger(params.id) && params.id > 0)) {
-          throw new ResponseError(ErrorCodes.InvalidParams, `journal/undo: "id" must be an entry id (a positive integer from journal/list), got ${JSON.stringify(params.id)}`);
+          throw new ResponseError(
+            ErrorCodes.InvalidParams,
+            `journal/undo: "id" must be an entry id (a positive integer from journal/list), got ${JSON.stringify(params.id)}`,
+          );
         }
         if (params.force !== undefined && typeof params.force !== "boolean") {
           throw new ResponseError(ErrorCodes.InvalidParams, `journal/undo: "force" must be true or false`);
         }
         if (control.isDraining()) {
-          throw new ResponseError(ErrorCodes.ShuttingDown, "the daemon is shutting down; retry to reach a new one");
+          throw new ResponseError(
+            ErrorCodes.ShuttingDown,
+            "the daemon is shutting down; retry to reach a new one",
+          );
         }
         if (!this.deps.journal) throw new ResponseError(ErrorCodes.NotUndoable, "this daemon has no journal");
         stats.inFlight++;
@@ -225,7 +241,10 @@ export class Dispatcher {
             force: params.force === true,
             client: session.clientName,
           });
-          log.info({ conn: session.id, method: "journal/undo", undone: result.undone, changeId: result.changeId }, "undo");
+          log.info(
+            { conn: session.id, method: "journal/undo", undone: result.undone, changeId: result.changeId },
+            "undo",
+          );
           return result;
         } finally {
           stats.inFlight--;
@@ -236,7 +255,11 @@ export class Dispatcher {
       R.WorkspaceSubscribeRequest,
       guarded("workspace/subscribe", () => {
         const feed = this.deps.feed;
-        if (!feed) throw new ResponseError(ErrorCodes.MethodNotFound, "workspace/subscribe: this daemon has no change feed");
+        if (!feed)
+          throw new ResponseError(
+            ErrorCodes.MethodNotFound,
+            "workspace/subscribe: this daemon has no change feed",
+          );
         feed.subscribe(session, (params) => conn.sendNotification(R.WorkspaceDidChangeNotification, params));
         session.closed.signal.addEventListener("abort", () => feed.unsubscribe(session), { once: true });
         return { subscribed: true, watching: feed.watching } as const;
@@ -327,7 +350,11 @@ export class Dispatcher {
         (def, args) => this.authorize(conn, session, config, def, args),
         (def, args, run) =>
           def.changes && journal
-            ? journal.record({ tool: def.name, client: session.clientName }, () => def.changes!(args, ctx), run)
+            ? journal.record(
+                { tool: def.name, client: session.clientName },
+                () => def.changes!(args, ctx),
+                run,
+              )
             : run(),
       );
       outcome = result.isError ? "tool_error" : "ok";

@@ -57,7 +57,10 @@ async function lstatOrMissing(abs: string) {
 }
 
 /** Reads a regular file through a confined handle: its hash, and its bytes when `keep`. */
-async function readFileImage(abs: string, keep: boolean): Promise<{ hash: string; size: number; bytes?: Buffer }> {
+async function readFileImage(
+  abs: string,
+  keep: boolean,
+): Promise<{ hash: string; size: number; bytes?: Buffer }> {
   const handle = await openConfinedForRead(abs);
   try {
     const hash = createHash("sha256");
@@ -132,7 +135,13 @@ export async function captureRoot(
       const overBudget = limits !== undefined && !tooBig && st.size > limits.budget;
       const keep = limits !== undefined && !tooBig && !overBudget;
       const image = await readFileImage(abs, keep);
-      const base = { path: name, kind: "file" as const, mode: st.mode & 0o7777, hash: image.hash, size: image.size };
+      const base = {
+        path: name,
+        kind: "file" as const,
+        mode: st.mode & 0o7777,
+        hash: image.hash,
+        size: image.size,
+      };
       if (tooBig) {
         capture.items.push({
           ...base,

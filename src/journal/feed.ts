@@ -10,11 +10,7 @@
  * unwritten in the connection; a reader that falls further behind is dropped (told so in one last
  * notification) instead of growing the daemon.
  */
-import type {
-  WorkspaceChange,
-  WorkspaceChangeKind,
-  WorkspaceDidChangeParams,
-} from "../protocol/methods.js";
+import type { WorkspaceChange, WorkspaceChangeKind, WorkspaceDidChangeParams } from "../protocol/methods.js";
 import { isTempName } from "../support/fs-atomic.js";
 import { isUnder } from "./capture.js";
 
@@ -70,7 +66,13 @@ export class ChangeFeed {
   /** Starts sending `key`'s connection notifications through `send`. Idempotent per key. */
   subscribe(key: object, send: (params: WorkspaceDidChangeParams) => Promise<void>): void {
     if (this.subscribers.has(key)) return;
-    this.subscribers.set(key, { send, pending: new Map(), overflow: false, timer: undefined, backlogBytes: 0 });
+    this.subscribers.set(key, {
+      send,
+      pending: new Map(),
+      overflow: false,
+      timer: undefined,
+      backlogBytes: 0,
+    });
   }
 
   unsubscribe(key: object): void {
@@ -100,7 +102,11 @@ export class ChangeFeed {
   }
 
   /** The change is done: close its windows after a grace period; publish it when nothing watches. */
-  settle(roots: readonly string[], id: number, changes: readonly { path: string; kind: WorkspaceChangeKind }[]): void {
+  settle(
+    roots: readonly string[],
+    id: number,
+    changes: readonly { path: string; kind: WorkspaceChangeKind }[],
+  ): void {
     const until = Date.now() + ATTRIBUTION_GRACE_MS;
     for (const root of roots) {
       const a = this.attributions.get(root);
@@ -143,7 +149,9 @@ export class ChangeFeed {
   private flush(key: object, sub: Subscriber): void {
     sub.timer = undefined;
     if (this.subscribers.get(key) !== sub) return;
-    const changes: WorkspaceChange[] = sub.overflow ? [{ path: ".", kind: "overflow" }] : [...sub.pending.values()];
+    const changes: WorkspaceChange[] = sub.overflow
+      ? [{ path: ".", kind: "overflow" }]
+      : [...sub.pending.values()];
     sub.pending = new Map();
     sub.overflow = false;
     if (changes.length === 0) return;

@@ -79,7 +79,11 @@ export interface ChangeMeta {
 /** Hooks the live feed (src/journal/feed.ts) gives the journal to attribute changes. */
 export interface ChangeListener {
   expect(roots: readonly string[], id: number): void;
-  settle(roots: readonly string[], id: number, changes: readonly { path: string; kind: WorkspaceChangeKind }[]): void;
+  settle(
+    roots: readonly string[],
+    id: number,
+    changes: readonly { path: string; kind: WorkspaceChangeKind }[],
+  ): void;
 }
 
 export interface JournalOptions {
@@ -159,7 +163,10 @@ export class Journal {
   open(): Promise<void> {
     this.opened ??= this.load().catch((err: unknown) => {
       this.unavailable = `the journal at ${this.opts.dir} cannot be used: ${(err as Error).message}`;
-      this.opts.log?.warn({ dir: this.opts.dir, err: (err as Error).message }, "journal unavailable; changes are not recorded");
+      this.opts.log?.warn(
+        { dir: this.opts.dir, err: (err as Error).message },
+        "journal unavailable; changes are not recorded",
+      );
     });
     return this.opened;
   }
@@ -187,7 +194,9 @@ export class Journal {
     }
     if ((st.mode & 0o077) !== 0) await chmod(dir, 0o700);
     await this.lock(path.join(dir, "lock"));
-    await writeFile(path.join(dir, "workspace"), `${workspace.root}\n`, { mode: 0o600 }).catch(() => undefined);
+    await writeFile(path.join(dir, "workspace"), `${workspace.root}\n`, { mode: 0o600 }).catch(
+      () => undefined,
+    );
     const { journal, load } = await JournalFile.open(path.join(dir, FILE_NAME));
     this.file = journal;
     if (load.truncatedBytes > 0) {
@@ -205,7 +214,10 @@ export class Journal {
     const mine = `${process.pid}\n`;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        await writeFile(file, mine, { flag: constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode: 0o600 });
+        await writeFile(file, mine, {
+          flag: constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL,
+          mode: 0o600,
+        });
         this.lockFile = file;
         return;
       } catch (err) {
@@ -274,7 +286,11 @@ export class Journal {
    * Runs a tool call that may change `targets`, journaling it. When the journal is off, or the
    * call names no path it can resolve, the call simply runs.
    */
-  async record<T>(meta: ChangeMeta, targets: () => Promise<readonly ChangeTarget[]> | readonly ChangeTarget[], run: () => Promise<T>): Promise<T> {
+  async record<T>(
+    meta: ChangeMeta,
+    targets: () => Promise<readonly ChangeTarget[]> | readonly ChangeTarget[],
+    run: () => Promise<T>,
+  ): Promise<T> {
     await this.open();
     if (!this.enabled) return run();
     let named: readonly ChangeTarget[];
@@ -310,7 +326,13 @@ export class Journal {
       let tree = target.tree ?? false;
       if (!exists) {
         // A created path may bring missing folders with it: record the topmost one, as a tree.
-        while (path.dirname(abs) !== workspace.root && !(await lstat(path.dirname(abs)).then(() => true, () => false))) {
+        while (
+          path.dirname(abs) !== workspace.root &&
+          !(await lstat(path.dirname(abs)).then(
+            () => true,
+            () => false,
+          ))
+        ) {
           abs = path.dirname(abs);
         }
         tree = true;
@@ -326,7 +348,9 @@ export class Journal {
 
   private async captureAll(roots: readonly ResolvedRoot[], withContent: boolean): Promise<Capture> {
     const capture = new Capture(
-      withContent ? { maxFileBytes: this.config.max_file_bytes, budget: Math.floor(this.config.max_bytes / 4) } : undefined,
+      withContent
+        ? { maxFileBytes: this.config.max_file_bytes, budget: Math.floor(this.config.max_bytes / 4) }
+        : undefined,
     );
     const rel = (abs: string) => this.opts.workspace.relative(abs);
     for (const root of roots) await captureRoot(capture, root.abs, root.tree, rel);
@@ -375,7 +399,10 @@ export class Journal {
       result = await run(before);
     } finally {
       await this.finish(entry, roots, before).catch((err: unknown) =>
-        this.opts.log?.error({ err: (err as Error).message, id }, "journal: could not record the result of a change"),
+        this.opts.log?.error(
+          { err: (err as Error).message, id },
+          "journal: could not record the result of a change",
+        ),
       );
     }
     return { result, id: this.entries.has(id) ? id : undefined };
@@ -426,7 +453,10 @@ export class Journal {
     const kept = new Set(keep.map((e) => e.id));
     const before = this.entries.size;
     for (const id of [...this.entries.keys()]) if (!kept.has(id)) this.entries.delete(id);
-    this.opts.log?.info({ dropped: before - kept.size, kept: kept.size, bytes: file.size }, "journal: oldest entries dropped ([journal] max_bytes)");
+    this.opts.log?.info(
+      { dropped: before - kept.size, kept: kept.size, bytes: file.size },
+      "journal: oldest entries dropped ([journal] max_bytes)",
+    );
   }
 
   private summary(entry: Entry): JournalEntrySummary {
@@ -458,7 +488,8 @@ export class Journal {
   async list(limit?: number): Promise<JournalListResult> {
     await this.open();
     const all = [...this.entries.values()].sort((a, b) => b.id - a.id);
-    const reason = this.unavailable ?? (this.config.enabled ? undefined : "[journal] enabled = false in vtcode.toml");
+    const reason =
+      this.unavailable ?? (this.config.enabled ? undefined : "[journal] enabled = false in vtcode.toml");
     return {
       enabled: this.enabled,
       entries: all.slice(0, limit ?? all.length).map((e) => this.summary(e)),
@@ -470,7 +501,11 @@ export class Journal {
   }
 
   /** Restores every path of entry `id` (the newest when absent) as it was before; see the module comment. */
-  async undo(params: { id?: number; force?: boolean; client: string | undefined }): Promise<JournalUndoResult> {
+  async undo(params: {
+    id?: number;
+    force?: boolean;
+    client: string | undefined;
+  }): Promise<JournalUndoResult> {
     await this.open();
     if (!this.enabled) {
       throw new JournalError(
@@ -481,7 +516,11 @@ export class Journal {
     return this.serial(() => this.undoLocked(params));
   }
 
-  private async undoLocked(params: { id?: number; force?: boolean; client: string | undefined }): Promise<JournalUndoResult> {
+  private async undoLocked(params: {
+    id?: number;
+    force?: boolean;
+    client: string | undefined;
+  }): Promise<JournalUndoResult> {
     const force = params.force === true;
     const entry =
       params.id === undefined
@@ -512,8 +551,14 @@ export class Journal {
       );
     }
     for (const root of entry.roots) {
-      if (!safeRel(root.path) || !entry.items.every((i) => safeRel(i.path) && entry.roots.some((r) => isUnder(r.path, i.path)))) {
-        throw new JournalError(ErrorCodes.NotUndoable, `entry ${entry.id} is damaged (a path outside its roots); it is not applied`);
+      if (
+        !safeRel(root.path) ||
+        !entry.items.every((i) => safeRel(i.path) && entry.roots.some((r) => isUnder(r.path, i.path)))
+      ) {
+        throw new JournalError(
+          ErrorCodes.NotUndoable,
+          `entry ${entry.id} is damaged (a path outside its roots); it is not applied`,
+        );
       }
     }
     // Resolved afresh, confined: nothing stored in the journal file can point a write outside.
@@ -527,7 +572,11 @@ export class Journal {
         });
         roots.push({ ...root, abs: target.abs });
       } catch (err) {
-        if (err instanceof PathError) throw new JournalError(ErrorCodes.NotUndoable, `cannot undo entry ${entry.id}: ${err.message}`, { id: entry.id, path: root.path });
+        if (err instanceof PathError)
+          throw new JournalError(ErrorCodes.NotUndoable, `cannot undo entry ${entry.id}: ${err.message}`, {
+            id: entry.id,
+            path: root.path,
+          });
         throw err;
       }
     }
@@ -545,7 +594,11 @@ export class Journal {
     }
     const frame = await this.file!.read(entry.begin.offset);
     if (!frame || frame.record.id !== entry.id) {
-      throw new JournalError(ErrorCodes.NotUndoable, `entry ${entry.id} is damaged on disk (checksum mismatch); it is not applied`, { id: entry.id });
+      throw new JournalError(
+        ErrorCodes.NotUndoable,
+        `entry ${entry.id} is damaged on disk (checksum mismatch); it is not applied`,
+        { id: entry.id },
+      );
     }
     const images = entry.items;
     const blobs = frame.blobs;
@@ -559,8 +612,12 @@ export class Journal {
           // All or nothing: put back what was already restored, from the undo's own before-images.
           const now = await this.captureAll(roots, false).catch(() => undefined);
           if (now) {
-            await restore(roots, current.items, Buffer.concat(current.blobs), now.items).catch((rollbackErr: unknown) =>
-              this.opts.log?.error({ err: (rollbackErr as Error).message }, "journal: rolling back a failed undo failed"),
+            await restore(roots, current.items, Buffer.concat(current.blobs), now.items).catch(
+              (rollbackErr: unknown) =>
+                this.opts.log?.error(
+                  { err: (rollbackErr as Error).message },
+                  "journal: rolling back a failed undo failed",
+                ),
             );
           }
           throw new JournalError(
@@ -628,21 +685,30 @@ async function restore(
   const bytesOf = (item: ItemImage): Buffer => {
     if (!item.blob) throw new Error(`${item.path} has no recorded content`);
     const [offset, length] = item.blob;
-    if (offset < 0 || length < 0 || offset + length > blobs.length) throw new Error(`${item.path}: recorded content out of range`);
+    if (offset < 0 || length < 0 || offset + length > blobs.length)
+      throw new Error(`${item.path}: recorded content out of range`);
     return blobs.subarray(offset, offset + length);
   };
   for (const root of roots) {
-    const wanted = want.filter((i) => isUnder(root.path, i.path)).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const wanted = want
+      .filter((i) => isUnder(root.path, i.path))
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const current = now.filter((i) => isUnder(root.path, i.path));
     if (firstDifference(wanted, current) === undefined) continue;
     const rootWant = wanted.find((i) => i.path === root.path);
     const rootNow = current.find((i) => i.path === root.path);
-    const absOf = (p: string) => (p === root.path ? root.abs : path.join(root.abs, p.slice(root.path.length + 1)));
+    const absOf = (p: string) =>
+      p === root.path ? root.abs : path.join(root.abs, p.slice(root.path.length + 1));
     if (rootWant?.kind === "file" && rootNow?.kind === "file") {
-      await writeFileAtomic(root.abs, bytesOf(rootWant), rootWant.mode !== undefined ? { mode: rootWant.mode } : {});
+      await writeFileAtomic(
+        root.abs,
+        bytesOf(rootWant),
+        rootWant.mode !== undefined ? { mode: rootWant.mode } : {},
+      );
       continue;
     }
-    if (rootNow && rootNow.kind !== "missing") await removeConfined(root.abs, { recursive: rootNow.kind === "dir" });
+    if (rootNow && rootNow.kind !== "missing")
+      await removeConfined(root.abs, { recursive: rootNow.kind === "dir" });
     if (rootWant && rootWant.kind !== "missing") await mkdirParents(root.abs);
     const dirModes: [string, number][] = [];
     for (const item of wanted) {
@@ -651,7 +717,10 @@ async function restore(
         await mkdir(abs);
         if (item.mode !== undefined) dirModes.push([abs, item.mode]);
       } else if (item.kind === "file") {
-        await writeFileAtomic(abs, bytesOf(item), { exclusive: true, ...(item.mode !== undefined ? { mode: item.mode } : {}) });
+        await writeFileAtomic(abs, bytesOf(item), {
+          exclusive: true,
+          ...(item.mode !== undefined ? { mode: item.mode } : {}),
+        });
       } else if (item.kind === "symlink") {
         await symlink(bytesOf(item).toString("utf8"), abs);
       }

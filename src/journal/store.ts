@@ -49,7 +49,10 @@ export class JournalFile {
         await handle.truncate(offset);
         await handle.sync();
       }
-      return { journal: new JournalFile(file, handle, offset), load: { frames, truncatedBytes: size - offset } };
+      return {
+        journal: new JournalFile(file, handle, offset),
+        load: { frames, truncatedBytes: size - offset },
+      };
     } catch (err) {
       await handle.close().catch(() => undefined);
       throw err;
@@ -66,7 +69,12 @@ export class JournalFile {
     let written = 0;
     try {
       while (written < frame.length) {
-        const { bytesWritten } = await this.handle.write(frame, written, frame.length - written, offset + written);
+        const { bytesWritten } = await this.handle.write(
+          frame,
+          written,
+          frame.length - written,
+          offset + written,
+        );
         written += bytesWritten;
       }
       if (opts.sync) await this.handle.datasync();
@@ -93,10 +101,9 @@ export class JournalFile {
     const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = constants;
     const out = await open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o600);
     const offsets: number[] = [];
-    let position = 0;
+    let position = head.length;
     try {
       await out.write(head, 0, head.length, 0);
-      position = head.length;
       for (const part of keep) {
         const buf = Buffer.allocUnsafe(part.length);
         await this.handle.read(buf, 0, part.length, part.offset);
@@ -127,7 +134,11 @@ export class JournalFile {
   }
 }
 
-async function readFrame(handle: FileHandle, offset: number, size: number): Promise<DecodedFrame | undefined> {
+async function readFrame(
+  handle: FileHandle,
+  offset: number,
+  size: number,
+): Promise<DecodedFrame | undefined> {
   if (offset + FRAME_HEADER_BYTES > size) return undefined;
   const header = Buffer.alloc(FRAME_HEADER_BYTES);
   await handle.read(header, 0, FRAME_HEADER_BYTES, offset);

@@ -237,6 +237,8 @@ export const CancelRequest = notification<CancelParams>("$/cancelRequest");
 export const JournalList = request<JournalListParams, JournalListResult>("journal/list");
 export const JournalUndo = request<JournalUndoParams, JournalUndoResult>("journal/undo");
 /** Sends this connection `workspace/didChange` notifications until it closes or unsubscribes. */
-export const WorkspaceSubscribe = request<Record<string, never>, WorkspaceSubscribeResult>("workspace/subscribe");
+export const WorkspaceSubscribe = request<Record<string, never>, WorkspaceSubscribeResult>(
+  "workspace/subscribe",
+);
 export const WorkspaceUnsubscribe = request<Record<string, never>, OkResult>("workspace/unsubscribe");
 export const WorkspaceDidChange = notification<WorkspaceDidChangeParams>("workspace/didChange");

@@ -47,7 +47,11 @@ export async function makeTestDaemon(
   const socket = path.join(runDir, "toold.sock");
   if (opts.toml !== undefined) await writeFile(path.join(root, "vtcode.toml"), opts.toml);
   // The journal lives in the test's own state folder, never the user's (~/.local/state/toold).
-  const env: NodeJS.ProcessEnv = { ...process.env, TOOLD_SOCKET: socket, TOOLD_STATE_DIR: path.join(base, "state") };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TOOLD_SOCKET: socket,
+    TOOLD_STATE_DIR: path.join(base, "state"),
+  };
   delete env.XDG_RUNTIME_DIR;
   const write = async (files: Record<string, string | Buffer>) => {
     for (const [rel, content] of Object.entries(files)) {

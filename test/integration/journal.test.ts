@@ -9,7 +9,11 @@ import { appendFileSync, existsSync, readFileSync, readdirSync, statSync, writeF
 import net from "node:net";
 import path from "node:path";
 import { makeTestDaemon, waitFor, type TestDaemon } from "../helpers/daemon.js";
-import type { JournalListResult, WorkspaceChange, WorkspaceDidChangeParams } from "../../src/protocol/methods.js";
+import type {
+  JournalListResult,
+  WorkspaceChange,
+  WorkspaceDidChangeParams,
+} from "../../src/protocol/methods.js";
 
 function journalFile(d: TestDaemon): string {
   const base = path.join(d.env.TOOLD_STATE_DIR!, "journal");
@@ -37,7 +41,9 @@ test("edit through `toold call`, `toold history` lists it, `toold undo` restores
     assert.match(h.stdout, /^1 {2}\S+ \S+ {2}edit_file {2}toold-cli\n {4}M notes\.txt\n$/);
     const list = await history(d);
     assert.equal(list.entries[0]!.tool, "edit_file");
-    assert.deepEqual(list.entries[0]!.paths, [{ path: "notes.txt", before: "file", after: "file", undoable: true }]);
+    assert.deepEqual(list.entries[0]!.paths, [
+      { path: "notes.txt", before: "file", after: "file", undoable: true },
+    ]);
 
     const undo = await d.cli(["undo"]);
     assert.equal(undo.code, 0, undo.stderr);
@@ -105,8 +111,12 @@ test("an apply_patch that changed three files, added one in a new folder and del
 test("undo after a manual edit refuses and names the file; --force restores (and is itself undoable)", async () => {
   const d = await makeTestDaemon({ files: { "one.txt": "1\n", "two.txt": "2\n" } });
   try {
-    const patch = "*** Begin Patch\n*** Update File: one.txt\n@@\n-1\n+one\n*** Update File: two.txt\n@@\n-2\n+two\n*** End Patch";
-    assert.equal((await d.cli(["call", "apply_patch", "-"], { input: JSON.stringify({ input: patch }) })).code, 0);
+    const patch =
+      "*** Begin Patch\n*** Update File: one.txt\n@@\n-1\n+one\n*** Update File: two.txt\n@@\n-2\n+two\n*** End Patch";
+    assert.equal(
+      (await d.cli(["call", "apply_patch", "-"], { input: JSON.stringify({ input: patch }) })).code,
+      0,
+    );
     // Someone edits one of the files by hand (not through toold).
     execFileSync("/bin/sh", ["-c", "echo manual >> two.txt"], { cwd: d.root });
 
@@ -168,7 +178,10 @@ test("a torn last entry (a crash while writing it) is detected, cut off and neve
 
     // Garbage after the good frames (a torn begin record) is skipped, not applied.
     await d.cli(["stop"]);
-    appendFileSync(file, Buffer.concat([Buffer.from("TJ01"), Buffer.from([0, 0, 1, 0]), Buffer.alloc(40, 7)]));
+    appendFileSync(
+      file,
+      Buffer.concat([Buffer.from("TJ01"), Buffer.from([0, 0, 1, 0]), Buffer.alloc(40, 7)]),
+    );
     const h2 = await history(d);
     assert.deepEqual(
       h2.entries.map((e) => e.id),
@@ -256,7 +269,13 @@ test("a subscriber that never reads is dropped; the daemon's backlog stays bound
   try {
     await new Promise<void>((resolve) => raw.once("connect", () => resolve()));
     raw.write(`${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "workspace/subscribe", params: {} })}\n`);
-    await waitFor(async () => (await client.stats()).feed !== undefined && ((await client.stats()).feed as { subscribers: number }).subscribers === 1, 5000, "the subscription");
+    await waitFor(
+      async () =>
+        (await client.stats()).feed !== undefined &&
+        ((await client.stats()).feed as { subscribers: number }).subscribers === 1,
+      5000,
+      "the subscription",
+    );
     raw.pause(); // never read again: the socket buffers fill, then the daemon's backlog would grow
     const long = "n".repeat(180);
     for (let round = 0; round < 12; round++) {

@@ -55,7 +55,8 @@ export const history: Command = {
       printJson(result);
       return EXIT.ok;
     }
-    if (!result.enabled) process.stderr.write(`toold: the journal is off: ${result.reason ?? "unknown reason"}\n`);
+    if (!result.enabled)
+      process.stderr.write(`toold: the journal is off: ${result.reason ?? "unknown reason"}\n`);
     if (result.entries.length === 0) {
       process.stdout.write("no changes recorded\n");
       return EXIT.ok;

@@ -15,12 +15,15 @@ export const undo: Command = {
   },
   examples: ["toold undo", "toold undo 12", "toold undo 12 --force"],
   async run({ values, args, globals }) {
-    if (args.length > 1) throw new UsageError(`undo takes one entry id, got ${args.length}: ${args.join(" ")}`);
+    if (args.length > 1)
+      throw new UsageError(`undo takes one entry id, got ${args.length}: ${args.join(" ")}`);
     let id: number | undefined;
     if (args[0] !== undefined) {
       id = Number(args[0]);
       if (!/^[1-9][0-9]*$/.test(args[0]) || !Number.isSafeInteger(id)) {
-        throw new UsageError(`"${args[0]}" is not an entry id: \`toold history\` lists them (e.g. toold undo 3)`);
+        throw new UsageError(
+          `"${args[0]}" is not an entry id: \`toold history\` lists them (e.g. toold undo 3)`,
+        );
       }
     }
     const result = await withClient(globals, true, (c) =>
@@ -28,7 +31,10 @@ export const undo: Command = {
     );
     if (values.json === true) printJson(result);
     else {
-      const redo = result.changeId !== undefined ? ` (toold undo ${result.changeId} redoes it)` : " (nothing had to change)";
+      const redo =
+        result.changeId !== undefined
+          ? ` (toold undo ${result.changeId} redoes it)`
+          : " (nothing had to change)";
       process.stdout.write(`Undid ${result.undone}: restored ${result.paths.join(", ")}${redo}\n`);
     }
     return EXIT.ok;

@@ -51,7 +51,10 @@ export interface ToolDefinition<S extends TSchema = TSchema, State = unknown> {
    * before-images before the handler runs and the call can be undone (the dispatcher names no
    * tool). Return [] when the arguments name nothing (the handler then reports the error).
    */
-  readonly changes?: (args: Static<S>, ctx: ToolContext) => Promise<readonly ChangeTarget[]> | readonly ChangeTarget[];
+  readonly changes?: (
+    args: Static<S>,
+    ctx: ToolContext,
+  ) => Promise<readonly ChangeTarget[]> | readonly ChangeTarget[];
   /** Builds the per-instance warm state; the registry keeps it while the instance is hot. */
   readonly createState?: () => State;
   readonly disposeState?: (state: State) => void;
