@@ -10,7 +10,12 @@
  * unwritten in the connection; a reader that falls further behind is dropped (told so in one last
  * notification) instead of growing the daemon.
  */
-import type { WorkspaceChange, WorkspaceChangeKind, WorkspaceDidChangeParams } from "../protocol/methods.js";
+import type {
+  FeedStats,
+  WorkspaceChange,
+  WorkspaceChangeKind,
+  WorkspaceDidChangeParams,
+} from "../protocol/methods.js";
 import { isTempName } from "../support/fs-atomic.js";
 import { isUnder } from "./capture.js";
 
@@ -18,16 +23,6 @@ export interface FeedLimits {
   readonly coalesceMs: number;
   readonly maxPendingPaths: number;
   readonly maxBacklogBytes: number;
-}
-
-export interface FeedStats {
-  subscribers: number;
-  /** Notifications sent since start. */
-  sent: number;
-  /** Subscribers dropped for reading too slowly. */
-  dropped: number;
-  /** Bytes of notifications not yet written to sockets, all subscribers. */
-  backlogBytes: number;
 }
 
 /** How long after a toold change its watcher events are still attributed to its entry. */

@@ -15,8 +15,9 @@ import { constants } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Logger } from "pino";
-import { ErrorCodes } from "../protocol/errors.js";
+import { ErrorCodes, ProtocolError } from "../protocol/errors.js";
 import type {
+  JournalStats,
   JournalEntrySummary,
   JournalListResult,
   JournalPathKind,
@@ -34,17 +35,8 @@ import { encodeFrame } from "./frames.js";
 import { JournalFile } from "./store.js";
 import type { ChangeTarget, ItemImage, ItemState, RootRecord } from "./types.js";
 
-/** A journal failure a caller should see as a JSON-RPC error with this code. */
-export class JournalError extends Error {
-  constructor(
-    readonly rpcCode: number,
-    message: string,
-    readonly data?: Record<string, unknown>,
-  ) {
-    super(message);
-    this.name = "JournalError";
-  }
-}
+/** A journal/undo refusal or failure: a JSON-RPC error with its code and `data` (id, path). */
+class JournalError extends ProtocolError {}
 
 /** The journal could not record a change: the change is not made. `code` lets tools report it plainly. */
 class JournalWriteError extends Error {
@@ -115,16 +107,6 @@ interface Entry {
 
 interface ResolvedRoot extends RootRecord {
   readonly abs: string;
-}
-
-export interface JournalStats {
-  enabled: boolean;
-  entries: number;
-  bytes: number;
-  maxBytes: number;
-  recorded: number;
-  dropped: number;
-  undone: number;
 }
 
 const FILE_NAME = "journal.bin";

@@ -11,40 +11,51 @@ const blob = fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a));
 
 test("frames round-trip; any torn tail is cut off and the good prefix kept", () => {
   fc.assert(
-    fc.property(fc.array(fc.tuple(record, fc.array(blob, { maxLength: 3 })), { maxLength: 8 }), fc.nat(), (items, cutSeed) => {
-      const frames = items.map(([r, b]) => encodeFrame(r, b));
-      const whole = Buffer.concat(frames);
-      const decoded = decodeFrames(whole);
-      assert.equal(decoded.goodBytes, whole.length);
-      assert.deepEqual(
-        decoded.frames.map((f) => f.record),
-        items.map(([r]) => r),
-      );
-      decoded.frames.forEach((f, i) => assert.deepEqual(f.blobs, Buffer.concat(items[i]![1])));
-      if (frames.length === 0) return;
-      // Tear the last frame anywhere: it is never decoded, every earlier one is.
-      const last = frames[frames.length - 1]!;
-      const cut = whole.length - 1 - (cutSeed % last.length);
-      const torn = decodeFrames(whole.subarray(0, cut));
-      assert.equal(torn.frames.length, frames.length - 1);
-      assert.equal(torn.goodBytes, whole.length - last.length);
-    }),
+    fc.property(
+      fc.array(fc.tuple(record, fc.array(blob, { maxLength: 3 })), { maxLength: 8 }),
+      fc.nat(),
+      (items, cutSeed) => {
+        const frames = items.map(([r, b]) => encodeFrame(r, b));
+        const whole = Buffer.concat(frames);
+        const decoded = decodeFrames(whole);
+        assert.equal(decoded.goodBytes, whole.length);
+        assert.deepEqual(
+          decoded.frames.map((f) => f.record),
+          items.map(([r]) => r),
+        );
+        decoded.frames.forEach((f, i) => assert.deepEqual(f.blobs, Buffer.concat(items[i]![1])));
+        if (frames.length === 0) return;
+        // Tear the last frame anywhere: it is never decoded, every earlier one is.
+        const last = frames[frames.length - 1]!;
+        const cut = whole.length - 1 - (cutSeed % last.length);
+        const torn = decodeFrames(whole.subarray(0, cut));
+        assert.equal(torn.frames.length, frames.length - 1);
+        assert.equal(torn.goodBytes, whole.length - last.length);
+      },
+    ),
   );
 });
 
 test("a flipped byte in the last frame makes it unreadable, never a different record", () => {
   fc.assert(
-    fc.property(record, blob, record, fc.nat(), fc.integer({ min: 1, max: 255 }), (first, b, second, at, xor) => {
-      const a = encodeFrame(first, [b]);
-      const z = encodeFrame(second);
-      const data = Buffer.concat([a, z]);
-      data[a.length + (at % z.length)]! ^= xor;
-      const decoded = decodeFrames(data);
-      assert.deepEqual(
-        decoded.frames.map((f) => f.record),
-        [first],
-      );
-    }),
+    fc.property(
+      record,
+      blob,
+      record,
+      fc.nat(),
+      fc.integer({ min: 1, max: 255 }),
+      (first, b, second, at, xor) => {
+        const a = encodeFrame(first, [b]);
+        const z = encodeFrame(second);
+        const data = Buffer.concat([a, z]);
+        data[a.length + (at % z.length)]! ^= xor;
+        const decoded = decodeFrames(data);
+        assert.deepEqual(
+          decoded.frames.map((f) => f.record),
+          [first],
+        );
+      },
+    ),
   );
 });
 
