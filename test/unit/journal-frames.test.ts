@@ -6,7 +6,10 @@ import { decodeFrames, encodeFrame } from "../../src/journal/frames.js";
 import { ChangeFeed } from "../../src/journal/feed.js";
 import type { WorkspaceDidChangeParams } from "../../src/protocol/methods.js";
 
-const record = fc.record({ t: fc.constantFrom("begin", "commit", "drop"), id: fc.nat(), note: fc.string() });
+const record = fc.record(
+  { t: fc.constantFrom("begin", "commit", "drop"), id: fc.nat(), note: fc.string() },
+  { noNullPrototype: true },
+);
 const blob = fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a));
 
 test("frames round-trip; any torn tail is cut off and the good prefix kept", () => {
