@@ -17,6 +17,8 @@ import { BufferPool } from "../support/memory-pool.js";
 import { FileCache } from "../cache/file-cache.js";
 import { WorkspaceIndex } from "../index/workspace-index.js";
 import { ToolRegistry } from "../tools/registry.js";
+import { Journal, journalDirFor } from "../journal/journal.js";
+import { ChangeFeed } from "../journal/feed.js";
 import { VERSION } from "../version.js";
 import { locateWorkspace, runtimeFiles, socketPathFor, type RuntimeFiles } from "../workspace/locate.js";
 import { Workspace } from "../workspace/workspace.js";
@@ -43,6 +45,11 @@ export interface DaemonOptions {
   socket: string;
   /** Log to stderr instead of the log file next to the socket. */
   foreground: boolean;
+  /**
+   * The toold state folder holding the journal (`--state-dir`); default $TOOLD_STATE_DIR,
+   * $XDG_STATE_HOME/toold or ~/.local/state/toold.
+   */
+  stateDir?: string;
 }
 
 /** Messages a detached daemon sends its starter over the IPC channel. */
@@ -61,6 +68,8 @@ export class Daemon {
   /** The watched workspace tree; undefined while `[cache] watch` is off. */
   private index: WorkspaceIndex | undefined;
   private readonly server: DaemonServer;
+  private readonly journal: Journal;
+  private readonly feed: ChangeFeed;
   private state: DaemonState;
   private draining = false;
   private shutdownPromise: Promise<void> | undefined;
@@ -81,7 +90,7 @@ export class Daemon {
   ) {
     this.config = config;
     this.log = rootLog.child({ module: "daemon" });
-    this.files = runtimeFiles(opts.workspace, opts.socket, process.env);
+    this.files = runtimeFiles(opts.workspace, opts.socket, daemonEnv(opts));
     this.pool = new BufferPool({
       enabled: config.optimization.memory_pool.enabled,
       maxPerClass: config.optimization.memory_pool.max_string_pool_size,
@@ -103,12 +112,27 @@ export class Daemon {
       shutdown: (reason) => void this.shutdown(reason),
       isDraining: () => this.draining,
     };
+    const workspace = new Workspace(opts.workspace);
+    this.feed = new ChangeFeed(() => ({
+      coalesceMs: this.config.feed.coalesce_ms,
+      maxPendingPaths: this.config.feed.max_pending_paths,
+      maxBacklogBytes: this.config.feed.max_backlog_bytes,
+    }));
+    this.journal = new Journal({
+      workspace,
+      dir: journalDirFor(opts.workspace, daemonEnv(opts)),
+      config: () => this.config,
+      log: rootLog.child({ module: "journal" }),
+      listener: this.feed,
+    });
     this.fileCache = new FileCache({ maxBytes: config.cache.max_bytes });
     if (config.cache.watch) this.index = this.newIndex();
     const dispatcher = new Dispatcher({
       registry: this.registry,
       pool: this.pool,
-      workspace: new Workspace(opts.workspace),
+      journal: this.journal,
+      feed: this.feed,
+      workspace,
       stats: this.stats,
       control,
       log: rootLog.child({ module: "dispatch" }),
@@ -136,10 +160,12 @@ export class Daemon {
   }
 
   private newIndex(): WorkspaceIndex {
+    this.feed.watching = true;
     return new WorkspaceIndex({
       root: this.opts.workspace,
       cache: this.fileCache,
       log: this.rootLog.child({ module: "index" }),
+      onChange: (changes) => this.feed.publish(changes),
     });
   }
 
@@ -163,6 +189,8 @@ export class Daemon {
     this.socketWatch = setInterval(() => this.checkSocket(), SOCKET_WATCH_INTERVAL_MS);
     this.socketWatch.unref();
     this.sweepLeftovers();
+    // In the background: a call that changes files waits for it.
+    void this.journal.open();
     // In the background: calls that need the tree before it is built wait for it.
     void this.index?.start();
     this.log.info(
@@ -254,6 +282,7 @@ export class Daemon {
     } else if (!loaded.config.cache.watch && this.index) {
       this.index.dispose();
       this.index = undefined;
+      this.feed.watching = false;
     }
     this.rootLog.level = loaded.config.daemon.log_level;
     setLogRotation({
@@ -298,6 +327,8 @@ export class Daemon {
       };
       releaseStateLock(this.files.state, process.pid, this.files.last, ended);
       this.registry.dispose();
+      this.feed.dispose();
+      await this.journal.close();
       this.index?.dispose();
       this.fileCache.clear();
       this.log.info("stopped");
@@ -307,6 +338,11 @@ export class Daemon {
   }
 }
 
+/** The environment the daemon's paths follow: `--state-dir` stands for $TOOLD_STATE_DIR. */
+function daemonEnv(opts: DaemonOptions): NodeJS.ProcessEnv {
+  return opts.stateDir ? { ...process.env, TOOLD_STATE_DIR: opts.stateDir } : process.env;
+}
+
 function parseDaemonArgs(argv: string[]): DaemonOptions {
   const { values } = parseArgs({
     args: argv,
@@ -314,12 +350,18 @@ function parseDaemonArgs(argv: string[]): DaemonOptions {
       workspace: { type: "string" },
       socket: { type: "string" },
       foreground: { type: "boolean", default: false },
+      "state-dir": { type: "string" },
     },
     strict: true,
   });
   const workspace = locateWorkspace(values.workspace, process.cwd());
   const socket = socketPathFor(workspace, values.socket, process.env);
-  return { workspace, socket, foreground: values.foreground ?? false };
+  return {
+    workspace,
+    socket,
+    foreground: values.foreground ?? false,
+    ...(values["state-dir"] ? { stateDir: values["state-dir"] } : {}),
+  };
 }
 
 function tellStarter(message: StartupMessage): void {
@@ -338,7 +380,7 @@ export async function main(argv: string[]): Promise<void> {
     opts = parseDaemonArgs(argv);
     const loaded = await loadConfig(opts.workspace);
     config = loaded.config;
-    const files = runtimeFiles(opts.workspace, opts.socket, process.env);
+    const files = runtimeFiles(opts.workspace, opts.socket, daemonEnv(opts));
     ensurePrivateDir(files.socketDir, os.userInfo().uid);
     // Logs may name files and commands: the log folder is the user's alone.
     if (!opts.foreground) mkdirSync(path.dirname(files.log), { recursive: true, mode: 0o700 });

@@ -107,8 +107,10 @@ export function workspaceId(workspaceRoot: string): string {
 
 export interface RuntimeEnv {
   readonly TOOLD_SOCKET?: string | undefined;
-  /** One folder for everything toold keeps per user (sockets, locks, registry, logs): tests, sandboxes. */
+  /** The per-user folder of sockets, locks and the registry, instead of /tmp/toold-<uid>: tests, sandboxes. */
   readonly TOOLD_RUNTIME_DIR?: string | undefined;
+  /** The per-user state folder (logs, journal), instead of $XDG_STATE_HOME/toold. */
+  readonly TOOLD_STATE_DIR?: string | undefined;
   readonly XDG_STATE_HOME?: string | undefined;
   readonly HOME?: string | undefined;
 }
@@ -136,15 +138,22 @@ export function socketPathFor(
 }
 
 /**
- * Logs: $XDG_STATE_HOME/toold, else ~/.local/state/toold (kept across reboots, unlike a runtime
- * folder); under $TOOLD_RUNTIME_DIR, its log/ folder. The daemon records its log's path in the
- * registry, so a client in another environment still finds it.
+ * The per-user state folder (kept across reboots, unlike a runtime folder): $TOOLD_STATE_DIR, else
+ * $XDG_STATE_HOME/toold, else ~/.local/state/toold. Logs and the journal live there.
+ */
+export function stateDir(env: RuntimeEnv): string {
+  if (env.TOOLD_STATE_DIR) return path.resolve(env.TOOLD_STATE_DIR);
+  const xdg = env.XDG_STATE_HOME;
+  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(env.HOME || os.homedir(), ".local", "state");
+  return path.join(base, "toold");
+}
+
+/**
+ * Logs: `<state>/logs/`. The daemon records its log's path in the registry, so a client in
+ * another environment (no XDG_STATE_HOME) still finds it.
  */
 export function logDir(env: RuntimeEnv): string {
-  if (env.TOOLD_RUNTIME_DIR) return path.join(path.resolve(env.TOOLD_RUNTIME_DIR), "log");
-  if (env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME))
-    return path.join(env.XDG_STATE_HOME, "toold");
-  return path.join(env.HOME || os.userInfo().homedir, ".local", "state", "toold");
+  return path.join(stateDir(env), "logs");
 }
 
 /** A workspace's runtime files: its socket, its registry entry (the lock), its last run, its log. */

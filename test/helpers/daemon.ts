@@ -49,10 +49,16 @@ export async function makeTestDaemon(
   await mkdir(runDir, { mode: 0o700 });
   const socket = path.join(runDir, "toold.sock");
   if (opts.toml !== undefined) await writeFile(path.join(root, "vtcode.toml"), opts.toml);
-  // Isolated by explicit overrides only: the socket, and the per-user runtime folder (registry,
-  // lock, logs) in this test's own folder, so `toold ps` and `stop --all` see this test's daemon
-  // alone and nothing lands in the real /tmp/toold-<uid> or ~/.local/state.
-  const env: NodeJS.ProcessEnv = { ...process.env, TOOLD_SOCKET: socket, TOOLD_RUNTIME_DIR: runDir };
+  // Isolated by explicit overrides only: the socket, the per-user runtime folder (registry,
+  // lock) and the state folder (logs, journal) in this test's own folder, so `toold ps` and
+  // `stop --all` see this test's daemon alone and nothing lands in the real /tmp/toold-<uid> or
+  // ~/.local/state/toold.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TOOLD_SOCKET: socket,
+    TOOLD_RUNTIME_DIR: runDir,
+    TOOLD_STATE_DIR: path.join(base, "state"),
+  };
   delete env.XDG_RUNTIME_DIR;
   const write = async (files: Record<string, string | Buffer>) => {
     for (const [rel, content] of Object.entries(files)) {
