@@ -11,11 +11,13 @@ import { pathToFileURL } from "node:url";
 import path from "node:path";
 import { CLI, makeTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 
+/** Commands every build has; the help's own list is checked against the modules too. */
 const COMMANDS = [
   "start",
   "stop",
   "restart",
   "status",
+  "ps",
   "call",
   "tools",
   "stats",
@@ -51,7 +53,12 @@ describe("toold help", () => {
   });
 
   it("gives each command its own usage, options and example, the same through help CMD and CMD --help", async () => {
-    for (const name of COMMANDS) {
+    const listed = [...(await run(["help"])).stdout.matchAll(/^ {2}([a-z]+) {2,}/gm)].map((m) => m[1]!);
+    assert.ok(
+      COMMANDS.every((c) => listed.includes(c)),
+      listed.join(" "),
+    );
+    for (const name of listed) {
       const viaHelp = await run(["help", name]);
       const viaFlag = await run([name, "--help"]);
       const viaShort = await run([name, "-h"]);
