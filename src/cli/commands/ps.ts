@@ -72,7 +72,8 @@ export async function liveDaemons(env: NodeJS.ProcessEnv = process.env): Promise
       socket: state.socket,
       version: state.version,
       phase: state.phase,
-      connections: status?.connections ?? null,
+      // Not counting this very connection.
+      connections: status ? Math.max(0, status.connections - 1) : null,
       logFile: state.logFile,
     });
   }
