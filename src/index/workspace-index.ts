@@ -22,15 +22,21 @@
  * be detected here; a burst of 10,000 changes stays well within it (test/warm/daemon-warm.test.ts).
  * read_file is not exposed to this: it validates every cached file by stat.
  */
+import { randomBytes } from "node:crypto";
 import {
+  closeSync,
+  constants,
   lstatSync,
+  mkdtempSync,
+  openSync,
   readdirSync,
+  rmSync,
   unlinkSync,
   watch,
-  writeFileSync,
   type Dirent,
   type FSWatcher,
 } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { FileCache } from "../cache/file-cache.js";
@@ -73,9 +79,15 @@ export interface WorkspaceIndexOptions {
   log?: Logger;
   /** How long `sync()` waits for its cookie before declaring the watcher unhealthy. */
   syncTimeoutMs?: number;
+  /**
+   * A private folder (0700, outside the workspace) in which the index makes its own cookie folder;
+   * default the system temp folder. Never the workspace or `.git`: a tool could plant a symlink
+   * there (see `sync`).
+   */
+  privateDir?: string;
 }
 
-const COOKIE_PREFIX = ".toold-cookie-";
+const COOKIE_PREFIX = "cookie-";
 const IGNORE_FILES = new Set([".gitignore", ".ignore"]);
 /** Yield to the event loop after this long of synchronous scanning, so calls keep answering. */
 const SLICE_MS = 8;
@@ -116,6 +128,7 @@ export class WorkspaceIndex {
   private readonly cache: FileCache | undefined;
   private readonly log: Logger | undefined;
   private readonly syncTimeoutMs: number;
+  private readonly privateDir: string;
   private readyPromise: Promise<void> | undefined;
   private isReady = false;
   private healthy = true;
@@ -132,6 +145,8 @@ export class WorkspaceIndex {
   private pending = new Set<string>();
   /** Folders whose event said "something changed here" without a name. */
   private pendingRescan = new Set<string>();
+  /** Cookies whose event arrived: their waiters are released after the events before them. */
+  private pendingCookies = new Set<string>();
   private flushScheduled = false;
   private flushChain: Promise<void> = Promise.resolve();
   private cookieSeq = 0;
@@ -144,6 +159,7 @@ export class WorkspaceIndex {
     this.cache = options.cache;
     this.log = options.log;
     this.syncTimeoutMs = options.syncTimeoutMs ?? 2000;
+    this.privateDir = options.privateDir ?? os.tmpdir();
   }
 
   /** Scans the tree and sets up the watches; idempotent. Resolves when the index is usable. */
@@ -171,21 +187,19 @@ export class WorkspaceIndex {
     );
   }
 
-  /** Cookies go in `.git` when there is one (out of the user's sight), else in the root. */
+  /**
+   * Cookies go in a folder of their own, made with mkdtemp (0700, a random name) in a private
+   * folder outside the workspace: no tool can write there, so nobody can plant a symlink under a
+   * cookie's name (which once sat in the workspace or `.git` with a guessable name, and a planted
+   * link made a read-only grep truncate a file outside). libuv reads every watch of the loop from
+   * one inotify descriptor, so a cookie's event still comes after every workspace event before it.
+   */
   private setUpCookies(): void {
-    const gitDir = path.join(this.root, ".git");
-    let dir = this.root;
-    try {
-      if (lstatSync(gitDir).isDirectory()) dir = gitDir;
-    } catch {
-      /* no .git folder */
-    }
+    const dir = mkdtempSync(path.join(this.privateDir, "toold-index-"));
     this.cookieDir = dir;
-    if (dir !== this.root) {
-      this.cookieWatcher = this.watchDir(dir, (_event, name) => {
-        if (name?.startsWith(COOKIE_PREFIX)) this.enqueue(name);
-      });
-    }
+    this.cookieWatcher = this.watchDir(dir, (_event, name) => {
+      if (name?.startsWith(COOKIE_PREFIX)) this.enqueueCookie(name);
+    });
   }
 
   private watchDir(
@@ -257,7 +271,6 @@ export class WorkspaceIndex {
     }
     const seen = new Set<string>();
     for (const d of dirents) {
-      if (d.name.startsWith(COOKIE_PREFIX)) continue;
       const type = typeOfDirent(d, path.join(abs, d.name));
       if (!type) continue;
       seen.add(d.name);
@@ -315,8 +328,17 @@ export class WorkspaceIndex {
     else this.enqueue(join(dirRel, name));
   }
 
+  private enqueueCookie(name: string): void {
+    this.pendingCookies.add(name);
+    this.scheduleFlush();
+  }
+
   private enqueue(rel: string): void {
     this.pending.add(rel);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => void this.flush());
@@ -343,16 +365,13 @@ export class WorkspaceIndex {
     }
     const paths = this.pending;
     const rescans = this.pendingRescan;
+    const cookies = this.pendingCookies;
     this.pending = new Set();
     this.pendingRescan = new Set();
-    const cookies: string[] = [];
+    this.pendingCookies = new Set();
     const ignoreChanged = new Set<string>();
     for (const rel of paths) {
       const name = baseName(rel);
-      if (name.startsWith(COOKIE_PREFIX)) {
-        cookies.push(name);
-        continue;
-      }
       this.events++;
       const parent = this.dirs.get(parentOf(rel));
       if (!parent) continue; // below .git, or a folder already gone
@@ -392,7 +411,8 @@ export class WorkspaceIndex {
     await this.start();
     if (!this.usable || !this.cookieDir) return false;
     this.syncs++;
-    const name = `${COOKIE_PREFIX}${process.pid}-${++this.cookieSeq}`;
+    // A random name: nothing else can predict it (it once showed in `status` and `stats`).
+    const name = `${COOKIE_PREFIX}${++this.cookieSeq}-${randomBytes(6).toString("hex")}`;
     const file = path.join(this.cookieDir, name);
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
@@ -403,7 +423,10 @@ export class WorkspaceIndex {
       signal?.addEventListener("abort", onAbort, { once: true });
     });
     try {
-      writeFileSync(file, "");
+      // Created exclusively and never followed: an existing name or a link fails, nothing is opened.
+      closeSync(
+        openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600),
+      );
       unlinkSync(file);
     } catch (err) {
       this.cookieWaiters.delete(name);
@@ -551,6 +574,7 @@ export class WorkspaceIndex {
     this.disposed = true;
     for (const node of this.dirs.values()) node.watcher?.close();
     this.cookieWatcher?.close();
+    if (this.cookieDir) rmSync(this.cookieDir, { recursive: true, force: true });
     this.dirs.clear();
     for (const resolve of this.cookieWaiters.values()) resolve();
     this.cookieWaiters.clear();
