@@ -425,7 +425,11 @@ export class WorkspaceIndex {
     try {
       // Created exclusively and never followed: an existing name or a link fails, nothing is opened.
       closeSync(
-        openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600),
+        openSync(
+          file,
+          constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+          0o600,
+        ),
       );
       unlinkSync(file);
     } catch (err) {

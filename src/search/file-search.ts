@@ -8,18 +8,13 @@ import { open } from "node:fs/promises";
 import { READ_NONBLOCK } from "../support/confined-fs.js";
 import type { BufferPool } from "../support/memory-pool.js";
 import type { FileCache } from "../cache/file-cache.js";
-import { fileMayContain, scanByLiteral, type LiteralPlan, type Summary } from "./warm-scan.js";
+import { fileMayMatch, scanByLiteral, type Summary } from "./warm-scan.js";
+import type { LiteralPlan } from "./literal-plan.js";
 import type { Matcher } from "./matcher.js";
 import type { FileScan, LineHit, ScanOptions } from "./scan-types.js";
 
 /** Files larger than this are not searched (reported as skipped). */
 export const MAX_SEARCH_FILE_BYTES = 64 * 1024 * 1024;
-
-/** The warm fast path: literals every match contains, and the one to scan for (warm-scan.ts). */
-export interface LiteralFastPath {
-  readonly plan: LiteralPlan;
-  readonly needle: Buffer;
-}
 
 /** The memo name of a cached file's trigram summary. */
 export const TRIGRAM_MEMO = "trigrams";
@@ -108,21 +103,21 @@ export function scanFileCached(
   abs: string,
   matcher: Matcher,
   options: ScanOptions = {},
-  fast?: LiteralFastPath,
+  plan?: LiteralPlan,
 ): FileScan {
   const maxBytes = options.maxBytes ?? MAX_SEARCH_FILE_BYTES;
   const scan = files.readTrusted(
     abs,
     (content, memo) => {
       if (content.length > maxBytes) return { kind: "too_large", bytes: content.length } as FileScan;
-      if (fast) {
+      if (plan) {
         const m = memo as SearchMemo;
         const binary = m.binary ?? content.includes(0);
         m.binary = binary;
         if (binary) return { kind: "binary", bytes: content.length } as FileScan;
-        if (m.trigrams && !fileMayContain(m.trigrams, fast.plan.grams))
+        if (m.trigrams && !fileMayMatch(m.trigrams, plan))
           return { kind: "no_match", bytes: content.length } as FileScan;
-        return scanByLiteral(content, fast.needle, matcher, options, m.trigrams);
+        return scanByLiteral(content, plan, matcher, options, m.trigrams);
       }
       const decoded = decodeForSearch(content, matcher, memo as SearchMemo);
       return typeof decoded === "string" ? matchLines(decoded, content.length, matcher, options) : decoded;

@@ -5,23 +5,12 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { Type } from "@sinclair/typebox";
-import {
-  displayLine,
-  scanFile,
-  scanFileCached,
-  TRIGRAM_MEMO,
-  type LiteralFastPath,
-} from "../search/file-search.js";
+import { displayLine, scanFile, scanFileCached, TRIGRAM_MEMO } from "../search/file-search.js";
 import { GlobError } from "../support/glob.js";
-import { compileMatcher, PatternError, type Matcher } from "../search/matcher.js";
+import { PatternError } from "../search/matcher.js";
+import { compileQuery, type SearchQuery } from "../search/query.js";
 import { walkFiles } from "../search/walk.js";
-import {
-  rarestLiteral,
-  requiredLiteral,
-  requiredLiterals,
-  withLiteralPrefilter,
-} from "../search/prefilter.js";
-import { planFor, summarize } from "../search/warm-scan.js";
+import { summarize } from "../search/warm-scan.js";
 import type { WorkspaceIndex } from "../index/workspace-index.js";
 import { defineTool, errorResult, textResult, ToolError, type ToolContext } from "./shared/types.js";
 
@@ -127,9 +116,9 @@ function compile(args: {
   literal?: boolean;
   case_sensitive?: boolean;
   word_boundaries?: boolean;
-}): Matcher {
+}): SearchQuery {
   try {
-    return compileMatcher({
+    return compileQuery({
       pattern: args.pattern,
       literal: args.literal ?? false,
       ...(args.case_sensitive !== undefined ? { caseSensitive: args.case_sensitive } : {}),
@@ -212,26 +201,12 @@ export const grepFileTool = defineTool({
   },
   argumentAliases: { file_path: "path" },
   async handler(args, ctx) {
-    const compiled = compile(args);
-    const exactLiteral = (args.literal ?? false) && !compiled.ignoreCase && !(args.word_boundaries ?? false);
-    const matcher = withLiteralPrefilter(
-      compiled,
-      requiredLiteral(args.pattern, args.literal ?? false, compiled.ignoreCase),
-      exactLiteral,
-      {
-        pattern: args.pattern,
-        literal: args.literal ?? false,
-        wordBoundaries: args.word_boundaries ?? false,
-      },
-    );
+    const query = compile(args);
+    const matcher = query.matcher;
+    const exactLiteral = query.exact;
     // Warm: the index has every change made before this call, so cached contents are current.
     const cache = ctx.files;
     const warm = cache !== undefined && ctx.index !== undefined && (await ctx.index.sync(ctx.signal));
-    const literals = requiredLiterals(args.pattern, args.literal ?? false, compiled.ignoreCase);
-    const plan = planFor(literals);
-    const needle = rarestLiteral(literals);
-    const fast: LiteralFastPath | undefined =
-      warm && plan && needle !== undefined ? { plan, needle: Buffer.from(needle, "utf8") } : undefined;
     let sliceStart = performance.now();
     const maxResults = args.max_results ?? DEFAULT_MAX_RESULTS;
     const countLimit = Math.max(COUNT_LIMIT, maxResults + 1);
@@ -268,7 +243,7 @@ export const grepFileTool = defineTool({
           file.abs,
           matcher,
           { stopAfter, contextLines, exact: exactLiteral, clip },
-          fast,
+          query.plan,
         );
       } else {
         scan = await scanFile(ctx.pool, file.abs, matcher, { stopAfter });
