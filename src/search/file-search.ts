@@ -127,6 +127,12 @@ export function scanFileCached(
   return scan ?? { kind: "unreadable", error: "ENOENT" };
 }
 
+/** The cold path's answer for a file's bytes (what `scanFile` gives after reading them). */
+export function scanContent(content: Buffer, matcher: Matcher, options: ScanOptions = {}): FileScan {
+  const decoded = decodeForSearch(content, matcher);
+  return typeof decoded === "string" ? matchLines(decoded, content.length, matcher, options) : decoded;
+}
+
 function matchLines(text: string, bytes: number, matcher: Matcher, options: ScanOptions): FileScan {
   const lines = splitLines(text);
   const hits: LineHit[] = [];
