@@ -8,7 +8,6 @@
  * Unlike ripgrep, `.gitignore` applies even when the workspace is not a git repository.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
-import { lstat } from "node:fs/promises";
 import path from "node:path";
 import ignore, { type Ignore } from "ignore";
 import { READ_NONBLOCK } from "../support/confined-fs.js";
@@ -82,32 +81,11 @@ function readRules(file: string, problem?: IgnoreFileProblem): Ignore | undefine
   return text === undefined ? undefined : ignore({ ignorecase: false }).add(text);
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await lstat(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Reads the ignore files of folder `absDir`, whose path relative to the base is `relDir`.
  * `names`, when known, lists the folder's entries, to skip looking for files that are not there.
- */
-export async function loadIgnoreLevel(
-  absDir: string,
-  relDir: string,
-  names?: ReadonlySet<string>,
-  problem?: IgnoreFileProblem,
-): Promise<IgnoreLevel | undefined> {
-  const hasGit = names ? names.has(".git") : await exists(path.join(absDir, ".git"));
-  return loadIgnoreLevelSync(absDir, relDir, names, problem, hasGit);
-}
-
-/**
- * `loadIgnoreLevel` without a thread-pool round trip (ignore files are small and few): for the
- * index and the synchronous disk scan. `hasGit` defaults to `names` holding ".git".
+ * Synchronous: ignore files are small and few, and a thread-pool round trip costs more.
+ * `hasGit` defaults to `names` holding ".git".
  */
 export function loadIgnoreLevelSync(
   absDir: string,

@@ -98,11 +98,6 @@ function blockHas(s: Summary, b: number, h: number): boolean {
   return (s.bits[b * s.words + (h >>> 5)]! & (1 << (h & 31))) !== 0;
 }
 
-/** False when the summary proves no block (nor pair of adjacent blocks) holds all of `grams`. */
-export function mayContain(summary: Summary, grams: readonly number[]): boolean {
-  return candidateRanges(summary, grams, 0, Infinity).length > 0;
-}
-
 /**
  * Byte ranges of the file where an occurrence of a literal with these trigrams may lie: the
  * blocks that hold all of them, or whose pair with a neighbour does (an occurrence spans at most
