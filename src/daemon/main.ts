@@ -16,6 +16,8 @@ import { BufferPool } from "../support/memory-pool.js";
 import { FileCache } from "../cache/file-cache.js";
 import { WorkspaceIndex } from "../index/workspace-index.js";
 import { ToolRegistry } from "../tools/registry.js";
+import { Journal, journalDirFor } from "../journal/journal.js";
+import { ChangeFeed } from "../journal/feed.js";
 import { VERSION } from "../version.js";
 import { locateWorkspace, runtimeFiles, socketPathFor, type RuntimeFiles } from "../workspace/locate.js";
 import { Workspace } from "../workspace/workspace.js";
@@ -41,6 +43,11 @@ export interface DaemonOptions {
   socket: string;
   /** Log to stderr instead of the log file next to the socket. */
   foreground: boolean;
+  /**
+   * The toold state folder holding the journal (`--state-dir`); default $TOOLD_STATE_DIR,
+   * $XDG_STATE_HOME/toold or ~/.local/state/toold.
+   */
+  stateDir?: string;
 }
 
 /** Messages a detached daemon sends its starter over the IPC channel. */
@@ -59,6 +66,8 @@ export class Daemon {
   /** The watched workspace tree; undefined while `[cache] watch` is off. */
   private index: WorkspaceIndex | undefined;
   private readonly server: DaemonServer;
+  private readonly journal: Journal;
+  private readonly feed: ChangeFeed;
   private state: DaemonState;
   private draining = false;
   private shutdownPromise: Promise<void> | undefined;
@@ -100,12 +109,30 @@ export class Daemon {
       shutdown: (reason) => void this.shutdown(reason),
       isDraining: () => this.draining,
     };
+    const workspace = new Workspace(opts.workspace);
+    this.feed = new ChangeFeed(() => ({
+      coalesceMs: this.config.feed.coalesce_ms,
+      maxPendingPaths: this.config.feed.max_pending_paths,
+      maxBacklogBytes: this.config.feed.max_backlog_bytes,
+    }));
+    this.journal = new Journal({
+      workspace,
+      dir: journalDirFor(
+        opts.workspace,
+        opts.stateDir ? { ...process.env, TOOLD_STATE_DIR: opts.stateDir } : process.env,
+      ),
+      config: () => this.config,
+      log: rootLog.child({ module: "journal" }),
+      listener: this.feed,
+    });
     this.fileCache = new FileCache({ maxBytes: config.cache.max_bytes });
     if (config.cache.watch) this.index = this.newIndex();
     const dispatcher = new Dispatcher({
       registry: this.registry,
       pool: this.pool,
-      workspace: new Workspace(opts.workspace),
+      journal: this.journal,
+      feed: this.feed,
+      workspace,
       stats: this.stats,
       control,
       log: rootLog.child({ module: "dispatch" }),
@@ -133,12 +160,14 @@ export class Daemon {
   }
 
   private newIndex(): WorkspaceIndex {
+    this.feed.watching = true;
     return new WorkspaceIndex({
       root: this.opts.workspace,
       cache: this.fileCache,
       log: this.rootLog.child({ module: "index" }),
       // The sync cookies' folder goes in the daemon's private runtime folder, out of tools' reach.
       privateDir: this.files.dir,
+      onChange: (changes) => this.feed.publish(changes),
     });
   }
 
@@ -161,6 +190,8 @@ export class Daemon {
     this.socketWatch = setInterval(() => this.checkSocket(), SOCKET_WATCH_INTERVAL_MS);
     this.socketWatch.unref();
     this.sweepLeftovers();
+    // In the background: a call that changes files waits for it.
+    void this.journal.open();
     // In the background: calls that need the tree before it is built wait for it.
     void this.index?.start();
     this.log.info(
@@ -252,6 +283,7 @@ export class Daemon {
     } else if (!loaded.config.cache.watch && this.index) {
       this.index.dispose();
       this.index = undefined;
+      this.feed.watching = false;
     }
     this.rootLog.level = loaded.config.daemon.log_level;
     setLogRotation({
@@ -289,6 +321,8 @@ export class Daemon {
       }
       releaseStateLock(this.files.state, process.pid);
       this.registry.dispose();
+      this.feed.dispose();
+      await this.journal.close();
       this.index?.dispose();
       this.fileCache.clear();
       this.log.info("stopped");
@@ -305,12 +339,18 @@ function parseDaemonArgs(argv: string[]): DaemonOptions {
       workspace: { type: "string" },
       socket: { type: "string" },
       foreground: { type: "boolean", default: false },
+      "state-dir": { type: "string" },
     },
     strict: true,
   });
   const workspace = locateWorkspace(values.workspace, process.cwd());
   const socket = socketPathFor(workspace, values.socket, process.env);
-  return { workspace, socket, foreground: values.foreground ?? false };
+  return {
+    workspace,
+    socket,
+    foreground: values.foreground ?? false,
+    ...(values["state-dir"] ? { stateDir: values["state-dir"] } : {}),
+  };
 }
 
 function tellStarter(message: StartupMessage): void {
@@ -372,12 +412,28 @@ export async function main(argv: string[]): Promise<void> {
       /* logged; the old config stays */
     });
   });
+  let crashed = false;
   process.on("uncaughtException", (err) => {
-    // One bad call must not take every client down: log it loudly and keep serving.
-    log.error({ err }, "uncaught exception");
+    // The process is in a state nobody planned for (half-updated caches, a lease never returned):
+    // serving on would risk wrong answers. Log it, let the calls in flight finish (bounded by
+    // drain_timeout_secs), and exit non-zero; the next call starts a fresh daemon.
+    log.fatal({ err }, "uncaught exception; draining and exiting");
+    if (crashed) return;
+    crashed = true;
+    process.exitCode = 1;
+    // Should the drain itself hang, leave anyway.
+    setTimeout(
+      () => {
+        log.flush();
+        process.exit(1);
+      },
+      (config.daemon.drain_timeout_secs + 5) * 1000,
+    ).unref();
+    void daemon.shutdown(`uncaught exception: ${err.message}`);
   });
+  // A forgotten promise: logged; the state it leaves is the caller's own, not the process's.
   process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection"));
   await daemon.stopped;
   log.flush();
-  process.exit(0);
+  process.exit(crashed ? 1 : 0);
 }

@@ -5,10 +5,19 @@
  */
 import { CancellationToken, ResponseError, type MessageConnection } from "vscode-jsonrpc";
 import type { Logger } from "pino";
-import { ErrorCodes } from "../protocol/errors.js";
+import {
+  ErrorCodes,
+  InvalidParamsError,
+  MethodNotFoundError,
+  ProtocolError,
+  RequestCancelledError,
+  ShuttingDownError,
+} from "../protocol/errors.js";
 import {
   PROTOCOL_VERSION,
   type InitializeParams,
+  type JournalListParams,
+  type JournalUndoParams,
   type StatsResult,
   type StatusResult,
   type ToolResult,
@@ -17,12 +26,15 @@ import {
 import * as R from "../protocol/rpc.js";
 import type { Config } from "../config/schema.js";
 import { commandRulesVerdict, policyFor } from "../policy/policy.js";
-import { ToolCallError, type ToolRegistry } from "../tools/registry.js";
+import type { ToolRegistry } from "../tools/registry.js";
+import { ConfigError } from "../config/load.js";
 import type { BufferPool } from "../support/memory-pool.js";
 import { errorResult, type AnyToolDefinition, type ToolContext } from "../tools/shared/types.js";
 import type { Workspace } from "../workspace/workspace.js";
 import type { FileCache } from "../cache/file-cache.js";
 import type { WorkspaceIndex } from "../index/workspace-index.js";
+import type { Journal } from "../journal/journal.js";
+import type { ChangeFeed } from "../journal/feed.js";
 import type { Stats } from "./stats.js";
 
 /** What dispatch may ask of the daemon around it. */
@@ -40,8 +52,6 @@ export interface DaemonControl {
   /** Begins a graceful shutdown; idempotent. */
   shutdown(reason: string): void;
   isDraining(): boolean;
-  /** Extra stats sections contributed by other components (fileCache, index…). */
-  extraStats?(): Partial<StatsResult>;
 }
 
 export interface DispatchDeps {
@@ -55,12 +65,10 @@ export interface DispatchDeps {
   readonly files: FileCache;
   /** The warm workspace index, when `[cache] watch` is on (read at each call: it may be swapped on reload). */
   readonly index?: () => WorkspaceIndex | undefined;
-}
-
-/** Flow control for one connection: the server pauses reading while too many calls are in flight. */
-export interface FlowControl {
-  pause(): void;
-  resume(): void;
+  /** Records changes made through tools and undoes them (absent: nothing is journaled). */
+  readonly journal?: Journal;
+  /** The live feed of workspace changes for `workspace/subscribe`. */
+  readonly feed?: ChangeFeed;
 }
 
 export class Session {
@@ -68,18 +76,16 @@ export class Session {
   /** Sent `initialize`: a long-lived client (editor, library, MCP bridge), not a one-off. */
   initialized = false;
   clientName: string | undefined;
-  inFlight = 0;
   /** Aborted when the connection closes: cancels every call still running for it. */
   readonly closed = new AbortController();
   constructor(readonly id: number) {}
 }
 
-function toResponseError(err: unknown): ResponseError<void> {
+/** What crosses the wire for an error thrown by a method: its code, or -32603 for a bug. */
+function toResponseError(err: unknown): ResponseError<unknown> {
   if (err instanceof ResponseError) return err;
-  if (err instanceof ToolCallError) return new ResponseError(err.code, err.message);
-  if (err instanceof Error && err.name === "ConfigError") {
-    return new ResponseError(ErrorCodes.ConfigInvalid, err.message);
-  }
+  if (err instanceof ProtocolError) return new ResponseError(err.code, err.message, err.data);
+  if (err instanceof ConfigError) return new ResponseError(ErrorCodes.ConfigInvalid, err.message);
   return new ResponseError(
     ErrorCodes.InternalError,
     `internal error: ${(err as Error)?.message ?? String(err)}`,
@@ -89,7 +95,7 @@ function toResponseError(err: unknown): ResponseError<void> {
 function requireObject(params: unknown, method: string): Record<string, unknown> {
   if (params === undefined || params === null) return {};
   if (typeof params !== "object" || Array.isArray(params)) {
-    throw new ResponseError(ErrorCodes.InvalidParams, `${method}: params must be a JSON object`);
+    throw new InvalidParamsError(`${method}: params must be a JSON object`);
   }
   return params as Record<string, unknown>;
 }
@@ -98,7 +104,7 @@ export class Dispatcher {
   constructor(private readonly deps: DispatchDeps) {}
 
   /** Registers every method on `conn` for `session`. Call before `conn.listen()`. */
-  attach(conn: MessageConnection, session: Session, flow: FlowControl, maxInFlight: number): void {
+  attach(conn: MessageConnection, session: Session): void {
     const { registry, stats, control, log } = this.deps;
 
     const guarded = <P, R>(
@@ -112,8 +118,7 @@ export class Dispatcher {
         const token = args[args.length - 1] as CancellationToken;
         try {
           if (args.length > 2) {
-            throw new ResponseError(
-              ErrorCodes.InvalidParams,
+            throw new InvalidParamsError(
               `${method}: params must be one JSON object (or an array holding exactly one object), got ${args.length - 1} positional values`,
             );
           }
@@ -158,30 +163,95 @@ export class Dispatcher {
       guarded("tools/call", async (raw: ToolsCallParams, token) => {
         const params = requireObject(raw, "tools/call") as Partial<ToolsCallParams>;
         if (typeof params.name !== "string" || params.name.length === 0) {
-          throw new ResponseError(
-            ErrorCodes.InvalidParams,
+          throw new InvalidParamsError(
             'tools/call: "name" must be a tool name, e.g. {"name":"read_file","arguments":{"path":"README.md"}}',
           );
         }
-        if (control.isDraining()) {
-          throw new ResponseError(
-            ErrorCodes.ShuttingDown,
-            "the daemon is shutting down; retry to reach a new one",
-          );
+        if (control.isDraining()) throw new ShuttingDownError();
+        // Cancelled while it waited for a slot: it never starts (vscode-jsonrpc hands on a request
+        // whose cancel came before it was dispatched with its token already cancelled).
+        if (token.isCancellationRequested) {
+          throw new RequestCancelledError("cancelled before it started");
         }
-        session.inFlight++;
         stats.inFlight++;
-        if (session.inFlight >= maxInFlight) flow.pause();
         try {
           return await this.callTool(conn, session, params as ToolsCallParams, token);
         } finally {
-          session.inFlight--;
           stats.inFlight--;
-          if (session.inFlight < maxInFlight) flow.resume();
         }
       }),
     );
 
+    conn.onRequest(
+      R.JournalListRequest,
+      guarded("journal/list", async (raw: JournalListParams) => {
+        const params = requireObject(raw, "journal/list") as JournalListParams;
+        if (params.limit !== undefined && !(Number.isInteger(params.limit) && params.limit >= 0)) {
+          throw new InvalidParamsError(
+            `journal/list: "limit" must be an integer >= 0, got ${JSON.stringify(params.limit)}`,
+          );
+        }
+        if (!this.deps.journal) {
+          return {
+            enabled: false,
+            entries: [],
+            total: 0,
+            bytes: 0,
+            maxBytes: 0,
+            reason: "this daemon has no journal",
+          };
+        }
+        return this.deps.journal.list(params.limit);
+      }),
+    );
+    conn.onRequest(
+      R.JournalUndoRequest,
+      guarded("journal/undo", async (raw: JournalUndoParams) => {
+        const params = requireObject(raw, "journal/undo") as JournalUndoParams;
+        if (params.id !== undefined && !(Number.isInteger(params.id) && params.id > 0)) {
+          throw new InvalidParamsError(
+            `journal/undo: "id" must be an entry id (a positive integer from journal/list), got ${JSON.stringify(params.id)}`,
+          );
+        }
+        if (params.force !== undefined && typeof params.force !== "boolean") {
+          throw new InvalidParamsError(`journal/undo: "force" must be true or false`);
+        }
+        if (control.isDraining()) throw new ShuttingDownError();
+        if (!this.deps.journal) throw new ProtocolError(ErrorCodes.NotUndoable, "this daemon has no journal");
+        stats.inFlight++;
+        try {
+          const result = await this.deps.journal.undo({
+            ...(params.id !== undefined ? { id: params.id } : {}),
+            force: params.force === true,
+            client: session.clientName,
+          });
+          log.info(
+            { conn: session.id, method: "journal/undo", undone: result.undone, changeId: result.changeId },
+            "undo",
+          );
+          return result;
+        } finally {
+          stats.inFlight--;
+        }
+      }),
+    );
+    conn.onRequest(
+      R.WorkspaceSubscribeRequest,
+      guarded("workspace/subscribe", () => {
+        const feed = this.deps.feed;
+        if (!feed) throw new MethodNotFoundError("workspace/subscribe: this daemon has no change feed");
+        feed.subscribe(session, (params) => conn.sendNotification(R.WorkspaceDidChangeNotification, params));
+        session.closed.signal.addEventListener("abort", () => feed.unsubscribe(session), { once: true });
+        return { subscribed: true, watching: feed.watching } as const;
+      }),
+    );
+    conn.onRequest(
+      R.WorkspaceUnsubscribeRequest,
+      guarded("workspace/unsubscribe", () => {
+        this.deps.feed?.unsubscribe(session);
+        return { ok: true } as const;
+      }),
+    );
     conn.onRequest(
       R.DaemonStatsRequest,
       guarded("daemon/stats", () => this.statsSnapshot()),
@@ -252,13 +322,25 @@ export class Dispatcher {
     const toolName = definition?.name ?? params.name;
     let outcome = "error";
     try {
-      const result = await registry.call(params.name, params.arguments, ctx, (def, args) =>
-        this.authorize(conn, session, config, def, args),
+      const journal = this.deps.journal;
+      const result = await registry.call(
+        params.name,
+        params.arguments,
+        ctx,
+        (def, args) => this.authorize(conn, session, config, def, args),
+        (def, args, run) =>
+          def.changes && journal
+            ? journal.record(
+                { tool: def.name, client: session.clientName },
+                () => def.changes!(args, ctx),
+                run,
+              )
+            : run(),
       );
       outcome = result.isError ? "tool_error" : "ok";
       return result;
     } catch (err) {
-      outcome = err instanceof ToolCallError ? "invalid" : "error";
+      outcome = err instanceof ProtocolError ? "invalid" : "error";
       throw err;
     } finally {
       cancelListener.dispose();
@@ -325,34 +407,14 @@ export class Dispatcher {
 
   statsSnapshot(): StatsResult {
     const { registry, pool, stats, control } = this.deps;
-    const hot = registry.hotCacheStats();
-    const p = pool.stats();
     const mem = control.memoryUsage();
     return {
       uptimeMs: stats.uptimeMs(),
       connections: { active: stats.connectionsActive, total: stats.connectionsTotal },
       requests: { total: stats.requestsTotal, errors: stats.requestErrors, inFlight: stats.inFlight },
       tools: stats.toolSummaries(),
-      hotCache: {
-        enabled: hot.enabled,
-        size: hot.size,
-        capacity: hot.capacity,
-        hits: hot.hits,
-        misses: hot.misses,
-        evictions: hot.evictions,
-        builds: hot.builds,
-      },
-      memoryPool: {
-        enabled: p.enabled,
-        pooled: p.pooled,
-        pooledBytes: p.pooledBytes,
-        capacity: p.capacity,
-        hits: p.hits,
-        misses: p.misses,
-        returned: p.returned,
-        dropped: p.dropped,
-        leased: p.leased,
-      },
+      hotCache: registry.hotCacheStats(),
+      memoryPool: pool.stats(),
       fileCache: this.deps.files.stats(),
       index: this.deps.index?.()?.stats() ?? { enabled: false },
       process: {
@@ -360,8 +422,9 @@ export class Dispatcher {
         heapUsedBytes: mem.heapUsed,
         ...(control.activeResources ? { activeResources: control.activeResources() } : {}),
       },
-      ...control.extraStats?.(),
-    } as StatsResult;
+      ...(this.deps.journal ? { journal: this.deps.journal.stats() } : {}),
+      ...(this.deps.feed ? { feed: this.deps.feed.stats() } : {}),
+    };
   }
 
   status(): StatusResult {

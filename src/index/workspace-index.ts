@@ -87,6 +87,14 @@ export interface WorkspaceIndexOptions {
    * there (see `sync`).
    */
   privateDir?: string;
+  /** Told every batch of changes the watcher applied (any writer): the `workspace/didChange` feed. */
+  onChange?: (changes: readonly IndexChange[]) => void;
+}
+
+/** A path the watcher saw created, changed or deleted ("." for the root). */
+export interface IndexChange {
+  readonly path: string;
+  readonly kind: "created" | "changed" | "deleted";
 }
 
 const COOKIE_PREFIX = "cookie-";
@@ -135,6 +143,7 @@ export class WorkspaceIndex {
   private readonly log: Logger | undefined;
   private readonly syncTimeoutMs: number;
   private readonly privateDir: string;
+  private readonly onChange: ((changes: readonly IndexChange[]) => void) | undefined;
   private readyPromise: Promise<void> | undefined;
   private isReady = false;
   private healthy = true;
@@ -166,6 +175,7 @@ export class WorkspaceIndex {
     this.log = options.log;
     this.syncTimeoutMs = options.syncTimeoutMs ?? 2000;
     this.privateDir = options.privateDir ?? os.tmpdir();
+    this.onChange = options.onChange;
   }
 
   /** Scans the tree and sets up the watches; idempotent. Resolves when the index is usable. */
@@ -441,6 +451,7 @@ export class WorkspaceIndex {
     this.pendingRescan = new Set();
     this.pendingCookies = new Set();
     const ignoreChanged = new Set<string>();
+    const changes: IndexChange[] = [];
     for (const rel of paths) {
       const name = baseName(rel);
       this.events++;
@@ -448,9 +459,12 @@ export class WorkspaceIndex {
       if (!parent) continue; // below .git, or a folder already gone
       const abs = path.join(this.root, rel);
       const type = typeOfPath(abs);
+      const known = parent.children.has(name);
       if (type === undefined) {
+        if (known) changes.push({ path: rel, kind: "deleted" });
         this.deleteChild(parent, name);
       } else {
+        changes.push({ path: rel, kind: known ? "changed" : "created" });
         this.setChild(parent, name, type);
         if (type === "file") this.cache?.invalidate(abs);
         if (type === "dir" && name !== ".git" && !this.dirs.has(rel) && !this.unindexed.has(rel)) {
@@ -463,6 +477,7 @@ export class WorkspaceIndex {
     }
     for (const rel of rescans) {
       if (this.dirs.has(rel)) {
+        changes.push({ path: rel === "" ? "." : rel, kind: "changed" });
         this.rebuilds++;
         this.scanDir(rel);
       }
@@ -474,6 +489,13 @@ export class WorkspaceIndex {
         node.level = this.loadLevel(abs, rel, new Set(node.children.keys()));
         this.generation++;
         await this.reconcileIgnored(rel);
+      }
+    }
+    if (changes.length > 0) {
+      try {
+        this.onChange?.(changes);
+      } catch (err) {
+        this.log?.error({ err }, "change listener failed");
       }
     }
     for (const name of cookies) this.cookieWaiters.get(name)?.();

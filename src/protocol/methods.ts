@@ -88,32 +88,112 @@ export interface LatencySummary {
   /** Sum of all call durations, for rates and means (Prometheus `_sum`). */
   sumMs: number;
 }
+/** The hot cache of built tool instances (src/tools/registry.ts). */
+export interface HotCacheStats {
+  enabled: boolean;
+  size: number;
+  capacity: number;
+  hits: number;
+  misses: number;
+  evictions: number;
+  /** Instances built since start (cache misses plus every call when the cache is off). */
+  builds: number;
+}
+/** The buffer pool (src/support/memory-pool.ts). */
+export interface MemoryPoolStats {
+  enabled: boolean;
+  /** Buffers idle in the pool now. */
+  pooled: number;
+  pooledBytes: number;
+  /** Buffers the pool may keep idle (per class × classes). */
+  capacity: number;
+  /** Acquires served from the pool. */
+  hits: number;
+  /** Acquires that had to allocate. */
+  misses: number;
+  /** Releases kept for reuse. */
+  returned: number;
+  /** Releases let go (class full, oversized, byte bound, or pool disabled). */
+  dropped: number;
+  /** Buffers acquired and not yet released. */
+  leased: number;
+}
+/** The file content cache (src/cache/file-cache.ts). */
+export interface FileCacheStats {
+  enabled: boolean;
+  entries: number;
+  bytes: number;
+  maxBytes: number;
+  /** Largest single file kept; bigger files are read through the pool each time. */
+  maxFileBytes: number;
+  /** Of `bytes`, what search summaries take. */
+  memoBytes: number;
+  /** True while summaries are being built in the background. */
+  summarizing: boolean;
+  hits: number;
+  misses: number;
+  evictions: number;
+  invalidations: number;
+}
+/** The watched workspace tree (src/index/workspace-index.ts). */
+export interface IndexStats {
+  ready: boolean;
+  healthy: boolean;
+  dirs: number;
+  files: number;
+  watches: number;
+  /** Watcher events applied since start. */
+  events: number;
+  syncs: number;
+  rebuilds: number;
+  /** Milliseconds the initial scan took. */
+  buildMs: number;
+}
+export interface ProcessStats {
+  rssBytes: number;
+  heapUsedBytes: number;
+  /** Live libuv handles and requests: a leak shows up as growth. */
+  activeResources?: number;
+}
+/**
+ * `daemon/stats`: declared here once; each component returns its section's type and the
+ * dispatcher assembles them without a cast.
+ */
 export interface StatsResult {
   uptimeMs: number;
   connections: { active: number; total: number };
   requests: { total: number; errors: number; inFlight: number };
   tools: Record<string, LatencySummary>;
-  hotCache: {
-    enabled: boolean;
-    size: number;
-    capacity: number;
-    hits: number;
-    misses: number;
-    evictions: number;
-  };
-  memoryPool: {
-    enabled: boolean;
-    pooled: number;
-    pooledBytes: number;
-    capacity: number;
-    hits: number;
-    misses: number;
-    returned: number;
-    dropped: number;
-  };
-  fileCache: { entries: number; bytes: number; maxBytes: number; hits: number; misses: number };
-  process: { rssBytes: number; heapUsedBytes: number; activeResources?: number };
-  [extra: string]: unknown;
+  hotCache: HotCacheStats;
+  memoryPool: MemoryPoolStats;
+  fileCache: FileCacheStats;
+  /** `{ enabled: false }` while `[cache] watch` is off. */
+  index: IndexStats | { enabled: false };
+  process: ProcessStats;
+  /** Absent on a daemon without a journal. */
+  journal?: JournalStats;
+  /** The workspace/didChange feed. */
+  feed?: FeedStats;
+}
+export interface JournalStats {
+  enabled: boolean;
+  entries: number;
+  bytes: number;
+  maxBytes: number;
+  /** Changes recorded since start (calls that changed nothing are dropped, not counted). */
+  recorded: number;
+  /** Journaled calls that changed nothing (their entry was dropped). */
+  dropped: number;
+  undone: number;
+}
+export interface FeedStats {
+  subscribers: number;
+  /** Notifications sent since start. */
+  sent: number;
+  /** Subscribers dropped for reading too slowly. */
+  dropped: number;
+  /** Bytes of notifications not yet written to sockets, all subscribers. */
+  backlogBytes: number;
 }
 export interface StatusResult {
   pid: number;
@@ -143,6 +223,85 @@ export interface CancelParams {
   id: number | string;
 }
 
+/** One path of a journal entry, as `journal/list` shows it. */
+export type JournalPathKind = "file" | "dir" | "symlink" | "missing";
+export interface JournalPathSummary {
+  /** Workspace-relative; a folder recorded with everything in it shows its item count. */
+  path: string;
+  before: JournalPathKind;
+  /** "unknown" when the daemon stopped before the change finished (the entry is interrupted). */
+  after: JournalPathKind | "unknown";
+  /** Entries below a folder recorded with its contents (recursive delete, move, created folders). */
+  items?: number;
+  undoable: boolean;
+  /** Why the path cannot be undone (too large, not a regular file). */
+  reason?: string;
+}
+export interface JournalEntrySummary {
+  id: number;
+  /** ISO 8601. */
+  time: string;
+  /** The tool that made the change, or "undo". */
+  tool: string;
+  /** `clientInfo.name` of the connection that made it (null when it sent no `initialize`). */
+  client: string | null;
+  /** "interrupted": the daemon stopped between recording the before-images and finishing the change. */
+  status: "complete" | "interrupted";
+  /** For an undo: the entry it undid. */
+  undoes?: number;
+  paths: JournalPathSummary[];
+  /** Bytes the entry takes in the journal. */
+  bytes: number;
+}
+export interface JournalListParams {
+  /** At most this many entries, newest first. Default all. */
+  limit?: number;
+}
+export interface JournalListResult {
+  enabled: boolean;
+  /** Newest first. */
+  entries: JournalEntrySummary[];
+  /** Entries in the journal (before `limit`). */
+  total: number;
+  bytes: number;
+  maxBytes: number;
+  /** Why the journal is off or unavailable, when it is. */
+  reason?: string;
+}
+export interface JournalUndoParams {
+  /** The entry to undo; default the newest. */
+  id?: number;
+  /** Restore even when a path changed since the entry (its current content is then journaled by the undo). */
+  force?: boolean;
+}
+export interface JournalUndoResult {
+  /** The entry undone. */
+  undone: number;
+  /** The undo's own journal entry (undo it to redo); absent when nothing had to change. */
+  changeId?: number;
+  /** The paths restored, workspace-relative. */
+  paths: string[];
+}
+
+export type WorkspaceChangeKind = "created" | "changed" | "deleted" | "overflow";
+export interface WorkspaceChange {
+  /** Workspace-relative, `/`-separated; "." with kind "overflow" (too many changes: re-read everything). */
+  path: string;
+  kind: WorkspaceChangeKind;
+  /** The journal entry when the change was made through toold. */
+  changeId?: number;
+}
+export interface WorkspaceDidChangeParams {
+  changes: WorkspaceChange[];
+  /** Set on the last notification of a subscription the daemon ended (the client read too slowly). */
+  dropped?: string;
+}
+export interface WorkspaceSubscribeResult {
+  subscribed: true;
+  /** False when `[cache] watch` is off: only changes made through toold are reported. */
+  watching: boolean;
+}
+
 export const Initialize = request<InitializeParams, InitializeResult>("initialize");
 export const ToolsList = request<Record<string, never>, ToolsListResult>("tools/list");
 export const ToolsCall = request<ToolsCallParams, ToolResult>("tools/call");
@@ -155,3 +314,11 @@ export const DaemonShutdown = request<Record<string, never>, OkResult>("daemon/s
 export const ClientApprove = request<ApproveParams, ApproveResult>("client/approve");
 export const Progress = notification<ProgressParams>("$/progress");
 export const CancelRequest = notification<CancelParams>("$/cancelRequest");
+export const JournalList = request<JournalListParams, JournalListResult>("journal/list");
+export const JournalUndo = request<JournalUndoParams, JournalUndoResult>("journal/undo");
+/** Sends this connection `workspace/didChange` notifications until it closes or unsubscribes. */
+export const WorkspaceSubscribe = request<Record<string, never>, WorkspaceSubscribeResult>(
+  "workspace/subscribe",
+);
+export const WorkspaceUnsubscribe = request<Record<string, never>, OkResult>("workspace/unsubscribe");
+export const WorkspaceDidChange = notification<WorkspaceDidChangeParams>("workspace/didChange");

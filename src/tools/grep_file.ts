@@ -13,7 +13,7 @@ import { searchTrees } from "./shared/trees.js";
 import { GlobError } from "../support/glob.js";
 import { PatternError } from "../search/matcher.js";
 import { compileQuery, type SearchQuery } from "../search/query.js";
-import { defineTool, errorResult, textResult, ToolError, type ToolContext } from "./shared/types.js";
+import { defineTool, errorResult, textResult, ToolFailure, type ToolContext } from "./shared/types.js";
 
 export const DEFAULT_MAX_RESULTS = 200;
 export const MAX_MAX_RESULTS = 10_000;
@@ -167,7 +167,7 @@ function compile(args: {
     });
   } catch (err) {
     if (err instanceof PatternError)
-      throw new ToolError(err.message, { pattern: args.pattern, invalid_pattern: true });
+      throw new ToolFailure(err.message, { pattern: args.pattern, invalid_pattern: true });
     throw err;
   }
 }
@@ -195,7 +195,7 @@ export async function searchTargets(
       ctx.signal,
     );
   } catch (err) {
-    if (err instanceof GlobError || err instanceof UnknownFileTypeError) throw new ToolError(err.message);
+    if (err instanceof GlobError || err instanceof UnknownFileTypeError) throw new ToolFailure(err.message);
     throw err;
   }
   if (!st.isDirectory()) return { source: open.source, files: [{ rel: target.rel, abs: target.abs }] };
@@ -208,7 +208,7 @@ export async function searchTargets(
           yield { rel: joinRel(target.rel, entry.path), abs: `${target.abs}/${entry.path}` };
       }
     } catch (err) {
-      if (err instanceof GlobError || err instanceof UnknownFileTypeError) throw new ToolError(err.message);
+      if (err instanceof GlobError || err instanceof UnknownFileTypeError) throw new ToolFailure(err.message);
       throw err;
     }
   }

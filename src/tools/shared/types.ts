@@ -11,8 +11,9 @@ import type { BufferPool } from "../../support/memory-pool.js";
 import type { FileCache } from "../../cache/file-cache.js";
 import type { WorkspaceIndex } from "../../index/workspace-index.js";
 import type { SearchTrees } from "../../index/indexed-source.js";
+import type { ChangeTarget } from "../../journal/types.js";
 
-export type { ToolResult };
+export type { ChangeTarget, ToolResult };
 
 /** Everything a handler may use. One context per call. */
 export interface ToolContext {
@@ -52,6 +53,15 @@ export interface ToolDefinition<S extends TSchema = TSchema, State = unknown> {
    * `[commands]` rules before the tool's own policy (the dispatcher names no tool).
    */
   readonly commandOf?: (args: Static<S>) => string | readonly string[];
+  /**
+   * For tools that change files: the paths a call may change, so the journal records their
+   * before-images before the handler runs and the call can be undone (the dispatcher names no
+   * tool). Return [] when the arguments name nothing (the handler then reports the error).
+   */
+  readonly changes?: (
+    args: Static<S>,
+    ctx: ToolContext,
+  ) => Promise<readonly ChangeTarget[]> | readonly ChangeTarget[];
   /** Builds the per-instance warm state; the registry keeps it while the instance is hot. */
   readonly createState?: () => State;
   readonly disposeState?: (state: State) => void;
@@ -65,14 +75,18 @@ export function defineTool<S extends TSchema, State = undefined>(
   return definition;
 }
 
-/** A tool-level failure: the registry turns it into a result with `isError: true`. */
-export class ToolError extends Error {
+/**
+ * A tool's own failure (a missing file, a patch that does not apply): the registry turns it into
+ * a result with `isError: true` that the agent reads. It never crosses the wire as a JSON-RPC
+ * error; those are `ProtocolError`s (src/protocol/errors.ts: a bad call, not a failed tool).
+ */
+export class ToolFailure extends Error {
   constructor(
     message: string,
     readonly structured?: Record<string, unknown>,
   ) {
     super(message);
-    this.name = "ToolError";
+    this.name = "ToolFailure";
   }
 }
 
