@@ -17,6 +17,7 @@ import {
 import * as R from "../protocol/rpc.js";
 import type { Config } from "../config/schema.js";
 import { commandRulesVerdict, policyFor } from "../policy/policy.js";
+import { renderApproval } from "../support/display.js";
 import { ToolCallError, type ToolRegistry } from "../tools/registry.js";
 import type { BufferPool } from "../support/memory-pool.js";
 import { errorResult, type AnyToolDefinition, type ToolContext } from "../tools/shared/types.js";
@@ -307,10 +308,10 @@ export class Dispatcher {
     const reason = `${source} = "prompt"`;
     let approved = false;
     try {
+      const request = { tool: def.name, arguments: args, reason };
       const answer = await conn.sendRequest(R.ClientApproveRequest, {
-        tool: def.name,
-        arguments: args,
-        reason,
+        ...request,
+        display: renderApproval(request),
       });
       approved = answer?.approved === true;
     } catch (err) {

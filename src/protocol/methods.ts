@@ -131,6 +131,12 @@ export interface ApproveParams {
   tool: string;
   arguments: Record<string, unknown>;
   reason: string;
+  /**
+   * The call as a human should see it before approving: the command, cwd and env (or the paths)
+   * in full first, then the other arguments, with control and bidi characters escaped. Show this
+   * rather than rendering `arguments` yourself.
+   */
+  display?: string;
 }
 export interface ApproveResult {
   approved: boolean;
