@@ -16,7 +16,7 @@ import {
 } from "../protocol/methods.js";
 import * as R from "../protocol/rpc.js";
 import type { Config } from "../config/schema.js";
-import { commandRulesVerdict, policyFor } from "../policy/policy.js";
+import { decideCall } from "../policy/policy.js";
 import { renderApproval } from "../support/display.js";
 import { ToolCallError, type ToolRegistry } from "../tools/registry.js";
 import type { BufferPool } from "../support/memory-pool.js";
@@ -289,26 +289,13 @@ export class Dispatcher {
     def: AnyToolDefinition,
     args: Record<string, unknown>,
   ): Promise<ToolResult | undefined> {
-    const refused = commandRulesVerdict(config, def, args);
-    if (refused) return refused;
-    const { policy, source } = policyFor(config, def);
-    if (policy === "allow") return undefined;
-    if (policy === "deny") {
-      return errorResult(
-        `${def.name} is denied by policy (${source} = "deny"). To allow it, set ${source === "tools.default_policy" ? "[tools] default_policy" : `[tools.policies] ${def.name}`} = "allow" or "prompt" in vtcode.toml and run \`toold config reload\`.`,
-        { denied: true, policy, source },
-      );
-    }
-    if (!session.approvals) {
-      return errorResult(
-        `${def.name} needs approval (${source} = "prompt") but this client cannot answer approval requests. Call it from a client that declares capabilities.approvals (the CLI on a terminal, or with --yes), or set ${source === "tools.default_policy" ? "[tools] default_policy" : `[tools.policies] ${def.name}`} = "allow" in vtcode.toml.`,
-        { denied: true, policy, source },
-      );
-    }
-    const reason = `${source} = "prompt"`;
+    const decision = decideCall(config, def, args);
+    if (decision.action === "allow") return undefined;
+    if (decision.action === "deny") return decision.result;
+    if (!session.approvals) return decision.cannotAsk;
     let approved = false;
     try {
-      const request = { tool: def.name, arguments: args, reason };
+      const request = { tool: def.name, arguments: args, reason: decision.reason };
       const answer = await conn.sendRequest(R.ClientApproveRequest, {
         ...request,
         display: renderApproval(request),
@@ -317,11 +304,7 @@ export class Dispatcher {
     } catch (err) {
       this.deps.log.warn({ conn: session.id, err: (err as Error).message }, "client/approve failed");
     }
-    if (approved) return undefined;
-    return errorResult(
-      `${def.name} was not approved by the client (${reason}); nothing was done. To run it, approve it when asked (the CLI asks on a terminal, or pass --yes), or set ${source === "tools.default_policy" ? "[tools] default_policy" : `[tools.policies] ${def.name}`} = "allow" in vtcode.toml.`,
-      { denied: true, policy, source },
-    );
+    return approved ? undefined : decision.refused;
   }
 
   statsSnapshot(): StatsResult {
