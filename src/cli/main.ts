@@ -14,6 +14,7 @@ import {
   RpcError,
   ToolDClient,
   type ApproveParams,
+  type ConfigWarnings,
   type ConnectOptions,
 } from "../client/index.js";
 import { VERSION } from "../version.js";
@@ -55,8 +56,15 @@ Global options:
 
 class UsageError extends Error {}
 
+/** vtcode.toml's warnings on stderr: the path once, then one line each. */
+function printConfigWarnings(report: ConfigWarnings | undefined): void {
+  if (!report || report.warnings.length === 0) return;
+  process.stderr.write(`toold: warnings in ${report.file}:\n  ${report.warnings.join("\n  ")}\n`);
+}
+
 function fail(message: string, code: number): number {
-  process.stderr.write(`toold: ${message.replace(/\n+/g, " ")}\n`);
+  // A config error is a heading and one indented line per problem: keep its lines.
+  process.stderr.write(`toold: ${message.replace(/\n+$/, "")}\n`);
   return code;
 }
 
@@ -197,6 +205,7 @@ async function cmdStart(g: Globals, foreground: boolean): Promise<number> {
     throw err;
   }
   process.stdout.write(`toold running: pid ${status.pid}, socket ${status.socket}\n`);
+  printConfigWarnings(status.configWarnings);
   return EXIT.ok;
 }
 
@@ -390,7 +399,7 @@ async function run(argv: string[]): Promise<number> {
       }
       if (sub === "reload") {
         try {
-          await withClient(g, false, (c) => c.reloadConfig());
+          printConfigWarnings((await withClient(g, false, (c) => c.reloadConfig())).configWarnings);
         } catch (err) {
           if (err instanceof RpcError && err.code === ErrorCodes.ConfigInvalid)
             return fail(err.message, EXIT.toolError);

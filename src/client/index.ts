@@ -18,10 +18,12 @@ import {
   ToolsCall,
   ToolsList,
   type ApproveParams,
+  type ConfigWarnings,
   type InitializeResult,
   type MethodDecl,
   type StatsResult,
   type StatusResult,
+  type ReloadResult,
   type ToolDescriptor,
   type ToolResult,
 } from "../protocol/methods.js";
@@ -32,7 +34,16 @@ import { ConnectionClosedError, RpcError, RpcPeer } from "./peer.js";
 import { DaemonStartError, spawnDaemon } from "./spawn.js";
 
 export { ConnectionClosedError, DaemonStartError, RpcError };
-export type { ApproveParams, StatsResult, StatusResult, ToolDescriptor, ToolResult, InitializeResult };
+export type {
+  ApproveParams,
+  ConfigWarnings,
+  ReloadResult,
+  StatsResult,
+  StatusResult,
+  ToolDescriptor,
+  ToolResult,
+  InitializeResult,
+};
 export { ErrorCodes } from "../protocol/errors.js";
 
 /** The daemon is not running and the caller asked not to start it, or it cannot be reached. */
@@ -274,7 +285,7 @@ export class ToolDClient {
     return this.request(ConfigGet, {});
   }
   /** Re-reads vtcode.toml; rejects with RpcError(ErrorCodes.ConfigInvalid) and the reasons when invalid. */
-  reloadConfig(): Promise<{ ok: true }> {
+  reloadConfig(): Promise<ReloadResult> {
     return this.request(ConfigReload, {});
   }
   /** Asks the daemon to drain and exit; resolves once its socket is gone. */

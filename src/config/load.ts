@@ -145,6 +145,12 @@ function at(line: number | undefined): string {
   return line === undefined ? "" : `line ${line}: `;
 }
 
+/** The N of a `line N: …` message; messages without one sort last. */
+function lineNumber(message: string): number {
+  const m = /^line (\d+)/.exec(message);
+  return m ? Number(m[1]) : Number.MAX_SAFE_INTEGER;
+}
+
 /** "; did you mean x?" when a known name is close, else the list of known names. */
 function suggestion(given: string, known: readonly string[]): string {
   const near = nearestName(given, known);
@@ -344,6 +350,10 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     }
     values.set(sectionName, accepted);
   }
+  // In the file's order, so a reader can walk down it.
+  const byLine = (a: string, b: string) => lineNumber(a) - lineNumber(b);
+  problems.sort(byLine);
+  warnings.sort(byLine);
   if (problems.length > 0) throw new ConfigError(file, problems, warnings);
   return { config: buildConfig(values, userPolicies), file, warnings };
 }

@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import { ErrorCodes } from "../protocol/errors.js";
 import {
   PROTOCOL_VERSION,
+  type ConfigWarnings,
   type InitializeParams,
   type StatsResult,
   type StatusResult,
@@ -20,7 +21,7 @@ import { decideCall } from "../policy/policy.js";
 import { renderApproval } from "../support/display.js";
 import { ToolCallError, type ToolRegistry } from "../tools/registry.js";
 import type { BufferPool } from "../support/memory-pool.js";
-import { errorResult, type AnyToolDefinition, type ToolContext } from "../tools/shared/types.js";
+import type { AnyToolDefinition, ToolContext } from "../tools/shared/types.js";
 import type { Workspace } from "../workspace/workspace.js";
 import type { FileCache } from "../cache/file-cache.js";
 import type { WorkspaceIndex } from "../index/workspace-index.js";
@@ -36,8 +37,13 @@ export interface DaemonControl {
   /** Live libuv handles and requests (sockets, timers, fs requests): a leak shows up as growth. */
   activeResources?(): number;
   config(): Config;
-  /** Re-reads vtcode.toml; throws ConfigError and keeps the old config when it is invalid. */
-  reloadConfig(): Promise<void>;
+  /**
+   * Re-reads vtcode.toml; throws ConfigError and keeps the old config when it is invalid. Returns
+   * the new config's warnings, if any.
+   */
+  reloadConfig(): Promise<ConfigWarnings | undefined>;
+  /** The warnings of the config in force, if any. */
+  configWarnings?(): ConfigWarnings | undefined;
   /** Begins a graceful shutdown; idempotent. */
   shutdown(reason: string): void;
   isDraining(): boolean;
@@ -198,8 +204,8 @@ export class Dispatcher {
     conn.onRequest(
       R.ConfigReloadRequest,
       guarded("config/reload", async () => {
-        await control.reloadConfig();
-        return { ok: true } as const;
+        const configWarnings = await control.reloadConfig();
+        return { ok: true as const, ...(configWarnings ? { configWarnings } : {}) };
       }),
     );
     conn.onRequest(
@@ -350,6 +356,7 @@ export class Dispatcher {
 
   status(): StatusResult {
     const { stats, control, workspace } = this.deps;
+    const configWarnings = control.configWarnings?.();
     return {
       pid: control.pid,
       version: control.version,
@@ -358,6 +365,7 @@ export class Dispatcher {
       socket: control.socketPath,
       connections: stats.connectionsActive,
       ...(control.logFile ? { logFile: control.logFile } : {}),
+      ...(configWarnings ? { configWarnings } : {}),
     };
   }
 }

@@ -53,7 +53,11 @@ function fixHint(def: AnyToolDefinition, source: string): string {
 }
 
 /** Decides a call: `[commands]` first (a command refused by a rule is never prompted), then the tool's policy. */
-export function decideCall(config: Config, def: AnyToolDefinition, args: Record<string, unknown>): CallDecision {
+export function decideCall(
+  config: Config,
+  def: AnyToolDefinition,
+  args: Record<string, unknown>,
+): CallDecision {
   const command = def.commandOf ? evaluateCommand(config.commands, def.commandOf(args)) : undefined;
   if (command?.verdict === "deny") {
     return {

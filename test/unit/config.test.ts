@@ -72,8 +72,8 @@ describe("errors: one per line, the path said once, enums list their values", ()
         assert.deepEqual(err.problems, [
           'line 2: optimization.tool_registry.hot_cache_size must be an integer from 1 to 4096 (got "big")',
           "line 3: optimization.tool_registry.use_optimized_registry must be true or false (got 1)",
-          'line 8: tools.default_policy must be one of "allow", "prompt", "deny" (got "maybe")',
           'line 6: daemon.log_level must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent" (got "loud")',
+          'line 8: tools.default_policy must be one of "allow", "prompt", "deny" (got "maybe")',
         ]);
         assert.equal(err.message, `invalid /ws/vtcode.toml:\n  ${err.problems.join("\n  ")}`);
         assert.equal(err.message.split("/ws/vtcode.toml").length, 2, "the path is said once");
