@@ -218,5 +218,3 @@ export interface Config {
   readonly cache: SectionValues<Sections["cache"]>;
   readonly daemon: SectionValues<Sections["daemon"]>;
 }
-
-export type OptimizationConfig = Config["optimization"];
