@@ -91,6 +91,8 @@ function buildConfig(
     },
     commands: section("commands"),
     cache: section("cache"),
+    journal: section("journal"),
+    feed: section("feed"),
     daemon: section("daemon"),
   }) as unknown as Config;
   userPolicyKeys.set(config.tools.policies, new Set(Object.keys(userPolicies)));
