@@ -170,7 +170,7 @@ export class Daemon {
       cache: this.fileCache,
       log: this.rootLog.child({ module: "index" }),
       // The sync cookies' folder goes in the daemon's private runtime folder, out of tools' reach.
-      privateDir: this.files.dir,
+      privateDir: this.files.socketDir,
       onChange: (changes) => this.feed.publish(changes),
     });
   }

@@ -190,7 +190,7 @@ describe("tools and calls by name", () => {
     assert.deepEqual(await complete(["toold", "sta"]), ["start", "status", "stats"]);
     assert.deepEqual(await complete(["toold", "stats", "--p"]), ["--prometheus"]);
     assert.deepEqual(await complete(["toold", "call", "--p"]), [], "no option of another command");
-    assert.deepEqual(await complete(["toold", "config", ""]), ["get", "reload"]);
+    assert.deepEqual(await complete(["toold", "config", ""]), ["get", "reload", "check"]);
     assert.equal((await d.cli(["start"])).code, 0);
     assert.deepEqual(await complete(["toold", "call", "read_f"]), ["read_file"]);
   });

@@ -319,6 +319,38 @@ describe("errors a user can act on", () => {
     }
   });
 
+  it("config check validates vtcode.toml without a daemon: errors and near-miss keys, one per line", async () => {
+    const d = await makeTestDaemon({ toml: "[daemon]\nidle_timeout_secs = 30\n" });
+    try {
+      const ok = await d.cli(["config", "check"]);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, /vtcode\.toml: ok/);
+      await writeFile(path.join(d.root, "vtcode.toml"), "[daemon]\nidle_timeout_sec = 30\n");
+      const warned = await d.cli(["config", "check"]);
+      assert.equal(warned.code, 0, warned.stderr);
+      assert.match(warned.stderr, /idle_timeout_sec/);
+      assert.match(warned.stderr, /idle_timeout_secs/, "the nearest known key");
+      await writeFile(
+        path.join(d.root, "vtcode.toml"),
+        '[daemon]\nidle_timeout_secs = "soon"\nlog_level = 7\n',
+      );
+      const bad = await d.cli(["config", "check"]);
+      assert.equal(bad.code, 1);
+      const lines = bad.stderr.trimEnd().split("\n");
+      assert.equal(lines.filter((l) => l.includes("vtcode.toml")).length, 1, `the path once: ${bad.stderr}`);
+      assert.ok(lines.length >= 3, "one line per error");
+      const json = JSON.parse((await d.cli(["config", "check", "--json"])).stdout) as {
+        ok: boolean;
+        errors: string[];
+      };
+      assert.equal(json.ok, false);
+      assert.equal(json.errors.length, lines.length - 1);
+      assert.equal((await d.cli(["status"])).code, 3, "no daemon was started");
+    } finally {
+      await d.cleanup();
+    }
+  });
+
   it("stats starts the daemon like tools does", async () => {
     const d = await makeTestDaemon({});
     try {
