@@ -153,7 +153,8 @@ describe("MCP host snippets in docs/clients.md", () => {
     });
   }
 
-  it("started in / without --workspace, toold mcp uses the host's MCP root", async () => {
+  /** `toold mcp` from `/` with no --workspace (as Claude Desktop starts it), for a host `client`. */
+  async function readHelloFromSlash(client: Client): Promise<Awaited<ReturnType<Client["callTool"]>>> {
     const transport = new StdioClientTransport({
       command: "toold",
       args: ["mcp"],
@@ -161,37 +162,28 @@ describe("MCP host snippets in docs/clients.md", () => {
       cwd: "/",
       stderr: "pipe",
     });
+    await client.connect(transport);
+    try {
+      return await client.callTool({ name: "read_file", arguments: { path: "hello.txt" } });
+    } finally {
+      await client.close();
+    }
+  }
+
+  it("started in / without --workspace, toold mcp uses the host's MCP root", async () => {
     const client = new Client({ name: "roots-host", version: "1.0.0" }, { capabilities: { roots: {} } });
+    // The root is a folder inside the project: the workspace is found above it, as from a shell.
     client.setRequestHandler(ListRootsRequestSchema, async () => ({
       roots: [{ uri: pathToFileURL(path.join(ws, "sub")).href, name: "project" }],
     }));
-    await client.connect(transport);
-    try {
-      // The root is a folder inside the project: the workspace is found above it, as from a shell.
-      const result = await client.callTool({ name: "read_file", arguments: { path: "hello.txt" } });
-      assert.equal(result.isError, undefined, JSON.stringify(result));
-      assert.deepEqual(result.content, [{ type: "text", text: "hello from the project\n" }]);
-    } finally {
-      await client.close();
-    }
+    const result = await readHelloFromSlash(client);
+    assert.equal(result.isError, undefined, JSON.stringify(result));
+    assert.deepEqual(result.content, [{ type: "text", text: "hello from the project\n" }]);
   });
 
   it("started in / with no root and no --workspace, a call says to pass --workspace", async () => {
-    const transport = new StdioClientTransport({
-      command: "toold",
-      args: ["mcp"],
-      env: hostEnv({}),
-      cwd: "/",
-      stderr: "pipe",
-    });
-    const client = new Client({ name: "rootless-host", version: "1.0.0" });
-    await client.connect(transport);
-    try {
-      const result = await client.callTool({ name: "read_file", arguments: { path: "hello.txt" } });
-      assert.equal(result.isError, true);
-      assert.match(JSON.stringify(result.content), /pass --workspace/);
-    } finally {
-      await client.close();
-    }
+    const result = await readHelloFromSlash(new Client({ name: "rootless-host", version: "1.0.0" }));
+    assert.equal(result.isError, true);
+    assert.match(JSON.stringify(result.content), /pass --workspace/);
   });
 });
