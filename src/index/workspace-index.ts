@@ -165,6 +165,11 @@ export class WorkspaceIndex {
     return this.readyPromise;
   }
 
+  /** Its watches work (it may still be building): every change is seen. */
+  get watching(): boolean {
+    return this.healthy && !this.disposed;
+  }
+
   get usable(): boolean {
     return this.isReady && this.healthy && !this.disposed;
   }

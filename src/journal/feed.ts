@@ -49,14 +49,20 @@ function merge(prev: WorkspaceChangeKind, next: WorkspaceChangeKind): WorkspaceC
 }
 
 export class ChangeFeed {
-  /** True while a watcher feeds `publish`; otherwise the journal's changes are published directly. */
-  watching = false;
   private readonly subscribers = new Map<object, Subscriber>();
   private readonly attributions = new Map<string, Attribution>();
   private sent = 0;
   private dropped = 0;
 
-  constructor(private readonly limits: () => FeedLimits) {}
+  constructor(
+    private readonly limits: () => FeedLimits,
+    /** True while a healthy watcher feeds `publish`; otherwise the journal's own changes are published. */
+    private readonly watcher: () => boolean = () => false,
+  ) {}
+
+  get watching(): boolean {
+    return this.watcher();
+  }
 
   /** Starts sending `key`'s connection notifications through `send`. Idempotent per key. */
   subscribe(key: object, send: (params: WorkspaceDidChangeParams) => Promise<void>): void {
