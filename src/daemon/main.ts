@@ -169,6 +169,8 @@ export class Daemon {
       root: this.opts.workspace,
       cache: this.fileCache,
       log: this.rootLog.child({ module: "index" }),
+      // The sync cookies' folder goes in the daemon's private runtime folder, out of tools' reach.
+      privateDir: this.files.dir,
       onChange: (changes) => this.feed.publish(changes),
     });
   }
