@@ -161,8 +161,32 @@ describe("resolveForWrite (writes, deletes, patches)", () => {
     }
     // The link itself may be removed: that does not touch vtcode.toml.
     assert.equal((await ws.resolveForWrite("cfg", config, { followSymlink: false })).rel, "cfg");
-    // Only the root's vtcode.toml is the policy file.
-    assert.equal((await ws.resolveForWrite("a/vtcode.toml", config)).rel, "a/vtcode.toml");
+    // A vtcode.toml in any folder is a policy file too: toold run from that folder reads it.
+    for (const p of ["a/vtcode.toml", "a/b/vtcode.toml", "in/vtcode.toml", "new/dir/vtcode.toml"]) {
+      await rejects(
+        ws.resolveForWrite(p, config),
+        /protected by \[tools\] protected_paths \("\*\*\/vtcode\.toml"\)/,
+      );
+    }
+  });
+
+  test("the root config's real file is protected when vtcode.toml is a symlink to it", async () => {
+    const linked = await realpath(await mkdtemp(path.join(os.tmpdir(), "toold-sec-cfg-")));
+    try {
+      await mkdir(path.join(linked, "conf"));
+      await writeFile(path.join(linked, "conf", "policy.toml"), "[tools]\n");
+      await symlink("conf/policy.toml", path.join(linked, "vtcode.toml"));
+      const w = new Workspace(linked);
+      await rejects(w.resolveForWrite("conf/policy.toml", config), /the workspace's config/);
+      await rejects(w.resolveForWrite("./conf/../conf/policy.toml", config), /the workspace's config/);
+      await rejects(w.resolveForWrite("conf", config, { recursive: true }), /the workspace's config/);
+      // Its neighbours stay writable, and with vtcode.toml unprotected so is the target.
+      assert.equal((await w.resolveForWrite("conf/other.toml", config)).rel, "conf/other.toml");
+      const none = parseConfig(`[tools]\nprotected_paths = []\n`, "vtcode.toml").config;
+      assert.equal((await w.resolveForWrite("conf/policy.toml", none)).rel, "conf/policy.toml");
+    } finally {
+      await rm(linked, { recursive: true, force: true });
+    }
   });
 
   test("a recursive delete of a folder holding a protected path is refused", async () => {
