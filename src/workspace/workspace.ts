@@ -243,7 +243,11 @@ export class Workspace {
     const configTarget = this.linkedConfigTarget(patterns);
     if (configTarget !== undefined) {
       const removesFolder = opts.recursive && st?.isDirectory() && !st.isSymbolicLink();
-      if (abs === configTarget || entry === configTarget || (removesFolder && isWithin(entry, configTarget))) {
+      if (
+        abs === configTarget ||
+        entry === configTarget ||
+        (removesFolder && isWithin(entry, configTarget))
+      ) {
         throw new PathError(
           `"${this.relative(configTarget)}" is the workspace's config (${CONFIG_FILE_NAME} is a symlink to it), which [tools] protected_paths protects: tools may not change it. Edit it yourself if this is intended.`,
         );
