@@ -4,8 +4,7 @@
  * buffer), splitting into lines on "\n" (a "\r" before it stays part of the line for matching,
  * as in rg without --crlf, and is dropped from displayed text).
  */
-import { open } from "node:fs/promises";
-import { READ_NONBLOCK } from "../support/confined-fs.js";
+import { openConfinedForRead } from "../support/confined-fs.js";
 import type { BufferPool } from "../support/memory-pool.js";
 import type { FileCache } from "../cache/file-cache.js";
 import { fileMayContain, scanByLiteral, type LiteralPlan, type Summary } from "./warm-scan.js";
@@ -40,8 +39,9 @@ export async function scanFile(
   const maxBytes = options.maxBytes ?? MAX_SEARCH_FILE_BYTES;
   let handle;
   try {
-    // Non-blocking: a FIFO in the tree must not hold a thread-pool thread (see READ_NONBLOCK).
-    handle = await open(abs, READ_NONBLOCK);
+    // Through a verified handle of its folder, never following a link swapped in since the walk
+    // saw a file; non-blocking, so a FIFO does not hold a thread (src/support/confined-fs.ts).
+    handle = await openConfinedForRead(abs);
   } catch (err) {
     return { kind: "unreadable", error: (err as NodeJS.ErrnoException).code ?? String(err) };
   }

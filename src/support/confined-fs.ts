@@ -1,13 +1,26 @@
 /**
- * Closes the race between `Workspace.resolveForWrite` (a check on paths) and the I/O that
- * follows: a folder on the checked path could be swapped for a symlink in between. Here the
- * folder is opened once without following a final link, the handle is verified to be exactly the
- * checked real path, and every later operation names its file through that handle
- * (`/proc/self/fd/N/name`, Linux's openat), so a swap after the check changes nothing. The final
- * component is opened with O_NOFOLLOW and created with O_EXCL, so it cannot be a link either.
+ * Closes the race between a path check (`Workspace.resolve`, `resolveForWrite`) and the I/O that
+ * follows: a folder on the checked path could be swapped for a symlink in between, or the file
+ * itself. Here the folder is opened once without following a final link, the handle is verified
+ * to be exactly the checked real path, and every later operation names its file through that
+ * handle (`/proc/self/fd/N/name`, Linux's openat), so a swap after the check changes nothing. The
+ * final component is opened with O_NOFOLLOW (and created with O_EXCL), so it cannot be a link
+ * either, and nothing outside is ever opened, not even to be refused. Reads (`openConfinedSync`,
+ * `openConfinedForRead`, `readConfined`), writes (`fs-atomic.ts`), folder creation and deletes
+ * (`removeConfined`) all go this way.
  */
-import { constants, existsSync } from "node:fs";
-import { lstat, open, readlink, realpath, rm, unlink, type FileHandle } from "node:fs/promises";
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readlinkSync,
+  realpathSync,
+  type Stats,
+} from "node:fs";
+import { open, rm, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { PathError } from "./path-error.js";
 
@@ -39,6 +52,34 @@ function swapped(dir: string, actual: string): PathError {
   );
 }
 
+/** Throws PathError unless the open folder `fd` is `realDir` itself (not a link, not swapped). */
+function assertHandleIs(fd: number, realDir: string): void {
+  if (HAVE_PROC_FD) {
+    const actual = readlinkSync(`/proc/self/fd/${fd}`);
+    if (actual !== realDir) throw swapped(realDir, actual);
+    return;
+  }
+  const opened = fstatSync(fd);
+  const named = lstatSync(realDir);
+  const real = realpathSync(realDir);
+  if (real !== realDir || opened.ino !== named.ino || opened.dev !== named.dev) throw swapped(realDir, real);
+}
+
+const DIR_FLAGS = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
+
+function dirOpenError(realDir: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === "ELOOP" || code === "ENOTDIR" ? swapped(realDir, "a symlink or a file") : err;
+}
+
+/** `name` inside the folder open as `fd`, refusing anything but a plain name. */
+function nameIn(fd: number, realDir: string, name: string): string {
+  if (name.length === 0 || name.includes("/") || name === "." || name === "..") {
+    throw new PathError(`"${name}" is not a plain file name`);
+  }
+  return path.join(HAVE_PROC_FD ? `/proc/self/fd/${fd}` : realDir, name);
+}
+
 /**
  * Opens `realDir` (a real path, as `resolveForWrite` returns it) and verifies the handle is that
  * folder. Throws PathError when it is not (a symlink or a swapped ancestor).
@@ -46,37 +87,50 @@ function swapped(dir: string, actual: string): PathError {
 export async function openVerifiedDir(realDir: string): Promise<VerifiedDir> {
   let handle: FileHandle;
   try {
-    handle = await open(realDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    handle = await open(realDir, DIR_FLAGS);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ELOOP" || code === "ENOTDIR") throw swapped(realDir, "a symlink or a file");
-    throw err;
+    throw dirOpenError(realDir, err);
   }
   try {
-    if (HAVE_PROC_FD) {
-      const actual = await readlink(`/proc/self/fd/${handle.fd}`);
-      if (actual !== realDir) throw swapped(realDir, actual);
-    } else {
-      const [opened, named, real] = await Promise.all([handle.stat(), lstat(realDir), realpath(realDir)]);
-      if (real !== realDir || opened.ino !== named.ino || opened.dev !== named.dev)
-        throw swapped(realDir, real);
-    }
+    assertHandleIs(handle.fd, realDir);
   } catch (err) {
     await handle.close().catch(() => undefined);
     throw err;
   }
-  const via = HAVE_PROC_FD ? `/proc/self/fd/${handle.fd}` : realDir;
   return {
     path: realDir,
     handle,
-    at: (name: string) => {
-      if (name.length === 0 || name.includes("/") || name === "." || name === "..") {
-        throw new PathError(`"${name}" is not a plain file name`);
-      }
-      return path.join(via, name);
-    },
+    at: (name: string) => nameIn(handle.fd, realDir, name),
     close: () => handle.close(),
   };
+}
+
+function becameLink(realFile: string, err: unknown): unknown {
+  return (err as NodeJS.ErrnoException).code === "ELOOP"
+    ? new PathError(`${realFile} became a symlink after it was checked; refused`)
+    : err;
+}
+
+/**
+ * `openConfinedForRead`, synchronously: for the file cache, which reads small files in one turn
+ * of the event loop. Returns the descriptor; the caller closes it.
+ */
+export function openConfinedSync(realFile: string): number {
+  const realDir = path.dirname(realFile);
+  let dirFd: number;
+  try {
+    dirFd = openSync(realDir, DIR_FLAGS);
+  } catch (err) {
+    throw dirOpenError(realDir, err);
+  }
+  try {
+    assertHandleIs(dirFd, realDir);
+    return openSync(nameIn(dirFd, realDir, path.basename(realFile)), READ_NONBLOCK | O_NOFOLLOW);
+  } catch (err) {
+    throw becameLink(realFile, err);
+  } finally {
+    closeSync(dirFd);
+  }
 }
 
 /**
@@ -89,12 +143,34 @@ export async function openConfinedForRead(realFile: string): Promise<FileHandle>
   try {
     return await open(dir.at(path.basename(realFile)), READ_NONBLOCK | O_NOFOLLOW);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ELOOP") {
-      throw new PathError(`${realFile} became a symlink after it was checked; refused`);
-    }
-    throw err;
+    throw becameLink(realFile, err);
   } finally {
     await dir.close();
+  }
+}
+
+/**
+ * The whole content of `realFile`, read through `openConfinedForRead` from one descriptor:
+ * `check` sees that descriptor's stats first (to refuse a folder, a FIFO or a file too large
+ * with the caller's own message) and the bytes are those of the same file.
+ */
+export async function readConfined(
+  realFile: string,
+  opts: { signal?: AbortSignal; check?: (st: Stats) => void } = {},
+): Promise<{ data: Buffer; stats: Stats }> {
+  const handle = await openConfinedForRead(realFile);
+  try {
+    const stats = await handle.stat();
+    opts.check?.(stats);
+    if (!stats.isFile()) {
+      const err = new Error(`${realFile} is not a regular file`) as NodeJS.ErrnoException;
+      err.code = stats.isDirectory() ? "EISDIR" : "EINVAL";
+      throw err;
+    }
+    const data = await handle.readFile(opts.signal ? { signal: opts.signal } : {});
+    return { data, stats };
+  } finally {
+    await handle.close();
   }
 }
 

@@ -13,9 +13,19 @@ import fc from "fast-check";
 import { defaultConfig, parseConfig } from "../../src/config/load.js";
 import { isWithin, protectedBy, Workspace } from "../../src/workspace/workspace.js";
 import { PathError } from "../../src/support/path-error.js";
-import { openConfinedForRead, openVerifiedDir, removeConfined } from "../../src/support/confined-fs.js";
-import { writeFileAtomic } from "../../src/support/fs-atomic.js";
+import {
+  openConfinedForRead,
+  openVerifiedDir,
+  readConfined,
+  removeConfined,
+} from "../../src/support/confined-fs.js";
+import { mkdirParents, writeFileAtomic } from "../../src/support/fs-atomic.js";
+import { BufferPool } from "../../src/support/memory-pool.js";
 import { FileCache } from "../../src/cache/file-cache.js";
+import { scanFile } from "../../src/search/file-search.js";
+import { compileMatcher } from "../../src/search/matcher.js";
+
+const swappedOrMissing = /changed while it was being used|ENOENT/;
 
 const config = defaultConfig();
 
@@ -283,10 +293,51 @@ describe("confined-fs: a symlink swapped in after the check changes nothing", ()
     assert.equal(await cache.read(target.abs, (b) => b.toString()), "mine");
     await rm(path.join(root, "c.txt"));
     await symlink(path.join(outside, "secret.txt"), path.join(root, "c.txt"));
-    await assert.rejects(
+    await rejects(
       cache.read(target.abs, (b) => b.toString()),
-      (err: NodeJS.ErrnoException) => err.code === "ELOOP",
+      /became a symlink/,
     );
+  });
+
+  test("every reader refuses a file whose folder was swapped for a link after the check", async () => {
+    // read_file (the file cache, small and large files), grep warm (readTrusted) and cold
+    // (scanFile), and the tools' own reads (readConfined): none may follow the swapped folder.
+    await mkdir(path.join(root, "rd"));
+    await writeFile(path.join(root, "rd", "secret.txt"), "mine");
+    await writeFile(path.join(outside, "big.txt"), "secret".repeat(400_000));
+    await writeFile(path.join(root, "rd", "big.txt"), "mine");
+    const small = await ws.resolve("rd/secret.txt");
+    const big = await ws.resolve("rd/big.txt");
+    await rename(path.join(root, "rd"), path.join(root, "rd-old"));
+    await symlink(outside, path.join(root, "rd"));
+    const cache = new FileCache({ maxBytes: 64 * 1024 * 1024 });
+    const pool = new BufferPool({ enabled: true, maxPerClass: 4 });
+    const swappedAway = /changed while it was being used/;
+    await rejects(
+      cache.read(small.abs, (b) => b.toString()),
+      swappedAway,
+    );
+    await rejects(
+      cache.read(big.abs, (b) => b.toString()),
+      swappedAway,
+    );
+    assert.equal(
+      cache.readTrusted(small.abs, (b) => b.toString()),
+      undefined,
+    );
+    const scan = await scanFile(pool, small.abs, compileMatcher({ pattern: "secret" }));
+    assert.equal(scan.kind, "unreadable");
+    await rejects(readConfined(small.abs), swappedAway);
+    assert.equal(cache.stats().entries, 0, "nothing from outside was cached");
+  });
+
+  test("missing folders are created through verified handles, never through a swapped one", async () => {
+    await mkdir(path.join(root, "mk"));
+    const target = await ws.resolveForWrite("mk/new/deeper/f.txt", config);
+    await rename(path.join(root, "mk"), path.join(root, "mk-old"));
+    await symlink(outside, path.join(root, "mk"));
+    await rejects(mkdirParents(target.abs), swappedOrMissing);
+    assert.equal(existsSync(path.join(outside, "new")), false);
   });
 
   test("names through the verified folder cannot climb out", async () => {
