@@ -36,6 +36,8 @@ export const READ_NONBLOCK = O_RDONLY | O_NONBLOCK;
 
 /** Linux exposes open descriptors as paths; elsewhere we fall back to a check by inode. */
 const HAVE_PROC_FD = existsSync("/proc/self/fd");
+/** `/proc/<pid>/fd` rather than `/proc/self/fd`: one symlink less to resolve on every open. */
+const FD_DIR = `/proc/${process.pid}/fd`;
 
 export interface VerifiedDir {
   /** The checked real path. */
@@ -55,7 +57,7 @@ function swapped(dir: string, actual: string): PathError {
 /** Throws PathError unless the open folder `fd` is `realDir` itself (not a link, not swapped). */
 function assertHandleIs(fd: number, realDir: string): void {
   if (HAVE_PROC_FD) {
-    const actual = readlinkSync(`/proc/self/fd/${fd}`);
+    const actual = readlinkSync(`${FD_DIR}/${fd}`);
     if (actual !== realDir) throw swapped(realDir, actual);
     return;
   }
@@ -77,7 +79,7 @@ function nameIn(fd: number, realDir: string, name: string): string {
   if (name.length === 0 || name.includes("/") || name === "." || name === "..") {
     throw new PathError(`"${name}" is not a plain file name`);
   }
-  return path.join(HAVE_PROC_FD ? `/proc/self/fd/${fd}` : realDir, name);
+  return path.join(HAVE_PROC_FD ? `${FD_DIR}/${fd}` : realDir, name);
 }
 
 /**
@@ -111,41 +113,80 @@ function becameLink(realFile: string, err: unknown): unknown {
     : err;
 }
 
-/**
- * `openConfinedForRead`, synchronously: for the file cache, which reads small files in one turn
- * of the event loop. Returns the descriptor; the caller closes it.
- */
-export function openConfinedSync(realFile: string): number {
-  const realDir = path.dirname(realFile);
-  let dirFd: number;
+/** Opens and verifies `realDir` synchronously (a folder opens at once); the caller closes it. */
+function openVerifiedDirSync(realDir: string): number {
+  let fd: number;
   try {
-    dirFd = openSync(realDir, DIR_FLAGS);
+    fd = openSync(realDir, DIR_FLAGS);
   } catch (err) {
     throw dirOpenError(realDir, err);
   }
   try {
-    assertHandleIs(dirFd, realDir);
+    assertHandleIs(fd, realDir);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return fd;
+}
+
+/**
+ * Verified folder handles kept until the end of the current turn of the event loop: a search
+ * that reads a batch of files synchronously verifies each folder once, not once per file. Only
+ * `openConfinedSync` uses them, within one synchronous call, so none is closed while in use; a
+ * handle stays the folder it was verified to be, whatever is renamed meanwhile.
+ */
+const turnDirs = new Map<string, number>();
+const MAX_TURN_DIRS = 64;
+
+function closeTurnDirs(): void {
+  for (const fd of turnDirs.values()) closeSync(fd);
+  turnDirs.clear();
+}
+
+function turnDir(realDir: string): number {
+  let fd = turnDirs.get(realDir);
+  if (fd !== undefined) return fd;
+  fd = openVerifiedDirSync(realDir);
+  if (turnDirs.size === 0) setImmediate(closeTurnDirs);
+  else if (turnDirs.size >= MAX_TURN_DIRS) {
+    const [oldest, oldFd] = turnDirs.entries().next().value as [string, number];
+    turnDirs.delete(oldest);
+    closeSync(oldFd);
+  }
+  turnDirs.set(realDir, fd);
+  return fd;
+}
+
+/**
+ * `openConfinedForRead`, synchronously: for the file cache and the warm search, which read small
+ * files in one turn of the event loop. Returns the descriptor; the caller closes it.
+ */
+export function openConfinedSync(realFile: string): number {
+  const realDir = path.dirname(realFile);
+  const dirFd = turnDir(realDir);
+  try {
     return openSync(nameIn(dirFd, realDir, path.basename(realFile)), READ_NONBLOCK | O_NOFOLLOW);
   } catch (err) {
     throw becameLink(realFile, err);
-  } finally {
-    closeSync(dirFd);
   }
 }
 
 /**
  * Opens an existing file for reading without following a link at any step after the check:
  * `realFile` must be a real path (from `Workspace.resolve`). Returns the open handle; the caller
- * closes it.
+ * closes it. The folder is opened and verified synchronously (cheaper than two thread-pool round
+ * trips), the file asynchronously (it could be on a slow disk).
  */
 export async function openConfinedForRead(realFile: string): Promise<FileHandle> {
-  const dir = await openVerifiedDir(path.dirname(realFile));
+  const realDir = path.dirname(realFile);
+  const dirFd = openVerifiedDirSync(realDir);
   try {
-    return await open(dir.at(path.basename(realFile)), READ_NONBLOCK | O_NOFOLLOW);
+    return await open(nameIn(dirFd, realDir, path.basename(realFile)), READ_NONBLOCK | O_NOFOLLOW);
   } catch (err) {
     throw becameLink(realFile, err);
   } finally {
-    await dir.close();
+    closeSync(dirFd);
   }
 }
 
