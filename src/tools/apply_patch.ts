@@ -9,7 +9,7 @@ import { Type } from "@sinclair/typebox";
 import { applyHunks, HunkError } from "./shared/patch-locate.js";
 import { parsePatch } from "./shared/patch-parse.js";
 import { commitPatch, PatchFiles, patchIo } from "./shared/patch-transaction.js";
-import { defineTool, textResult, ToolError } from "./shared/types.js";
+import { defineTool, textResult, ToolFailure } from "./shared/types.js";
 import { looksBinary } from "../support/text.js";
 
 export const inputSchema = Type.Object(
@@ -36,14 +36,14 @@ interface PatchFileResult {
 
 function decodeText(bytes: Buffer, userPath: string): string {
   if (looksBinary(bytes)) {
-    throw new ToolError(
+    throw new ToolFailure(
       `"${userPath}" looks like a binary file (it contains NUL bytes); apply_patch updates text files only. Nothing was written.`,
     );
   }
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
-    throw new ToolError(
+    throw new ToolFailure(
       `"${userPath}" is not valid UTF-8; apply_patch updates UTF-8 text only. Nothing was written.`,
     );
   }
@@ -73,7 +73,7 @@ export const applyPatchTool = defineTool({
       if (op.type === "add") {
         const state = await plan.load(op.path);
         if (state.current !== null) {
-          throw new ToolError(
+          throw new ToolFailure(
             `"*** Add File: ${op.path}" (patch line ${op.patchLine}): the file already exists: use "*** Update File:" to change it ` +
               "or delete it first. Nothing was written.",
             { path: state.rel, patch_line: op.patchLine },
@@ -84,7 +84,7 @@ export const applyPatchTool = defineTool({
       } else if (op.type === "delete") {
         const state = await plan.load(op.path, { noFollow: true });
         if (state.current === null) {
-          throw new ToolError(
+          throw new ToolFailure(
             `"*** Delete File: ${op.path}" (patch line ${op.patchLine}): no such file. Nothing was written.`,
             { path: state.rel, patch_line: op.patchLine },
           );
@@ -94,7 +94,7 @@ export const applyPatchTool = defineTool({
       } else {
         const state = await plan.load(op.path, op.moveTo !== undefined ? { noFollow: true } : {});
         if (state.current === null) {
-          throw new ToolError(
+          throw new ToolFailure(
             `"*** Update File: ${op.path}" (patch line ${op.patchLine}): no such file: check the path, or use "*** Add File:" ` +
               "to create it. Nothing was written.",
             { path: state.rel, patch_line: op.patchLine },
@@ -109,7 +109,7 @@ export const applyPatchTool = defineTool({
             applied = applyHunks(before, op.hunks);
           } catch (err) {
             if (!(err instanceof HunkError)) throw err;
-            throw new ToolError(
+            throw new ToolFailure(
               `hunk ${err.hunk} of "${op.path}" (patch line ${err.patchLine}) did not apply: ${err.reason}:\n` +
                 err.expected.map((l) => `  | ${l}`).join("\n") +
                 `\nThe file may differ from what the patch expects: re-read "${op.path}" with read_file and regenerate the patch. ` +
@@ -126,7 +126,7 @@ export const applyPatchTool = defineTool({
         if (op.moveTo !== undefined) {
           const dest = await plan.load(op.moveTo);
           if (dest !== state && dest.current !== null) {
-            throw new ToolError(
+            throw new ToolFailure(
               `"*** Move to: ${op.moveTo}" (for "${op.path}", patch line ${op.patchLine}): the destination already exists: ` +
                 "delete it first or choose another path. Nothing was written.",
               { path: dest.rel, patch_line: op.patchLine },

@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { applyHunks, HunkError } from "../../src/tools/shared/patch-locate.js";
 import type { Hunk } from "../../src/tools/shared/patch-parse.js";
 import { commitPatch, type FileState, type PatchIo } from "../../src/tools/shared/patch-transaction.js";
-import { ToolError } from "../../src/tools/shared/types.js";
+import { ToolFailure } from "../../src/tools/shared/types.js";
 
 /** Texts whose lines are all different, so every hunk has one place to go. */
 const uniqueLines = fc.uniqueArray(fc.stringMatching(/^[a-z]{1,6}$/), { maxLength: 30 });
@@ -168,7 +168,7 @@ describe("commitPatch (the transaction)", () => {
           try {
             await commitPatch(states, io, new AbortController().signal);
           } catch (err) {
-            assert.ok(err instanceof ToolError, String(err));
+            assert.ok(err instanceof ToolFailure, String(err));
             assert.match(err.message, /simulated EIO/);
             assert.match(err.message, /restored, so nothing changed/);
             assert.deepEqual(files, initial);

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { parsePatch, type Hunk, type PatchOp } from "../../src/tools/shared/patch-parse.js";
-import { ToolError } from "../../src/tools/shared/types.js";
+import { ToolFailure } from "../../src/tools/shared/types.js";
 
 const patch = (...body: string[]): string => ["*** Begin Patch", ...body, "*** End Patch"].join("\n");
 
@@ -100,7 +100,7 @@ describe("parsePatch", () => {
       assert.throws(
         () => parsePatch(text),
         (err: unknown) =>
-          err instanceof ToolError && pattern.test(err.message) && /Nothing was written/.test(err.message),
+          err instanceof ToolFailure && pattern.test(err.message) && /Nothing was written/.test(err.message),
       );
     });
   }
@@ -190,7 +190,7 @@ describe("parsePatch properties", () => {
     );
   });
 
-  it("never throws anything but a ToolError that names a line, whatever the input", () => {
+  it("never throws anything but a ToolFailure that names a line, whatever the input", () => {
     const noise = fc.array(
       fc.oneof(
         fc.constantFrom(
@@ -213,7 +213,7 @@ describe("parsePatch properties", () => {
         try {
           parsePatch(lines.join("\n"));
         } catch (err) {
-          assert.ok(err instanceof ToolError, String(err));
+          assert.ok(err instanceof ToolFailure, String(err));
           assert.match(err.message, /^invalid patch, line \d+: .*Nothing was written\.$/s);
         }
       }),

@@ -36,7 +36,7 @@ function seek(
   return undefined;
 }
 
-/** A hunk that could not be located; the tool turns it into a ToolError naming the file. */
+/** A hunk that could not be located; the tool turns it into a ToolFailure naming the file. */
 export class HunkError extends Error {
   constructor(
     readonly hunk: number,

@@ -9,9 +9,9 @@
  *   @@ optional context line    lines " " context, "-" remove, "+" add; "*** End of File" anchors at EOF
  *   *** End Patch
  *
- * A malformed patch is a ToolError naming the line, and nothing is written.
+ * A malformed patch is a ToolFailure naming the line, and nothing is written.
  */
-import { ToolError } from "./types.js";
+import { ToolFailure } from "./types.js";
 
 export interface PatchLine {
   kind: " " | "-" | "+";
@@ -31,8 +31,8 @@ export type PatchOp =
   | { type: "delete"; path: string; patchLine: number }
   | { type: "update"; path: string; moveTo?: string; hunks: Hunk[]; patchLine: number };
 
-function parseError(line: number, message: string): ToolError {
-  return new ToolError(`invalid patch, line ${line}: ${message}. Nothing was written.`, {
+function parseError(line: number, message: string): ToolFailure {
+  return new ToolFailure(`invalid patch, line ${line}: ${message}. Nothing was written.`, {
     parse_error: true,
     line,
   });

@@ -14,7 +14,7 @@ import {
   type WriteAtomicOptions,
 } from "../../support/fs-atomic.js";
 import { resolveEntry } from "./entry.js";
-import { ToolError, type ToolContext } from "./types.js";
+import { ToolFailure, type ToolContext } from "./types.js";
 
 /** One file of the patch: what it held before, and what it will hold (null: absent). */
 export interface FileState {
@@ -58,7 +58,7 @@ export class PatchFiles {
     if (opts.noFollow) {
       const entry = await resolveEntry(this.ctx, userPath);
       if (entry.stats?.isSymbolicLink()) {
-        throw new ToolError(
+        throw new ToolFailure(
           `"${userPath}" is a symlink; apply_patch does not delete or move links: use delete_file. Nothing was written.`,
         );
       }
@@ -74,8 +74,8 @@ export class PatchFiles {
       signal: this.ctx.signal,
       check: (st) => {
         if (st.isDirectory())
-          throw new ToolError(`"${userPath}" is a directory, not a file. Nothing was written.`);
-        if (!st.isFile()) throw new ToolError(`"${userPath}" is not a regular file. Nothing was written.`);
+          throw new ToolFailure(`"${userPath}" is a directory, not a file. Nothing was written.`);
+        if (!st.isFile()) throw new ToolFailure(`"${userPath}" is not a regular file. Nothing was written.`);
       },
     }).catch((err: NodeJS.ErrnoException) => {
       if (err.code === "ENOENT" || err.code === "ENOTDIR") return undefined;
@@ -105,7 +105,7 @@ function same(a: Buffer | null, b: Buffer | null): boolean {
 
 /**
  * Writes or removes each changed state in order; on a failure undoes those already done, then
- * throws a ToolError saying what was restored (or, should an undo fail too, what was not).
+ * throws a ToolFailure saying what was restored (or, should an undo fail too, what was not).
  */
 export async function commitPatch(
   changed: readonly FileState[],
@@ -132,7 +132,7 @@ export async function commitPatch(
       await io.removeCreatedDirs(createdDirs).catch(() => undefined);
       const notRestored = await undo(done, io);
       const why = signal.aborted ? "the call was cancelled" : (err as Error).message;
-      throw new ToolError(
+      throw new ToolFailure(
         `apply_patch failed while writing "${state.rel}" (${why}); ` +
           (notRestored.length === 0
             ? `the ${done.length} file(s) already written were restored, so nothing changed.`

@@ -3,7 +3,7 @@ import type { Stats } from "node:fs";
 import { lstat } from "node:fs/promises";
 import { readConfined } from "../../support/confined-fs.js";
 import { mkdirParents, removeCreatedDirs, sha256Hex, writeFileAtomic } from "../../support/fs-atomic.js";
-import { textResult, ToolError, type ToolContext, type ToolResult } from "./types.js";
+import { textResult, ToolFailure, type ToolContext, type ToolResult } from "./types.js";
 
 export const WRITE_MODES = ["overwrite", "fail_if_exists", "append", "skip_if_exists"] as const;
 export type WriteMode = (typeof WRITE_MODES)[number];
@@ -21,7 +21,7 @@ export async function writeTextFile(
   mode: WriteMode,
 ): Promise<ToolResult> {
   if (/[/\\]$/.test(userPath)) {
-    throw new ToolError(
+    throw new ToolFailure(
       `"${userPath}" ends with a slash, which names a folder: give a file path such as "${userPath}file.txt"`,
     );
   }
@@ -32,7 +32,7 @@ export async function writeTextFile(
   if (target.exists) {
     const checkType = (st: Stats): void => {
       if (st.isDirectory()) {
-        throw new ToolError(
+        throw new ToolFailure(
           `"${userPath}" is a directory: give a file path inside it, or delete it first with delete_file`,
           {
             path: target.rel,
@@ -40,7 +40,7 @@ export async function writeTextFile(
         );
       }
       if (!st.isFile())
-        throw new ToolError(
+        throw new ToolFailure(
           `"${userPath}" is not a regular file (a device, socket or FIFO); refusing to write it`,
         );
     };
@@ -51,7 +51,7 @@ export async function writeTextFile(
       checkType(await lstat(target.abs));
     }
     if (mode === "fail_if_exists") {
-      throw new ToolError(
+      throw new ToolFailure(
         toolName === "create_file"
           ? `"${userPath}" already exists: use write_file to replace it or edit_file to change part of it`
           : `"${userPath}" already exists and mode is "fail_if_exists": use mode "overwrite" to replace it or edit_file to change it`,
@@ -83,7 +83,7 @@ export async function writeTextFile(
   } catch (err) {
     await removeCreatedDirs(createdDirs);
     if ((err as NodeJS.ErrnoException).code === "EEXIST") {
-      throw new ToolError(
+      throw new ToolFailure(
         `"${userPath}" was created by someone else while writing; nothing written: read it and try again`,
         {
           path: target.rel,
