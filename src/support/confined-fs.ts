@@ -48,8 +48,16 @@ export interface VerifiedDir {
   close(): Promise<void>;
 }
 
+/**
+ * A link found where the check saw none. The code is ELOOP, what O_NOFOLLOW answers, so callers
+ * that skip unreadable files by errno (a search) skip this one too instead of failing the call.
+ */
+function raced(message: string): PathError {
+  return Object.assign(new PathError(message), { code: "ELOOP" });
+}
+
 function swapped(dir: string, actual: string): PathError {
-  return new PathError(
+  return raced(
     `the folder ${dir} changed while it was being used (now ${actual}; a symlink swapped in?); nothing was done, try again`,
   );
 }
@@ -109,7 +117,7 @@ export async function openVerifiedDir(realDir: string): Promise<VerifiedDir> {
 
 function becameLink(realFile: string, err: unknown): unknown {
   return (err as NodeJS.ErrnoException).code === "ELOOP"
-    ? new PathError(`${realFile} became a symlink after it was checked; refused`)
+    ? raced(`${realFile} became a symlink after it was checked; refused`)
     : err;
 }
 
