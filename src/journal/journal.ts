@@ -342,6 +342,7 @@ export class Journal {
       withContent
         ? { maxFileBytes: this.config.max_file_bytes, budget: Math.floor(this.config.max_bytes / 4) }
         : undefined,
+      this.config.max_file_bytes,
     );
     const rel = (abs: string) => this.opts.workspace.relative(abs);
     for (const root of roots) await captureRoot(capture, root.abs, root.tree, rel);
