@@ -16,7 +16,7 @@ export const MAX_TREE_ITEMS = 10_000;
 const READ_CHUNK = 1024 * 1024;
 
 export interface ContentLimits {
-  /** Files larger than this are recorded by hash only, as not undoable. */
+  /** Files larger than this are recorded without their bytes, as not undoable. */
   readonly maxFileBytes: number;
   /** Bytes of content this entry may still keep (shared by all of its paths). */
   budget: number;
