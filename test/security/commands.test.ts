@@ -355,7 +355,8 @@ describe("properties: wrappers never hide a denied program; nothing throws", () 
     compound((c) => `time ${c}`),
     compound((c) => `( ${c} )`),
     compound((c) => `{ ${c}; }`),
-    compound((c) => `echo $(${c})`),
+    // The space keeps `$( ( …` a command substitution, not `$((` arithmetic.
+    compound((c) => `echo $( ${c})`),
     compound((c) => `f() { ${c}; }; f`),
     compound((c) => `true && ${c}`),
     compound((c) => `ls | ${c}`),
