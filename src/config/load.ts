@@ -68,6 +68,7 @@ function buildConfig(values: Map<string, Record<string, unknown>>): Config {
     },
     commands: section("commands"),
     cache: section("cache"),
+    exec: section("exec"),
     daemon: section("daemon"),
   }) as unknown as Config;
 }

@@ -20,5 +20,7 @@ export const DaemonStatusRequest = rpcRequest(M.DaemonStatus);
 export const ConfigGetRequest = rpcRequest(M.ConfigGet);
 export const ConfigReloadRequest = rpcRequest(M.ConfigReload);
 export const DaemonShutdownRequest = rpcRequest(M.DaemonShutdown);
+export const ExecSessionsRequest = rpcRequest(M.ExecSessions);
+export const ExecKillRequest = rpcRequest(M.ExecKill);
 export const ClientApproveRequest = rpcRequest(M.ClientApprove);
 export const ProgressNotification = rpcNotification(M.Progress);

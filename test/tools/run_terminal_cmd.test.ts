@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { HeadTailBuffer } from "../../src/tools/run_terminal_cmd.js";
+import { HeadTailBuffer } from "../../src/exec/head-tail-buffer.js";
 import { makeTestWorkspace, textOf, type TestWorkspace } from "../helpers/tool-context.js";
 import { assertInvalidParams, assertOk, assertToolError, sc } from "../helpers/write-tools.js";
 

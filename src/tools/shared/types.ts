@@ -10,6 +10,7 @@ import type { Workspace } from "../../workspace/workspace.js";
 import type { BufferPool } from "../../support/memory-pool.js";
 import type { FileCache } from "../../cache/file-cache.js";
 import type { WorkspaceIndex } from "../../index/workspace-index.js";
+import type { SessionManager } from "../../exec/manager.js";
 
 export type { ToolResult };
 
@@ -25,6 +26,8 @@ export interface ToolContext {
   readonly files: FileCache;
   /** The warm, watched workspace tree (src/index); absent when `[cache] watch` is off. */
   readonly index?: WorkspaceIndex;
+  /** The daemon's exec sessions (exec_command, write_stdin); they outlive the call and its client. */
+  readonly sessions?: SessionManager;
   /** Present when the caller passed `_meta.progressToken`. */
   readonly progress?: (value: unknown) => void;
   readonly progressToken?: ProgressToken;
