@@ -11,6 +11,8 @@ import {
   ConfigGet,
   ConfigReload,
   DaemonShutdown,
+  ExecKill,
+  ExecSessions,
   DaemonStats,
   DaemonStatus,
   Initialize,
@@ -18,6 +20,7 @@ import {
   ToolsCall,
   ToolsList,
   type ApproveParams,
+  type ExecSessionInfo,
   type InitializeResult,
   type MethodDecl,
   type StatsResult,
@@ -32,6 +35,7 @@ import { ConnectionClosedError, RpcError, RpcPeer } from "./peer.js";
 import { DaemonStartError, spawnDaemon } from "./spawn.js";
 
 export { ConnectionClosedError, DaemonStartError, RpcError };
+export type { ExecSessionInfo };
 export type { ApproveParams, StatsResult, StatusResult, ToolDescriptor, ToolResult, InitializeResult };
 export { ErrorCodes } from "../protocol/errors.js";
 
@@ -276,6 +280,14 @@ export class ToolDClient {
   /** Re-reads vtcode.toml; rejects with RpcError(ErrorCodes.ConfigInvalid) and the reasons when invalid. */
   reloadConfig(): Promise<{ ok: true }> {
     return this.request(ConfigReload, {});
+  }
+  /** The exec sessions the daemon holds (exec_command that still run, or exited with output unread). */
+  async sessions(): Promise<ExecSessionInfo[]> {
+    return (await this.request(ExecSessions, {})).sessions;
+  }
+  /** Ends a session and every process it started; rejects with RpcError -32602 for an unknown id. */
+  async killSession(sessionId: number): Promise<ExecSessionInfo> {
+    return (await this.request(ExecKill, { session_id: sessionId })).session;
   }
   /** Asks the daemon to drain and exit; resolves once its socket is gone. */
   async shutdown(timeoutMs = 30_000): Promise<void> {

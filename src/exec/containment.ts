@@ -19,6 +19,7 @@
  * session, process group, parent and marker (see docs/security.md for what that cannot catch).
  */
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { constants } from "node:os";
 import { environHas, listPids, pidNamespaceOf, readStat, signalPid, type ProcStat } from "./proc.js";
 
@@ -37,6 +38,14 @@ export interface Containment {
 
 /** The name the environment marker goes by in every process of a session. */
 export const MARKER_NAME = "TOOLD_EXEC_SESSION";
+/**
+ * The value of the marker: `<workspace key>:<daemon pid>:<label>:<random>`. Unique per command;
+ * the first two fields let a later daemon of the workspace find what a killed one left.
+ */
+export function newMarker(workspaceKey: string, label: string): string {
+  return `${workspaceKey}:${process.pid}:${label}:${randomBytes(6).toString("hex")}`;
+}
+
 const INIT_SCRIPT = '"$@"; exit $?';
 
 function runs(file: string, args: string[]): Promise<boolean> {
@@ -159,7 +168,7 @@ export class ProcessTree {
     /** False once the daemon has reaped the root: its pid may then belong to someone else. */
     private readonly rootRunning: () => boolean,
   ) {
-    this.marker = Buffer.from(marker);
+    this.marker = Buffer.from(marker === "" ? "" : `${MARKER_NAME}=${marker}`);
     this.rootStart = readStat(rootPid)?.startTime ?? 0;
     this.tracked.set(rootPid, this.rootStart);
   }

@@ -5,30 +5,15 @@
  * `session_idle_timeout_secs` (no call touched it for that long: a running one is killed, an
  * exited one dropped). Stopping the daemon ends every session, and with it every process.
  */
-import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import { containment, MARKER_NAME, type Containment } from "./containment.js";
+import type { ExecSessionInfo } from "../protocol/methods.js";
+import { containment, MARKER_NAME, newMarker, type Containment } from "./containment.js";
 import { environEntries, listPids, signalPid } from "./proc.js";
 import { ExecError, ExecSession, type SessionSpec } from "./session.js";
 
 export interface ExecLimits {
   readonly max_sessions: number;
   readonly session_idle_timeout_secs: number;
-}
-
-/** One session as `exec/sessions` and `toold sessions` show it. */
-export interface SessionSummary {
-  session_id: number;
-  command: string;
-  cwd: string;
-  pid: number;
-  tty: boolean;
-  started_at: string;
-  status: "running" | "exited";
-  exit_code: number | null;
-  idle_ms: number;
-  unread_bytes: number;
-  output_bytes: number;
 }
 
 export interface SessionStats {
@@ -93,10 +78,6 @@ export class SessionManager {
     }
   }
 
-  private marker(id: number): string {
-    return `${this.opts.workspaceKey}:${process.pid}:${id}:${randomBytes(4).toString("hex")}`;
-  }
-
   async start(spec: SessionSpec): Promise<ExecSession> {
     if (this.closed) throw new ExecError("the daemon is shutting down; no new session can start");
     const { max_sessions } = this.opts.limits();
@@ -110,7 +91,7 @@ export class SessionManager {
     try {
       const c = this.containmentInfo ?? (await this.warmUp());
       const id = this.newId();
-      const marker = this.marker(id);
+      const marker = newMarker(this.opts.workspaceKey, `session-${id}`);
       const session = await ExecSession.start(
         id,
         { ...spec, env: { ...spec.env, [MARKER_NAME]: marker } },
@@ -193,7 +174,7 @@ export class SessionManager {
   }
 
   /** Ends a session and all its processes; undefined when there is no such session. */
-  async kill(id: number): Promise<SessionSummary | undefined> {
+  async kill(id: number): Promise<ExecSessionInfo | undefined> {
     const session = this.sessions.get(id);
     if (!session) return undefined;
     const wasRunning = session.running;
@@ -202,7 +183,7 @@ export class SessionManager {
     return this.summary(session);
   }
 
-  summary(session: ExecSession): SessionSummary {
+  summary(session: ExecSession): ExecSessionInfo {
     return {
       session_id: session.id,
       command: session.spec.display,
@@ -218,7 +199,7 @@ export class SessionManager {
     };
   }
 
-  list(): SessionSummary[] {
+  list(): ExecSessionInfo[] {
     return [...this.sessions.values()].sort((a, b) => a.startedAt - b.startedAt).map((s) => this.summary(s));
   }
 
@@ -250,7 +231,7 @@ export class SessionManager {
     for (const pid of listPids()) {
       if (pid === process.pid) continue;
       for (const entry of environEntries(pid, prefix)) {
-        const owner = Number(entry.slice(prefix.length).split(":")[0]);
+        const owner = Number(entry.slice(prefix.length).split(":")[0]); // the daemon's pid
         if (owner !== process.pid && signalPid(pid, "SIGKILL")) killed++;
         break;
       }

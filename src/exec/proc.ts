@@ -61,6 +61,7 @@ export function pidNamespaceOf(
 
 /** Whether the process's initial environment holds `needle` (a whole `NAME=value` entry). */
 export function environHas(pid: number, needle: Buffer): boolean {
+  if (needle.length === 0) return false;
   let env: Buffer;
   try {
     env = readFileSync(`/proc/${pid}/environ`);

@@ -9,7 +9,15 @@
 import { spawn } from "node:child_process";
 import { StringDecoder } from "node:string_decoder";
 import { Type } from "@sinclair/typebox";
-import { containedArgv, containment, exitStatus, ProcessTree } from "../exec/containment.js";
+import {
+  containedArgv,
+  containment,
+  exitStatus,
+  MARKER_NAME,
+  newMarker,
+  ProcessTree,
+} from "../exec/containment.js";
+import { workspaceId } from "../workspace/locate.js";
 import { HeadTailBuffer } from "../exec/head-tail-buffer.js";
 import { BYTES_PER_TOKEN } from "../exec/truncate.js";
 import { defineTool, textResult, ToolError } from "./shared/types.js";
@@ -114,7 +122,8 @@ export const runTerminalCmdTool = defineTool({
       throw new ToolError("max_output_tokens and max_output_bytes set the same cap: give one");
     }
     const cwd = await resolveWorkdir(ctx, args.cwd, "cwd");
-    const env = commandEnv(args.env, false);
+    const marker = newMarker(workspaceId(ctx.workspace.root), "run");
+    const env = { ...commandEnv(args.env, false), [MARKER_NAME]: marker };
     if (Array.isArray(command)) checkProgram(command[0]!, cwd.abs, env);
     const timeoutMs = args.timeout_ms ?? (args.timeout_secs ?? DEFAULT_TIMEOUT_SECS) * 1000;
     const cap =
@@ -178,7 +187,7 @@ export const runTerminalCmdTool = defineTool({
     let cancelled = false;
     let rootExited = false;
     const tree =
-      child.pid === undefined ? undefined : new ProcessTree(contained, child.pid, "", () => !rootExited);
+      child.pid === undefined ? undefined : new ProcessTree(contained, child.pid, marker, () => !rootExited);
     let terminating: Promise<unknown> | undefined;
     const terminate = (): void => {
       if (!tree || terminating) return;
