@@ -55,8 +55,9 @@ const inputSchema = Type.Object(
     ),
     login: Type.Optional(
       Type.Boolean({
-        default: true,
-        description: "Run the shell as a login shell (-l), so it reads the user's profile. Default true.",
+        default: false,
+        description:
+          "Run the shell as a login shell (-l) that reads the user's profile first (slower; the daemon already has the environment of the shell that started it). Default false.",
       }),
     ),
     tty: Type.Optional(
@@ -122,7 +123,7 @@ export const execCommandTool = defineTool({
     let argv: string[];
     if (typeof args.cmd === "string") {
       const shell = args.shell ?? defaultShell();
-      argv = [shell, (args.login ?? true) ? "-lc" : "-c", args.cmd];
+      argv = [shell, (args.login ?? false) ? "-lc" : "-c", args.cmd];
     } else {
       if (args.shell !== undefined) {
         throw new ToolError(

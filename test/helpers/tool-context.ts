@@ -13,6 +13,7 @@ import { FileCache } from "../../src/cache/file-cache.js";
 import { WorkspaceIndex } from "../../src/index/workspace-index.js";
 import { Workspace } from "../../src/workspace/workspace.js";
 import { SessionManager } from "../../src/exec/manager.js";
+import type { Containment } from "../../src/exec/containment.js";
 
 export interface TestWorkspace {
   root: string;
@@ -36,7 +37,7 @@ export interface TestWorkspace {
 }
 
 export async function makeTestWorkspace(
-  opts: { toml?: string; warm?: boolean } = {},
+  opts: { toml?: string; warm?: boolean; containment?: () => Promise<Containment> } = {},
 ): Promise<TestWorkspace> {
   const root = await realpath(await mkdtemp(path.join(os.tmpdir(), "toold-test-")));
   const config = opts.toml ? parseConfig(opts.toml, "vtcode.toml").config : defaultConfig();
@@ -50,7 +51,12 @@ export async function makeTestWorkspace(
   const files = new FileCache({ maxBytes: config.cache.max_bytes });
   // As in the daemon: warm unless `[cache] watch = false` (or `warm: false`).
   const index = (opts.warm ?? config.cache.watch) ? new WorkspaceIndex({ root, cache: files }) : undefined;
-  const sessions = new SessionManager({ limits: () => config.exec, log, workspaceKey: "test" });
+  const sessions = new SessionManager({
+    limits: () => config.exec,
+    log,
+    workspaceKey: "test",
+    ...(opts.containment ? { containment: opts.containment } : {}),
+  });
   const context = (overrides: Partial<ToolContext> = {}): ToolContext => ({
     signal: new AbortController().signal,
     workspace,
