@@ -214,5 +214,3 @@ export interface Config {
   readonly exec: SectionValues<Sections["exec"]>;
   readonly daemon: SectionValues<Sections["daemon"]>;
 }
-
-export type OptimizationConfig = Config["optimization"];

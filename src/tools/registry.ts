@@ -54,9 +54,6 @@ export class ToolInstance {
     this.state = definition.createState?.();
   }
 
-  get isDisposed(): boolean {
-    return this.disposed;
-  }
   get activeCalls(): number {
     return this.active;
   }
