@@ -62,7 +62,12 @@ export const CONFIG_SECTIONS = {
     ),
     policies: key(
       Type.Record(Type.String(), Policy),
-      { delete_file: "prompt", run_terminal_cmd: "prompt", exec_command: "prompt" } as Record<string, Policy>,
+      {
+        delete_file: "prompt",
+        run_terminal_cmd: "prompt",
+        exec_command: "prompt",
+        write_stdin: "allow",
+      } as Record<string, Policy>,
       'a table of tool name = "allow" | "prompt" | "deny"',
       "Per-tool policy. Keys are tool names or aliases.",
     ),

@@ -49,3 +49,24 @@ export async function waitNoneLeft(arg: string, ms = 5000): Promise<boolean> {
   }
   return pidsWithArg(arg).length === 0;
 }
+
+/** Live processes whose environment holds an entry starting with `prefix` (e.g. a session marker). */
+export function pidsWithEnv(prefix: string): number[] {
+  const needle = Buffer.from(prefix);
+  const found: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      const env = readFileSync(`/proc/${pid}/environ`);
+      const at = env.indexOf(needle);
+      if (at === -1 || (at > 0 && env[at - 1] !== 0)) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      if (stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z") continue;
+      found.push(pid);
+    } catch {
+      /* ended meanwhile */
+    }
+  }
+  return found;
+}
