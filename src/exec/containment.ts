@@ -5,7 +5,7 @@
  * unprivileged user namespace), each command runs as
  *
  *   setpriv --pdeathsig KILL -- unshare [--user --map-current-user] --pid --fork --kill-child
- *     [--mount-proc] -- /bin/sh -c '"$@"; exit $?' toold-session <command…>
+ *     [--mount-proc] -- /bin/sh -c '<run "$@", exit with its status>' toold-session <command…>
  *
  * - `unshare --fork` makes the `sh` the namespace's init; `--kill-child` kills it when unshare
  *   dies; `setpriv --pdeathsig KILL` kills unshare when the daemon dies, even by SIGKILL.
@@ -46,7 +46,12 @@ export function newMarker(workspaceKey: string, label: string): string {
   return `${workspaceKey}:${process.pid}:${label}:${randomBytes(6).toString("hex")}`;
 }
 
-const INIT_SCRIPT = '"$@"; exit $?';
+/**
+ * The init: runs the command as its child and exits with its status. Its own stderr goes to
+ * /dev/null (the command's goes where it should, through fd 3), so the shell's own notices such
+ * as "Terminated" for a killed child never mix into the command's output.
+ */
+const INIT_SCRIPT = 'exec 3>&2 2>/dev/null; "$@" 2>&3 3>&-; exit $?';
 
 function runs(file: string, args: string[]): Promise<boolean> {
   return new Promise((resolve) => {
