@@ -6,7 +6,7 @@
  * exited one dropped). Stopping the daemon ends every session, and with it every process.
  */
 import type { Logger } from "pino";
-import type { ExecSessionInfo } from "../protocol/methods.js";
+import type { ExecSessionInfo, ExecSessionStats } from "../protocol/methods.js";
 import { containment, MARKER_NAME, newMarker, type Containment } from "./containment.js";
 import { environEntries, listPids, signalPid } from "./proc.js";
 import { ExecError, ExecSession, type SessionSpec } from "./session.js";
@@ -14,15 +14,6 @@ import { ExecError, ExecSession, type SessionSpec } from "./session.js";
 export interface ExecLimits {
   readonly max_sessions: number;
   readonly session_idle_timeout_secs: number;
-}
-
-export interface SessionStats {
-  open: number;
-  running: number;
-  started: number;
-  killed: number;
-  timedOut: number;
-  containment: string;
 }
 
 export interface SessionManagerOptions {
@@ -203,7 +194,7 @@ export class SessionManager {
     return [...this.sessions.values()].sort((a, b) => a.startedAt - b.startedAt).map((s) => this.summary(s));
   }
 
-  stats(): SessionStats {
+  stats(): ExecSessionStats {
     let running = 0;
     for (const s of this.sessions.values()) if (s.running) running++;
     return {

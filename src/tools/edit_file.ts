@@ -8,7 +8,7 @@ import { Type } from "@sinclair/typebox";
 import { unifiedDiff } from "../support/diff.js";
 import { sha256Hex, writeFileAtomic } from "../support/fs-atomic.js";
 import { DEFAULT_MAX_BYTES } from "./shared/limits.js";
-import { defineTool, textResult, ToolError } from "./shared/types.js";
+import { defineTool, textResult, ToolFailure } from "./shared/types.js";
 import { looksBinary } from "../support/text.js";
 
 export const inputSchema = Type.Object(
@@ -151,36 +151,37 @@ export const editFileTool = defineTool({
   argumentAliases: { file_path: "path", old_text: "old_str", new_text: "new_str" },
   async handler(args, ctx) {
     if (args.old_str === "") {
-      throw new ToolError(
+      throw new ToolFailure(
         "old_str is empty: give the exact text to replace (with a line or two around it to make it unique); " +
           "to create or replace a whole file use write_file",
       );
     }
     if (args.old_str === args.new_str) {
-      throw new ToolError(
+      throw new ToolFailure(
         "old_str and new_str are the same, so the edit would change nothing: give the new text in new_str",
       );
     }
     const target = await ctx.workspace.resolveForWrite(args.path, ctx.config, { allowMissing: false });
     const st = await stat(target.abs);
-    if (st.isDirectory()) throw new ToolError(`"${args.path}" is a directory: give the path of a file in it`);
-    if (!st.isFile()) throw new ToolError(`"${args.path}" is not a regular file`);
+    if (st.isDirectory())
+      throw new ToolFailure(`"${args.path}" is a directory: give the path of a file in it`);
+    if (!st.isFile()) throw new ToolFailure(`"${args.path}" is not a regular file`);
     if (st.size > DEFAULT_MAX_BYTES) {
-      throw new ToolError(
+      throw new ToolFailure(
         `"${args.path}" is ${st.size} bytes, too large to edit here (limit ${DEFAULT_MAX_BYTES}): use apply_patch or a command`,
       );
     }
     const before = await readFile(target.abs, { signal: ctx.signal });
     const shaBefore = sha256Hex(before);
     if (args.expected_sha256 !== undefined && args.expected_sha256.toLowerCase() !== shaBefore) {
-      throw new ToolError(
+      throw new ToolFailure(
         `"${args.path}" has changed since you read it (sha256 is ${shaBefore}, expected ${args.expected_sha256.toLowerCase()}); ` +
           "nothing was written: read the file again and redo the edit",
         { path: target.rel, expected_sha256: args.expected_sha256.toLowerCase(), actual_sha256: shaBefore },
       );
     }
     if (looksBinary(before)) {
-      throw new ToolError(
+      throw new ToolFailure(
         `"${args.path}" looks like a binary file (it contains NUL bytes); edit_file edits text only`,
         {
           path: target.rel,
@@ -192,7 +193,7 @@ export const editFileTool = defineTool({
     try {
       decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(before);
     } catch {
-      throw new ToolError(
+      throw new ToolFailure(
         `"${args.path}" is not valid UTF-8; edit_file edits UTF-8 text only (re-encoding would corrupt it)`,
         {
           path: target.rel,
@@ -226,7 +227,7 @@ export const editFileTool = defineTool({
       }
     } else if (exact.length > 1) {
       const lines = [...new Set(linesOf(text, exact))];
-      throw new ToolError(
+      throw new ToolFailure(
         `old_str matches ${exact.length} times in "${args.path}" (at lines ${listLines(lines)}): include more surrounding ` +
           "lines in old_str so it matches once, or pass replace_all: true to replace every occurrence. Nothing was written.",
         { path: target.rel, match_count: exact.length, lines },
@@ -235,7 +236,7 @@ export const editFileTool = defineTool({
       const { matches, oldLines } = tolerantMatches(text, args.old_str);
       if (matches.length > 1) {
         const lines = matches.map((m) => m.firstLine + 1);
-        throw new ToolError(
+        throw new ToolFailure(
           `old_str does not occur exactly in "${args.path}", and ignoring whitespace it matches ${matches.length} places ` +
             `(at lines ${listLines(lines)}): copy the exact text from read_file, with more surrounding lines. Nothing was written.`,
           { path: target.rel, match_count: 0, whitespace_tolerant_matches: matches.length, lines },
@@ -253,7 +254,7 @@ export const editFileTool = defineTool({
             : hints.length > 0
               ? ` Its first line occurs at line${hints.length === 1 ? "" : "s"} ${listLines(hints)}, but the lines after it differ.`
               : "";
-        throw new ToolError(
+        throw new ToolFailure(
           `old_str was not found in "${args.path}" (not even ignoring whitespace).${hint} ` +
             "Read the file again with read_file and copy the exact text to replace. Nothing was written.",
           { path: target.rel, match_count: 0, ...(hints.length ? { first_line_matches: hints } : {}) },

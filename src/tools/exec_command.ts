@@ -7,7 +7,7 @@
 import { Type } from "@sinclair/typebox";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { defineTool, ToolError } from "./shared/types.js";
+import { defineTool, ToolFailure } from "./shared/types.js";
 import {
   asToolError,
   checkProgram,
@@ -126,7 +126,7 @@ export const execCommandTool = defineTool({
       argv = [shell, (args.login ?? false) ? "-lc" : "-c", args.cmd];
     } else {
       if (args.shell !== undefined) {
-        throw new ToolError(
+        throw new ToolFailure(
           '"shell" applies to a string cmd; an argv cmd runs without a shell. Drop one of them.',
         );
       }

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { Type } from "@sinclair/typebox";
 import { looksBinary, splitLinesKeepEnds } from "../support/text.js";
 import { DEFAULT_MAX_BYTES } from "./shared/limits.js";
-import { defineTool, textResult, ToolError, type ToolContext } from "./shared/types.js";
+import { defineTool, textResult, ToolFailure, type ToolContext } from "./shared/types.js";
 import { FileTooLargeError, type FileCache } from "../cache/file-cache.js";
 
 export const DEFAULT_LINE_LIMIT = 2000;
@@ -40,7 +40,7 @@ async function readCached(
       abs,
       (data, _key, memo) => {
         if (looksBinary(data)) {
-          throw new ToolError(
+          throw new ToolFailure(
             `"${input}" looks like a binary file (it contains NUL bytes); read_file reads text only`,
             {
               path: rel,
@@ -62,14 +62,14 @@ async function readCached(
     );
   } catch (err) {
     if (err instanceof FileTooLargeError) {
-      throw new ToolError(
+      throw new ToolFailure(
         `"${input}" is ${err.size} bytes, over max_bytes ${maxBytes}: raise max_bytes, or use grep_file to find the part you need`,
         { path: rel, bytes: err.size, max_bytes: maxBytes },
       );
     }
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EISDIR") throw new ToolError(`"${input}" is a directory: use list_files to list it`);
-    if (code === "EINVAL") throw new ToolError(`"${input}" is not a regular file`);
+    if (code === "EISDIR") throw new ToolFailure(`"${input}" is a directory: use list_files to list it`);
+    if (code === "EINVAL") throw new ToolFailure(`"${input}" is not a regular file`);
     throw err;
   }
 }
@@ -109,7 +109,7 @@ export const readFileTool = defineTool({
     const offset = args.offset ?? 1;
     const limit = args.limit ?? DEFAULT_LINE_LIMIT;
     if (offset > Math.max(lines.length, 1)) {
-      throw new ToolError(
+      throw new ToolFailure(
         `offset ${offset} is past the end of "${args.path}", which has ${lines.length} lines`,
         { path: target.rel, total_lines: lines.length },
       );

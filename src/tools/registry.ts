@@ -11,35 +11,13 @@ import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { Value } from "@sinclair/typebox/value";
 import type { TSchema } from "@sinclair/typebox";
 import type { Logger } from "pino";
-import { ErrorCodes } from "../protocol/errors.js";
-import type { ToolDescriptor, ToolResult } from "../protocol/methods.js";
+import { InvalidParamsError, MethodNotFoundError } from "../protocol/errors.js";
+import type { HotCacheStats, ToolDescriptor, ToolResult } from "../protocol/methods.js";
 import type { Config } from "../config/schema.js";
 import { PathError } from "../support/path-error.js";
-import { errorResult, ToolError, type AnyToolDefinition, type ToolContext } from "./shared/types.js";
+import { errorResult, ToolFailure, type AnyToolDefinition, type ToolContext } from "./shared/types.js";
 
 export type RegistryOptimizations = Config["optimization"]["tool_registry"];
-
-/** A protocol-level failure of a call (unknown tool, bad arguments): a JSON-RPC error, not a result. */
-export class ToolCallError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = "ToolCallError";
-  }
-}
-
-export interface HotCacheStats {
-  enabled: boolean;
-  size: number;
-  capacity: number;
-  hits: number;
-  misses: number;
-  evictions: number;
-  /** Instances built since start (cache misses plus every call when the cache is off). */
-  builds: number;
-}
 
 /** A built tool: validator, schema and warm state. Disposed when evicted and no longer in use. */
 export class ToolInstance {
@@ -175,8 +153,7 @@ export class ToolRegistry {
   getTool(name: string): ToolInstance {
     const def = this.definition(name);
     if (!def) {
-      throw new ToolCallError(
-        ErrorCodes.MethodNotFound,
+      throw new MethodNotFoundError(
         `unknown tool "${name}": available tools are ${this.descriptors.map((d) => d.name).join(", ")}`,
       );
     }
@@ -196,7 +173,10 @@ export class ToolRegistry {
     return instance;
   }
 
-  /** Validates and runs one call. Tool failures come back as `isError` results. */
+  /**
+   * Validates and runs one call. A bad call (unknown tool, invalid arguments) throws a
+   * `ProtocolError` (a JSON-RPC error); a tool's own failure comes back as an `isError` result.
+   */
   async call(
     name: string,
     rawArgs: Record<string, unknown> | undefined,
@@ -210,7 +190,7 @@ export class ToolRegistry {
       const def = instance.definition;
       const args = this.prepareArguments(def, rawArgs);
       if (!instance.check.Check(args)) {
-        throw new ToolCallError(ErrorCodes.InvalidParams, formatValidationErrors(def, instance.check, args));
+        throw new InvalidParamsError(formatValidationErrors(def, instance.check, args));
       }
       const denial = await beforeRun?.(def, args);
       if (denial) return denial;
@@ -233,17 +213,13 @@ export class ToolRegistry {
       rawArgs !== undefined &&
       (typeof rawArgs !== "object" || rawArgs === null || Array.isArray(rawArgs))
     ) {
-      throw new ToolCallError(
-        ErrorCodes.InvalidParams,
-        `invalid arguments for ${def.name}: "arguments" must be a JSON object`,
-      );
+      throw new InvalidParamsError(`invalid arguments for ${def.name}: "arguments" must be a JSON object`);
     }
     const args: Record<string, unknown> = { ...rawArgs };
     for (const [alias, canonical] of Object.entries(def.argumentAliases ?? {})) {
       if (alias in args) {
         if (canonical in args) {
-          throw new ToolCallError(
-            ErrorCodes.InvalidParams,
+          throw new InvalidParamsError(
             `invalid arguments for ${def.name}: "${alias}" and "${canonical}" name the same argument; give one`,
           );
         }
@@ -255,7 +231,7 @@ export class ToolRegistry {
   }
 
   private toResult(tool: string, err: unknown, ctx: ToolContext): ToolResult {
-    if (err instanceof ToolError) return errorResult(err.message, err.structured);
+    if (err instanceof ToolFailure) return errorResult(err.message, err.structured);
     if (err instanceof PathError) return errorResult(err.message);
     if (ctx.signal.aborted) return errorResult(`${tool} was cancelled`);
     const code = (err as NodeJS.ErrnoException | undefined)?.code;

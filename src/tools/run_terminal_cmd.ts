@@ -20,7 +20,7 @@ import {
 import { workspaceId } from "../workspace/locate.js";
 import { HeadTailBuffer } from "../exec/head-tail-buffer.js";
 import { BYTES_PER_TOKEN } from "../exec/truncate.js";
-import { defineTool, textResult, ToolError } from "./shared/types.js";
+import { defineTool, textResult, ToolFailure } from "./shared/types.js";
 import { checkProgram, commandEnv, describeCommand, resolveWorkdir } from "./shared/exec.js";
 
 export const DEFAULT_TIMEOUT_SECS = 120;
@@ -116,10 +116,10 @@ export const runTerminalCmdTool = defineTool({
   async handler(args, ctx) {
     const command = args.command;
     if (args.timeout_ms !== undefined && args.timeout_secs !== undefined) {
-      throw new ToolError("timeout_ms and timeout_secs set the same timeout: give one");
+      throw new ToolFailure("timeout_ms and timeout_secs set the same timeout: give one");
     }
     if (args.max_output_tokens !== undefined && args.max_output_bytes !== undefined) {
-      throw new ToolError("max_output_tokens and max_output_bytes set the same cap: give one");
+      throw new ToolFailure("max_output_tokens and max_output_bytes set the same cap: give one");
     }
     const cwd = await resolveWorkdir(ctx, args.cwd, "cwd");
     const marker = newMarker(workspaceId(ctx.workspace.root), "run");
@@ -234,7 +234,7 @@ export const runTerminalCmdTool = defineTool({
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       if (e.code === "ENOENT" || e.code === "EACCES") {
-        throw new ToolError(
+        throw new ToolFailure(
           e.code === "ENOENT"
             ? `command not found: "${file}" (argv commands are not looked up by the shell; check the name or give a path, or pass the command as a string)`
             : `permission denied running "${file}": it is not executable`,
@@ -285,7 +285,7 @@ export const runTerminalCmdTool = defineTool({
     parts.push(status);
     const text = parts.join("\n");
     if (timedOut || cancelled || sig || code !== 0) {
-      throw new ToolError(`${describeCommand(command)} failed:\n${text}`, structured);
+      throw new ToolFailure(`${describeCommand(command)} failed:\n${text}`, structured);
     }
     return textResult(text, structured);
   },

@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import type { SessionManager } from "../../exec/manager.js";
 import { ExecError, type ExecSession } from "../../exec/session.js";
 import { formatWallTime } from "../../exec/truncate.js";
-import { textResult, errorResult, ToolError, type ToolContext, type ToolResult } from "./types.js";
+import { textResult, errorResult, ToolFailure, type ToolContext, type ToolResult } from "./types.js";
 
 /** A command as one line for messages and listings: argv words quoted only where needed. */
 export function describeCommand(command: string | readonly string[]): string {
@@ -18,7 +18,7 @@ export function describeCommand(command: string | readonly string[]): string {
     : command.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(" ");
 }
 
-/** The working folder: inside the workspace and a folder, or a ToolError saying what to give. */
+/** The working folder: inside the workspace and a folder, or a ToolFailure saying what to give. */
 export async function resolveWorkdir(
   ctx: ToolContext,
   workdir: string | undefined,
@@ -27,7 +27,7 @@ export async function resolveWorkdir(
   const cwd = await ctx.workspace.resolve(workdir ?? ".");
   const st = await stat(cwd.abs);
   if (!st.isDirectory()) {
-    throw new ToolError(
+    throw new ToolFailure(
       `${argName} "${workdir}" is a file, not a folder: give a folder inside the workspace`,
       {
         [argName]: cwd.rel,
@@ -47,7 +47,7 @@ export function checkProgram(
   env: Readonly<Record<string, string | undefined>>,
 ): void {
   if (program === "")
-    throw new ToolError('the program (argv[0]) is empty: give the program to run, e.g. ["ls", "-la"]');
+    throw new ToolFailure('the program (argv[0]) is empty: give the program to run, e.g. ["ls", "-la"]');
   const executable = (file: string): boolean => {
     try {
       accessSync(file, constants.X_OK);
@@ -61,10 +61,10 @@ export function checkProgram(
     try {
       statSync(file);
     } catch {
-      throw new ToolError(`command not found: "${program}" does not exist`, { exit_code: null });
+      throw new ToolFailure(`command not found: "${program}" does not exist`, { exit_code: null });
     }
     if (!executable(file)) {
-      throw new ToolError(`permission denied running "${program}": it is not an executable file`, {
+      throw new ToolFailure(`permission denied running "${program}": it is not an executable file`, {
         exit_code: null,
       });
     }
@@ -73,7 +73,7 @@ export function checkProgram(
   for (const dir of (env.PATH ?? "").split(":")) {
     if (dir !== "" && executable(path.join(dir, program))) return;
   }
-  throw new ToolError(
+  throw new ToolFailure(
     `command not found: "${program}" is not on PATH (an argv command is not looked up by a shell; check the name, give a path, or pass the command as a string)`,
     { exit_code: null },
   );
@@ -102,15 +102,15 @@ export function commandEnv(
   return Object.assign(env, extra ?? {});
 }
 
-/** The sessions of this daemon, or a ToolError where the context has none. */
+/** The sessions of this daemon, or a ToolFailure where the context has none. */
 export function sessionsOf(ctx: ToolContext): SessionManager {
-  if (!ctx.sessions) throw new ToolError("exec sessions are not available in this context");
+  if (!ctx.sessions) throw new ToolFailure("exec sessions are not available in this context");
   return ctx.sessions;
 }
 
 /** Converts the exec layer's failures into tool failures. */
 export function asToolError(err: unknown): unknown {
-  return err instanceof ExecError ? new ToolError(err.message, err.structured) : err;
+  return err instanceof ExecError ? new ToolFailure(err.message, err.structured) : err;
 }
 
 /**
@@ -131,7 +131,7 @@ export async function readSession(
     sessions.exit(session);
   }
   if (ctx.signal.aborted) {
-    throw new ToolError(
+    throw new ToolFailure(
       `the call was cancelled; session ${session.id} keeps running and its output stays unread (write_stdin {"session_id": ${session.id}} reads it)`,
       { session_id: session.id },
     );
