@@ -5,7 +5,7 @@
  *   npm run bench                      full run on the big corpus (TOOLD_BENCH_CORPUS, --corpus DIR,
  *                                      or ../bench-corpus, built with ../shared/bench/make-corpus.sh)
  *   npm run bench -- --quick           small generated corpus, few runs (CI); writes a temp file
- *   options: --corpus DIR  --runs N  --out FILE  --rows a,b,c,d,e,f,g
+ *   options: --corpus DIR  --runs N  --out FILE  --rows a,b,c,d,e,f,g,h
  *
  * The daemon and the CLI are the compiled ones in dist/ (built when missing). The daemon runs
  * with --trace-gc so row f can count collections per phase.
@@ -34,6 +34,7 @@ import {
   type MessageConnection,
 } from "vscode-jsonrpc/node";
 import { corpusFacts, findSmallFile, makeQuickCorpus, type CorpusFacts } from "./bench/corpus.js";
+import { execRows } from "./bench/exec-latency.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const DAEMON = path.join(REPO, "dist/daemon/entry.js");
@@ -756,7 +757,7 @@ async function main(): Promise<void> {
   const runs = Number(values.runs ?? (quick ? 3 : 7));
   if (!Number.isInteger(runs) || runs < 1)
     throw new Error(`--runs must be a positive integer (got ${values.runs})`);
-  const rowsWanted = new Set((values.rows ?? "a,b,c,d,e,f,g").split(","));
+  const rowsWanted = new Set((values.rows ?? "a,b,c,d,e,f,g,h").split(","));
   const started = new Date();
 
   if (!existsSync(DAEMON) || !existsSync(CLI)) {
@@ -831,10 +832,14 @@ async function main(): Promise<void> {
       log("row f");
       await guarded(c, "f", () => rowF(c));
     }
+    if (rowsWanted.has("h")) {
+      log("rows h, h2");
+      await guarded(c, "h", async () => c.rows.push(...(await execRows({ ...c, daemon: DAEMON }))));
+    }
   } finally {
     await daemon.stop();
   }
-  const order = ["a", "b", "c", "c2", "d", "d2", "e", "f", "g"];
+  const order = ["a", "b", "c", "c2", "d", "d2", "e", "f", "g", "h", "h2"];
   c.rows.sort((x, y) => order.indexOf(x.id) - order.indexOf(y.id));
   const out = path.resolve(
     values.out ??
