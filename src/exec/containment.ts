@@ -47,11 +47,12 @@ export function newMarker(workspaceKey: string, label: string): string {
 }
 
 /**
- * The init: runs the command as its child and exits with its status. Its own stderr goes to
- * /dev/null (the command's goes where it should, through fd 3), so the shell's own notices such
- * as "Terminated" for a killed child never mix into the command's output.
+ * The init: runs the command as its child and exits with its status. The init's own stderr is
+ * /dev/null, so its notices (dash prints "Terminated" when its child dies of SIGTERM) never mix
+ * into the command's output; a second `sh` puts the real stderr back (fd 3) and execs the command,
+ * so no redirection is pending in the init while it waits (dash prints through those).
  */
-const INIT_SCRIPT = 'exec 3>&2 2>/dev/null; "$@" 2>&3 3>&-; exit $?';
+const INIT_SCRIPT = `exec 3>&2 2>/dev/null; /bin/sh -c 'exec 2>&3 3>&-; exec "$@"' toold-command "$@"; exit $?`;
 
 function runs(file: string, args: string[]): Promise<boolean> {
   return new Promise((resolve) => {
@@ -189,6 +190,10 @@ export class ProcessTree {
 
   /** Pids of the tree's live processes (zombies excluded), the root included while it runs. */
   members(): number[] {
+    return this.scan().members;
+  }
+
+  private scan(): { members: number[]; ownGroups: number[] } {
     const stats: ProcStat[] = [];
     for (const pid of listPids()) {
       if (pid === process.pid) continue;
@@ -235,7 +240,23 @@ export class ProcessTree {
       const st = byPid.get(pid);
       if (st) this.tracked.set(pid, st.startTime);
     }
-    return [...found];
+    // Process groups made only of the tree's processes: signalled as one, atomically.
+    const foreign = new Set<number>();
+    for (const st of stats) if (!found.has(st.pid)) foreign.add(st.pgid);
+    const ownGroups = [...groups].filter((g) => g > 1 && !foreign.has(g));
+    return { members: [...found], ownGroups };
+  }
+
+  /**
+   * Signals every process: whole process groups at once where a group is all ours (a shell that
+   * saw its child die before its own signal arrived would print "Terminated" into the output),
+   * then each process one by one.
+   */
+  private signalAll(signal: NodeJS.Signals): number[] {
+    const { members, ownGroups } = this.scan();
+    for (const g of ownGroups) signalPid(-g, signal);
+    for (const pid of members) signalPid(pid, signal);
+    return members;
   }
 
   /** Sweep mode: remember the tree now, so a process that later leaves its session is still known. */
@@ -248,8 +269,7 @@ export class ProcessTree {
    * Resolves with the pids still alive at the end (empty unless the kernel refused).
    */
   async terminate(graceMs: number): Promise<number[]> {
-    let left = this.members();
-    for (const pid of left) signalPid(pid, "SIGTERM");
+    let left = this.signalAll("SIGTERM");
     const graceEnd = Date.now() + graceMs;
     while (left.length > 0 && Date.now() < graceEnd) {
       await sleep(20);
