@@ -1,6 +1,7 @@
 /** `toold sessions [--json]`, `toold sessions kill ID`: the exec sessions the daemon holds. */
 import { DaemonUnreachableError, ErrorCodes, RpcError, type ExecSessionInfo } from "../../client/index.js";
 import { EXIT, fail, printJson, UsageError, withClient, type Command } from "../command.js";
+import { formatBytes } from "../format.js";
 import { didYouMean } from "../suggest.js";
 import { formatDuration } from "./status.js";
 
@@ -9,10 +10,15 @@ function statusOf(s: ExecSessionInfo): string {
   return s.exit_code === null ? "exited (signal)" : `exited ${s.exit_code}`;
 }
 
-function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+/** A command as one safe line: control and bidi characters shown as escapes, not obeyed. */
+function printable(text: string): string {
+  let out = "";
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    const hidden = c < 0x20 || c === 0x7f || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+    out += hidden ? `\\u${c.toString(16).padStart(4, "0")}` : ch;
+  }
+  return out;
 }
 
 function table(sessions: readonly ExecSessionInfo[], now: number): string {
@@ -24,9 +30,9 @@ function table(sessions: readonly ExecSessionInfo[], now: number): string {
       String(s.pid),
       `${formatDuration(now - Date.parse(s.started_at))} ago`,
       formatDuration(s.idle_ms),
-      bytes(s.unread_bytes),
+      formatBytes(s.unread_bytes),
       s.cwd,
-      `${s.tty ? "[tty] " : ""}${s.command.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1))}`,
+      `${s.tty ? "[tty] " : ""}${printable(s.command)}`,
     ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
