@@ -834,7 +834,9 @@ async function main(): Promise<void> {
     }
     if (rowsWanted.has("h")) {
       log("rows h, h2");
-      await guarded(c, "h", async () => c.rows.push(...(await execRows({ ...c, daemon: DAEMON }))));
+      await guarded(c, "h", async () =>
+        c.rows.push(...(await execRows({ ...c, daemon: DAEMON, connect: connectLsp }))),
+      );
     }
   } finally {
     await daemon.stop();

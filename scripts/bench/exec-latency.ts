@@ -6,9 +6,8 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import path from "node:path";
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from "vscode-jsonrpc/node";
+import type { MessageConnection } from "vscode-jsonrpc/node";
 
 /** The shape of scripts/bench.ts's rows. */
 export interface ExecRow {
@@ -27,6 +26,8 @@ export interface ExecBenchOptions {
   runDir: string;
   daemon: string;
   quick: boolean;
+  /** scripts/bench.ts's LSP-framed connection to a socket. */
+  connect: (socket: string) => Promise<{ conn: MessageConnection; close: () => void }>;
 }
 
 function median(xs: number[]): number {
@@ -59,26 +60,14 @@ async function startDaemon(
   return child;
 }
 
-async function connect(socket: string) {
-  const s = net.connect(socket);
-  await new Promise<void>((resolve, reject) => {
-    s.once("connect", resolve);
-    s.once("error", reject);
-  });
-  const conn = createMessageConnection(new StreamMessageReader(s), new StreamMessageWriter(s));
-  conn.listen();
-  return {
-    async call(name: string, args: Record<string, unknown>): Promise<void> {
-      const r = (await conn.sendRequest("tools/call", { name, arguments: args })) as {
-        isError?: boolean;
-        content: { text: string }[];
-      };
-      if (r.isError) throw new Error(`${name} failed: ${r.content[0]?.text}`);
-    },
-    close(): void {
-      conn.dispose();
-      s.destroy();
-    },
+/** A client with one JSON-RPC call; failures of the tool throw. */
+function toolCaller(conn: MessageConnection) {
+  return async (name: string, args: Record<string, unknown>): Promise<void> => {
+    const r = (await conn.sendRequest("tools/call", { name, arguments: args })) as {
+      isError?: boolean;
+      content: { text: string }[];
+    };
+    if (r.isError) throw new Error(`${name} failed: ${r.content[0]?.text}`);
   };
 }
 
@@ -104,9 +93,9 @@ export async function execRows(o: ExecBenchOptions): Promise<ExecRow[]> {
       );
       const socket = path.join(o.runDir, `exec-${name}.sock`);
       daemons.push(await startDaemon(o.daemon, ws, socket, env));
-      const client = await connect(socket);
+      const client = await o.connect(socket);
       clients.push(client);
-      return client;
+      return { call: toolCaller(client.conn) };
     };
     const main = await open("ns", {});
     const sweep = await open("sweep", { TOOLD_EXEC_CONTAINMENT: "sweep" });

@@ -193,7 +193,24 @@ export class ProcessTree {
     return this.scan().members;
   }
 
-  private scan(): { members: number[]; ownGroups: number[] } {
+  private scan(withEnvironment = true): { members: number[]; ownGroups: number[] } {
+    const ns = this.namespaceId();
+    if (ns !== undefined) {
+      // Every process in the namespace, and the root: their process groups hold no one else
+      // (a group lives in one session, and all of the root's descendants are in the namespace).
+      const members: number[] = [];
+      const groups = new Set<number>();
+      const add = (st: ProcStat | undefined) => {
+        if (!st || st.state === "Z") return;
+        members.push(st.pid);
+        if (st.pgid > 1) groups.add(st.pgid);
+      };
+      if (this.rootRunning()) add(readStat(this.rootPid));
+      for (const pid of listPids()) {
+        if (pid !== process.pid && pid !== this.rootPid && pidNamespaceOf(pid) === ns) add(readStat(pid));
+      }
+      return { members, ownGroups: [...groups] };
+    }
     const stats: ProcStat[] = [];
     for (const pid of listPids()) {
       if (pid === process.pid) continue;
@@ -202,11 +219,7 @@ export class ProcessTree {
     }
     const found = new Set<number>();
     if (this.rootRunning()) found.add(this.rootPid);
-    const ns = this.namespaceId();
-    if (ns !== undefined) {
-      for (const st of stats) if (pidNamespaceOf(st.pid) === ns) found.add(st.pid);
-    }
-    // The sweep's rules also run in a namespace, to cover the moment before unshare made it.
+    // The sweep's rules; in namespace mode only for the moment before unshare has made it.
     const byPid = new Map(stats.map((s) => [s.pid, s]));
     for (const [pid, start] of this.tracked) {
       const st = byPid.get(pid);
@@ -229,7 +242,7 @@ export class ProcessTree {
         }
       }
     }
-    if (this.containment.mode === "sweep") {
+    if (this.containment.mode === "sweep" && withEnvironment) {
       for (const st of stats) {
         if (!found.has(st.pid) && st.startTime >= this.rootStart && environHas(st.pid, this.marker)) {
           found.add(st.pid);
@@ -261,7 +274,9 @@ export class ProcessTree {
 
   /** Sweep mode: remember the tree now, so a process that later leaves its session is still known. */
   track(): void {
-    if (this.containment.mode === "sweep") this.members();
+    // By session, group and parent only: reading every process's environment is the costly part,
+    // and the marker is still there when the tree is ended.
+    if (this.containment.mode === "sweep") this.scan(false);
   }
 
   /**
@@ -269,6 +284,8 @@ export class ProcessTree {
    * Resolves with the pids still alive at the end (empty unless the kernel refused).
    */
   async terminate(graceMs: number): Promise<number[]> {
+    // unshare ends only after the init, and the kernel ends the namespace with its init.
+    if (this.containment.mode === "pid-namespace" && !this.rootRunning()) return [];
     let left = this.signalAll("SIGTERM");
     const graceEnd = Date.now() + graceMs;
     while (left.length > 0 && Date.now() < graceEnd) {

@@ -15,7 +15,7 @@ export const SESSION_OUTPUT_CAP = 1024 * 1024;
 export const KILL_GRACE_MS = 2000;
 /** After the command exits, how long its output may still arrive before the session counts as done. */
 const DRAIN_AFTER_EXIT_MS = 2000;
-const TRACK_INTERVAL_MS = 500;
+const TRACK_INTERVAL_MS = 1000;
 export const TERMINAL_SIZE = { cols: 120, rows: 30 } as const;
 
 export interface SessionSpec {
