@@ -17,6 +17,8 @@ import { FileCache } from "../cache/file-cache.js";
 import { WorkspaceIndex } from "../index/workspace-index.js";
 import { ToolRegistry } from "../tools/registry.js";
 import { SessionManager } from "../exec/manager.js";
+import { Journal, journalDirFor } from "../journal/journal.js";
+import { ChangeFeed } from "../journal/feed.js";
 import { VERSION } from "../version.js";
 import {
   locateWorkspace,
@@ -48,6 +50,11 @@ export interface DaemonOptions {
   socket: string;
   /** Log to stderr instead of the log file next to the socket. */
   foreground: boolean;
+  /**
+   * The toold state folder holding the journal (`--state-dir`); default $TOOLD_STATE_DIR,
+   * $XDG_STATE_HOME/toold or ~/.local/state/toold.
+   */
+  stateDir?: string;
 }
 
 /** Messages a detached daemon sends its starter over the IPC channel. */
@@ -68,6 +75,8 @@ export class Daemon {
   private readonly server: DaemonServer;
   /** exec_command sessions: they keep the daemon up while they run, and end with it. */
   private readonly sessions: SessionManager;
+  private readonly journal: Journal;
+  private readonly feed: ChangeFeed;
   private state: DaemonState;
   private draining = false;
   private shutdownPromise: Promise<void> | undefined;
@@ -109,6 +118,22 @@ export class Daemon {
       shutdown: (reason) => void this.shutdown(reason),
       isDraining: () => this.draining,
     };
+    const workspace = new Workspace(opts.workspace);
+    this.feed = new ChangeFeed(() => ({
+      coalesceMs: this.config.feed.coalesce_ms,
+      maxPendingPaths: this.config.feed.max_pending_paths,
+      maxBacklogBytes: this.config.feed.max_backlog_bytes,
+    }));
+    this.journal = new Journal({
+      workspace,
+      dir: journalDirFor(
+        opts.workspace,
+        opts.stateDir ? { ...process.env, TOOLD_STATE_DIR: opts.stateDir } : process.env,
+      ),
+      config: () => this.config,
+      log: rootLog.child({ module: "journal" }),
+      listener: this.feed,
+    });
     this.fileCache = new FileCache({ maxBytes: config.cache.max_bytes });
     if (config.cache.watch) this.index = this.newIndex();
     this.sessions = new SessionManager({
@@ -120,7 +145,9 @@ export class Daemon {
     const dispatcher = new Dispatcher({
       registry: this.registry,
       pool: this.pool,
-      workspace: new Workspace(opts.workspace),
+      journal: this.journal,
+      feed: this.feed,
+      workspace,
       stats: this.stats,
       control,
       log: rootLog.child({ module: "dispatch" }),
@@ -149,10 +176,12 @@ export class Daemon {
   }
 
   private newIndex(): WorkspaceIndex {
+    this.feed.watching = true;
     return new WorkspaceIndex({
       root: this.opts.workspace,
       cache: this.fileCache,
       log: this.rootLog.child({ module: "index" }),
+      onChange: (changes) => this.feed.publish(changes),
     });
   }
 
@@ -176,6 +205,8 @@ export class Daemon {
     this.socketWatch.unref();
     this.sweepLeftovers();
     this.startExec();
+    // In the background: a call that changes files waits for it.
+    void this.journal.open();
     // In the background: calls that need the tree before it is built wait for it.
     void this.index?.start();
     this.log.info(
@@ -282,6 +313,7 @@ export class Daemon {
     } else if (!loaded.config.cache.watch && this.index) {
       this.index.dispose();
       this.index = undefined;
+      this.feed.watching = false;
     }
     this.rootLog.level = loaded.config.daemon.log_level;
     setLogRotation({
@@ -321,6 +353,8 @@ export class Daemon {
       }
       releaseStateLock(this.files.state, process.pid);
       this.registry.dispose();
+      this.feed.dispose();
+      await this.journal.close();
       this.index?.dispose();
       this.fileCache.clear();
       this.log.info("stopped");
@@ -337,12 +371,18 @@ function parseDaemonArgs(argv: string[]): DaemonOptions {
       workspace: { type: "string" },
       socket: { type: "string" },
       foreground: { type: "boolean", default: false },
+      "state-dir": { type: "string" },
     },
     strict: true,
   });
   const workspace = locateWorkspace(values.workspace, process.cwd());
   const socket = socketPathFor(workspace, values.socket, process.env);
-  return { workspace, socket, foreground: values.foreground ?? false };
+  return {
+    workspace,
+    socket,
+    foreground: values.foreground ?? false,
+    ...(values["state-dir"] ? { stateDir: values["state-dir"] } : {}),
+  };
 }
 
 function tellStarter(message: StartupMessage): void {

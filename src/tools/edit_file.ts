@@ -149,6 +149,7 @@ export const editFileTool = defineTool({
     openWorldHint: false,
   },
   argumentAliases: { file_path: "path", old_text: "old_str", new_text: "new_str" },
+  changes: (args) => [{ path: args.path }],
   async handler(args, ctx) {
     if (args.old_str === "") {
       throw new ToolFailure(

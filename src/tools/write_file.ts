@@ -39,6 +39,7 @@ export const writeFileTool = defineTool({
     openWorldHint: false,
   },
   argumentAliases: { file_path: "path" },
+  changes: (args) => [{ path: args.path }],
   async handler(args, ctx) {
     return writeTextFile(ctx, "write_file", args.path, args.content, args.mode ?? "overwrite");
   },
