@@ -5,6 +5,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { workspaceId } from "../../src/workspace/locate.js";
 import { RpcError } from "../../src/client/index.js";
@@ -242,5 +244,42 @@ test("exec_command has its own prompt policy and [commands] rules; max_sessions 
     assert.equal(poll.code, 0, poll.stderr);
   } finally {
     await d.cleanup();
+  }
+});
+
+/** The daemon's pid, from its state file. */
+function daemonPid(d: TestDaemon): number {
+  return (JSON.parse(readFileSync(path.join(d.runDir, "toold.state.json"), "utf8")) as { pid: number }).pid;
+}
+
+test("a daemon killed with SIGKILL takes its sessions' processes with it (PID namespace), or the next daemon ends them (sweep)", async () => {
+  for (const sweep of [false, true]) {
+    const d = await makeTestDaemon({ toml: TOML });
+    try {
+      const env = sweep ? { TOOLD_EXEC_CONTAINMENT: "sweep" } : {};
+      const token = uniqueSleep();
+      const r = await d.cli(
+        [
+          "call",
+          "exec_command",
+          JSON.stringify({ cmd: `setsid sleep ${token} & sleep 60`, yield_time_ms: 300 }),
+        ],
+        { env },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(await waitStarted(token));
+      process.kill(daemonPid(d), "SIGKILL");
+      if (!sweep) {
+        assert.ok(await waitNoneLeft(token), `sleep ${token} outlived its killed daemon`);
+        continue;
+      }
+      // The sweep cannot act from a dead daemon: the next one of the workspace does, at start.
+      await sleep(300);
+      const next = await d.cli(["call", "list_files", "{}"], { env });
+      assert.equal(next.code, 0, next.stderr);
+      assert.ok(await waitNoneLeft(token), `sleep ${token} survived the next daemon's sweep`);
+    } finally {
+      await d.cleanup();
+    }
   }
 });
