@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { workspaceId } from "../../src/workspace/locate.js";
@@ -268,13 +268,15 @@ test("a daemon killed with SIGKILL takes its sessions' processes with it (PID na
       );
       assert.equal(r.code, 0, r.stderr);
       assert.ok(await waitStarted(token));
-      process.kill(daemonPid(d), "SIGKILL");
+      const pid = daemonPid(d);
+      process.kill(pid, "SIGKILL");
       if (!sweep) {
         assert.ok(await waitNoneLeft(token), `sleep ${token} outlived its killed daemon`);
         continue;
       }
       // The sweep cannot act from a dead daemon: the next one of the workspace does, at start.
-      await sleep(300);
+      // (Once the killed daemon is reaped: a zombie owner still holds the lock, issue #12's item 8.)
+      await waitFor(() => !existsSync(`/proc/${pid}`), 15_000, `the killed daemon ${pid} to be reaped`);
       const next = await d.cli(["call", "list_files", "{}"], { env });
       assert.equal(next.code, 0, next.stderr);
       assert.ok(await waitNoneLeft(token), `sleep ${token} survived the next daemon's sweep`);

@@ -12,7 +12,13 @@ test("defaults match the contract", () => {
   assert.equal(c.optimization.memory_pool.enabled, true);
   assert.equal(c.optimization.memory_pool.max_string_pool_size, 64);
   assert.equal(c.tools.default_policy, "allow");
-  assert.deepEqual(c.tools.policies, { delete_file: "prompt", run_terminal_cmd: "prompt" });
+  assert.deepEqual(c.tools.policies, {
+    delete_file: "prompt",
+    run_terminal_cmd: "prompt",
+    exec_command: "prompt",
+    write_stdin: "allow",
+  });
+  assert.deepEqual(c.exec, { max_sessions: 32, session_idle_timeout_secs: 3600 });
   assert.equal(c.daemon.idle_timeout_secs, 10800);
   assert.equal(c.daemon.log_level, "info");
   assert.equal(c.daemon.max_message_bytes, 16777216);
@@ -29,6 +35,8 @@ test("values are read, sections VT Code owns are ignored, and the result is deep
   assert.deepEqual(config.tools.policies, {
     delete_file: "prompt",
     run_terminal_cmd: "prompt",
+    exec_command: "prompt",
+    write_stdin: "allow",
     read_file: "deny",
   });
   assert.deepEqual(warnings, []);
