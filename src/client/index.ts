@@ -26,6 +26,7 @@ import {
   WorkspaceUnsubscribe,
   type ApproveParams,
   type ExecSessionInfo,
+  type ConfigWarnings,
   type JournalListResult,
   type JournalUndoParams,
   type JournalUndoResult,
@@ -35,6 +36,7 @@ import {
   type MethodDecl,
   type StatsResult,
   type StatusResult,
+  type ReloadResult,
   type ToolDescriptor,
   type ToolResult,
 } from "../protocol/methods.js";
@@ -48,6 +50,8 @@ export { ConnectionClosedError, DaemonStartError, RpcError };
 export type { ExecSessionInfo };
 export type {
   ApproveParams,
+  ConfigWarnings,
+  ReloadResult,
   StatsResult,
   StatusResult,
   ToolDescriptor,
@@ -328,7 +332,7 @@ export class ToolDClient {
     return this.request(ConfigGet, {});
   }
   /** Re-reads vtcode.toml; rejects with RpcError(ErrorCodes.ConfigInvalid) and the reasons when invalid. */
-  reloadConfig(): Promise<{ ok: true }> {
+  reloadConfig(): Promise<ReloadResult> {
     return this.request(ConfigReload, {});
   }
   /** The exec sessions the daemon holds (exec_command that still run, or exited with output unread). */

@@ -1,6 +1,7 @@
 /** `toold sessions [--json]`, `toold sessions kill ID`: the exec sessions the daemon holds. */
 import { DaemonUnreachableError, ErrorCodes, RpcError, type ExecSessionInfo } from "../../client/index.js";
 import { EXIT, fail, printJson, UsageError, withClient, type Command } from "../command.js";
+import { escapeInvisible } from "../../support/display.js";
 import { formatBytes } from "../format.js";
 import { didYouMean } from "../suggest.js";
 import { formatDuration } from "./status.js";
@@ -8,17 +9,6 @@ import { formatDuration } from "./status.js";
 function statusOf(s: ExecSessionInfo): string {
   if (s.status === "running") return "running";
   return s.exit_code === null ? "exited (signal)" : `exited ${s.exit_code}`;
-}
-
-/** A command as one safe line: control and bidi characters shown as escapes, not obeyed. */
-function printable(text: string): string {
-  let out = "";
-  for (const ch of text) {
-    const c = ch.codePointAt(0)!;
-    const hidden = c < 0x20 || c === 0x7f || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
-    out += hidden ? `\\u${c.toString(16).padStart(4, "0")}` : ch;
-  }
-  return out;
 }
 
 function table(sessions: readonly ExecSessionInfo[], now: number): string {
@@ -32,7 +22,7 @@ function table(sessions: readonly ExecSessionInfo[], now: number): string {
       formatDuration(s.idle_ms),
       formatBytes(s.unread_bytes),
       s.cwd,
-      `${s.tty ? "[tty] " : ""}${printable(s.command)}`,
+      `${s.tty ? "[tty] " : ""}${escapeInvisible(s.command)}`,
     ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
