@@ -1,5 +1,5 @@
 /**
- * Rows h and h2 of `npm run bench`: the latency of a short command (`true`) through the daemon's
+ * Rows x and x2 of `npm run bench`: the latency of a short command (`true`) through the daemon's
  * exec_command and run_terminal_cmd, beside `sh -c true` spawned directly by the same client
  * process; and exec_command contained in a PID namespace beside the /proc sweep (what the
  * namespace costs). Medians, side by side in one run. Each daemon gets its own small workspace.
@@ -122,7 +122,7 @@ export async function execRows(o: ExecBenchOptions): Promise<ExecRow[]> {
     const sw = median(samples.sweep);
     return [
       {
-        id: "h",
+        id: "x",
         figure: "short `exec_command` (`true`): client → daemon → contained command → result",
         baseline: `\`sh -c true\` spawned directly: ${ms(sh)}; \`run_terminal_cmd\`: ${ms(run)}`,
         result: ms(exec),
@@ -131,7 +131,7 @@ export async function execRows(o: ExecBenchOptions): Promise<ExecRow[]> {
         met: exec <= run * 1.25 ? "yes" : "no",
       },
       {
-        id: "h2",
+        id: "x2",
         figure: "the same `exec_command`, contained by a PID namespace vs the /proc sweep",
         baseline: `sweep (TOOLD_EXEC_CONTAINMENT=sweep): ${ms(sw)}`,
         result: ms(exec),
