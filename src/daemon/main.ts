@@ -3,8 +3,9 @@
  * listen → serve → one idempotent `shutdown()` (drain, close, remove socket and state file).
  * `entry.ts` runs it as a process; tests may construct a `Daemon` directly.
  */
-import { chmodSync, lstatSync, statSync, unlinkSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import type { Logger, LevelWithSilent } from "pino";
 import { ConfigError, loadConfig, type LoadedConfig } from "../config/load.js";
@@ -41,6 +42,7 @@ import {
   updateState,
   type DaemonState,
 } from "./state-file.js";
+import type { LastRun } from "../workspace/registry.js";
 
 /** How often the daemon checks that its socket file is still there ($TOOLD_SOCKET_CHECK_MS: tests). */
 const SOCKET_WATCH_INTERVAL_MS =
@@ -61,7 +63,7 @@ export interface DaemonOptions {
 /** Messages a detached daemon sends its starter over the IPC channel. */
 export type StartupMessage =
   | { type: "ready"; pid: number; socket: string }
-  | { type: "already-running"; pid: number }
+  | { type: "already-running"; pid: number; socket: string }
   | { type: "error"; message: string };
 
 export class Daemon {
@@ -81,6 +83,7 @@ export class Daemon {
   private state: DaemonState;
   private draining = false;
   private shutdownPromise: Promise<void> | undefined;
+  private stopReason: string | undefined;
   private markStopped!: () => void;
   /** Resolves when a shutdown, whatever started it, has finished. */
   readonly stopped = new Promise<void>((resolve) => (this.markStopped = resolve));
@@ -99,7 +102,7 @@ export class Daemon {
   ) {
     this.config = config;
     this.log = rootLog.child({ module: "daemon" });
-    this.files = runtimeFiles(opts.socket);
+    this.files = runtimeFiles(opts.workspace, opts.socket, daemonEnv(opts));
     this.pool = new BufferPool({
       enabled: config.optimization.memory_pool.enabled,
       maxPerClass: config.optimization.memory_pool.max_string_pool_size,
@@ -134,10 +137,7 @@ export class Daemon {
     );
     this.journal = new Journal({
       workspace,
-      dir: journalDirFor(
-        opts.workspace,
-        opts.stateDir ? { ...process.env, TOOLD_STATE_DIR: opts.stateDir } : process.env,
-      ),
+      dir: journalDirFor(opts.workspace, daemonEnv(opts)),
       config: () => this.config,
       log: rootLog.child({ module: "journal" }),
       listener: this.feed,
@@ -189,15 +189,16 @@ export class Daemon {
       cache: this.fileCache,
       log: this.rootLog.child({ module: "index" }),
       // The sync cookies' folder goes in the daemon's private runtime folder, out of tools' reach.
-      privateDir: this.files.dir,
+      privateDir: this.files.socketDir,
       onChange: (changes) => this.feed.publish(changes),
     });
   }
 
   /** Takes the lock, binds the socket, and starts serving. */
   async start(): Promise<void> {
-    ensurePrivateDir(this.files.dir, os.userInfo().uid);
-    acquireStateLock(this.files.state, this.state);
+    ensurePrivateDir(this.files.socketDir, os.userInfo().uid);
+    ensurePrivateDir(this.files.registryDir, os.userInfo().uid);
+    await acquireStateLock(this.files.state, this.files.last, this.state);
     try {
       this.removeStaleSocket();
       await this.server.listen(this.opts.socket);
@@ -336,6 +337,7 @@ export class Daemon {
 
   /** Idempotent: refuse new calls, let in-flight calls finish (bounded), then close and clean up. */
   shutdown(reason: string): Promise<void> {
+    this.stopReason ??= reason;
     this.shutdownPromise ??= (async () => {
       this.draining = true;
       this.log.info({ reason, inFlight: this.stats.inFlight }, "shutting down");
@@ -361,7 +363,13 @@ export class Daemon {
           /* already gone */
         }
       }
-      releaseStateLock(this.files.state, process.pid);
+      const ended: LastRun = {
+        ...this.state,
+        ended: "stopped",
+        endedAt: new Date().toISOString(),
+        reason: this.stopReason ?? reason,
+      };
+      releaseStateLock(this.files.state, process.pid, this.files.last, ended);
       this.registry.dispose();
       this.feed.dispose();
       await this.journal.close();
@@ -372,6 +380,11 @@ export class Daemon {
     })();
     return this.shutdownPromise;
   }
+}
+
+/** The environment the daemon's paths follow: `--state-dir` stands for $TOOLD_STATE_DIR. */
+function daemonEnv(opts: DaemonOptions): NodeJS.ProcessEnv {
+  return opts.stateDir ? { ...process.env, TOOLD_STATE_DIR: opts.stateDir } : process.env;
 }
 
 function parseDaemonArgs(argv: string[]): DaemonOptions {
@@ -418,12 +431,13 @@ export async function main(argv: string[]): Promise<void> {
     opts = parseDaemonArgs(argv);
     const loaded = await loadConfig(opts.workspace);
     config = loaded.config;
-    // Before the logger: its file lives in the socket folder, and creating that folder for the
-    // log (mode 0755) would make the private-folder check refuse every first start.
-    ensurePrivateDir(runtimeFiles(opts.socket).dir, os.userInfo().uid);
+    const files = runtimeFiles(opts.workspace, opts.socket, daemonEnv(opts));
+    ensurePrivateDir(files.socketDir, os.userInfo().uid);
+    // Logs may name files and commands: the log folder is the user's alone.
+    if (!opts.foreground) mkdirSync(path.dirname(files.log), { recursive: true, mode: 0o700 });
     log = createRootLogger({
       level: config.daemon.log_level as LevelWithSilent,
-      file: opts.foreground ? undefined : runtimeFiles(opts.socket).log,
+      file: opts.foreground ? undefined : files.log,
       rotation: { maxBytes: config.daemon.log_max_bytes, maxFiles: config.daemon.log_max_files },
     });
     for (const warning of loaded.warnings) log.warn({ file: loaded.file }, warning);
@@ -440,8 +454,17 @@ export async function main(argv: string[]): Promise<void> {
     await daemon.start();
   } catch (err) {
     if (err instanceof AlreadyRunningError) {
-      log.info({ owner: err.owner.pid }, "another daemon owns this workspace; exiting");
-      tellStarter({ type: "already-running", pid: err.owner.pid });
+      if (!process.send) {
+        // Run by hand (--foreground): one readable line, and a failure exit.
+        process.stderr.write(`toold: ${err.message}; stop it first with \`toold stop\`\n`);
+        process.exitCode = 1;
+        return;
+      }
+      log.info(
+        { owner: err.owner.pid, socket: err.owner.socket },
+        "another daemon owns this workspace; exiting",
+      );
+      tellStarter({ type: "already-running", pid: err.owner.pid, socket: err.owner.socket });
       process.exitCode = 0;
       return;
     }

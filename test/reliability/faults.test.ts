@@ -12,7 +12,7 @@ import { mkdir, readFile, rm, unlink, utimes, writeFile } from "node:fs/promises
 import path from "node:path";
 import { ConnectionClosedError, ErrorCodes, RpcError, type ToolDClient } from "../../src/client/index.js";
 import { runtimeFiles } from "../../src/workspace/locate.js";
-import { processStartTime } from "../../src/daemon/state-file.js";
+import { processStartTime } from "../../src/workspace/registry.js";
 import {
   makeSandbox,
   startDaemon,
@@ -119,7 +119,10 @@ test(
       await writeFile(path.join(sb.root, "data", "notes.toold-keep.txt"), "mine");
 
       // The state file and socket of the killed daemon are still there; the next start takes over.
-      assert.ok(existsSync(runtimeFiles(sb.socket).state), "the killed daemon's state file is left behind");
+      assert.ok(
+        existsSync(runtimeFiles(sb.root, sb.socket, sb.env).state),
+        "the killed daemon's state file is left behind",
+      );
       const second = await startDaemon(sb);
       try {
         await waitFor(
@@ -203,7 +206,11 @@ test(
       await unlink(sb.socket);
       const code = await Promise.race([d.exited, sleep(10_000).then(() => "still running")]);
       assert.equal(code, 0, "exit code after the socket vanished");
-      assert.equal(existsSync(runtimeFiles(sb.socket).state), false, "state file removed on the clean exit");
+      assert.equal(
+        existsSync(runtimeFiles(sb.root, sb.socket, sb.env).state),
+        false,
+        "state file removed on the clean exit",
+      );
       c.close();
       const next = await startDaemon(sb);
       const c2 = await connect(sb);
@@ -235,7 +242,7 @@ test(
     );
     try {
       await waitFor(() => processStartTime(bystander.pid!) !== null, 5000, "the bystander to start");
-      const files = runtimeFiles(sb.socket);
+      const files = runtimeFiles(sb.root, sb.socket, sb.env);
       await writeFile(
         files.state,
         JSON.stringify({
