@@ -11,6 +11,8 @@ import {
   ConfigGet,
   ConfigReload,
   DaemonShutdown,
+  ExecKill,
+  ExecSessions,
   DaemonStats,
   DaemonStatus,
   Initialize,
@@ -23,6 +25,7 @@ import {
   WorkspaceSubscribe,
   WorkspaceUnsubscribe,
   type ApproveParams,
+  type ExecSessionInfo,
   type ConfigWarnings,
   type JournalListResult,
   type JournalUndoParams,
@@ -45,6 +48,7 @@ import { ConnectionClosedError, RpcError, RpcPeer } from "./peer.js";
 import { DaemonStartError, spawnDaemon } from "./spawn.js";
 
 export { ConnectionClosedError, DaemonStartError, RpcError };
+export type { ExecSessionInfo };
 export type {
   ApproveParams,
   ConfigWarnings,
@@ -360,6 +364,14 @@ export class ToolDClient {
   /** Re-reads vtcode.toml; rejects with RpcError(ErrorCodes.ConfigInvalid) and the reasons when invalid. */
   reloadConfig(): Promise<ReloadResult> {
     return this.request(ConfigReload, {});
+  }
+  /** The exec sessions the daemon holds (exec_command that still run, or exited with output unread). */
+  async sessions(): Promise<ExecSessionInfo[]> {
+    return (await this.request(ExecSessions, {})).sessions;
+  }
+  /** Ends a session and every process it started; rejects with RpcError -32602 for an unknown id. */
+  async killSession(sessionId: number): Promise<ExecSessionInfo> {
+    return (await this.request(ExecKill, { session_id: sessionId })).session;
   }
   /** Asks the daemon to drain and exit; resolves once its socket is gone. */
   async shutdown(timeoutMs = 30_000): Promise<void> {

@@ -18,10 +18,17 @@ import { BufferPool } from "../support/memory-pool.js";
 import { FileCache } from "../cache/file-cache.js";
 import { WorkspaceIndex } from "../index/workspace-index.js";
 import { ToolRegistry } from "../tools/registry.js";
+import { SessionManager } from "../exec/manager.js";
 import { Journal, journalDirFor } from "../journal/journal.js";
 import { ChangeFeed } from "../journal/feed.js";
 import { VERSION } from "../version.js";
-import { locateWorkspace, runtimeFiles, socketPathFor, type RuntimeFiles } from "../workspace/locate.js";
+import {
+  locateWorkspace,
+  runtimeFiles,
+  socketPathFor,
+  workspaceId,
+  type RuntimeFiles,
+} from "../workspace/locate.js";
 import { Workspace } from "../workspace/workspace.js";
 import { createRootLogger, setLogRotation } from "./logger.js";
 import { DaemonServer } from "./server.js";
@@ -69,6 +76,8 @@ export class Daemon {
   /** The watched workspace tree; undefined while `[cache] watch` is off. */
   private index: WorkspaceIndex | undefined;
   private readonly server: DaemonServer;
+  /** exec_command sessions: they keep the daemon up while they run, and end with it. */
+  private readonly sessions: SessionManager;
   private readonly journal: Journal;
   private readonly feed: ChangeFeed;
   private state: DaemonState;
@@ -135,6 +144,12 @@ export class Daemon {
     });
     this.fileCache = new FileCache({ maxBytes: config.cache.max_bytes });
     if (config.cache.watch) this.index = this.newIndex();
+    this.sessions = new SessionManager({
+      limits: () => this.config.exec,
+      log: rootLog.child({ module: "exec" }),
+      workspaceKey: workspaceId(opts.workspace),
+      onChange: () => this.armIdleTimer(),
+    });
     const dispatcher = new Dispatcher({
       registry: this.registry,
       pool: this.pool,
@@ -146,6 +161,7 @@ export class Daemon {
       log: rootLog.child({ module: "dispatch" }),
       files: this.fileCache,
       index: () => this.index,
+      sessions: this.sessions,
     });
     this.server = new DaemonServer({
       dispatcher,
@@ -198,6 +214,7 @@ export class Daemon {
     this.socketWatch = setInterval(() => this.checkSocket(), SOCKET_WATCH_INTERVAL_MS);
     this.socketWatch.unref();
     this.sweepLeftovers();
+    this.startExec();
     // In the background: a call that changes files waits for it.
     void this.journal.open();
     // In the background: calls that need the tree before it is built wait for it.
@@ -225,6 +242,20 @@ export class Daemon {
         }
       })
       .catch((err: Error) => log.warn({ err: err.message }, "temp-file sweep failed"));
+  }
+
+  /** In the background: probe process containment, and end what a killed daemon's sessions left. */
+  private startExec(): void {
+    const log = this.rootLog.child({ module: "exec" });
+    try {
+      this.sessions.sweepOrphans();
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, "orphan sweep failed");
+    }
+    this.sessions
+      .warmUp()
+      .then((c) => log.info({ containment: c.mode, how: c.summary }, "exec containment"))
+      .catch((err: Error) => log.warn({ err: err.message }, "containment probe failed"));
   }
 
   /** We hold the lock, so a socket file left at our path belongs to a dead daemon. */
@@ -260,9 +291,9 @@ export class Daemon {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     const secs = this.config.daemon.idle_timeout_secs;
-    if (secs === 0 || this.draining || this.server.connectionCount > 0) return;
+    if (secs === 0 || this.draining || this.server.connectionCount > 0 || this.sessions.open > 0) return;
     this.idleTimer = setTimeout(() => {
-      if (this.server.connectionCount === 0 && this.stats.inFlight === 0) {
+      if (this.server.connectionCount === 0 && this.stats.inFlight === 0 && this.sessions.open === 0) {
         void this.shutdown(`idle for ${secs} s`);
       }
     }, secs * 1000);
@@ -286,6 +317,7 @@ export class Daemon {
       maxPerClass: loaded.config.optimization.memory_pool.max_string_pool_size,
     });
     this.fileCache.configure(loaded.config.cache.max_bytes);
+    this.sessions.reconfigure();
     if (loaded.config.cache.watch && !this.index) {
       this.index = this.newIndex();
       void this.index.start();
@@ -321,6 +353,8 @@ export class Daemon {
       // Give the last responses a moment to flush before the sockets go.
       await new Promise((r) => setTimeout(r, 10));
       this.server.closeAll();
+      // Every session ends with the daemon, and every process it started with it.
+      await this.sessions.shutdown();
       await stopped;
       if (this.socketIno !== undefined) {
         try {

@@ -34,6 +34,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./stats.js")).stats,
   },
   {
+    name: "sessions",
+    summary: "the exec sessions the daemon holds; sessions kill ID ends one",
+    load: async () => (await import("./sessions.js")).sessions,
+  },
+  {
     name: "logs",
     summary: "the daemon's log (-f follows)",
     load: async () => (await import("./logs.js")).logs,
