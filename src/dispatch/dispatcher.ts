@@ -74,9 +74,9 @@ export class Session {
   constructor(readonly id: number) {}
 }
 
-function toResponseError(err: unknown): ResponseError<void> {
+function toResponseError(err: unknown): ResponseError<unknown> {
   if (err instanceof ResponseError) return err;
-  if (err instanceof ToolCallError) return new ResponseError(err.code, err.message);
+  if (err instanceof ToolCallError) return new ResponseError(err.code, err.message, err.data);
   if (err instanceof Error && err.name === "ConfigError") {
     return new ResponseError(ErrorCodes.ConfigInvalid, err.message);
   }

@@ -192,7 +192,7 @@ test("unknown tools and invalid arguments are protocol errors with clear message
     assert.match(err.message, /invalid arguments for a: n: expected integer/);
     return true;
   });
-  await assert.rejects(reg.call("a", { m: 1 }, ctx()), /unknown argument "m" \(accepted: n\)/);
+  await assert.rejects(reg.call("a", { m: 1 }, ctx()), /unknown argument "m" \(did you mean "n"\?\)\. Accepted: n, number\. Example: \{\}/);
   await assert.rejects(reg.call("a", { n: 1, number: 2 }, ctx()), /"number" and "n" name the same argument/);
   const aliased = await reg.call("a", { number: 3 }, ctx());
   assert.equal(aliased.content[0]?.text, "n=3 instance=1");
