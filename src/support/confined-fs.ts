@@ -7,7 +7,19 @@
  * component is opened with O_NOFOLLOW and created with O_EXCL, so it cannot be a link either.
  */
 import { constants, existsSync } from "node:fs";
-import { lstat, open, readlink, realpath, rm, unlink, type FileHandle } from "node:fs/promises";
+import {
+  copyFile,
+  link,
+  lstat,
+  mkdir,
+  open,
+  readlink,
+  realpath,
+  rename,
+  rm,
+  unlink,
+  type FileHandle,
+} from "node:fs/promises";
 import path from "node:path";
 import { PathError } from "./path-error.js";
 
@@ -111,5 +123,99 @@ export async function removeConfined(entryAbs: string, opts: { recursive?: boole
     else await unlink(target);
   } finally {
     await dir.close();
+  }
+}
+
+/**
+ * Renames the entry `srcAbs` to `dstAbs` (each a checked real path of an entry whose folder is
+ * confined), naming both through verified folder handles. With `noReplace` an existing
+ * destination is never replaced: a file or link moves by link(2) + unlink (EEXIST when the name is
+ * taken, even if it appeared after the check); a folder cannot be hard-linked, so it is checked
+ * just before rename(2), which refuses a non-empty folder and a file in its way anyway.
+ */
+export async function renameConfined(
+  srcAbs: string,
+  dstAbs: string,
+  opts: { noReplace: boolean; isDir: boolean },
+): Promise<void> {
+  const srcDir = await openVerifiedDir(path.dirname(srcAbs));
+  try {
+    const dstDir = await openVerifiedDir(path.dirname(dstAbs));
+    try {
+      const from = srcDir.at(path.basename(srcAbs));
+      const to = dstDir.at(path.basename(dstAbs));
+      if (opts.noReplace && !opts.isDir) {
+        try {
+          await link(from, to);
+          await unlink(from);
+          return;
+        } catch (err) {
+          // Not every file system has hard links; fall back to check-then-rename.
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP") throw err;
+        }
+      }
+      if (opts.noReplace) {
+        const taken = await lstat(to).then(
+          () => true,
+          () => false,
+        );
+        if (taken) throw Object.assign(new Error(`EEXIST: ${dstAbs} exists`), { code: "EEXIST" });
+      }
+      await rename(from, to);
+      await Promise.all([srcDir.handle.sync(), dstDir.handle.sync()]).catch(() => undefined);
+    } finally {
+      await dstDir.close();
+    }
+  } finally {
+    await srcDir.close();
+  }
+}
+
+/**
+ * Creates `names` one below the other under `realParent` (a checked real folder), each through a
+ * verified handle of its parent, so no link swapped in can redirect a mkdir. Returns the folders
+ * created (an existing folder on the way is used as it is).
+ */
+export async function mkdirConfined(realParent: string, names: readonly string[]): Promise<string[]> {
+  const created: string[] = [];
+  let parent = realParent;
+  for (const name of names) {
+    const dir = await openVerifiedDir(parent);
+    try {
+      await mkdir(dir.at(name)).then(
+        () => created.push(path.join(parent, name)),
+        (err: NodeJS.ErrnoException) => {
+          if (err.code !== "EEXIST") throw err;
+        },
+      );
+    } finally {
+      await dir.close();
+    }
+    parent = path.join(parent, name);
+  }
+  // Verifies the last one is a real folder, not a link that was there already.
+  if (names.length > 0) await (await openVerifiedDir(parent)).close();
+  return created;
+}
+
+/**
+ * Copies the regular file `srcFile` (a handle opened with openConfinedForRead or O_NOFOLLOW) to
+ * `dstPath` (a name under a verified folder handle, or inside a temp folder we made), creating it
+ * exclusively, with the source's permission bits, fsynced. The kernel copies (copy_file_range,
+ * reflink where the file system can).
+ */
+export async function copyOpenFile(srcFile: FileHandle, dstPath: string, mode: number): Promise<void> {
+  await copyFile(
+    `/proc/self/fd/${srcFile.fd}`,
+    dstPath,
+    constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE,
+  );
+  const out = await open(dstPath, constants.O_WRONLY | O_NOFOLLOW);
+  try {
+    await out.chmod(mode & 0o7777);
+    await out.sync();
+  } finally {
+    await out.close();
   }
 }

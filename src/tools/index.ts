@@ -9,6 +9,11 @@ import { editFileTool } from "./edit_file.js";
 import { deleteFileTool } from "./delete_file.js";
 import { applyPatchTool } from "./apply_patch.js";
 import { runTerminalCmdTool } from "./run_terminal_cmd.js";
+import { moveFileTool } from "./move_file.js";
+import { copyFileTool } from "./copy_file.js";
+import { createDirectoryTool } from "./create_directory.js";
+import { fileInfoTool } from "./file_info.js";
+import { codeSearchTool } from "./code_search.js";
 
 export const BUILTIN_TOOLS: readonly AnyToolDefinition[] = [
   readFileTool,
@@ -20,4 +25,9 @@ export const BUILTIN_TOOLS: readonly AnyToolDefinition[] = [
   deleteFileTool,
   applyPatchTool,
   runTerminalCmdTool,
+  moveFileTool,
+  copyFileTool,
+  createDirectoryTool,
+  fileInfoTool,
+  codeSearchTool,
 ];

@@ -4,10 +4,10 @@
  * The text is returned once, in `content[0].text`; `structuredContent` carries only the facts about
  * it (lines, paging, size, sha256).
  */
-import { createHash } from "node:crypto";
 import { Type, type Static } from "@sinclair/typebox";
 import { looksBinary } from "../support/text.js";
 import { DEFAULT_MAX_BYTES } from "./shared/limits.js";
+import { memoLines, memoSha256 } from "./shared/file-facts.js";
 import { PathError } from "../support/path-error.js";
 import {
   ArgumentError,
@@ -89,12 +89,6 @@ interface FileText {
   lines: number;
 }
 
-function countLines(text: string): number {
-  let n = 0;
-  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) n++;
-  return text.length > 0 && !text.endsWith("\n") ? n + 1 : n;
-}
-
 async function readCached(
   files: FileCache,
   abs: string,
@@ -114,12 +108,7 @@ async function readCached(
           );
         }
         const text = data.toString("utf8");
-        // Memoized on the cache entry: a hit costs no hash and no line count (the memo dies with
-        // its content).
-        const m = memo ?? {};
-        m.sha256 ??= sha256Hex(data);
-        m.lines ??= countLines(text);
-        return { text, size: data.length, sha256: m.sha256 as string, lines: m.lines as number };
+        return { text, size: data.length, sha256: memoSha256(data, memo), lines: memoLines(text, memo) };
       },
       { maxBytes, pool: ctx.pool, signal: ctx.signal },
     );
@@ -135,10 +124,6 @@ async function readCached(
     if (code === "EINVAL") throw new ToolError(`"${input}" is not a regular file`);
     throw err;
   }
-}
-
-function sha256Hex(data: Buffer): string {
-  return createHash("sha256").update(data).digest("hex");
 }
 
 /** The offset where the `line`-th line (1-based) counted from `from` starts; text.length past the end. */

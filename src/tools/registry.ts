@@ -15,7 +15,13 @@ import { ErrorCodes } from "../protocol/errors.js";
 import type { ToolDescriptor, ToolResult } from "../protocol/methods.js";
 import type { Config } from "../config/schema.js";
 import { PathError } from "../support/path-error.js";
-import { ArgumentError, errorResult, ToolError, type AnyToolDefinition, type ToolContext } from "./shared/types.js";
+import {
+  ArgumentError,
+  errorResult,
+  ToolError,
+  type AnyToolDefinition,
+  type ToolContext,
+} from "./shared/types.js";
 import {
   acceptedNames,
   argumentProblems,

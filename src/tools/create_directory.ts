@@ -1,0 +1,70 @@
+/** create_directory: makes a folder and any missing parents (`mkdir -p`), confined. */
+import { lstat } from "node:fs/promises";
+import path from "node:path";
+import { Type } from "@sinclair/typebox";
+import { mkdirConfined } from "../support/confined-fs.js";
+import { defineTool, textResult, ToolError } from "./shared/types.js";
+
+export const inputSchema = Type.Object(
+  {
+    path: Type.String({
+      minLength: 1,
+      description: "Folder to create, relative to the workspace root. Missing parents are created too.",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const createDirectoryTool = defineTool({
+  name: "create_directory",
+  aliases: ["mkdir"],
+  description:
+    "Create a folder in the workspace, with any missing parent folders. A folder that already exists is fine " +
+    "(nothing changes, created: false); a file in the way is an error.",
+  inputSchema,
+  example: { path: "src/components/forms" },
+  annotations: {
+    title: "Create directory",
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: true,
+    openWorldHint: false,
+  },
+  argumentAliases: { dir_path: "path", directory: "path" },
+  async handler(args, ctx) {
+    // Confined, not protected, never through a dangling link; a link to a folder inside is followed.
+    const target = await ctx.workspace.resolveForWrite(args.path, ctx.config, { allowMissing: true });
+    if (target.exists) {
+      const st = await lstat(target.abs);
+      if (!st.isDirectory()) {
+        throw new ToolError(`"${args.path}" already exists and is not a folder; nothing created`, {
+          path: target.rel,
+        });
+      }
+      return textResult(`Folder ${target.rel} already exists; nothing created`, {
+        path: target.rel,
+        created: false,
+        created_dirs: [],
+      });
+    }
+    // The deepest existing ancestor is real and confined; the rest is made through verified handles.
+    const missing: string[] = [];
+    let parent = target.abs;
+    while (
+      !(await lstat(parent).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      missing.unshift(path.basename(parent));
+      parent = path.dirname(parent);
+    }
+    ctx.signal.throwIfAborted();
+    const created = await mkdirConfined(parent, missing);
+    const rels = created.map((d) => ctx.workspace.relative(d));
+    return textResult(
+      `Created folder ${target.rel}${rels.length > 1 ? ` (and ${rels.length - 1} parent${rels.length === 2 ? "" : "s"})` : ""}`,
+      { path: target.rel, created: true, created_dirs: rels },
+    );
+  },
+});
