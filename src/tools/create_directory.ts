@@ -1,8 +1,8 @@
 /** create_directory: makes a folder and any missing parents (`mkdir -p`), confined. */
 import { lstat } from "node:fs/promises";
-import path from "node:path";
 import { Type } from "@sinclair/typebox";
 import { mkdirConfined } from "../support/confined-fs.js";
+import { existingAncestor } from "./shared/transfer.js";
 import { defineTool, textResult, ToolError } from "./shared/types.js";
 
 export const inputSchema = Type.Object(
@@ -47,20 +47,9 @@ export const createDirectoryTool = defineTool({
         created_dirs: [],
       });
     }
-    // The deepest existing ancestor is real and confined; the rest is made through verified handles.
-    const missing: string[] = [];
-    let parent = target.abs;
-    while (
-      !(await lstat(parent).then(
-        () => true,
-        () => false,
-      ))
-    ) {
-      missing.unshift(path.basename(parent));
-      parent = path.dirname(parent);
-    }
+    const { parentReal, missing } = await existingAncestor(ctx, target.abs);
     ctx.signal.throwIfAborted();
-    const created = await mkdirConfined(parent, missing);
+    const created = await mkdirConfined(parentReal, missing);
     const rels = created.map((d) => ctx.workspace.relative(d));
     return textResult(
       `Created folder ${target.rel}${rels.length > 1 ? ` (and ${rels.length - 1} parent${rels.length === 2 ? "" : "s"})` : ""}`,

@@ -1,7 +1,7 @@
 /** write_file: writes a whole text file atomically (overwrite, append, or only when absent). */
 import { Type } from "@sinclair/typebox";
 import { WRITE_MODES, writeTextFile } from "./shared/write-text.js";
-import { defineTool, ToolError } from "./shared/types.js";
+import { ArgumentError, defineTool } from "./shared/types.js";
 
 export const inputSchema = Type.Object(
   {
@@ -57,8 +57,9 @@ export const writeFileTool = defineTool({
     const fromSwitch =
       args.overwrite === undefined ? undefined : args.overwrite ? "overwrite" : "fail_if_exists";
     if (fromSwitch !== undefined && args.mode !== undefined && args.mode !== fromSwitch) {
-      throw new ToolError(
-        `overwrite: ${String(args.overwrite)} contradicts mode "${args.mode}": give one of them; nothing written`,
+      throw new ArgumentError(
+        "overwrite",
+        `overwrite: ${String(args.overwrite)} contradicts mode "${args.mode}": give one of them`,
       );
     }
     return writeTextFile(ctx, "write_file", args.path, args.content, args.mode ?? fromSwitch ?? "overwrite");

@@ -143,6 +143,14 @@ export interface InvalidArgumentsData {
 }
 
 const MAX_PROBLEMS = 5;
+const MAX_SHOWN_CHARS = 80;
+
+/** A value as an error message shows it: short, so a 10,000-item array does not fill the message. */
+function shown(value: unknown): string {
+  if (Array.isArray(value) && value.length > 3) return `an array of ${value.length} items`;
+  const json = JSON.stringify(value) ?? "undefined";
+  return json.length > MAX_SHOWN_CHARS ? `${json.slice(0, MAX_SHOWN_CHARS)}…` : json;
+}
 
 /** Turns TypeBox's errors into one problem per bad argument. */
 export function argumentProblems(def: AnyToolDefinition, errors: Iterable<ValueError>): ArgumentProblem[] {
@@ -175,7 +183,7 @@ export function argumentProblems(def: AnyToolDefinition, errors: Iterable<ValueE
         : error.message.charAt(0).toLowerCase() + error.message.slice(1);
       problems.push({
         argument: where,
-        problem: `${where}: ${message} (got ${JSON.stringify(error.value) ?? "undefined"})`,
+        problem: `${where}: ${message} (got ${shown(error.value)})`,
       });
     }
     if (problems.length >= MAX_PROBLEMS) break;

@@ -111,20 +111,33 @@ export async function resolveDestination(
       throw new ToolError(`destination "${target.rel}" is a device, socket or FIFO; refusing to replace it`);
     }
   }
-  // The deepest existing ancestor is real and confined (resolveForWrite checked it); the names
-  // below it are created through verified handles.
+  const { parentReal, missing } = await existingAncestor(ctx, target.dir);
+  return { abs: target.abs, rel: target.rel, existing, missing, parentReal };
+}
+
+/**
+ * The deepest existing folder at or above `absDir` (real and confined: resolveForWrite checked
+ * it) and the names missing below it, which mkdirConfined creates through verified handles.
+ */
+export async function existingAncestor(
+  ctx: Pick<ToolContext, "workspace">,
+  absDir: string,
+): Promise<{ parentReal: string; missing: string[] }> {
   const missing: string[] = [];
-  let parentReal = target.dir;
-  while (
-    !(await lstat(parentReal).then(
-      () => true,
-      () => false,
-    ))
-  ) {
+  let parentReal = absDir;
+  for (;;) {
+    const st = await lstat(parentReal).catch(() => undefined);
+    if (st) {
+      if (!st.isDirectory()) {
+        throw new ToolError(
+          `"${ctx.workspace.relative(parentReal)}" is a file, not a folder, so nothing can be created inside it`,
+        );
+      }
+      return { parentReal, missing };
+    }
     missing.unshift(path.basename(parentReal));
     parentReal = path.dirname(parentReal);
   }
-  return { abs: target.abs, rel: target.rel, existing, missing, parentReal };
 }
 
 /** Creates the destination's missing parents; returns them for cleanup after a failure. */
