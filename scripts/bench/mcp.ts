@@ -50,7 +50,12 @@ async function connect(command: string, args: string[], env?: Record<string, str
 }
 
 /** Median ms per sequential call of `n`, after a warm-up. */
-async function perCall(client: Client, name: string, args: Record<string, unknown>, n: number): Promise<number> {
+async function perCall(
+  client: Client,
+  name: string,
+  args: Record<string, unknown>,
+  n: number,
+): Promise<number> {
   for (let i = 0; i < 20; i++) await client.callTool({ name, arguments: args });
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -65,7 +70,9 @@ async function perCall(client: Client, name: string, args: Record<string, unknow
 /** The official filesystem server's entry, when the package is installed. */
 function officialServer(repo: string): string | undefined {
   try {
-    return createRequire(path.join(repo, "package.json")).resolve("@modelcontextprotocol/server-filesystem/dist/index.js");
+    return createRequire(path.join(repo, "package.json")).resolve(
+      "@modelcontextprotocol/server-filesystem/dist/index.js",
+    );
   } catch {
     return undefined;
   }
@@ -96,7 +103,8 @@ export async function mcpRows(o: McpBenchOptions): Promise<BenchRow[]> {
       // Interleaved, so load from elsewhere on the machine falls on all of them alike.
       bareMs.push(await perCall(bare, "read_file", { path: o.small }, n));
       tooldMs.push(await perCall(toold, "read_file", { path: o.small }, n));
-      if (official) officialMs.push(await perCall(official, officialTool!, { path: path.join(o.corpus, o.small) }, n));
+      if (official)
+        officialMs.push(await perCall(official, officialTool!, { path: path.join(o.corpus, o.small) }, n));
     }
   } finally {
     await Promise.all([toold.close(), bare.close(), official?.close()]);
@@ -119,7 +127,8 @@ export async function mcpRows(o: McpBenchOptions): Promise<BenchRow[]> {
     const f = median(officialMs);
     rows.push({
       id: "m2",
-      figure: "MCP read through `toold mcp` vs the official MCP filesystem server (reads from disk each call)",
+      figure:
+        "MCP read through `toold mcp` vs the official MCP filesystem server (reads from disk each call)",
       baseline: `@modelcontextprotocol/server-filesystem ${fmt(f)}`,
       result: fmt(t),
       ratio: (t / f).toFixed(2),

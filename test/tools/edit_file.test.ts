@@ -326,7 +326,7 @@ describe("edit_file: several edits, dry runs, aliases, numbered lines", () => {
     });
     assertOk(r);
     assert.match(textOf(r), /^Dry run, nothing written: would edit m\.js: 1 replacement/);
-    assert.match(String(sc(r).diff), /-  return 2;\n\+  return 3;/);
+    assert.match(String(sc(r).diff), /- {2}return 2;\n\+ {2}return 3;/);
     assert.equal(sc(r).dry_run, true);
     assert.equal((await read("m.js")).toString(), CODE);
     assert.equal((await stat(path.join(ws.root, "m.js"))).mtimeMs, before.mtimeMs);

@@ -192,7 +192,10 @@ test("unknown tools and invalid arguments are protocol errors with clear message
     assert.match(err.message, /invalid arguments for a: n: expected integer/);
     return true;
   });
-  await assert.rejects(reg.call("a", { m: 1 }, ctx()), /unknown argument "m" \(did you mean "n"\?\)\. Accepted: n, number\. Example: \{\}/);
+  await assert.rejects(
+    reg.call("a", { m: 1 }, ctx()),
+    /unknown argument "m" \(did you mean "n"\?\)\. Accepted: n, number\. Example: \{\}/,
+  );
   await assert.rejects(reg.call("a", { n: 1, number: 2 }, ctx()), /"number" and "n" name the same argument/);
   const aliased = await reg.call("a", { number: 3 }, ctx());
   assert.equal(aliased.content[0]?.text, "n=3 instance=1");
@@ -225,7 +228,10 @@ test("published schemas carry every alias and every enum's values; validators ac
     for (const alias of Object.keys(def.argumentAliases ?? {})) {
       assert.ok(published.properties[alias], `${def.name} publishes its alias ${alias}`);
       // A host validating with the published schema accepts the alias alone.
-      assert.ok(!published.required?.includes(def.argumentAliases![alias]!), `${def.name}: ${alias} can stand in`);
+      assert.ok(
+        !published.required?.includes(def.argumentAliases![alias]!),
+        `${def.name}: ${alias} can stand in`,
+      );
     }
     for (const [name, prop] of Object.entries(published.properties)) {
       const consts = prop.anyOf?.every((b) => typeof b === "object" && b !== null && "const" in b);
