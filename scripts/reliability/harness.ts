@@ -152,28 +152,6 @@ export function procFdCount(pid: number): number | undefined {
   }
 }
 
-/** Child processes of `pid` still alive (from /proc), for checks that commands were killed. */
-export function childPids(pid: number): number[] {
-  const out: number[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return out;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[1]) === pid) out.push(Number(entry));
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return out;
-}
-
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -29,17 +29,66 @@ function ratio(hits: number, misses: number): string {
   return total === 0 ? "-" : `${((hits / total) * 100).toFixed(1)}%`;
 }
 
+type Schema = Record<string, unknown>;
+
+/** A JSON schema as a short type: `"list" | "recursive"`, `string[]`, `integer 1..50`, never `any` when it says more. */
+export function schemaType(s: Schema): string {
+  if ("const" in s) return JSON.stringify(s.const);
+  if (Array.isArray(s.enum)) return s.enum.map((v) => JSON.stringify(v)).join(" | ");
+  const union = (s.anyOf ?? s.oneOf) as Schema[] | undefined;
+  if (Array.isArray(union)) return union.map((u) => schemaType(u)).join(" | ");
+  const type = Array.isArray(s.type) ? (s.type as string[]).join(" | ") : (s.type as string | undefined);
+  if (type === "array") {
+    const items = isRecord(s.items) ? schemaType(s.items) : "any";
+    return items.includes(" ") ? `(${items})[]` : `${items}[]`;
+  }
+  if (type === "object" && isRecord(s.properties)) {
+    const required = new Set((s.required ?? []) as string[]);
+    const fields = Object.entries(s.properties).map(
+      ([k, v]) => `${k}${required.has(k) ? "" : "?"}: ${isRecord(v) ? schemaType(v) : "any"}`,
+    );
+    return `{${fields.join(", ")}}`;
+  }
+  if ((type === "integer" || type === "number") && (s.minimum !== undefined || s.maximum !== undefined)) {
+    return `${type} ${s.minimum ?? ""}..${s.maximum ?? ""}`;
+  }
+  return type ?? "any";
+}
+
+function argumentsOf(t: ToolDescriptor): { name: string; required: boolean; schema: Schema }[] {
+  const props = (t.inputSchema.properties ?? {}) as Record<string, Schema>;
+  const required = new Set((t.inputSchema.required ?? []) as string[]);
+  return Object.entries(props).map(([name, schema]) => ({ name, required: required.has(name), schema }));
+}
+
 export function formatToolsTable(tools: ToolDescriptor[]): string {
   const lines: string[] = [];
   for (const t of tools) {
-    const props = (t.inputSchema.properties ?? {}) as Record<string, { type?: string }>;
-    const required = new Set((t.inputSchema.required ?? []) as string[]);
-    const args = Object.entries(props)
-      .map(([name, s]) => `${name}${required.has(name) ? "" : "?"}: ${s.type ?? "any"}`)
+    const args = argumentsOf(t)
+      .map((a) => `${a.name}${a.required ? "" : "?"}: ${schemaType(a.schema)}`)
       .join(", ");
     lines.push(`${t.name}${t.aliases?.length ? ` (aliases: ${t.aliases.join(", ")})` : ""}`);
     lines.push(`  ${t.description}`);
     lines.push(`  args: {${args}}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** One tool in full: description, annotations, and each argument with its type and description. */
+export function formatTool(t: ToolDescriptor): string {
+  const lines = [t.name];
+  if (t.aliases?.length) lines.push(`aliases: ${t.aliases.join(", ")}`);
+  lines.push("", t.description, "");
+  const hints = Object.entries(t.annotations ?? {})
+    .filter(([k, v]) => k.endsWith("Hint") && v === true)
+    .map(([k]) => k.replace(/Hint$/, "").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`));
+  if (hints.length) lines.push(`hints: ${hints.join(", ")}`, "");
+  const args = argumentsOf(t);
+  if (args.length === 0) lines.push("arguments: none");
+  else lines.push("arguments:");
+  for (const a of args) {
+    lines.push(`  ${a.name}${a.required ? " (required)" : ""}: ${schemaType(a.schema)}`);
+    if (typeof a.schema.description === "string") lines.push(`      ${a.schema.description}`);
   }
   return `${lines.join("\n")}\n`;
 }

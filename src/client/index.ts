@@ -123,6 +123,20 @@ async function waitUntilGone(socketPath: string, timeoutMs: number): Promise<voi
   while (existsSync(socketPath) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
 
+/** A word as the shell reads it back: quoted only when it has to be. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The `toold start` that starts this very daemon: with the caller's explicit workspace and socket. */
+function startCommand(target: ResolvedTarget, opts: ConnectOptions): string {
+  return [
+    "toold start",
+    ...(opts.workspace !== undefined ? [`--workspace ${shellWord(target.workspace)}`] : []),
+    ...(opts.socket !== undefined ? [`--socket ${shellWord(target.socket)}`] : []),
+  ].join(" ");
+}
+
 /** Opens one connection, runs `initialize`, and wires approvals and progress onto it. */
 async function openSession(
   target: ResolvedTarget,
@@ -138,7 +152,7 @@ async function openSession(
       if (!isNotListening(err)) throw err;
       if (!autoStart) {
         throw new DaemonUnreachableError(
-          `no toold daemon is running for ${target.workspace} (socket ${target.socket}); start it with \`toold start\``,
+          `no toold daemon is running for ${target.workspace} (socket ${target.socket}); start it with \`${startCommand(target, opts)}\``,
         );
       }
       if (attempt >= 2)

@@ -5,17 +5,17 @@
  */
 import type { Socket } from "node:net";
 import { CancelRequest, type MethodDecl, type NotificationDecl } from "../protocol/methods.js";
+import { ErrorCodes, ProtocolError } from "../protocol/errors.js";
+import { NdjsonDecoder } from "../protocol/decode.js";
 
-export class RpcError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-    readonly data?: unknown,
-  ) {
-    super(message);
-    this.name = "RpcError";
-  }
-}
+/**
+ * Largest answer the client accepts. The daemon bounds what it reads, not what it writes (a big
+ * read can answer with tens of MiB), so this is a guard against a runaway stream, not a contract.
+ */
+const MAX_ANSWER_BYTES = 512 * 1024 * 1024;
+
+/** An error the daemon answered (a JSON-RPC error response): the wire's `ProtocolError`, client side. */
+export class RpcError extends ProtocolError {}
 
 /** The connection closed before the answer came. */
 export class ConnectionClosedError extends Error {
@@ -35,13 +35,11 @@ export class RpcPeer {
   private readonly requestHandlers = new Map<string, RequestHandler>();
   private readonly notificationHandlers = new Map<string, NotificationHandler>();
   private readonly closeHandlers: (() => void)[] = [];
-  /** Pieces of a line not yet terminated; joined once its newline arrives. */
-  private partial: string[] = [];
+  private readonly decoder = new NdjsonDecoder(MAX_ANSWER_BYTES);
   private closed = false;
 
   constructor(private readonly socket: Socket) {
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => this.onData(chunk));
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", () => {
       /* surfaced as close */
     });
@@ -100,20 +98,25 @@ export class RpcPeer {
     this.socket.write(`${JSON.stringify(message)}\n`);
   }
 
-  private onData(chunk: string): void {
-    let start = 0;
-    let nl: number;
-    while ((nl = chunk.indexOf("\n", start)) !== -1) {
-      let line = chunk.slice(start, nl);
-      if (this.partial.length > 0) {
-        this.partial.push(line);
-        line = this.partial.join("");
-        this.partial = [];
-      }
-      start = nl + 1;
-      if (line.trim().length > 0) this.dispatch(line);
+  private onData(chunk: Buffer): void {
+    const step = this.decoder.push(chunk);
+    for (const line of step.bodies) this.dispatch(line);
+    if (step.failure) {
+      this.failAll(
+        new RpcError(
+          ErrorCodes.InvalidRequest,
+          `the daemon sent an answer over ${MAX_ANSWER_BYTES} bytes; the connection was closed`,
+        ),
+      );
+      this.close();
     }
-    if (start < chunk.length) this.partial.push(chunk.slice(start));
+  }
+
+  private failAll(err: Error): void {
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      p.reject(err);
+    }
   }
 
   private dispatch(line: string): void {
@@ -144,10 +147,7 @@ export class RpcPeer {
       else pending.resolve(msg.result);
     } else if (msg.error && (msg.id === null || msg.id === undefined)) {
       // An error the daemon could not tie to a request (malformed or oversized frame): fail all.
-      for (const [id, p] of this.pending) {
-        this.pending.delete(id);
-        p.reject(new RpcError(msg.error.code, msg.error.message, msg.error.data));
-      }
+      this.failAll(new RpcError(msg.error.code, msg.error.message, msg.error.data));
     }
   }
 
@@ -169,10 +169,7 @@ export class RpcPeer {
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const [id, p] of this.pending) {
-      this.pending.delete(id);
-      p.reject(new ConnectionClosedError());
-    }
+    this.failAll(new ConnectionClosedError());
     for (const handler of this.closeHandlers) handler();
   }
 }

@@ -180,6 +180,12 @@ export const CONFIG_SECTIONS = {
       "an integer from 100 to 3600000 (milliseconds)",
       "A message that stays incomplete this long (a slow or stuck sender) gets an error and its connection is closed; so is a connection that sends nothing at all for this long.",
     ),
+    idle_connection_timeout_ms: key(
+      Type.Integer({ minimum: 0, maximum: 86_400_000 }),
+      300_000,
+      "an integer from 0 to 86400000 (milliseconds; 0 = never)",
+      "A connection with no call in flight that has not sent `initialize` (not an editor or agent session) is closed after this long without a message. When max_connections is reached, the longest-idle connection with no call in flight is closed to make room, so silent peers cannot hold every slot.",
+    ),
     drain_timeout_secs: key(
       Type.Integer({ minimum: 0, maximum: 3600 }),
       10,
@@ -205,5 +211,3 @@ export interface Config {
   readonly cache: SectionValues<Sections["cache"]>;
   readonly daemon: SectionValues<Sections["daemon"]>;
 }
-
-export type OptimizationConfig = Config["optimization"];

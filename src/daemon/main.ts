@@ -370,12 +370,28 @@ export async function main(argv: string[]): Promise<void> {
       /* logged; the old config stays */
     });
   });
+  let crashed = false;
   process.on("uncaughtException", (err) => {
-    // One bad call must not take every client down: log it loudly and keep serving.
-    log.error({ err }, "uncaught exception");
+    // The process is in a state nobody planned for (half-updated caches, a lease never returned):
+    // serving on would risk wrong answers. Log it, let the calls in flight finish (bounded by
+    // drain_timeout_secs), and exit non-zero; the next call starts a fresh daemon.
+    log.fatal({ err }, "uncaught exception; draining and exiting");
+    if (crashed) return;
+    crashed = true;
+    process.exitCode = 1;
+    // Should the drain itself hang, leave anyway.
+    setTimeout(
+      () => {
+        log.flush();
+        process.exit(1);
+      },
+      (config.daemon.drain_timeout_secs + 5) * 1000,
+    ).unref();
+    void daemon.shutdown(`uncaught exception: ${err.message}`);
   });
+  // A forgotten promise: logged; the state it leaves is the caller's own, not the process's.
   process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection"));
   await daemon.stopped;
   log.flush();
-  process.exit(0);
+  process.exit(crashed ? 1 : 0);
 }

@@ -5,19 +5,17 @@
  */
 import net from "node:net";
 // From vscode-jsonrpc/node: importing it installs the Node runtime layer the connection needs.
-import { createMessageConnection, type MessageConnection, type Message } from "vscode-jsonrpc/node";
+import {
+  createMessageConnection,
+  type MessageConnection,
+  type RequestMessage,
+  type ResponseMessage,
+} from "vscode-jsonrpc/node";
 import type { Logger } from "pino";
 import { ErrorCodes } from "../protocol/errors.js";
-import {
-  AnswerTrackingWriter,
-  LspMessageReader,
-  NdjsonMessageReader,
-  PooledMessageWriter,
-  type BufferLender,
-  type Framing,
-  type GuardedMessageReader,
-  type ProtocolError,
-} from "../protocol/framing.js";
+import { decoderFor, type Framing } from "../protocol/decode.js";
+import type { WireProblem } from "../protocol/envelope.js";
+import { DecodingReader, PooledMessageWriter, type BufferLender } from "../protocol/transport.js";
 import { Session, type Dispatcher } from "../dispatch/dispatcher.js";
 import type { Stats } from "../dispatch/stats.js";
 import type { Config } from "../config/schema.js";
@@ -37,12 +35,19 @@ interface LiveConnection {
   session: Session;
   socket: net.Socket;
   connection?: MessageConnection;
+  reader?: DecodingReader;
+  /** When it last sent a message or was last answered (ms since the epoch). */
+  lastActive: number;
 }
+
+/** A connection idle at least this long may be closed to make room for a new one when full. */
+const EVICTABLE_AFTER_MS = 1000;
 
 export class DaemonServer {
   readonly server: net.Server;
   private readonly live = new Set<LiveConnection>();
   private nextId = 1;
+  private idleSweep: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: ServerDeps) {
     // Half-open: `echo '{…}' | socat - UNIX-CONNECT:…` closes its sending side before the answer
@@ -66,7 +71,51 @@ export class DaemonServer {
 
   /** Stops accepting; existing connections stay until `closeAll`. */
   stopAccepting(): Promise<void> {
+    if (this.idleSweep) clearInterval(this.idleSweep);
     return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Holds no call: no request of it running, waiting, or being answered. */
+  private isIdle(live: LiveConnection): boolean {
+    return (live.reader?.outstanding ?? 0) === 0;
+  }
+
+  /**
+   * Closes connections idle past `idle_connection_timeout_ms` that are not a session (never sent
+   * `initialize`: a script or a stuck peer, not an editor or agent). Runs while connections exist.
+   */
+  private armIdleSweep(): void {
+    const timeout = this.deps.config().daemon.idle_connection_timeout_ms;
+    if (this.idleSweep || timeout === 0) return;
+    this.idleSweep = setInterval(
+      () => {
+        const limit = this.deps.config().daemon.idle_connection_timeout_ms;
+        const now = Date.now();
+        for (const live of this.live) {
+          if (limit > 0 && !live.session.initialized && this.isIdle(live) && now - live.lastActive >= limit) {
+            this.deps.log.debug({ conn: live.session.id }, "connection closed: idle_connection_timeout_ms");
+            live.socket.destroy();
+          }
+        }
+        if (this.live.size === 0 && this.idleSweep) {
+          clearInterval(this.idleSweep);
+          this.idleSweep = undefined;
+        }
+      },
+      Math.max(50, Math.min(timeout / 4, 10_000)),
+    );
+    this.idleSweep.unref();
+  }
+
+  /** When full: the longest-idle connection holding no call, if one has been idle long enough. */
+  private evictable(): LiveConnection | undefined {
+    let oldest: LiveConnection | undefined;
+    const now = Date.now();
+    for (const live of this.live) {
+      if (!this.isIdle(live) || now - live.lastActive < EVICTABLE_AFTER_MS) continue;
+      if (!oldest || live.lastActive < oldest.lastActive) oldest = live;
+    }
+    return oldest;
   }
 
   /** Aborts every session's calls and closes every connection. */
@@ -81,8 +130,20 @@ export class DaemonServer {
   private accept(socket: net.Socket): void {
     const { stats, log, config } = this.deps;
     const session = new Session(this.nextId++);
-    const live: LiveConnection = { session, socket };
+    const live: LiveConnection = { session, socket, lastActive: Date.now() };
     socket.on("error", (err) => log.debug({ conn: session.id, err: err.message }, "socket error"));
+    const victim = this.live.size >= config().daemon.max_connections ? this.evictable() : undefined;
+    if (victim) {
+      // Silent or idle peers must not hold every slot: the one idle longest makes room.
+      log.info(
+        { conn: victim.session.id, idleMs: Date.now() - victim.lastActive },
+        "connection closed to make room: max_connections reached and it held no call",
+      );
+      this.live.delete(victim);
+      stats.connectionsActive--;
+      victim.session.closed.abort();
+      victim.socket.destroy();
+    }
     if (this.live.size >= config().daemon.max_connections) {
       log.warn(
         { conn: session.id, max: config().daemon.max_connections },
@@ -95,9 +156,11 @@ export class DaemonServer {
     stats.connectionsActive++;
     stats.connectionsTotal++;
     this.deps.onActivity();
+    this.armIdleSweep();
+    socket.on("data", () => (live.lastActive = Date.now()));
     socket.once("close", () => {
-      this.live.delete(live);
-      stats.connectionsActive--;
+      // An evicted connection was already taken off the count.
+      if (this.live.delete(live)) stats.connectionsActive--;
       session.closed.abort();
       live.connection?.dispose();
       this.deps.onActivity();
@@ -118,7 +181,7 @@ export class DaemonServer {
       socket.unshift(first);
       // `{` or `[` (a batch, answered with an error) cannot start an LSP header: newline-delimited JSON.
       const framing: Framing = first[0] === 0x7b || first[0] === 0x5b ? "ndjson" : "lsp";
-      live.connection = this.wire(socket, session, framing);
+      live.connection = this.wire(live, framing);
       socket.resume();
     });
   }
@@ -149,47 +212,69 @@ export class DaemonServer {
     setTimeout(() => socket.destroy(), 1000).unref();
   }
 
-  private wire(socket: net.Socket, session: Session, framing: Framing): MessageConnection {
+  private wire(live: LiveConnection, framing: Framing): MessageConnection {
+    const { socket, session } = live;
     const { dispatcher, log, config } = this.deps;
-    const readerOptions = {
-      maxMessageBytes: config().daemon.max_message_bytes,
-      partialMessageTimeoutMs: config().daemon.frame_timeout_ms,
-      // The reader bounds requests in flight itself, counting answers as they are written, so
-      // cancellations and client/approve answers still get through on a full connection.
-      maxInFlight: config().daemon.max_in_flight_per_connection,
-    };
-    const reader: GuardedMessageReader =
-      framing === "ndjson"
-        ? new NdjsonMessageReader(socket, readerOptions)
-        : new LspMessageReader(socket, readerOptions);
-    const writer = new PooledMessageWriter(socket, framing, this.deps.pool);
-    const rpcLog = log.child({ conn: session.id });
-    const connection = createMessageConnection(reader, new AnswerTrackingWriter(writer, reader), {
-      // A peer that hangs up mid-call is routine (Ctrl-C, a killed script), not a warning.
-      error: (m) => (/socket has been ended|EPIPE|ECONNRESET/.test(m) ? rpcLog.debug(m) : rpcLog.warn(m)),
-      warn: (m) => rpcLog.debug(m),
-      info: () => {},
-      log: () => {},
+    const daemon = config().daemon;
+    const reader = new DecodingReader(socket, decoderFor(framing, daemon.max_message_bytes), {
+      maxMessageBytes: daemon.max_message_bytes,
+      partialMessageTimeoutMs: daemon.frame_timeout_ms,
+      maxInFlight: daemon.max_in_flight_per_connection,
     });
-    reader.onProtocolError((problem: ProtocolError) => {
+    live.reader = reader;
+    const writer = new PooledMessageWriter(socket, framing, this.deps.pool, (id) => {
+      live.lastActive = Date.now();
+      reader.requestAnswered(id);
+    });
+    const rpcLog = log.child({ conn: session.id });
+    const connection = createMessageConnection(
+      reader,
+      writer,
+      {
+        // A peer that hangs up mid-call is routine (Ctrl-C, a killed script), not a warning.
+        error: (m) => (/socket has been ended|EPIPE|ECONNRESET/.test(m) ? rpcLog.debug(m) : rpcLog.warn(m)),
+        warn: (m) => rpcLog.debug(m),
+        info: () => {},
+        log: () => {},
+      },
+      {
+        // At most this many requests run; the rest wait in vscode-jsonrpc's queue. Responses
+        // (client/approve answers) and $/cancelRequest bypass that queue, so they reach a full
+        // connection.
+        maxParallelism: daemon.max_in_flight_per_connection,
+        connectionStrategy: {
+          // A request cancelled while it waits for a slot never starts (it could be a command).
+          cancelUndispatched: (message): ResponseMessage => ({
+            jsonrpc: "2.0",
+            id: (message as RequestMessage).id,
+            error: {
+              code: ErrorCodes.RequestCancelled,
+              message:
+                "cancelled before it started (it was waiting for a free slot of max_in_flight_per_connection)",
+            },
+          }),
+        },
+      },
+    );
+    reader.onProblem((problem: WireProblem) => {
       log.info({ conn: session.id, code: problem.code, reason: problem.message }, "protocol error");
       const response = {
         jsonrpc: "2.0",
         id: problem.id,
         error: { code: problem.code, message: problem.message },
       };
-      void writer.write(response as Message).finally(() => {
-        if (problem.fatal) {
-          socket.end();
-          setTimeout(() => socket.destroy(), 500).unref();
-        }
-      });
+      void writer
+        .send(response)
+        .catch(() => {})
+        .finally(() => {
+          if (problem.fatal) {
+            socket.end();
+            setTimeout(() => socket.destroy(), 500).unref();
+          }
+        });
     });
     connection.onError(([err]) => log.debug({ conn: session.id, err: err.message }, "connection error"));
-    // The reader already holds requests past the bound; pausing the socket here as well would stop
-    // the client/approve answer a held call waits for.
-    const noFlowControl = { pause: () => {}, resume: () => {} };
-    dispatcher.attach(connection, session, noFlowControl, config().daemon.max_in_flight_per_connection);
+    dispatcher.attach(connection, session);
     connection.listen();
     socket.once("end", () => {
       // End of stream is either a half-close (a one-off `echo … | socat` that waits for its
@@ -199,24 +284,34 @@ export class DaemonServer {
         this.abandon(session, socket);
         return;
       }
-      let ticks = 0;
-      const timer = setInterval(() => {
-        if (socket.destroyed || (reader.inFlight === 0 && reader.waiting === 0)) {
-          clearInterval(timer);
-          socket.end();
+      // The reader counted the last message as it read it (its own "end" listener runs first).
+      if (reader.outstanding === 0) {
+        socket.end();
+        return;
+      }
+      const idle = reader.onIdle(() => {
+        idle.dispose();
+        clearInterval(probe);
+        socket.end();
+      });
+      // NDJSON allows blank lines between messages: writing one fails (EPIPE) only when the
+      // peer has really closed, and then its calls are cancelled and its commands killed.
+      const probe = setInterval(() => {
+        if (socket.destroyed) {
+          clearInterval(probe);
+          idle.dispose();
           return;
         }
-        // NDJSON allows blank lines between messages: writing one fails (EPIPE) only when the
-        // peer has really closed, and then its calls are cancelled and its commands killed.
-        if (framing === "ndjson" && ++ticks % 50 === 0) {
-          socket.write("\n", (err) => {
-            if (err) {
-              clearInterval(timer);
-              this.abandon(session, socket);
-            }
-          });
-        }
-      }, 5);
+        if (framing !== "ndjson") return;
+        socket.write("\n", (err) => {
+          if (err) {
+            clearInterval(probe);
+            idle.dispose();
+            this.abandon(session, socket);
+          }
+        });
+      }, 250);
+      probe.unref();
     });
     log.debug({ conn: session.id, framing }, "connection");
     return connection;

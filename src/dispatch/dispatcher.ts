@@ -5,7 +5,13 @@
  */
 import { CancellationToken, ResponseError, type MessageConnection } from "vscode-jsonrpc";
 import type { Logger } from "pino";
-import { ErrorCodes } from "../protocol/errors.js";
+import {
+  ErrorCodes,
+  InvalidParamsError,
+  ProtocolError,
+  RequestCancelledError,
+  ShuttingDownError,
+} from "../protocol/errors.js";
 import {
   PROTOCOL_VERSION,
   type InitializeParams,
@@ -17,7 +23,8 @@ import {
 import * as R from "../protocol/rpc.js";
 import type { Config } from "../config/schema.js";
 import { commandRulesVerdict, policyFor } from "../policy/policy.js";
-import { ToolCallError, type ToolRegistry } from "../tools/registry.js";
+import type { ToolRegistry } from "../tools/registry.js";
+import { ConfigError } from "../config/load.js";
 import type { BufferPool } from "../support/memory-pool.js";
 import { errorResult, type AnyToolDefinition, type ToolContext } from "../tools/shared/types.js";
 import type { Workspace } from "../workspace/workspace.js";
@@ -40,8 +47,6 @@ export interface DaemonControl {
   /** Begins a graceful shutdown; idempotent. */
   shutdown(reason: string): void;
   isDraining(): boolean;
-  /** Extra stats sections contributed by other components (fileCache, index…). */
-  extraStats?(): Partial<StatsResult>;
 }
 
 export interface DispatchDeps {
@@ -57,29 +62,21 @@ export interface DispatchDeps {
   readonly index?: () => WorkspaceIndex | undefined;
 }
 
-/** Flow control for one connection: the server pauses reading while too many calls are in flight. */
-export interface FlowControl {
-  pause(): void;
-  resume(): void;
-}
-
 export class Session {
   approvals = false;
   /** Sent `initialize`: a long-lived client (editor, library, MCP bridge), not a one-off. */
   initialized = false;
   clientName: string | undefined;
-  inFlight = 0;
   /** Aborted when the connection closes: cancels every call still running for it. */
   readonly closed = new AbortController();
   constructor(readonly id: number) {}
 }
 
+/** What crosses the wire for an error thrown by a method: its code, or -32603 for a bug. */
 function toResponseError(err: unknown): ResponseError<unknown> {
   if (err instanceof ResponseError) return err;
-  if (err instanceof ToolCallError) return new ResponseError(err.code, err.message, err.data);
-  if (err instanceof Error && err.name === "ConfigError") {
-    return new ResponseError(ErrorCodes.ConfigInvalid, err.message);
-  }
+  if (err instanceof ProtocolError) return new ResponseError(err.code, err.message, err.data);
+  if (err instanceof ConfigError) return new ResponseError(ErrorCodes.ConfigInvalid, err.message);
   return new ResponseError(
     ErrorCodes.InternalError,
     `internal error: ${(err as Error)?.message ?? String(err)}`,
@@ -89,7 +86,7 @@ function toResponseError(err: unknown): ResponseError<unknown> {
 function requireObject(params: unknown, method: string): Record<string, unknown> {
   if (params === undefined || params === null) return {};
   if (typeof params !== "object" || Array.isArray(params)) {
-    throw new ResponseError(ErrorCodes.InvalidParams, `${method}: params must be a JSON object`);
+    throw new InvalidParamsError(`${method}: params must be a JSON object`);
   }
   return params as Record<string, unknown>;
 }
@@ -98,7 +95,7 @@ export class Dispatcher {
   constructor(private readonly deps: DispatchDeps) {}
 
   /** Registers every method on `conn` for `session`. Call before `conn.listen()`. */
-  attach(conn: MessageConnection, session: Session, flow: FlowControl, maxInFlight: number): void {
+  attach(conn: MessageConnection, session: Session): void {
     const { registry, stats, control, log } = this.deps;
 
     const guarded = <P, R>(
@@ -112,8 +109,7 @@ export class Dispatcher {
         const token = args[args.length - 1] as CancellationToken;
         try {
           if (args.length > 2) {
-            throw new ResponseError(
-              ErrorCodes.InvalidParams,
+            throw new InvalidParamsError(
               `${method}: params must be one JSON object (or an array holding exactly one object), got ${args.length - 1} positional values`,
             );
           }
@@ -158,26 +154,21 @@ export class Dispatcher {
       guarded("tools/call", async (raw: ToolsCallParams, token) => {
         const params = requireObject(raw, "tools/call") as Partial<ToolsCallParams>;
         if (typeof params.name !== "string" || params.name.length === 0) {
-          throw new ResponseError(
-            ErrorCodes.InvalidParams,
+          throw new InvalidParamsError(
             'tools/call: "name" must be a tool name, e.g. {"name":"read_file","arguments":{"path":"README.md"}}',
           );
         }
-        if (control.isDraining()) {
-          throw new ResponseError(
-            ErrorCodes.ShuttingDown,
-            "the daemon is shutting down; retry to reach a new one",
-          );
+        if (control.isDraining()) throw new ShuttingDownError();
+        // Cancelled while it waited for a slot: it never starts (vscode-jsonrpc hands on a request
+        // whose cancel came before it was dispatched with its token already cancelled).
+        if (token.isCancellationRequested) {
+          throw new RequestCancelledError("cancelled before it started");
         }
-        session.inFlight++;
         stats.inFlight++;
-        if (session.inFlight >= maxInFlight) flow.pause();
         try {
           return await this.callTool(conn, session, params as ToolsCallParams, token);
         } finally {
-          session.inFlight--;
           stats.inFlight--;
-          if (session.inFlight < maxInFlight) flow.resume();
         }
       }),
     );
@@ -258,7 +249,7 @@ export class Dispatcher {
       outcome = result.isError ? "tool_error" : "ok";
       return result;
     } catch (err) {
-      outcome = err instanceof ToolCallError ? "invalid" : "error";
+      outcome = err instanceof ProtocolError ? "invalid" : "error";
       throw err;
     } finally {
       cancelListener.dispose();
@@ -325,34 +316,14 @@ export class Dispatcher {
 
   statsSnapshot(): StatsResult {
     const { registry, pool, stats, control } = this.deps;
-    const hot = registry.hotCacheStats();
-    const p = pool.stats();
     const mem = control.memoryUsage();
     return {
       uptimeMs: stats.uptimeMs(),
       connections: { active: stats.connectionsActive, total: stats.connectionsTotal },
       requests: { total: stats.requestsTotal, errors: stats.requestErrors, inFlight: stats.inFlight },
       tools: stats.toolSummaries(),
-      hotCache: {
-        enabled: hot.enabled,
-        size: hot.size,
-        capacity: hot.capacity,
-        hits: hot.hits,
-        misses: hot.misses,
-        evictions: hot.evictions,
-        builds: hot.builds,
-      },
-      memoryPool: {
-        enabled: p.enabled,
-        pooled: p.pooled,
-        pooledBytes: p.pooledBytes,
-        capacity: p.capacity,
-        hits: p.hits,
-        misses: p.misses,
-        returned: p.returned,
-        dropped: p.dropped,
-        leased: p.leased,
-      },
+      hotCache: registry.hotCacheStats(),
+      memoryPool: pool.stats(),
       fileCache: this.deps.files.stats(),
       index: this.deps.index?.()?.stats() ?? { enabled: false },
       process: {
@@ -360,8 +331,7 @@ export class Dispatcher {
         heapUsedBytes: mem.heapUsed,
         ...(control.activeResources ? { activeResources: control.activeResources() } : {}),
       },
-      ...control.extraStats?.(),
-    } as StatsResult;
+    };
   }
 
   status(): StatusResult {

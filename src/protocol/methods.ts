@@ -88,32 +88,88 @@ export interface LatencySummary {
   /** Sum of all call durations, for rates and means (Prometheus `_sum`). */
   sumMs: number;
 }
+/** The hot cache of built tool instances (src/tools/registry.ts). */
+export interface HotCacheStats {
+  enabled: boolean;
+  size: number;
+  capacity: number;
+  hits: number;
+  misses: number;
+  evictions: number;
+  /** Instances built since start (cache misses plus every call when the cache is off). */
+  builds: number;
+}
+/** The buffer pool (src/support/memory-pool.ts). */
+export interface MemoryPoolStats {
+  enabled: boolean;
+  /** Buffers idle in the pool now. */
+  pooled: number;
+  pooledBytes: number;
+  /** Buffers the pool may keep idle (per class × classes). */
+  capacity: number;
+  /** Acquires served from the pool. */
+  hits: number;
+  /** Acquires that had to allocate. */
+  misses: number;
+  /** Releases kept for reuse. */
+  returned: number;
+  /** Releases let go (class full, oversized, byte bound, or pool disabled). */
+  dropped: number;
+  /** Buffers acquired and not yet released. */
+  leased: number;
+}
+/** The file content cache (src/cache/file-cache.ts). */
+export interface FileCacheStats {
+  enabled: boolean;
+  entries: number;
+  bytes: number;
+  maxBytes: number;
+  /** Largest single file kept; bigger files are read through the pool each time. */
+  maxFileBytes: number;
+  /** Of `bytes`, what search summaries take. */
+  memoBytes: number;
+  /** True while summaries are being built in the background. */
+  summarizing: boolean;
+  hits: number;
+  misses: number;
+  evictions: number;
+  invalidations: number;
+}
+/** The watched workspace tree (src/index/workspace-index.ts). */
+export interface IndexStats {
+  ready: boolean;
+  healthy: boolean;
+  dirs: number;
+  files: number;
+  watches: number;
+  /** Watcher events applied since start. */
+  events: number;
+  syncs: number;
+  rebuilds: number;
+  /** Milliseconds the initial scan took. */
+  buildMs: number;
+}
+export interface ProcessStats {
+  rssBytes: number;
+  heapUsedBytes: number;
+  /** Live libuv handles and requests: a leak shows up as growth. */
+  activeResources?: number;
+}
+/**
+ * `daemon/stats`: declared here once; each component returns its section's type and the
+ * dispatcher assembles them without a cast.
+ */
 export interface StatsResult {
   uptimeMs: number;
   connections: { active: number; total: number };
   requests: { total: number; errors: number; inFlight: number };
   tools: Record<string, LatencySummary>;
-  hotCache: {
-    enabled: boolean;
-    size: number;
-    capacity: number;
-    hits: number;
-    misses: number;
-    evictions: number;
-  };
-  memoryPool: {
-    enabled: boolean;
-    pooled: number;
-    pooledBytes: number;
-    capacity: number;
-    hits: number;
-    misses: number;
-    returned: number;
-    dropped: number;
-  };
-  fileCache: { entries: number; bytes: number; maxBytes: number; hits: number; misses: number };
-  process: { rssBytes: number; heapUsedBytes: number; activeResources?: number };
-  [extra: string]: unknown;
+  hotCache: HotCacheStats;
+  memoryPool: MemoryPoolStats;
+  fileCache: FileCacheStats;
+  /** `{ enabled: false }` while `[cache] watch` is off. */
+  index: IndexStats | { enabled: false };
+  process: ProcessStats;
 }
 export interface StatusResult {
   pid: number;

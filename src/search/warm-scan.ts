@@ -91,11 +91,6 @@ function blockHas(s: Summary, b: number, h: number): boolean {
   return (s.bits[b * s.words + (h >>> 5)]! & (1 << (h & 31))) !== 0;
 }
 
-/** False when the summary proves no block (nor pair of adjacent blocks) holds all of `grams`. */
-export function mayContain(summary: Summary, grams: readonly number[]): boolean {
-  return candidateRanges(summary, grams, 0, Infinity).length > 0;
-}
-
 /**
  * Byte ranges of the file where an occurrence of a literal with these trigrams may lie: the
  * blocks that hold all of them, or whose pair with a neighbour does (an occurrence spans at most
@@ -160,38 +155,6 @@ export function planFor(literals: readonly string[]): LiteralPlan | undefined {
   const bufs = literals.filter((l) => l.length > 0 && !l.includes("\n")).map((l) => Buffer.from(l, "utf8"));
   if (bufs.length === 0) return undefined;
   return { literals: bufs, grams: [...new Set(bufs.flatMap(trigramsOf))] };
-}
-
-/**
- * Which literal to scan for: the one found in the fewest bytes of files, judged on the
- * summaries of a sample of candidate files (cheap), else the longest.
- */
-export function pickScanLiteral(
-  plan: LiteralPlan,
-  sample: readonly { data: Buffer; summary: Summary | undefined }[],
-): Buffer {
-  if (plan.literals.length === 1 || sample.length === 0) {
-    return [...plan.literals].sort((a, b) => b.length - a.length)[0]!;
-  }
-  let best = plan.literals[0]!;
-  let bestBytes = Infinity;
-  for (const lit of plan.literals) {
-    let bytes = 0;
-    for (const { data } of sample) {
-      let at = data.indexOf(lit);
-      let hits = 0;
-      while (at !== -1 && hits < 64) {
-        hits++;
-        at = data.indexOf(lit, at + lit.length);
-      }
-      bytes += hits;
-    }
-    if (bytes < bestBytes || (bytes === bestBytes && lit.length > best.length)) {
-      best = lit;
-      bestBytes = bytes;
-    }
-  }
-  return best;
 }
 
 const NL = 0x0a;

@@ -1,9 +1,9 @@
 /**
- * A small unified-diff generator (no dependency): line diff by longest common subsequence on the
- * part between the common prefix and suffix, hunks with `context` lines around each change.
- * Lines are compared with their line endings, so a CRLF→LF change or a missing final newline
- * shows up (the latter as `\ No newline at end of file`, as diff(1) prints it).
+ * Unified diffs on jsdiff (Myers' O((n+m)·D) line diff). Lines are compared with their line
+ * endings, so a CRLF→LF change or a missing final newline shows up (the latter as
+ * `\ No newline at end of file`, as diff(1) prints it); CRs are not printed.
  */
+import { structuredPatch, type StructuredPatchHunk } from "diff";
 import { splitLinesKeepEnds } from "./text.js";
 
 export interface UnifiedDiffOptions {
@@ -11,65 +11,13 @@ export interface UnifiedDiffOptions {
   newPath?: string;
   /** Context lines around each change. Default 3. */
   context?: number;
-  /** Middle sections with more line pairs than this are shown as one replaced block. */
-  maxCells?: number;
 }
 
-type Op = { kind: " " | "-" | "+"; line: string };
-
-function diffLines(a: string[], b: string[], maxCells: number): Op[] {
-  let pre = 0;
-  while (pre < a.length && pre < b.length && a[pre] === b[pre]) pre++;
-  let suf = 0;
-  while (suf < a.length - pre && suf < b.length - pre && a[a.length - 1 - suf] === b[b.length - 1 - suf])
-    suf++;
-  const ops: Op[] = [];
-  for (let i = 0; i < pre; i++) ops.push({ kind: " ", line: a[i]! });
-  const am = a.slice(pre, a.length - suf);
-  const bm = b.slice(pre, b.length - suf);
-  const n = am.length;
-  const m = bm.length;
-  if (n > 0 && m > 0 && (n + 1) * (m + 1) <= maxCells) {
-    // lcs[i][j] = LCS length of am[i..] and bm[j..], in one flat array.
-    const w = m + 1;
-    const lcs = new Uint32Array((n + 1) * w);
-    for (let i = n - 1; i >= 0; i--) {
-      for (let j = m - 1; j >= 0; j--) {
-        lcs[i * w + j] =
-          am[i] === bm[j]
-            ? lcs[(i + 1) * w + j + 1]! + 1
-            : Math.max(lcs[(i + 1) * w + j]!, lcs[i * w + j + 1]!);
-      }
-    }
-    let i = 0;
-    let j = 0;
-    while (i < n && j < m) {
-      if (am[i] === bm[j]) {
-        ops.push({ kind: " ", line: am[i]! });
-        i++;
-        j++;
-      } else if (lcs[(i + 1) * w + j]! >= lcs[i * w + j + 1]!) {
-        ops.push({ kind: "-", line: am[i++]! });
-      } else {
-        ops.push({ kind: "+", line: bm[j++]! });
-      }
-    }
-    while (i < n) ops.push({ kind: "-", line: am[i++]! });
-    while (j < m) ops.push({ kind: "+", line: bm[j++]! });
-  } else {
-    for (const line of am) ops.push({ kind: "-", line });
-    for (const line of bm) ops.push({ kind: "+", line });
-  }
-  for (let i = a.length - suf; i < a.length; i++) ops.push({ kind: " ", line: a[i]! });
-  return ops;
-}
-
-function render(op: Op): string {
-  let body = op.line;
-  const hasNewline = body.endsWith("\n");
-  if (hasNewline) body = body.slice(0, body.endsWith("\r\n") ? -2 : -1);
-  return `${op.kind}${body}\n${hasNewline ? "" : "\\ No newline at end of file\n"}`;
-}
+/**
+ * Myers' work grows with (lines × edit distance): past this budget the middle that differs is
+ * shown as one replaced block, so a rewrite of a huge file cannot stall the daemon.
+ */
+const MAX_DIFF_WORK = 4_000_000;
 
 function range(start: number, count: number): string {
   // diff(1): an empty range names the line before it.
@@ -77,38 +25,51 @@ function range(start: number, count: number): string {
   return count === 1 ? `${first}` : `${first},${count}`;
 }
 
+/** jsdiff's hunk line without a CR before its (dropped) newline. */
+function printable(line: string): string {
+  return line.endsWith("\r") ? line.slice(0, -1) : line;
+}
+
+/** One hunk that replaces everything between the common prefix and suffix. */
+function replacedBlock(a: string[], b: string[], context: number): StructuredPatchHunk {
+  let pre = 0;
+  while (pre < a.length && pre < b.length && a[pre] === b[pre]) pre++;
+  let suf = 0;
+  while (suf < a.length - pre && suf < b.length - pre && a[a.length - 1 - suf] === b[b.length - 1 - suf])
+    suf++;
+  const from = Math.max(0, pre - context);
+  const lines: string[] = [];
+  const emit = (mark: string, line: string): void => {
+    lines.push(mark + line.replace(/\r?\n$/, ""));
+    if (!line.endsWith("\n")) lines.push("\\ No newline at end of file");
+  };
+  for (let i = from; i < pre; i++) emit(" ", a[i]!);
+  for (let i = pre; i < a.length - suf; i++) emit("-", a[i]!);
+  for (let i = pre; i < b.length - suf; i++) emit("+", b[i]!);
+  const tail = Math.min(suf, context);
+  for (let i = a.length - suf; i < a.length - suf + tail; i++) emit(" ", a[i]!);
+  return {
+    oldStart: from + 1,
+    oldLines: a.length - suf + tail - from,
+    newStart: from + 1,
+    newLines: b.length - suf + tail - from,
+    lines,
+  };
+}
+
 /** The unified diff from `oldText` to `newText`, or "" when they are equal. */
 export function unifiedDiff(oldText: string, newText: string, opts: UnifiedDiffOptions): string {
   if (oldText === newText) return "";
   const context = opts.context ?? 3;
-  const ops = diffLines(splitLinesKeepEnds(oldText), splitLinesKeepEnds(newText), opts.maxCells ?? 4_000_000);
-  // Old/new line numbers (1-based) at each op.
-  const oldNo: number[] = [];
-  const newNo: number[] = [];
-  let o = 1;
-  let nn = 1;
-  for (const op of ops) {
-    oldNo.push(o);
-    newNo.push(nn);
-    if (op.kind !== "+") o++;
-    if (op.kind !== "-") nn++;
-  }
-  const changed = ops.map((op, i) => (op.kind === " " ? -1 : i)).filter((i) => i >= 0);
-  const hunks: Array<[number, number]> = [];
-  for (const idx of changed) {
-    const start = Math.max(0, idx - context);
-    const end = Math.min(ops.length, idx + context + 1);
-    const last = hunks[hunks.length - 1];
-    if (last && start <= last[1]) last[1] = Math.max(last[1], end);
-    else hunks.push([start, end]);
-  }
+  const oldLines = splitLinesKeepEnds(oldText);
+  const newLines = splitLinesKeepEnds(newText);
+  const maxEditLength = Math.max(64, Math.floor(MAX_DIFF_WORK / (oldLines.length + newLines.length + 1)));
+  const patch = structuredPatch("a", "b", oldText, newText, undefined, undefined, { context, maxEditLength });
+  const hunks = patch ? patch.hunks : [replacedBlock(oldLines, newLines, context)];
   let out = `--- a/${opts.oldPath}\n+++ b/${opts.newPath ?? opts.oldPath}\n`;
-  for (const [start, end] of hunks) {
-    const slice = ops.slice(start, end);
-    const oldCount = slice.filter((op) => op.kind !== "+").length;
-    const newCount = slice.filter((op) => op.kind !== "-").length;
-    out += `@@ -${range(oldNo[start]!, oldCount)} +${range(newNo[start]!, newCount)} @@\n`;
-    for (const op of slice) out += render(op);
+  for (const h of hunks) {
+    out += `@@ -${range(h.oldStart, h.oldLines)} +${range(h.newStart, h.newLines)} @@\n`;
+    for (const line of h.lines) out += printable(line) + "\n";
   }
   return out;
 }

@@ -4,6 +4,7 @@
  * `acquire` and `release`; at most `maxPerClass` are kept per class and the pool never holds more
  * than `maxPooledBytes`. With the pool disabled the same calls allocate fresh buffers.
  */
+import type { MemoryPoolStats } from "../protocol/methods.js";
 
 export interface BufferPoolOptions {
   enabled: boolean;
@@ -15,25 +16,6 @@ export interface BufferPoolOptions {
   maxClassBytes?: number;
   /** Hard bound on the bytes the pool keeps idle. */
   maxPooledBytes?: number;
-}
-
-export interface BufferPoolStats {
-  enabled: boolean;
-  /** Buffers idle in the pool now. */
-  pooled: number;
-  pooledBytes: number;
-  /** Buffers the pool may keep idle (per class × classes). */
-  capacity: number;
-  /** Acquires served from the pool. */
-  hits: number;
-  /** Acquires that had to allocate. */
-  misses: number;
-  /** Releases kept for reuse. */
-  returned: number;
-  /** Releases let go (class full, oversized, byte bound, or pool disabled). */
-  dropped: number;
-  /** Buffers acquired and not yet released. */
-  leased: number;
 }
 
 const DEFAULT_MIN_CLASS = 4 * 1024;
@@ -140,7 +122,7 @@ export class BufferPool {
     }
   }
 
-  stats(): BufferPoolStats {
+  stats(): MemoryPoolStats {
     return {
       enabled: this.enabled,
       pooled: this.free.reduce((n, list) => n + list.length, 0),

@@ -17,7 +17,7 @@ import { Type } from "@sinclair/typebox";
 import { removeConfined } from "../support/confined-fs.js";
 import { resolveEntry } from "./shared/entry.js";
 import { mkdirParents, removeCreatedDirs, writeFileAtomic } from "../support/fs-atomic.js";
-import { defineTool, textResult, ToolError, type ToolContext } from "./shared/types.js";
+import { defineTool, textResult, ToolFailure, type ToolContext } from "./shared/types.js";
 import { looksBinary } from "../support/text.js";
 
 export const inputSchema = Type.Object(
@@ -53,8 +53,8 @@ export type PatchOp =
   | { type: "delete"; path: string; patchLine: number }
   | { type: "update"; path: string; moveTo?: string; hunks: Hunk[]; patchLine: number };
 
-function parseError(line: number, message: string): ToolError {
-  return new ToolError(`invalid patch, line ${line}: ${message}. Nothing was written.`, {
+function parseError(line: number, message: string): ToolFailure {
+  return new ToolFailure(`invalid patch, line ${line}: ${message}. Nothing was written.`, {
     parse_error: true,
     line,
   });
@@ -361,14 +361,14 @@ export interface PatchFileResult {
 
 function decodeText(bytes: Buffer, userPath: string): string {
   if (looksBinary(bytes)) {
-    throw new ToolError(
+    throw new ToolFailure(
       `"${userPath}" looks like a binary file (it contains NUL bytes); apply_patch updates text files only. Nothing was written.`,
     );
   }
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
-    throw new ToolError(
+    throw new ToolFailure(
       `"${userPath}" is not valid UTF-8; apply_patch updates UTF-8 text only. Nothing was written.`,
     );
   }
@@ -385,7 +385,7 @@ class Plan {
     if (opts.noFollow) {
       const entry = await resolveEntry(this.ctx, userPath);
       if (entry.stats?.isSymbolicLink()) {
-        throw new ToolError(
+        throw new ToolFailure(
           `"${userPath}" is a symlink; apply_patch does not delete or move links: use delete_file. Nothing was written.`,
         );
       }
@@ -405,8 +405,8 @@ class Plan {
     let original: Buffer | null = null;
     if (st) {
       if (st.isDirectory())
-        throw new ToolError(`"${userPath}" is a directory, not a file. Nothing was written.`);
-      if (!st.isFile()) throw new ToolError(`"${userPath}" is not a regular file. Nothing was written.`);
+        throw new ToolFailure(`"${userPath}" is a directory, not a file. Nothing was written.`);
+      if (!st.isFile()) throw new ToolFailure(`"${userPath}" is not a regular file. Nothing was written.`);
       original = await readFile(abs, { signal: this.ctx.signal });
     }
     const state: FileState = {
@@ -459,7 +459,7 @@ async function commit(plan: Plan, ctx: ToolContext): Promise<void> {
         }
       }
       const why = ctx.signal.aborted ? "the call was cancelled" : (err as Error).message;
-      throw new ToolError(
+      throw new ToolFailure(
         `apply_patch failed while writing "${state.rel}" (${why}); ` +
           (notRestored.length === 0
             ? `the ${done.length} file(s) already written were restored, so nothing changed.`
@@ -494,7 +494,7 @@ export const applyPatchTool = defineTool({
       if (op.type === "add") {
         const state = await plan.load(op.path);
         if (state.current !== null) {
-          throw new ToolError(
+          throw new ToolFailure(
             `"*** Add File: ${op.path}" (patch line ${op.patchLine}): the file already exists: use "*** Update File:" to change it ` +
               "or delete it first. Nothing was written.",
             { path: state.rel, patch_line: op.patchLine },
@@ -505,7 +505,7 @@ export const applyPatchTool = defineTool({
       } else if (op.type === "delete") {
         const state = await plan.load(op.path, { noFollow: true });
         if (state.current === null) {
-          throw new ToolError(
+          throw new ToolFailure(
             `"*** Delete File: ${op.path}" (patch line ${op.patchLine}): no such file. Nothing was written.`,
             { path: state.rel, patch_line: op.patchLine },
           );
@@ -515,7 +515,7 @@ export const applyPatchTool = defineTool({
       } else {
         const state = await plan.load(op.path, op.moveTo !== undefined ? { noFollow: true } : {});
         if (state.current === null) {
-          throw new ToolError(
+          throw new ToolFailure(
             `"*** Update File: ${op.path}" (patch line ${op.patchLine}): no such file: check the path, or use "*** Add File:" ` +
               "to create it. Nothing was written.",
             { path: state.rel, patch_line: op.patchLine },
@@ -530,7 +530,7 @@ export const applyPatchTool = defineTool({
             applied = applyHunks(before, op.hunks);
           } catch (err) {
             if (!(err instanceof HunkError)) throw err;
-            throw new ToolError(
+            throw new ToolFailure(
               `hunk ${err.hunk} of "${op.path}" (patch line ${err.patchLine}) did not apply: ${err.reason}:\n` +
                 err.expected.map((l) => `  | ${l}`).join("\n") +
                 `\nThe file may differ from what the patch expects: re-read "${op.path}" with read_file and regenerate the patch. ` +
@@ -547,7 +547,7 @@ export const applyPatchTool = defineTool({
         if (op.moveTo !== undefined) {
           const dest = await plan.load(op.moveTo);
           if (dest !== state && dest.current !== null) {
-            throw new ToolError(
+            throw new ToolFailure(
               `"*** Move to: ${op.moveTo}" (for "${op.path}", patch line ${op.patchLine}): the destination already exists: ` +
                 "delete it first or choose another path. Nothing was written.",
               { path: dest.rel, patch_line: op.patchLine },

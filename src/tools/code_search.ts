@@ -19,7 +19,7 @@ import {
   defineTool,
   errorResult,
   textResult,
-  ToolError,
+  ToolFailure,
   type ToolContext,
 } from "./shared/types.js";
 
@@ -182,7 +182,7 @@ async function targets(ctx: ToolContext, userPath: string, langs: ReadonlySet<La
   if (!st.isDirectory()) {
     const lang = langOf(target.rel);
     if (!lang) {
-      throw new ToolError(
+      throw new ToolFailure(
         `"${userPath}" is not a file of ${[...langs].join(", ")} (known extensions: ${[...BY_EXTENSION.keys()].join(", ")}): pass language, or a folder`,
       );
     }

@@ -25,7 +25,7 @@ import {
   transferSchema,
   TRANSFER_ALIASES,
 } from "./shared/transfer.js";
-import { defineTool, textResult, ToolError, type ToolContext } from "./shared/types.js";
+import { defineTool, textResult, ToolFailure, type ToolContext } from "./shared/types.js";
 
 export const inputSchema = transferSchema("copy");
 
@@ -59,7 +59,7 @@ async function planTree(ctx: ToolContext, rootAbs: string, rootRel: string, dest
       const st = await lstat(abs);
       const kind = kindOf(st);
       if (!kind) {
-        throw new ToolError(
+        throw new ToolFailure(
           `"${rootRel}/${rel}" is a device, socket or FIFO; copy_file copies files, links and folders. Nothing was copied.`,
         );
       }
@@ -70,7 +70,7 @@ async function planTree(ctx: ToolContext, rootAbs: string, rootRel: string, dest
         const fromHere = path.resolve(path.dirname(abs), text);
         const fromCopy = path.resolve(path.dirname(path.join(destAbs, rel)), text);
         if (!isWithin(ctx.workspace.root, fromHere) || !isWithin(ctx.workspace.root, fromCopy)) {
-          throw new ToolError(
+          throw new ToolFailure(
             `"${rootRel}/${rel}" is a symlink leading outside the workspace; copy_file never copies one. Nothing was copied.`,
           );
         }
@@ -79,7 +79,7 @@ async function planTree(ctx: ToolContext, rootAbs: string, rootRel: string, dest
       if (kind === "file") bytes += st.size;
       entries.push(entry);
       if (entries.length > MAX_COPY_ENTRIES) {
-        throw new ToolError(
+        throw new ToolFailure(
           `"${rootRel}" holds more than ${MAX_COPY_ENTRIES} entries; too many for one copy. Copy smaller folders. Nothing was copied.`,
         );
       }
@@ -89,8 +89,8 @@ async function planTree(ctx: ToolContext, rootAbs: string, rootRel: string, dest
   return { entries, bytes };
 }
 
-function tooLarge(rel: string, bytes: number, limit: number, atLeast: boolean): ToolError {
-  return new ToolError(
+function tooLarge(rel: string, bytes: number, limit: number, atLeast: boolean): ToolFailure {
+  return new ToolFailure(
     `copying "${rel}" would write ${atLeast ? "more than " : ""}${bytes} bytes, over [tools] max_copy_bytes ${limit}; nothing was copied: ` +
       "copy less, or raise max_copy_bytes in vtcode.toml",
     { source: rel, bytes, max_copy_bytes: limit },
@@ -104,7 +104,7 @@ async function copyFileAt(srcFolderReal: string, name: string, dstPath: string, 
     const handle = await open(dir.at(name), READ_NONBLOCK | constants.O_NOFOLLOW);
     try {
       if (!(await handle.stat()).isFile())
-        throw new ToolError(`"${name}" changed while copying; nothing was copied`);
+        throw new ToolFailure(`"${name}" changed while copying; nothing was copied`);
       await copyOpenFile(handle, dstPath, mode);
     } finally {
       await handle.close();
@@ -136,10 +136,10 @@ export const copyFileTool = defineTool({
     const st = await lstat(src.abs);
     const kind = kindOf(st);
     if (kind !== "file" && kind !== "dir") {
-      throw new ToolError(`"${args.source}" is a device, socket or FIFO; copy_file copies files and folders`);
+      throw new ToolFailure(`"${args.source}" is a device, socket or FIFO; copy_file copies files and folders`);
     }
     if (src.abs === ctx.workspace.root) {
-      throw new ToolError(`"${args.source}" is the workspace root; copy a folder inside it instead`);
+      throw new ToolFailure(`"${args.source}" is the workspace root; copy a folder inside it instead`);
     }
     const overwrite = args.overwrite ?? false;
     const dest = await resolveDestination(
@@ -170,7 +170,7 @@ export const copyFileTool = defineTool({
         const handle = await openConfinedForRead(src.abs);
         try {
           if (!(await handle.stat()).isFile()) {
-            throw new ToolError(`"${src.rel}" changed while copying; nothing was copied`);
+            throw new ToolFailure(`"${src.rel}" changed while copying; nothing was copied`);
           }
           tempMade = true;
           await copyOpenFile(handle, temp, st.mode);
@@ -218,12 +218,12 @@ export const copyFileTool = defineTool({
       await removeCreatedDirs(created);
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "EEXIST" || code === "ENOTEMPTY") {
-        throw new ToolError(
+        throw new ToolFailure(
           `destination "${dest.rel}" appeared while copying; nothing was copied: look at it, then pass overwrite: true or choose another destination`,
         );
       }
       if (code === "ENOSPC" || code === "EDQUOT") {
-        throw new ToolError(`no space left to copy "${src.rel}"; nothing was copied`);
+        throw new ToolFailure(`no space left to copy "${src.rel}"; nothing was copied`);
       }
       throw err;
     }

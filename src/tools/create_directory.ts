@@ -3,7 +3,7 @@ import { lstat } from "node:fs/promises";
 import { Type } from "@sinclair/typebox";
 import { mkdirConfined } from "../support/confined-fs.js";
 import { existingAncestor } from "./shared/transfer.js";
-import { defineTool, textResult, ToolError } from "./shared/types.js";
+import { defineTool, textResult, ToolFailure } from "./shared/types.js";
 
 export const inputSchema = Type.Object(
   {
@@ -37,7 +37,7 @@ export const createDirectoryTool = defineTool({
     if (target.exists) {
       const st = await lstat(target.abs);
       if (!st.isDirectory()) {
-        throw new ToolError(`"${args.path}" already exists and is not a folder; nothing created`, {
+        throw new ToolFailure(`"${args.path}" already exists and is not a folder; nothing created`, {
           path: target.rel,
         });
       }

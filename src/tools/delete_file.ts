@@ -1,7 +1,7 @@
 /** delete_file: removes a file, a symlink (never its target) or, with `recursive`, a folder. */
 import { Type } from "@sinclair/typebox";
 import { removeConfined } from "../support/confined-fs.js";
-import { defineTool, textResult, ToolError } from "./shared/types.js";
+import { defineTool, textResult, ToolFailure } from "./shared/types.js";
 import { resolveEntry } from "./shared/entry.js";
 
 export const inputSchema = Type.Object(
@@ -36,7 +36,7 @@ export const deleteFileTool = defineTool({
   async handler(args, ctx) {
     const entry = await resolveEntry(ctx, args.path, { recursive: args.recursive ?? false });
     if (!entry.stats) {
-      throw new ToolError(
+      throw new ToolFailure(
         `no such file or folder: "${args.path}" (paths are relative to the workspace root); nothing deleted`,
         {
           path: entry.rel,
@@ -52,7 +52,7 @@ export const deleteFileTool = defineTool({
       deleted = "symlink";
     } else if (entry.stats.isDirectory()) {
       if (!args.recursive) {
-        throw new ToolError(
+        throw new ToolFailure(
           `"${args.path}" is a folder: pass recursive: true to delete it with everything in it; nothing deleted`,
           { path: entry.rel, type: "dir" },
         );

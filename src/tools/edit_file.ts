@@ -8,7 +8,7 @@ import { Type } from "@sinclair/typebox";
 import { unifiedDiff } from "../support/diff.js";
 import { sha256Hex, writeFileAtomic } from "../support/fs-atomic.js";
 import { DEFAULT_MAX_BYTES } from "./shared/limits.js";
-import { ArgumentError, defineTool, textResult, ToolError } from "./shared/types.js";
+import { ArgumentError, defineTool, textResult, ToolFailure } from "./shared/types.js";
 import { looksBinary } from "../support/text.js";
 
 /** VT Code's, Codex's and the MCP filesystem server's names for the two strings of an edit. */
@@ -230,7 +230,7 @@ function normalizeEdit(raw: Record<string, unknown>, prefix: string): Edit {
   return { old_str: oldStr, new_str: newStr, replace_all: raw.replace_all === true };
 }
 
-/** Applies one edit to `text` (without BOM), or throws a ToolError saying why it cannot. */
+/** Applies one edit to `text` (without BOM), or throws a ToolFailure saying why it cannot. */
 function applyEdit(text: string, edit: Edit, crlf: boolean, label: string, rel: string): Applied {
   const toEol = (s: string): string => {
     const lf = s.replace(/\r\n/g, "\n");
@@ -266,7 +266,7 @@ function applyEdit(text: string, edit: Edit, crlf: boolean, label: string, rel: 
   }
   if (exact.length > 1) {
     const lines = [...new Set(linesOf(text, exact))];
-    throw new ToolError(
+    throw new ToolFailure(
       `${label}old_str matches ${exact.length} times in "${rel}" (at lines ${listLines(lines)}): include more surrounding ` +
         "lines in old_str so it matches once, or pass replace_all: true to replace every occurrence. Nothing was written.",
       { path: rel, match_count: exact.length, lines },
@@ -275,7 +275,7 @@ function applyEdit(text: string, edit: Edit, crlf: boolean, label: string, rel: 
   const { matches, oldLines } = tolerantMatches(text, rawOld);
   if (matches.length > 1) {
     const lines = matches.map((m) => m.firstLine + 1);
-    throw new ToolError(
+    throw new ToolFailure(
       `${label}old_str does not occur exactly in "${rel}", and ignoring whitespace it matches ${matches.length} places ` +
         `(at lines ${listLines(lines)}): copy the exact text from read_file, with more surrounding lines. Nothing was written.`,
       { path: rel, match_count: 0, whitespace_tolerant_matches: matches.length, lines },
@@ -293,7 +293,7 @@ function applyEdit(text: string, edit: Edit, crlf: boolean, label: string, rel: 
         : hints.length > 0
           ? ` Its first line occurs at line${hints.length === 1 ? "" : "s"} ${listLines(hints)}, but the lines after it differ.`
           : "";
-    throw new ToolError(
+    throw new ToolFailure(
       `${label}old_str was not found in "${rel}" (not even ignoring whitespace).${hint} ` +
         "Read the file again with read_file and copy the exact text to replace. Nothing was written.",
       { path: rel, match_count: 0, ...(hints.length ? { first_line_matches: hints } : {}) },
@@ -351,24 +351,24 @@ export const editFileTool = defineTool({
     }
     const target = await ctx.workspace.resolveForWrite(args.path, ctx.config, { allowMissing: false });
     const st = await stat(target.abs);
-    if (st.isDirectory()) throw new ToolError(`"${args.path}" is a directory: give the path of a file in it`);
-    if (!st.isFile()) throw new ToolError(`"${args.path}" is not a regular file`);
+    if (st.isDirectory()) throw new ToolFailure(`"${args.path}" is a directory: give the path of a file in it`);
+    if (!st.isFile()) throw new ToolFailure(`"${args.path}" is not a regular file`);
     if (st.size > DEFAULT_MAX_BYTES) {
-      throw new ToolError(
+      throw new ToolFailure(
         `"${args.path}" is ${st.size} bytes, too large to edit here (limit ${DEFAULT_MAX_BYTES}): use apply_patch or a command`,
       );
     }
     const before = await readFile(target.abs, { signal: ctx.signal });
     const shaBefore = sha256Hex(before);
     if (args.expected_sha256 !== undefined && args.expected_sha256.toLowerCase() !== shaBefore) {
-      throw new ToolError(
+      throw new ToolFailure(
         `"${args.path}" has changed since you read it (sha256 is ${shaBefore}, expected ${args.expected_sha256.toLowerCase()}); ` +
           "nothing was written: read the file again and redo the edit",
         { path: target.rel, expected_sha256: args.expected_sha256.toLowerCase(), actual_sha256: shaBefore },
       );
     }
     if (looksBinary(before)) {
-      throw new ToolError(
+      throw new ToolFailure(
         `"${args.path}" looks like a binary file (it contains NUL bytes); edit_file edits text only`,
         {
           path: target.rel,
@@ -380,7 +380,7 @@ export const editFileTool = defineTool({
     try {
       decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(before);
     } catch {
-      throw new ToolError(
+      throw new ToolFailure(
         `"${args.path}" is not valid UTF-8; edit_file edits UTF-8 text only (re-encoding would corrupt it)`,
         {
           path: target.rel,

@@ -11,7 +11,7 @@ import { isWithin } from "../workspace/workspace.js";
 import { looksBinary } from "../support/text.js";
 import { DEFAULT_MAX_BYTES } from "./shared/limits.js";
 import { memoLines, memoSha256 } from "./shared/file-facts.js";
-import { defineTool, textResult, ToolError, type ToolContext } from "./shared/types.js";
+import { defineTool, textResult, ToolFailure, type ToolContext } from "./shared/types.js";
 
 export const inputSchema = Type.Object(
   {
@@ -112,7 +112,7 @@ export const fileInfoTool = defineTool({
     const rel = ctx.workspace.relative(abs);
     const st = await lstat(abs).catch((err: NodeJS.ErrnoException) => {
       if (err.code === "ENOENT" || err.code === "ENOTDIR") {
-        throw new ToolError(
+        throw new ToolFailure(
           `no such file or directory: "${args.path}" (paths are relative to the workspace root)`,
           {
             path: rel,

@@ -23,7 +23,7 @@ import {
 } from "../search/prefilter.js";
 import { planFor, summarize } from "../search/warm-scan.js";
 import type { WorkspaceIndex } from "../index/workspace-index.js";
-import { defineTool, errorResult, textResult, ToolError, type ToolContext } from "./shared/types.js";
+import { defineTool, errorResult, textResult, ToolFailure, type ToolContext } from "./shared/types.js";
 
 export const DEFAULT_MAX_RESULTS = 200;
 export const MAX_MAX_RESULTS = 10_000;
@@ -137,7 +137,7 @@ function compile(args: {
     });
   } catch (err) {
     if (err instanceof PatternError)
-      throw new ToolError(err.message, { pattern: args.pattern, invalid_pattern: true });
+      throw new ToolFailure(err.message, { pattern: args.pattern, invalid_pattern: true });
     throw err;
   }
 }
@@ -186,7 +186,7 @@ export async function* searchTargets(
       yield { rel: joinRel(target.rel, rel), abs: path.join(target.abs, rel) };
     }
   } catch (err) {
-    if (err instanceof GlobError) throw new ToolError(err.message);
+    if (err instanceof GlobError) throw new ToolFailure(err.message);
     throw err;
   }
 }

@@ -10,7 +10,7 @@ import { scanFile, scanFileCached } from "../search/file-search.js";
 import { compileGlob, GlobError, type CompiledGlob } from "../support/glob.js";
 import { compileMatcher, PatternError, type Matcher } from "../search/matcher.js";
 import { walk, type EntryType, type WalkEntry, type WalkOptions } from "../search/walk.js";
-import { defineTool, textResult, ToolError } from "./shared/types.js";
+import { defineTool, textResult, ToolFailure } from "./shared/types.js";
 
 export const DEFAULT_MAX_ITEMS = 1000;
 export const MAX_MAX_ITEMS = 100_000;
@@ -90,23 +90,23 @@ function pickMode(args: {
   if (args.recursive && implied.length === 0) implied.push("recursive");
   const mode = args.mode ?? (implied.length === 1 ? implied[0]! : implied.length === 0 ? "list" : undefined);
   if (mode === undefined) {
-    throw new ToolError(
+    throw new ToolFailure(
       "name_pattern and content_pattern select different modes (find_name, find_content): give one, or set mode",
     );
   }
   if (mode === "find_name" && args.name_pattern === undefined) {
-    throw new ToolError('mode "find_name" needs name_pattern, a glob such as "*.ts"');
+    throw new ToolFailure('mode "find_name" needs name_pattern, a glob such as "*.ts"');
   }
   if (mode === "find_content" && args.content_pattern === undefined) {
-    throw new ToolError('mode "find_content" needs content_pattern, a regex');
+    throw new ToolFailure('mode "find_content" needs content_pattern, a regex');
   }
-  if (mode === "list" && args.recursive) throw new ToolError('recursive: true contradicts mode "list"');
+  if (mode === "list" && args.recursive) throw new ToolFailure('recursive: true contradicts mode "list"');
   const stray = implied.filter((m) => m !== mode && m !== "recursive");
   if (
     stray.length > 0 ||
     (args.recursive && mode !== "recursive" && mode !== "find_name" && mode !== "find_content")
   ) {
-    throw new ToolError(
+    throw new ToolFailure(
       `${stray.map((m) => (m === "find_name" ? "name_pattern" : "content_pattern")).join(", ")} does not apply to mode "${mode}"`,
     );
   }
@@ -145,7 +145,7 @@ export const listFilesTool = defineTool({
       if (mode === "find_name") glob = compileGlob(args.name_pattern!);
       if (mode === "find_content") matcher = compileMatcher({ pattern: args.content_pattern! });
     } catch (err) {
-      if (err instanceof GlobError || err instanceof PatternError) throw new ToolError(err.message);
+      if (err instanceof GlobError || err instanceof PatternError) throw new ToolFailure(err.message);
       throw err;
     }
 
@@ -192,7 +192,7 @@ export const listFilesTool = defineTool({
       }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOTDIR") {
-        throw new ToolError(`"${userPath}" is a file, not a folder: use read_file to read it`);
+        throw new ToolFailure(`"${userPath}" is a file, not a folder: use read_file to read it`);
       }
       throw err;
     }
@@ -200,7 +200,7 @@ export const listFilesTool = defineTool({
     const total = items.length;
     const pages = Math.max(1, Math.ceil(total / perPage));
     if (page > pages) {
-      throw new ToolError(
+      throw new ToolFailure(
         `page ${page} is past the last page, ${pages} (${total} entries at ${perPage} per page)`,
         {
           total,

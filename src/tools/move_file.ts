@@ -10,7 +10,7 @@ import {
   transferSchema,
   TRANSFER_ALIASES,
 } from "./shared/transfer.js";
-import { defineTool, textResult, ToolError } from "./shared/types.js";
+import { defineTool, textResult, ToolFailure } from "./shared/types.js";
 
 export const inputSchema = transferSchema("move");
 
@@ -33,7 +33,7 @@ export const moveFileTool = defineTool({
   argumentAliases: TRANSFER_ALIASES,
   async handler(args, ctx) {
     if (path.resolve(ctx.workspace.root, args.source) === ctx.workspace.root) {
-      throw new ToolError(
+      throw new ToolFailure(
         `"${args.source}" is the workspace root; it cannot be moved: name a file or folder inside it`,
       );
     }
@@ -41,13 +41,13 @@ export const moveFileTool = defineTool({
     // protected_paths, since moving a folder moves what is in it.
     const src = await resolveEntry(ctx, args.source, { recursive: true });
     if (!src.stats) {
-      throw new ToolError(
+      throw new ToolFailure(
         `no such file or folder: "${args.source}" (paths are relative to the workspace root); nothing moved`,
       );
     }
     const kind = kindOf(src.stats);
     if (!kind)
-      throw new ToolError(
+      throw new ToolFailure(
         `"${args.source}" is a device, socket or FIFO; move_file moves files, links and folders`,
       );
     const overwrite = args.overwrite ?? false;
@@ -66,12 +66,12 @@ export const moveFileTool = defineTool({
       await removeCreatedDirs(created);
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "EEXIST" || code === "ENOTEMPTY") {
-        throw new ToolError(
+        throw new ToolFailure(
           `destination "${dest.rel}" appeared while moving; nothing was moved: look at it, then pass overwrite: true or choose another destination`,
         );
       }
       if (code === "EXDEV") {
-        throw new ToolError(
+        throw new ToolFailure(
           `"${src.rel}" and "${dest.rel}" are on different file systems, so a rename cannot move it; nothing was moved: use copy_file, then delete_file`,
         );
       }

@@ -14,7 +14,7 @@ import {
   defineTool,
   errorResult,
   textResult,
-  ToolError,
+  ToolFailure,
   type ToolContext,
 } from "./shared/types.js";
 import { FileTooLargeError, type FileCache } from "../cache/file-cache.js";
@@ -102,7 +102,7 @@ async function readCached(
       abs,
       (data, _key, memo) => {
         if (looksBinary(data)) {
-          throw new ToolError(
+          throw new ToolFailure(
             `"${input}" looks like a binary file (it contains NUL bytes); read_file reads text only`,
             { path: rel, bytes: data.length, binary: true },
           );
@@ -114,14 +114,14 @@ async function readCached(
     );
   } catch (err) {
     if (err instanceof FileTooLargeError) {
-      throw new ToolError(
+      throw new ToolFailure(
         `"${input}" is ${err.size} bytes, over max_bytes ${maxBytes}: raise max_bytes, read a part with head/tail/offset, or use grep_file to find the part you need`,
         { path: rel, bytes: err.size, max_bytes: maxBytes },
       );
     }
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EISDIR") throw new ToolError(`"${input}" is a directory: use list_files to list it`);
-    if (code === "EINVAL") throw new ToolError(`"${input}" is not a regular file`);
+    if (code === "EISDIR") throw new ToolFailure(`"${input}" is a directory: use list_files to list it`);
+    if (code === "EINVAL") throw new ToolFailure(`"${input}" is not a regular file`);
     throw err;
   }
 }
@@ -166,7 +166,7 @@ function lineWindow(
   }
   const first = range.offset ?? 1;
   if (first > Math.max(total, 1)) {
-    throw new ToolError(`offset ${first} is past the end of "${input}", which has ${total} lines`, {
+    throw new ToolFailure(`offset ${first} is past the end of "${input}", which has ${total} lines`, {
       path: rel,
       total_lines: total,
     });
@@ -255,7 +255,7 @@ async function readBatch(args: Args, ctx: ToolContext) {
         return await readOne(item.path, item, args, ctx);
       } catch (err) {
         if (ctx.signal.aborted) throw err;
-        if (!(err instanceof ToolError || err instanceof PathError)) {
+        if (!(err instanceof ToolFailure || err instanceof PathError)) {
           const code = (err as NodeJS.ErrnoException).code;
           if (typeof code !== "string") throw err;
         }

@@ -11,14 +11,14 @@ import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { Value } from "@sinclair/typebox/value";
 import type { TSchema } from "@sinclair/typebox";
 import type { Logger } from "pino";
-import { ErrorCodes } from "../protocol/errors.js";
-import type { ToolDescriptor, ToolResult } from "../protocol/methods.js";
+import { InvalidParamsError, MethodNotFoundError } from "../protocol/errors.js";
+import type { HotCacheStats, ToolDescriptor, ToolResult } from "../protocol/methods.js";
 import type { Config } from "../config/schema.js";
 import { PathError } from "../support/path-error.js";
 import {
   ArgumentError,
   errorResult,
-  ToolError,
+  ToolFailure,
   type AnyToolDefinition,
   type ToolContext,
 } from "./shared/types.js";
@@ -34,30 +34,6 @@ import {
 
 export type RegistryOptimizations = Config["optimization"]["tool_registry"];
 
-/** A protocol-level failure of a call (unknown tool, bad arguments): a JSON-RPC error, not a result. */
-export class ToolCallError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-    /** For -32602: each bad argument, the accepted names and an example (InvalidArgumentsData). */
-    readonly data?: unknown,
-  ) {
-    super(message);
-    this.name = "ToolCallError";
-  }
-}
-
-export interface HotCacheStats {
-  enabled: boolean;
-  size: number;
-  capacity: number;
-  hits: number;
-  misses: number;
-  evictions: number;
-  /** Instances built since start (cache misses plus every call when the cache is off). */
-  builds: number;
-}
-
 /** A built tool: validator, schema and warm state. Disposed when evicted and no longer in use. */
 export class ToolInstance {
   readonly check: TypeCheck<TSchema>;
@@ -71,9 +47,6 @@ export class ToolInstance {
     this.state = definition.createState?.();
   }
 
-  get isDisposed(): boolean {
-    return this.disposed;
-  }
   get activeCalls(): number {
     return this.active;
   }
@@ -110,15 +83,15 @@ function normalize(name: string): string {
   return name.trim().toLowerCase();
 }
 
-/** The -32602 error for a call whose arguments do not fit the tool's schema. */
-function invalidArguments(def: AnyToolDefinition, errors: ArgumentProblem[]): ToolCallError {
+/** The -32602 error for a call whose arguments do not fit the tool's schema (or each other). */
+function invalidArguments(def: AnyToolDefinition, errors: ArgumentProblem[]): InvalidParamsError {
   const data: InvalidArgumentsData = {
     tool: def.name,
     errors,
     accepted: acceptedNames(def),
     example: exampleArguments(def),
   };
-  return new ToolCallError(ErrorCodes.InvalidParams, invalidArgumentsMessage(data), data);
+  return new InvalidParamsError(invalidArgumentsMessage(data), data);
 }
 
 export class ToolRegistry {
@@ -188,8 +161,7 @@ export class ToolRegistry {
   getTool(name: string): ToolInstance {
     const def = this.definition(name);
     if (!def) {
-      throw new ToolCallError(
-        ErrorCodes.MethodNotFound,
+      throw new MethodNotFoundError(
         `unknown tool "${name}": available tools are ${this.descriptors.map((d) => d.name).join(", ")}`,
       );
     }
@@ -209,7 +181,10 @@ export class ToolRegistry {
     return instance;
   }
 
-  /** Validates and runs one call. Tool failures come back as `isError` results. */
+  /**
+   * Validates and runs one call. A bad call (unknown tool, invalid arguments) throws a
+   * `ProtocolError` (a JSON-RPC error); a tool's own failure comes back as an `isError` result.
+   */
   async call(
     name: string,
     rawArgs: Record<string, unknown> | undefined,
@@ -267,7 +242,7 @@ export class ToolRegistry {
   }
 
   private toResult(tool: string, err: unknown, ctx: ToolContext): ToolResult {
-    if (err instanceof ToolError) return errorResult(err.message, err.structured);
+    if (err instanceof ToolFailure) return errorResult(err.message, err.structured);
     if (err instanceof PathError) return errorResult(err.message);
     if (ctx.signal.aborted) return errorResult(`${tool} was cancelled`);
     const code = (err as NodeJS.ErrnoException | undefined)?.code;

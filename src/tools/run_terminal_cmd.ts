@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { stat } from "node:fs/promises";
 import { StringDecoder } from "node:string_decoder";
 import { Type } from "@sinclair/typebox";
-import { defineTool, textResult, ToolError } from "./shared/types.js";
+import { defineTool, textResult, ToolFailure } from "./shared/types.js";
 
 export const DEFAULT_TIMEOUT_SECS = 120;
 export const MAX_TIMEOUT_SECS = 3600;
@@ -165,12 +165,12 @@ export const runTerminalCmdTool = defineTool({
   async handler(args, ctx) {
     const command = args.command;
     if (Array.isArray(command) && command[0] === "") {
-      throw new ToolError('command[0] is empty: give the program to run, e.g. ["ls", "-la"]');
+      throw new ToolFailure('command[0] is empty: give the program to run, e.g. ["ls", "-la"]');
     }
     const cwd = await ctx.workspace.resolve(args.cwd ?? ".");
     const cwdStat = await stat(cwd.abs);
     if (!cwdStat.isDirectory()) {
-      throw new ToolError(`cwd "${args.cwd}" is a file, not a folder: give a folder inside the workspace`, {
+      throw new ToolFailure(`cwd "${args.cwd}" is a file, not a folder: give a folder inside the workspace`, {
         cwd: cwd.rel,
       });
     }
@@ -275,7 +275,7 @@ export const runTerminalCmdTool = defineTool({
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       if (e.code === "ENOENT" || e.code === "EACCES") {
-        throw new ToolError(
+        throw new ToolFailure(
           e.code === "ENOENT"
             ? `command not found: "${file}" (argv commands are not looked up by the shell; check the name or give a path, or pass the command as a string)`
             : `permission denied running "${file}": it is not executable`,
@@ -326,7 +326,7 @@ export const runTerminalCmdTool = defineTool({
     parts.push(status);
     const text = parts.join("\n");
     if (timedOut || cancelled || sig || code !== 0) {
-      throw new ToolError(`${describeCommand(command)} failed:\n${text}`, structured);
+      throw new ToolFailure(`${describeCommand(command)} failed:\n${text}`, structured);
     }
     return textResult(text, structured);
   },

@@ -63,3 +63,11 @@ export function runtimeFiles(socket: string): RuntimeFiles {
   const base = socket.endsWith(".sock") ? socket.slice(0, -".sock".length) : socket;
   return { socket, dir: path.dirname(socket), state: `${base}.state.json`, log: `${base}.log` };
 }
+
+/** A workspace that cannot be used as given: the CLI prints it and exits 2. */
+export class WorkspaceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "WorkspaceError";
+  }
+}

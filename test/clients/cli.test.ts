@@ -21,7 +21,7 @@ describe("toold call exit codes and output", () => {
     assert.equal(r.code, 3);
     assert.equal(r.stdout, "");
     assert.match(r.stderr, /^toold: no toold daemon is running .*toold start/m);
-    assert.equal((await d.cli(["stats"])).code, 3);
+    assert.equal((await d.cli(["stats", "--no-start"])).code, 3);
     assert.equal((await d.cli(["status"])).code, 3);
   });
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { isTempName } from "../../src/support/fs-atomic.js";
-import { ToolCallError } from "../../src/tools/registry.js";
+import { ProtocolError } from "../../src/protocol/errors.js";
 import type { ToolResult } from "../../src/tools/shared/types.js";
 import { textOf } from "./tool-context.js";
 
@@ -28,7 +28,7 @@ export async function assertNoTempFiles(root: string): Promise<void> {
 /** The call must be rejected by validation with JSON-RPC -32602. Returns the message. */
 export async function assertInvalidParams(promise: Promise<unknown>, pattern?: RegExp): Promise<void> {
   await assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof ToolCallError, `expected ToolCallError, got ${String(err)}`);
+    assert.ok(err instanceof ProtocolError, `expected ProtocolError, got ${String(err)}`);
     assert.equal(err.code, -32602);
     if (pattern) assert.match(err.message, pattern);
     return true;

@@ -269,11 +269,19 @@ test("at most max_connections connections; the next gets -32002 and is closed; a
     "only the good client connected",
   );
   const held: RawSocket[] = [];
+  const gate = path.join(d.root, "gate-connections");
   for (let i = 0; i < 5; i++) {
-    // Each one talks first: a connection that sends nothing is closed after frame_timeout_ms.
+    // Each one holds a call: an idle connection would be closed to make room for the next one.
     const s = await RawSocket.connect(d.socket, "ndjson");
-    s.send(listTools(100 + i));
-    assert.equal((await s.next()).id, 100 + i);
+    s.send({
+      jsonrpc: "2.0",
+      id: 100 + i,
+      method: "tools/call",
+      params: {
+        name: "run_terminal_cmd",
+        arguments: { command: "while [ ! -f gate-connections ]; do sleep 0.02; done" },
+      },
+    });
     held.push(s);
   }
   await waitFor(async () => (await good.stats()).connections.active === 6, 5000, "six connections");
@@ -284,6 +292,8 @@ test("at most max_connections connections; the next gets -32002 and is closed; a
   assert.match(refused.error?.message ?? "", /too many connections \(max_connections = 6\)/);
   await extra.waitClosed();
   await assertGoodClientServed(since);
+  await writeFile(gate, "");
+  for (const [i, s] of held.entries()) assert.equal((await s.next(10_000)).id, 100 + i);
   held.pop()?.destroy();
   await waitFor(async () => (await good.stats()).connections.active === 5, 5000, "a slot freed");
   const again = await RawSocket.connect(d.socket, "ndjson");

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { parsePatch, patchIo } from "../../src/tools/apply_patch.js";
-import { ToolError } from "../../src/tools/shared/types.js";
+import { ToolFailure } from "../../src/tools/shared/types.js";
 import { makeTestWorkspace, textOf, type TestWorkspace } from "../helpers/tool-context.js";
 import {
   assertInvalidParams,
@@ -125,7 +125,7 @@ describe("parsePatch", () => {
       assert.throws(
         () => parsePatch(text),
         (err: unknown) =>
-          err instanceof ToolError && pattern.test(err.message) && /Nothing was written/.test(err.message),
+          err instanceof ToolFailure && pattern.test(err.message) && /Nothing was written/.test(err.message),
       );
     });
   }

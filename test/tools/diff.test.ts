@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { applyPatch } from "diff";
+import fc from "fast-check";
 import { diffStats, unifiedDiff } from "../../src/support/diff.js";
+
+const lineText = fc
+  .array(fc.constantFrom("a", "b", "c", "d", ""), { maxLength: 30 })
+  .chain((lines) =>
+    fc.boolean().map((finalNewline) => lines.join("\n") + (finalNewline && lines.length > 0 ? "\n" : "")),
+  );
 
 describe("unifiedDiff", () => {
   it("is empty for equal texts", () => {
@@ -48,5 +56,28 @@ describe("unifiedDiff", () => {
       added: 2,
       removed: 1,
     });
+  });
+
+  it("is a patch that turns the old text into the new one (property)", () => {
+    fc.assert(
+      fc.property(lineText, lineText, fc.integer({ min: 0, max: 4 }), (a, b, context) => {
+        const d = unifiedDiff(a, b, { oldPath: "f", context });
+        if (a === b) return d === "";
+        return applyPatch(a, d) === b;
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("shows a huge rewrite as one replaced block instead of stalling", () => {
+    const a = Array.from({ length: 20_000 }, (_, i) => `old ${i}`);
+    const b = Array.from({ length: 20_000 }, (_, i) => `new ${i}`);
+    const oldText = ["head", ...a, "tail"].join("\n") + "\n";
+    const newText = ["head", ...b, "tail"].join("\n") + "\n";
+    const d = unifiedDiff(oldText, newText, { oldPath: "f" });
+    assert.equal(d.match(/^@@/gm)?.length, 1);
+    assert.match(d, /^@@ -1,20002 \+1,20002 @@$/m);
+    assert.deepEqual(diffStats(d), { added: 20_000, removed: 20_000 });
+    assert.equal(applyPatch(oldText, d), newText);
   });
 });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { makeTestWorkspace, textOf, type TestWorkspace } from "../helpers/tool-context.js";
 import { writeSearchTree } from "../fixtures/search-tree.js";
-import { ToolCallError } from "../../src/tools/registry.js";
+import { ProtocolError } from "../../src/protocol/errors.js";
 import { ErrorCodes } from "../../src/protocol/errors.js";
 import type { GrepResult } from "../../src/tools/grep_file.js";
 
@@ -272,7 +272,7 @@ describe("grep_file", () => {
     const invalid = async (args: Record<string, unknown>): Promise<void> => {
       await assert.rejects(
         ws.call("grep_file", args),
-        (err: unknown) => err instanceof ToolCallError && err.code === ErrorCodes.InvalidParams,
+        (err: unknown) => err instanceof ProtocolError && err.code === ErrorCodes.InvalidParams,
       );
     };
     it("missing or wrongly typed arguments are -32602", async () => {

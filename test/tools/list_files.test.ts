@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { makeTestWorkspace, textOf, type TestWorkspace } from "../helpers/tool-context.js";
 import { SEARCH_TREE, writeSearchTree } from "../fixtures/search-tree.js";
-import { ToolCallError } from "../../src/tools/registry.js";
+import { ProtocolError } from "../../src/protocol/errors.js";
 import { ErrorCodes } from "../../src/protocol/errors.js";
 import { compareByteOrder } from "../../src/search/walk.js";
 import type { ListItem } from "../../src/tools/list_files.js";
@@ -168,7 +168,7 @@ describe("list_files", () => {
     const invalid = async (args: Record<string, unknown>): Promise<void> => {
       await assert.rejects(
         ws.call("list_files", args),
-        (err: unknown) => err instanceof ToolCallError && err.code === ErrorCodes.InvalidParams,
+        (err: unknown) => err instanceof ProtocolError && err.code === ErrorCodes.InvalidParams,
         JSON.stringify(args),
       );
     };

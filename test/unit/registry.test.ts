@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Type } from "@sinclair/typebox";
 import { pino } from "pino";
-import { ToolCallError, ToolRegistry } from "../../src/tools/registry.js";
+import { ToolRegistry } from "../../src/tools/registry.js";
+import { ProtocolError } from "../../src/protocol/errors.js";
 import {
   defineTool,
   textResult,
@@ -182,12 +183,12 @@ test("clearHotCache disposes idle instances", async () => {
 test("unknown tools and invalid arguments are protocol errors with clear messages", async () => {
   const probe = newProbe();
   const reg = new ToolRegistry([probeTool("a", probe)], on(4));
-  await assert.rejects(reg.call("nope", {}, ctx()), (err: ToolCallError) => {
+  await assert.rejects(reg.call("nope", {}, ctx()), (err: ProtocolError) => {
     assert.equal(err.code, ErrorCodes.MethodNotFound);
     assert.match(err.message, /unknown tool "nope": available tools are a/);
     return true;
   });
-  await assert.rejects(reg.call("a", { n: "x" }, ctx()), (err: ToolCallError) => {
+  await assert.rejects(reg.call("a", { n: "x" }, ctx()), (err: ProtocolError) => {
     assert.equal(err.code, ErrorCodes.InvalidParams);
     assert.match(err.message, /invalid arguments for a: n: expected integer/);
     return true;

@@ -2,7 +2,7 @@
 import type { Stats } from "node:fs";
 import { lstat } from "node:fs/promises";
 import path from "node:path";
-import { ToolError, type ToolContext } from "./types.js";
+import { ToolFailure, type ToolContext } from "./types.js";
 
 export interface EntryPath {
   /** Absolute path of the entry itself: its folder realpathed, its own name not followed. */
@@ -23,7 +23,7 @@ export async function resolveEntry(
   opts: { recursive?: boolean } = {},
 ): Promise<EntryPath> {
   if (path.resolve(ctx.workspace.root, input) === ctx.workspace.root) {
-    throw new ToolError(
+    throw new ToolFailure(
       `"${input}" is the workspace root; it cannot be deleted: name a file or folder inside it`,
     );
   }

@@ -5,7 +5,7 @@ import path from "node:path";
 import { Type } from "@sinclair/typebox";
 import { isWithin } from "../../workspace/workspace.js";
 import { mkdirConfined } from "../../support/confined-fs.js";
-import { ToolError, type ToolContext } from "./types.js";
+import { ToolFailure, type ToolContext } from "./types.js";
 
 export const transferSchema = (verb: "move" | "copy") =>
   Type.Object(
@@ -77,10 +77,10 @@ export async function resolveDestination(
     followSymlink: false,
   });
   if (target.abs === source.abs) {
-    throw new ToolError(`source and destination are the same entry ("${source.rel}"); nothing to ${verb}`);
+    throw new ToolFailure(`source and destination are the same entry ("${source.rel}"); nothing to ${verb}`);
   }
   if (source.kind === "dir" && isWithin(source.abs, target.abs)) {
-    throw new ToolError(
+    throw new ToolFailure(
       `cannot ${verb} the folder "${source.rel}" into itself ("${target.rel}"); choose a destination outside it`,
       { source: source.rel, destination: target.rel },
     );
@@ -89,26 +89,26 @@ export async function resolveDestination(
   if (existing) {
     const there = kindOf(existing) ?? "special file";
     if (!overwrite) {
-      throw new ToolError(
+      throw new ToolFailure(
         `destination "${target.rel}" already exists (a ${there === "dir" ? "folder" : there}); nothing was ${verb === "move" ? "moved" : "copied"}: pass overwrite: true to replace it, or choose another destination${there === "dir" ? ` such as "${target.rel}/${path.basename(source.abs)}"` : ""}`,
         { destination: target.rel, exists: true },
       );
     }
     if (there === "dir" && source.kind !== "dir") {
-      throw new ToolError(
+      throw new ToolFailure(
         `destination "${target.rel}" is a folder and the source is a file: name the new file's path, e.g. "${target.rel}/${path.basename(source.abs)}"`,
       );
     }
     if (there !== "dir" && source.kind === "dir") {
-      throw new ToolError(`destination "${target.rel}" is a ${there}; a folder cannot replace it`);
+      throw new ToolFailure(`destination "${target.rel}" is a ${there}; a folder cannot replace it`);
     }
     if (there === "dir" && (await readdir(target.abs)).length > 0) {
-      throw new ToolError(
+      throw new ToolFailure(
         `destination folder "${target.rel}" is not empty; overwrite replaces only files and empty folders: delete it first with delete_file, or choose another destination`,
       );
     }
     if (there === "special file") {
-      throw new ToolError(`destination "${target.rel}" is a device, socket or FIFO; refusing to replace it`);
+      throw new ToolFailure(`destination "${target.rel}" is a device, socket or FIFO; refusing to replace it`);
     }
   }
   const { parentReal, missing } = await existingAncestor(ctx, target.dir);
@@ -129,7 +129,7 @@ export async function existingAncestor(
     const st = await lstat(parentReal).catch(() => undefined);
     if (st) {
       if (!st.isDirectory()) {
-        throw new ToolError(
+        throw new ToolFailure(
           `"${ctx.workspace.relative(parentReal)}" is a file, not a folder, so nothing can be created inside it`,
         );
       }

@@ -60,14 +60,18 @@ export function defineTool<S extends TSchema, State = undefined>(
   return definition;
 }
 
-/** A tool-level failure: the registry turns it into a result with `isError: true`. */
-export class ToolError extends Error {
+/**
+ * A tool's own failure (a missing file, a patch that does not apply): the registry turns it into
+ * a result with `isError: true` that the agent reads. It never crosses the wire as a JSON-RPC
+ * error; those are `ProtocolError`s (src/protocol/errors.ts: a bad call, not a failed tool).
+ */
+export class ToolFailure extends Error {
   constructor(
     message: string,
     readonly structured?: Record<string, unknown>,
   ) {
     super(message);
-    this.name = "ToolError";
+    this.name = "ToolFailure";
   }
 }
 

@@ -1,7 +1,7 @@
 /** The body shared by write_file and create_file: one atomic, confined text write with its modes. */
 import { readFile, stat } from "node:fs/promises";
 import { mkdirParents, removeCreatedDirs, sha256Hex, writeFileAtomic } from "../../support/fs-atomic.js";
-import { textResult, ToolError, type ToolContext, type ToolResult } from "./types.js";
+import { textResult, ToolFailure, type ToolContext, type ToolResult } from "./types.js";
 
 export const WRITE_MODES = ["overwrite", "fail_if_exists", "append", "skip_if_exists"] as const;
 export type WriteMode = (typeof WRITE_MODES)[number];
@@ -19,7 +19,7 @@ export async function writeTextFile(
   mode: WriteMode,
 ): Promise<ToolResult> {
   if (/[/\\]$/.test(userPath)) {
-    throw new ToolError(
+    throw new ToolFailure(
       `"${userPath}" ends with a slash, which names a folder: give a file path such as "${userPath}file.txt"`,
     );
   }
@@ -30,7 +30,7 @@ export async function writeTextFile(
   if (target.exists) {
     const st = await stat(target.abs);
     if (st.isDirectory()) {
-      throw new ToolError(
+      throw new ToolFailure(
         `"${userPath}" is a directory: give a file path inside it, or delete it first with delete_file`,
         {
           path: target.rel,
@@ -38,11 +38,11 @@ export async function writeTextFile(
       );
     }
     if (!st.isFile())
-      throw new ToolError(
+      throw new ToolFailure(
         `"${userPath}" is not a regular file (a device, socket or FIFO); refusing to write it`,
       );
     if (mode === "fail_if_exists") {
-      throw new ToolError(
+      throw new ToolFailure(
         toolName === "create_file"
           ? `"${userPath}" already exists: use write_file to replace it or edit_file to change part of it`
           : `"${userPath}" already exists and mode is "fail_if_exists": use mode "overwrite" to replace it or edit_file to change it`,
@@ -74,7 +74,7 @@ export async function writeTextFile(
   } catch (err) {
     await removeCreatedDirs(createdDirs);
     if ((err as NodeJS.ErrnoException).code === "EEXIST") {
-      throw new ToolError(
+      throw new ToolFailure(
         `"${userPath}" was created by someone else while writing; nothing written: read it and try again`,
         {
           path: target.rel,

@@ -4,8 +4,17 @@
  * frame after another (one JSON object per line with --json) so it can feed other programs.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { StatsResult, ToolDClient } from "../client/index.js";
-import { formatPrometheus, formatStatsTable } from "./format.js";
+import { ToolDClient, type StatsResult } from "../../client/index.js";
+import {
+  connectOptions,
+  EXIT,
+  positiveNumber,
+  untilInterrupted,
+  UsageError,
+  withClient,
+  type Command,
+} from "../command.js";
+import { formatPrometheus, formatStatsTable } from "../format.js";
 
 export interface StatsCommand {
   connect: () => Promise<ToolDClient>;
@@ -60,3 +69,45 @@ export async function runStats(cmd: StatsCommand): Promise<void> {
     client.close();
   }
 }
+
+export const stats: Command = {
+  name: "stats",
+  usage: "stats [--json | --prometheus] [--watch [--interval SECS] [--count N]]",
+  summary: "the daemon's statistics: calls, latency, hot cache, memory pool, file cache, memory",
+  details:
+    "Starts the daemon when none answers (unless --no-start). With --watch, redraws until Ctrl-C;\nif the daemon stops meanwhile, it says so and reconnects when one is back (it does not restart it).",
+  options: {
+    json: { type: "boolean", description: "print JSON (with --watch: one object per line)" },
+    prometheus: { type: "boolean", description: "print the Prometheus text exposition" },
+    watch: { type: "boolean", short: "w", description: "redraw every --interval seconds until Ctrl-C" },
+    interval: {
+      type: "string",
+      value: "SECS",
+      description: "seconds between frames with --watch (default 2)",
+    },
+    count: { type: "string", value: "N", description: "stop after N frames" },
+  },
+  examples: ["toold stats", "toold stats --watch", "toold stats --prometheus > toold.prom"],
+  async run({ values, globals }) {
+    if (values.json === true && values.prometheus === true)
+      throw new UsageError("stats takes --json or --prometheus, not both");
+    const interval = positiveNumber(values.interval, "--interval", 2);
+    const count = positiveNumber(values.count, "--count", Infinity);
+    // Started here like `tools`; the watch's own reconnects never start one (a `toold stop`
+    // while watching must stay stopped).
+    if (!globals.noStart) await withClient(globals, true, async () => undefined);
+    await untilInterrupted((signal) =>
+      runStats({
+        connect: () => ToolDClient.connect({ ...connectOptions(globals), autoStart: false, reconnect: true }),
+        format: values.prometheus === true ? "prometheus" : values.json === true ? "json" : "table",
+        watch: values.watch === true,
+        intervalMs: interval * 1000,
+        count,
+        signal,
+        out: process.stdout,
+        errors: process.stderr,
+      }),
+    );
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,294 @@
+/**
+ * The daemon's vscode-jsonrpc transport for one socket: a reader over a frame decoder
+ * (`decode.ts`) and the envelope check (`envelope.ts`), and a writer that encodes each message into
+ * a pooled buffer. Admission (at most `max_in_flight_per_connection` requests running) and the
+ * cancelling of queued requests are vscode-jsonrpc's own (`maxParallelism`, `cancelUndispatched`);
+ * the reader only stops reading the socket once the requests waiting there hold too many bytes.
+ */
+import type { Duplex } from "node:stream";
+import {
+  AbstractMessageReader,
+  AbstractMessageWriter,
+  Emitter,
+  type DataCallback,
+  type Disposable,
+  type Event,
+  type Message,
+  type MessageReader,
+  type MessageWriter,
+} from "vscode-jsonrpc";
+import { ErrorCodes } from "./errors.js";
+import type { FrameDecoder, FrameFailure } from "./decode.js";
+import { parseMessage, type JsonRpcMessage, type WireProblem } from "./envelope.js";
+
+export interface ReaderOptions {
+  /** For the error text of an oversized frame (the decoder enforces it). */
+  maxMessageBytes: number;
+  /** A frame that stays incomplete this long closes the connection. */
+  partialMessageTimeoutMs: number;
+  /** Requests that may run at once (vscode-jsonrpc's `maxParallelism`); more wait in its queue. */
+  maxInFlight: number;
+  /** Bytes of waiting requests past which the socket is no longer read. Default 1 MiB. */
+  maxQueuedBytes?: number;
+}
+
+type Id = string | number;
+
+/**
+ * Reads messages off a socket through a decoder. It counts the requests handed on and not yet
+ * answered (the writer reports answers), so that it can pause the socket when too many wait, tell
+ * when the connection has nothing outstanding (half-closed one-offs), and refuse an id already in use.
+ */
+export class DecodingReader extends AbstractMessageReader implements MessageReader {
+  private readonly problemEmitter = new Emitter<WireProblem>();
+  private readonly idleEmitter = new Emitter<void>();
+  private callback: DataCallback | undefined;
+  private partialTimer: NodeJS.Timeout | undefined;
+  /** Bytes of each outstanding request, by id. */
+  private readonly outstandingIds = new Map<Id, number>();
+  private outstandingBytes = 0;
+  private pausedForQueue = false;
+  private readonly maxQueuedBytes: number;
+
+  constructor(
+    private readonly stream: Duplex,
+    private readonly decoder: FrameDecoder,
+    private readonly options: ReaderOptions,
+  ) {
+    super();
+    this.maxQueuedBytes = options.maxQueuedBytes ?? 1024 * 1024;
+  }
+
+  /** Malformed input, to be answered by the connection owner. */
+  get onProblem(): Event<WireProblem> {
+    return this.problemEmitter.event;
+  }
+
+  /** Fires when the last outstanding request has been answered. */
+  get onIdle(): Event<void> {
+    return this.idleEmitter.event;
+  }
+
+  /** Requests handed on (running or queued) and not yet answered. */
+  get outstanding(): number {
+    return this.outstandingIds.size;
+  }
+
+  listen(callback: DataCallback): Disposable {
+    this.callback = callback;
+    const onData = (chunk: Buffer) => this.take(this.decoder.push(chunk));
+    const onClose = () => {
+      this.clearPartialTimer();
+      this.fireClose();
+    };
+    const onError = (err: Error) => this.fireError(err);
+    // The sender finished writing: a last NDJSON line needs no newline; a half-sent frame is
+    // reported now rather than after the frame timeout (`printf … | socat`).
+    const onEnd = () => this.take(this.decoder.end());
+    this.stream.on("data", onData);
+    this.stream.on("end", onEnd);
+    this.stream.on("close", onClose);
+    this.stream.on("error", onError);
+    return {
+      dispose: () => {
+        this.stream.off("data", onData);
+        this.stream.off("end", onEnd);
+        this.stream.off("close", onClose);
+        this.stream.off("error", onError);
+        this.clearPartialTimer();
+      },
+    };
+  }
+
+  private take(step: { bodies: string[]; failure?: FrameFailure }): void {
+    for (const body of step.bodies) this.deliver(body);
+    if (step.failure) {
+      this.clearPartialTimer();
+      this.problem(this.describe(step.failure));
+      return;
+    }
+    this.trackPartial(this.decoder.partial);
+  }
+
+  private describe(failure: FrameFailure): WireProblem {
+    const fatal = (message: string): WireProblem => ({
+      code: ErrorCodes.InvalidRequest,
+      message,
+      id: null,
+      fatal: true,
+    });
+    switch (failure.kind) {
+      case "too-large":
+        return fatal(
+          `message of ${failure.bytes} bytes exceeds max_message_bytes (${this.options.maxMessageBytes}); send smaller messages or raise [daemon] max_message_bytes`,
+        );
+      case "malformed":
+        return fatal(failure.reason);
+      case "incomplete":
+        return fatal("incomplete message at the end of the input: the last frame or line was cut short");
+    }
+  }
+
+  private deliver(body: string): void {
+    const parsed = parseMessage(body);
+    if (parsed.problem) {
+      this.problem(parsed.problem);
+      return;
+    }
+    const msg = parsed.message;
+    if (msg.method !== undefined && msg.id !== undefined && msg.id !== null) {
+      if (this.outstandingIds.has(msg.id)) {
+        this.problem({
+          code: ErrorCodes.InvalidRequest,
+          message: `id ${JSON.stringify(msg.id)} is already used by a request of this connection that has not been answered; give each request its own id`,
+          id: null,
+          fatal: false,
+        });
+        return;
+      }
+      this.track(msg.id, body.length);
+    }
+    try {
+      this.callback?.(msg as Message);
+    } catch (err) {
+      // One message must not cost the rest of the chunk (or the daemon).
+      this.fireError(err as Error);
+    }
+  }
+
+  private track(id: Id, bytes: number): void {
+    this.outstandingIds.set(id, bytes);
+    this.outstandingBytes += bytes;
+    if (
+      !this.pausedForQueue &&
+      this.outstandingIds.size > this.options.maxInFlight &&
+      this.outstandingBytes >= this.maxQueuedBytes
+    ) {
+      this.pausedForQueue = true;
+      this.stream.pause();
+    }
+  }
+
+  /** The answer to request `id` has been written out: its slot, and its bytes, are free. */
+  requestAnswered(id: Id): void {
+    const bytes = this.outstandingIds.get(id);
+    if (bytes === undefined) return;
+    this.outstandingIds.delete(id);
+    this.outstandingBytes -= bytes;
+    if (
+      this.pausedForQueue &&
+      (this.outstandingIds.size <= this.options.maxInFlight ||
+        this.outstandingBytes < this.maxQueuedBytes / 2)
+    ) {
+      this.pausedForQueue = false;
+      this.stream.resume();
+    }
+    if (this.outstandingIds.size === 0) this.idleEmitter.fire();
+  }
+
+  private problem(problem: WireProblem): void {
+    this.problemEmitter.fire(problem);
+  }
+
+  /** Arms or clears the incomplete-frame timer after each chunk. */
+  private trackPartial(hasPartial: boolean): void {
+    if (!hasPartial) {
+      this.clearPartialTimer();
+      return;
+    }
+    if (this.partialTimer) return;
+    this.partialTimer = setTimeout(() => {
+      this.partialTimer = undefined;
+      this.problem({
+        code: ErrorCodes.InvalidRequest,
+        message: `incomplete message: no complete frame within ${this.options.partialMessageTimeoutMs} ms`,
+        id: null,
+        fatal: true,
+      });
+    }, this.options.partialMessageTimeoutMs);
+    this.partialTimer.unref();
+  }
+
+  private clearPartialTimer(): void {
+    if (this.partialTimer) clearTimeout(this.partialTimer);
+    this.partialTimer = undefined;
+  }
+}
+
+/** Where a writer borrows its encoding buffers: the daemon's memory pool (`src/support/memory-pool.ts`). */
+export interface BufferLender {
+  acquire(size: number): Buffer;
+  release(buf: Buffer): void;
+}
+
+/**
+ * Writes each message, in either framing, as one socket write from a buffer borrowed from the
+ * memory pool: the header (LSP) or newline (NDJSON) and the body are encoded into the same
+ * buffer, which goes back to the pool once the socket has taken it (the write callback).
+ * JSON.stringify never emits a raw newline, so NDJSON lines cannot tear.
+ */
+export class PooledMessageWriter extends AbstractMessageWriter implements MessageWriter {
+  private errorCount = 0;
+
+  constructor(
+    private readonly stream: Duplex,
+    private readonly framing: "lsp" | "ndjson",
+    private readonly lender: BufferLender,
+    /** Told once the answer to a request has left for the socket (frees its in-flight slot). */
+    private readonly onAnswered?: (id: Id) => void,
+  ) {
+    super();
+    stream.on("error", (err: Error) => this.fireError(err));
+    stream.on("close", () => this.fireClose());
+  }
+
+  /** Writes a message of the connection (vscode-jsonrpc's answers, requests and notifications). */
+  write(msg: Message): Promise<void> {
+    const written = this.send(msg);
+    const m = msg as JsonRpcMessage;
+    const onAnswered = this.onAnswered;
+    if (onAnswered && m.method === undefined && (typeof m.id === "string" || typeof m.id === "number")) {
+      const id = m.id;
+      // The slot frees once the answer has left for the socket, not when it is queued: a client
+      // that never reads its answers holds at most max_in_flight of them here.
+      const free = () => onAnswered(id);
+      written.then(free, free);
+    }
+    return written;
+  }
+
+  /** Writes a message that answers no tracked request (an error for malformed input). */
+  send(msg: object): Promise<void> {
+    const body = JSON.stringify(msg);
+    const bodyBytes = Buffer.byteLength(body, "utf8");
+    const header = this.framing === "lsp" ? `Content-Length: ${bodyBytes}\r\n\r\n` : "";
+    const total = header.length + bodyBytes + (this.framing === "ndjson" ? 1 : 0);
+    const buf = this.lender.acquire(total);
+    let offset = header.length > 0 ? buf.write(header, 0, "latin1") : 0;
+    offset += buf.write(body, offset, "utf8");
+    if (this.framing === "ndjson") buf[offset++] = 0x0a;
+    return new Promise((resolve, reject) => {
+      if (this.stream.destroyed || this.stream.writableEnded) {
+        this.lender.release(buf);
+        reject(new Error("the connection is closed"));
+        return;
+      }
+      this.stream.write(buf.subarray(0, offset), (err) => {
+        // The socket is done with the bytes (written to the kernel, or failed): lend the buffer again.
+        this.lender.release(buf);
+        if (err) {
+          this.errorCount++;
+          this.fireError(err, msg as Message, this.errorCount);
+          reject(err);
+        } else {
+          this.errorCount = 0;
+          resolve();
+        }
+      });
+    });
+  }
+
+  end(): void {
+    this.stream.end();
+  }
+}
