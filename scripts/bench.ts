@@ -5,7 +5,7 @@
  *   npm run bench                      full run on the big corpus (TOOLD_BENCH_CORPUS, --corpus DIR,
  *                                      or ../bench-corpus, built with ../shared/bench/make-corpus.sh)
  *   npm run bench -- --quick           small generated corpus, few runs (CI); writes a temp file
- *   options: --corpus DIR  --runs N  --out FILE  --rows a,b,c,d,e,f,g
+ *   options: --corpus DIR  --runs N  --out FILE  --rows a,b,c,d,e,f,g,m,s
  *
  * The daemon and the CLI are the compiled ones in dist/ (built when missing). The daemon runs
  * with --trace-gc so row f can count collections per phase.
@@ -34,6 +34,8 @@ import {
   type MessageConnection,
 } from "vscode-jsonrpc/node";
 import { corpusFacts, findSmallFile, makeQuickCorpus, type CorpusFacts } from "./bench/corpus.js";
+import { mcpRows } from "./bench/mcp.js";
+import { fileToolRows } from "./bench/file-tools.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const DAEMON = path.join(REPO, "dist/daemon/entry.js");
@@ -756,7 +758,7 @@ async function main(): Promise<void> {
   const runs = Number(values.runs ?? (quick ? 3 : 7));
   if (!Number.isInteger(runs) || runs < 1)
     throw new Error(`--runs must be a positive integer (got ${values.runs})`);
-  const rowsWanted = new Set((values.rows ?? "a,b,c,d,e,f,g").split(","));
+  const rowsWanted = new Set((values.rows ?? "a,b,c,d,e,f,g,m,s").split(","));
   const started = new Date();
 
   if (!existsSync(DAEMON) || !existsSync(CLI)) {
@@ -822,6 +824,15 @@ async function main(): Promise<void> {
       log("rows d, g, e");
       rgMedians = (await guarded(c, "d", () => rowsDEG(c, daemon))) ?? rgMedians;
     }
+    const own = { repo: REPO, corpus, socket: daemon.socket, runs, quick };
+    if (rowsWanted.has("m")) {
+      log("rows m, m2");
+      await guarded(c, "m", async () => void c.rows.push(...(await mcpRows({ ...own, small }))));
+    }
+    if (rowsWanted.has("s")) {
+      log("rows s, s2, br");
+      await guarded(c, "s", async () => void c.rows.push(...(await fileToolRows(own))));
+    }
     await daemon.stop();
     if (rowsWanted.has("d")) {
       log("row d2");
@@ -834,7 +845,7 @@ async function main(): Promise<void> {
   } finally {
     await daemon.stop();
   }
-  const order = ["a", "b", "c", "c2", "d", "d2", "e", "f", "g"];
+  const order = ["a", "b", "c", "c2", "d", "d2", "e", "f", "g", "m", "m2", "s", "s2", "br"];
   c.rows.sort((x, y) => order.indexOf(x.id) - order.indexOf(y.id));
   const out = path.resolve(
     values.out ??

@@ -136,7 +136,9 @@ export const copyFileTool = defineTool({
     const st = await lstat(src.abs);
     const kind = kindOf(st);
     if (kind !== "file" && kind !== "dir") {
-      throw new ToolFailure(`"${args.source}" is a device, socket or FIFO; copy_file copies files and folders`);
+      throw new ToolFailure(
+        `"${args.source}" is a device, socket or FIFO; copy_file copies files and folders`,
+      );
     }
     if (src.abs === ctx.workspace.root) {
       throw new ToolFailure(`"${args.source}" is the workspace root; copy a folder inside it instead`);

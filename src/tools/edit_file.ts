@@ -351,7 +351,8 @@ export const editFileTool = defineTool({
     }
     const target = await ctx.workspace.resolveForWrite(args.path, ctx.config, { allowMissing: false });
     const st = await stat(target.abs);
-    if (st.isDirectory()) throw new ToolFailure(`"${args.path}" is a directory: give the path of a file in it`);
+    if (st.isDirectory())
+      throw new ToolFailure(`"${args.path}" is a directory: give the path of a file in it`);
     if (!st.isFile()) throw new ToolFailure(`"${args.path}" is not a regular file`);
     if (st.size > DEFAULT_MAX_BYTES) {
       throw new ToolFailure(

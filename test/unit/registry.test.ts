@@ -262,7 +262,7 @@ test("an unknown argument suggests the nearest accepted name, aliases included",
     ["read_file", { path: "a", zzzzzz: 1 }, /unknown argument "zzzzzz"\. Accepted: path, offset/],
   ];
   for (const [tool, args, pattern] of cases) {
-    await assert.rejects(reg.call(tool, args, ctx()), (err: ToolCallError) => {
+    await assert.rejects(reg.call(tool, args, ctx()), (err: ProtocolError) => {
       assert.equal(err.code, ErrorCodes.InvalidParams);
       assert.match(err.message, pattern);
       assert.match(err.message, /Example: \{/);

@@ -108,7 +108,9 @@ export async function resolveDestination(
       );
     }
     if (there === "special file") {
-      throw new ToolFailure(`destination "${target.rel}" is a device, socket or FIFO; refusing to replace it`);
+      throw new ToolFailure(
+        `destination "${target.rel}" is a device, socket or FIFO; refusing to replace it`,
+      );
     }
   }
   const { parentReal, missing } = await existingAncestor(ctx, target.dir);
