@@ -22,6 +22,7 @@ import {
   kindOf,
   makeParents,
   resolveDestination,
+  transferFailure,
   transferSchema,
   TRANSFER_ALIASES,
 } from "./shared/transfer.js";
@@ -218,16 +219,7 @@ export const copyFileTool = defineTool({
       if (tempMade) await rm(temp, { recursive: true, force: true }).catch(() => undefined);
       await destFolder.close();
       await removeCreatedDirs(created);
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "EEXIST" || code === "ENOTEMPTY") {
-        throw new ToolFailure(
-          `destination "${dest.rel}" appeared while copying; nothing was copied: look at it, then pass overwrite: true or choose another destination`,
-        );
-      }
-      if (code === "ENOSPC" || code === "EDQUOT") {
-        throw new ToolFailure(`no space left to copy "${src.rel}"; nothing was copied`);
-      }
-      throw err;
+      throw transferFailure(err, src.rel, dest.rel, "copy");
     }
     await destFolder.close();
     const files = plan.entries.filter((e) => e.kind === "file").length;

@@ -7,6 +7,7 @@ import {
   kindOf,
   makeParents,
   resolveDestination,
+  transferFailure,
   transferSchema,
   TRANSFER_ALIASES,
 } from "./shared/transfer.js";
@@ -64,18 +65,7 @@ export const moveFileTool = defineTool({
       await renameConfined(src.abs, dest.abs, { noReplace: !overwrite, isDir: kind === "dir" });
     } catch (err) {
       await removeCreatedDirs(created);
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "EEXIST" || code === "ENOTEMPTY") {
-        throw new ToolFailure(
-          `destination "${dest.rel}" appeared while moving; nothing was moved: look at it, then pass overwrite: true or choose another destination`,
-        );
-      }
-      if (code === "EXDEV") {
-        throw new ToolFailure(
-          `"${src.rel}" and "${dest.rel}" are on different file systems, so a rename cannot move it; nothing was moved: use copy_file, then delete_file`,
-        );
-      }
-      throw err;
+      throw transferFailure(err, src.rel, dest.rel, "move");
     }
     const what = kind === "dir" ? "folder" : kind;
     const replaced = dest.existing !== undefined;

@@ -23,6 +23,8 @@ export const DEFAULT_LINE_LIMIT = 2000;
 export const DEFAULT_MAX_LINE_CHARS = 2000;
 /** Files one `reads` batch may name: enough for an agent's context, bounded for the daemon. */
 export const MAX_BATCH_READS = 100;
+/** Files of one batch read at once. */
+const BATCH_CONCURRENCY = 8;
 
 const lineCount = (what: string) => Type.Integer({ minimum: 1, description: what });
 
@@ -249,20 +251,23 @@ async function readOne(path: string, range: Range, args: Args, ctx: ToolContext)
 /** Several files: each one's text under a `==> path <==` header (as `head` prints them). */
 async function readBatch(args: Args, ctx: ToolContext) {
   const reads = args.reads!;
-  const results = await Promise.all(
-    reads.map(async (item) => {
-      try {
-        return await readOne(item.path, item, args, ctx);
-      } catch (err) {
-        if (ctx.signal.aborted) throw err;
-        if (!(err instanceof ToolFailure || err instanceof PathError)) {
-          const code = (err as NodeJS.ErrnoException).code;
-          if (typeof code !== "string") throw err;
-        }
-        return { error: (err as Error).message, path: item.path };
+  const readOrError = async (item: (typeof reads)[number]) => {
+    try {
+      return await readOne(item.path, item, args, ctx);
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      if (!(err instanceof ToolFailure || err instanceof PathError)) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (typeof code !== "string") throw err;
       }
-    }),
-  );
+      return { error: (err as Error).message, path: item.path };
+    }
+  };
+  // A few at a time: up to 100 files of up to max_bytes each must not all be in memory at once.
+  const results: Awaited<ReturnType<typeof readOrError>>[] = [];
+  for (let i = 0; i < reads.length; i += BATCH_CONCURRENCY) {
+    results.push(...(await Promise.all(reads.slice(i, i + BATCH_CONCURRENCY).map(readOrError))));
+  }
   const sections: string[] = [];
   const files: Record<string, unknown>[] = [];
   for (const r of results) {

@@ -146,3 +146,27 @@ export async function existingAncestor(
 export function makeParents(dest: Destination): Promise<string[]> {
   return mkdirConfined(dest.parentReal, dest.missing);
 }
+
+/**
+ * The failure of the final rename, as the caller should see it: a destination that appeared
+ * after the checks (EEXIST, ENOTEMPTY), two file systems (EXDEV), a full disk. Nothing was done.
+ */
+export function transferFailure(err: unknown, src: string, dest: string, verb: "move" | "copy"): unknown {
+  const done = verb === "move" ? "moved" : "copied";
+  switch ((err as NodeJS.ErrnoException).code) {
+    case "EEXIST":
+    case "ENOTEMPTY":
+      return new ToolFailure(
+        `destination "${dest}" appeared while ${verb === "move" ? "moving" : "copying"}; nothing was ${done}: look at it, then pass overwrite: true or choose another destination`,
+      );
+    case "EXDEV":
+      return new ToolFailure(
+        `"${src}" and "${dest}" are on different file systems, so a rename cannot move it; nothing was moved: use copy_file, then delete_file`,
+      );
+    case "ENOSPC":
+    case "EDQUOT":
+      return new ToolFailure(`no space left to ${verb} "${src}"; nothing was ${done}`);
+    default:
+      return err;
+  }
+}
