@@ -2,6 +2,7 @@
 // walks the folder with its own parallel walker (it honours .gitignore, as sg does) and matches
 // the pattern in every file of the language. Prints the number of matches.
 // Usage: node probe-ast-grep.mjs DIR LANGUAGE PATTERN
+import process from "node:process";
 import { findInFiles } from "@ast-grep/napi";
 
 const [dir, language, pattern] = process.argv.slice(2);
