@@ -14,10 +14,20 @@ import {
   DaemonStats,
   DaemonStatus,
   Initialize,
+  JournalList,
+  JournalUndo,
   Progress,
   ToolsCall,
   ToolsList,
+  WorkspaceDidChange,
+  WorkspaceSubscribe,
+  WorkspaceUnsubscribe,
   type ApproveParams,
+  type JournalListResult,
+  type JournalUndoParams,
+  type JournalUndoResult,
+  type WorkspaceDidChangeParams,
+  type WorkspaceSubscribeResult,
   type InitializeResult,
   type MethodDecl,
   type StatsResult,
@@ -32,7 +42,17 @@ import { ConnectionClosedError, RpcError, RpcPeer } from "./peer.js";
 import { DaemonStartError, spawnDaemon } from "./spawn.js";
 
 export { ConnectionClosedError, DaemonStartError, RpcError };
-export type { ApproveParams, StatsResult, StatusResult, ToolDescriptor, ToolResult, InitializeResult };
+export type {
+  ApproveParams,
+  StatsResult,
+  StatusResult,
+  ToolDescriptor,
+  ToolResult,
+  InitializeResult,
+  JournalListResult,
+  JournalUndoResult,
+  WorkspaceDidChangeParams,
+};
 export { ErrorCodes } from "../protocol/errors.js";
 
 /** The daemon is not running and the caller asked not to start it, or it cannot be reached. */
@@ -189,6 +209,9 @@ async function openSession(
 export class ToolDClient {
   private readonly progressHandlers = new Map<string, (value: unknown) => void>();
   private readonly closeHandlers: (() => void)[] = [];
+  private readonly changeHandlers = new Set<(params: WorkspaceDidChangeParams) => void>();
+  /** Sent `workspace/subscribe`: a reconnect subscribes again. */
+  private subscribed = false;
   private nextProgress = 1;
   private reconnecting: Promise<RpcPeer> | undefined;
   /** Set by close(): a closed-on-purpose client never reconnects. */
@@ -220,6 +243,10 @@ export class ToolDClient {
   }
 
   private watch(peer: RpcPeer): void {
+    peer.onNotification(WorkspaceDidChange, (params) => {
+      if (params.dropped !== undefined) this.subscribed = false;
+      for (const handler of this.changeHandlers) handler(params);
+    });
     peer.onClosed(() => {
       for (const handler of this.closeHandlers) handler();
     });
@@ -239,6 +266,15 @@ export class ToolDClient {
         this.peer = peer;
         this.serverInfo = server;
         this.watch(peer);
+        return peer;
+      })
+      .then(async (peer) => {
+        if (this.subscribed) {
+          // Changes made while disconnected were not seen: say so, as the daemon does on overflow.
+          await peer.request(WorkspaceSubscribe, {});
+          const missed: WorkspaceDidChangeParams = { changes: [{ path: ".", kind: "overflow" }] };
+          for (const handler of this.changeHandlers) handler(missed);
+        }
         return peer;
       })
       .finally(() => (this.reconnecting = undefined));
@@ -296,6 +332,47 @@ export class ToolDClient {
     await this.request(DaemonShutdown, {});
     this.close();
     await waitUntilGone(this.target.socket, timeoutMs);
+  }
+
+  /** The journal's entries, newest first (`journal/list`). */
+  journal(limit?: number): Promise<JournalListResult> {
+    return this.request(JournalList, limit === undefined ? {} : { limit });
+  }
+
+  /**
+   * Restores every path of a journal entry (the newest when `id` is absent). Rejects with
+   * RpcError(ErrorCodes.JournalConflict, data.path) when a path changed since, unless `force`.
+   */
+  undo(params: JournalUndoParams = {}): Promise<JournalUndoResult> {
+    return this.request(JournalUndo, params);
+  }
+
+  /**
+   * Starts the daemon's `workspace/didChange` notifications for this connection and calls
+   * `onChange` (when given) for each; see `onDidChange`. A change path "." of kind "overflow"
+   * means too much changed to list: re-read everything. With `reconnect`, a new connection
+   * subscribes again and reports an overflow (changes while disconnected were missed).
+   */
+  async subscribe(onChange?: (params: WorkspaceDidChangeParams) => void): Promise<WorkspaceSubscribeResult> {
+    if (onChange) this.changeHandlers.add(onChange);
+    const result = await this.request(WorkspaceSubscribe, {});
+    this.subscribed = true;
+    return result;
+  }
+
+  async unsubscribe(): Promise<void> {
+    this.subscribed = false;
+    await this.request(WorkspaceUnsubscribe, {});
+  }
+
+  /**
+   * The `workspace/didChange` event: `handler` gets every notification (after `subscribe`).
+   * A notification with `dropped` set ends the subscription (this client read too slowly).
+   * Returns a function that removes the handler.
+   */
+  onDidChange(handler: (params: WorkspaceDidChangeParams) => void): () => void {
+    this.changeHandlers.add(handler);
+    return () => this.changeHandlers.delete(handler);
   }
 
   /** Called each time the connection drops (with `reconnect`, once per connection). */

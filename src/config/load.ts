@@ -68,6 +68,8 @@ function buildConfig(values: Map<string, Record<string, unknown>>): Config {
     },
     commands: section("commands"),
     cache: section("cache"),
+    journal: section("journal"),
+    feed: section("feed"),
     daemon: section("daemon"),
   }) as unknown as Config;
 }

@@ -131,6 +131,46 @@ export const CONFIG_SECTIONS = {
       "Keep an in-memory index of the workspace tree, kept current by file watches (one inotify watch per folder), so list_files and grep_file do not walk the disk. Off: they walk it on every call.",
     ),
   },
+  journal: {
+    enabled: key(
+      Type.Boolean(),
+      true,
+      "true or false",
+      "Record every change made through toold's tools (before-images and after-hashes) so `toold undo` can take it back. Kept under $XDG_STATE_HOME/toold (default ~/.local/state/toold), never in the workspace. Shell commands' changes are not recorded.",
+    ),
+    max_bytes: key(
+      Type.Integer({ minimum: 1024 * 1024, maximum: 64 * 1024 * 1024 * 1024 }),
+      64 * 1024 * 1024,
+      "an integer from 1048576 to 68719476736 (bytes)",
+      "Size bound of the workspace's journal on disk. Past it the oldest entries are dropped first (to about three quarters of it); one entry keeps at most a quarter of it.",
+    ),
+    max_file_bytes: key(
+      Type.Integer({ minimum: 0 }),
+      8 * 1024 * 1024,
+      "an integer >= 0 (bytes)",
+      "Files larger than this are recorded by hash only, as not undoable, instead of being copied into the journal.",
+    ),
+  },
+  feed: {
+    coalesce_ms: key(
+      Type.Integer({ minimum: 0, maximum: 10_000 }),
+      50,
+      "an integer from 0 to 10000 (milliseconds)",
+      "workspace/didChange: changes to the same path within this window are sent once, in one notification.",
+    ),
+    max_pending_paths: key(
+      Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+      10_000,
+      "an integer from 1 to 1000000",
+      'workspace/didChange: more changed paths than this in one window are sent as one "overflow" change (re-read everything).',
+    ),
+    max_backlog_bytes: key(
+      Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024 }),
+      4 * 1024 * 1024,
+      "an integer from 1024 to 1073741824 (bytes)",
+      "workspace/didChange: a subscriber with more than this many bytes of notifications unread is dropped (told so in one last notification).",
+    ),
+  },
   daemon: {
     idle_timeout_secs: key(
       Type.Integer({ minimum: 0 }),
@@ -209,5 +249,7 @@ export interface Config {
   readonly tools: SectionValues<Sections["tools"]>;
   readonly commands: SectionValues<Sections["commands"]>;
   readonly cache: SectionValues<Sections["cache"]>;
+  readonly journal: SectionValues<Sections["journal"]>;
+  readonly feed: SectionValues<Sections["feed"]>;
   readonly daemon: SectionValues<Sections["daemon"]>;
 }

@@ -16,6 +16,8 @@ import { BufferPool } from "../support/memory-pool.js";
 import { FileCache } from "../cache/file-cache.js";
 import { WorkspaceIndex } from "../index/workspace-index.js";
 import { ToolRegistry } from "../tools/registry.js";
+import { Journal, journalDirFor } from "../journal/journal.js";
+import { ChangeFeed } from "../journal/feed.js";
 import { VERSION } from "../version.js";
 import { locateWorkspace, runtimeFiles, socketPathFor, type RuntimeFiles } from "../workspace/locate.js";
 import { Workspace } from "../workspace/workspace.js";
@@ -41,6 +43,11 @@ export interface DaemonOptions {
   socket: string;
   /** Log to stderr instead of the log file next to the socket. */
   foreground: boolean;
+  /**
+   * The toold state folder holding the journal (`--state-dir`); default $TOOLD_STATE_DIR,
+   * $XDG_STATE_HOME/toold or ~/.local/state/toold.
+   */
+  stateDir?: string;
 }
 
 /** Messages a detached daemon sends its starter over the IPC channel. */
@@ -59,6 +66,8 @@ export class Daemon {
   /** The watched workspace tree; undefined while `[cache] watch` is off. */
   private index: WorkspaceIndex | undefined;
   private readonly server: DaemonServer;
+  private readonly journal: Journal;
+  private readonly feed: ChangeFeed;
   private state: DaemonState;
   private draining = false;
   private shutdownPromise: Promise<void> | undefined;
@@ -100,12 +109,30 @@ export class Daemon {
       shutdown: (reason) => void this.shutdown(reason),
       isDraining: () => this.draining,
     };
+    const workspace = new Workspace(opts.workspace);
+    this.feed = new ChangeFeed(() => ({
+      coalesceMs: this.config.feed.coalesce_ms,
+      maxPendingPaths: this.config.feed.max_pending_paths,
+      maxBacklogBytes: this.config.feed.max_backlog_bytes,
+    }));
+    this.journal = new Journal({
+      workspace,
+      dir: journalDirFor(
+        opts.workspace,
+        opts.stateDir ? { ...process.env, TOOLD_STATE_DIR: opts.stateDir } : process.env,
+      ),
+      config: () => this.config,
+      log: rootLog.child({ module: "journal" }),
+      listener: this.feed,
+    });
     this.fileCache = new FileCache({ maxBytes: config.cache.max_bytes });
     if (config.cache.watch) this.index = this.newIndex();
     const dispatcher = new Dispatcher({
       registry: this.registry,
       pool: this.pool,
-      workspace: new Workspace(opts.workspace),
+      journal: this.journal,
+      feed: this.feed,
+      workspace,
       stats: this.stats,
       control,
       log: rootLog.child({ module: "dispatch" }),
@@ -133,10 +160,12 @@ export class Daemon {
   }
 
   private newIndex(): WorkspaceIndex {
+    this.feed.watching = true;
     return new WorkspaceIndex({
       root: this.opts.workspace,
       cache: this.fileCache,
       log: this.rootLog.child({ module: "index" }),
+      onChange: (changes) => this.feed.publish(changes),
     });
   }
 
@@ -159,6 +188,8 @@ export class Daemon {
     this.socketWatch = setInterval(() => this.checkSocket(), SOCKET_WATCH_INTERVAL_MS);
     this.socketWatch.unref();
     this.sweepLeftovers();
+    // In the background: a call that changes files waits for it.
+    void this.journal.open();
     // In the background: calls that need the tree before it is built wait for it.
     void this.index?.start();
     this.log.info(
@@ -250,6 +281,7 @@ export class Daemon {
     } else if (!loaded.config.cache.watch && this.index) {
       this.index.dispose();
       this.index = undefined;
+      this.feed.watching = false;
     }
     this.rootLog.level = loaded.config.daemon.log_level;
     setLogRotation({
@@ -287,6 +319,8 @@ export class Daemon {
       }
       releaseStateLock(this.files.state, process.pid);
       this.registry.dispose();
+      this.feed.dispose();
+      await this.journal.close();
       this.index?.dispose();
       this.fileCache.clear();
       this.log.info("stopped");
@@ -303,12 +337,18 @@ function parseDaemonArgs(argv: string[]): DaemonOptions {
       workspace: { type: "string" },
       socket: { type: "string" },
       foreground: { type: "boolean", default: false },
+      "state-dir": { type: "string" },
     },
     strict: true,
   });
   const workspace = locateWorkspace(values.workspace, process.cwd());
   const socket = socketPathFor(workspace, values.socket, process.env);
-  return { workspace, socket, foreground: values.foreground ?? false };
+  return {
+    workspace,
+    socket,
+    foreground: values.foreground ?? false,
+    ...(values["state-dir"] ? { stateDir: values["state-dir"] } : {}),
+  };
 }
 
 function tellStarter(message: StartupMessage): void {

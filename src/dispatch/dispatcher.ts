@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import {
   ErrorCodes,
   InvalidParamsError,
+  MethodNotFoundError,
   ProtocolError,
   RequestCancelledError,
   ShuttingDownError,
@@ -15,6 +16,8 @@ import {
 import {
   PROTOCOL_VERSION,
   type InitializeParams,
+  type JournalListParams,
+  type JournalUndoParams,
   type StatsResult,
   type StatusResult,
   type ToolResult,
@@ -30,6 +33,8 @@ import { errorResult, type AnyToolDefinition, type ToolContext } from "../tools/
 import type { Workspace } from "../workspace/workspace.js";
 import type { FileCache } from "../cache/file-cache.js";
 import type { WorkspaceIndex } from "../index/workspace-index.js";
+import type { Journal } from "../journal/journal.js";
+import type { ChangeFeed } from "../journal/feed.js";
 import type { Stats } from "./stats.js";
 
 /** What dispatch may ask of the daemon around it. */
@@ -60,6 +65,10 @@ export interface DispatchDeps {
   readonly files: FileCache;
   /** The warm workspace index, when `[cache] watch` is on (read at each call: it may be swapped on reload). */
   readonly index?: () => WorkspaceIndex | undefined;
+  /** Records changes made through tools and undoes them (absent: nothing is journaled). */
+  readonly journal?: Journal;
+  /** The live feed of workspace changes for `workspace/subscribe`. */
+  readonly feed?: ChangeFeed;
 }
 
 export class Session {
@@ -174,6 +183,76 @@ export class Dispatcher {
     );
 
     conn.onRequest(
+      R.JournalListRequest,
+      guarded("journal/list", async (raw: JournalListParams) => {
+        const params = requireObject(raw, "journal/list") as JournalListParams;
+        if (params.limit !== undefined && !(Number.isInteger(params.limit) && params.limit >= 0)) {
+          throw new InvalidParamsError(
+            `journal/list: "limit" must be an integer >= 0, got ${JSON.stringify(params.limit)}`,
+          );
+        }
+        if (!this.deps.journal) {
+          return {
+            enabled: false,
+            entries: [],
+            total: 0,
+            bytes: 0,
+            maxBytes: 0,
+            reason: "this daemon has no journal",
+          };
+        }
+        return this.deps.journal.list(params.limit);
+      }),
+    );
+    conn.onRequest(
+      R.JournalUndoRequest,
+      guarded("journal/undo", async (raw: JournalUndoParams) => {
+        const params = requireObject(raw, "journal/undo") as JournalUndoParams;
+        if (params.id !== undefined && !(Number.isInteger(params.id) && params.id > 0)) {
+          throw new InvalidParamsError(
+            `journal/undo: "id" must be an entry id (a positive integer from journal/list), got ${JSON.stringify(params.id)}`,
+          );
+        }
+        if (params.force !== undefined && typeof params.force !== "boolean") {
+          throw new InvalidParamsError(`journal/undo: "force" must be true or false`);
+        }
+        if (control.isDraining()) throw new ShuttingDownError();
+        if (!this.deps.journal) throw new ProtocolError(ErrorCodes.NotUndoable, "this daemon has no journal");
+        stats.inFlight++;
+        try {
+          const result = await this.deps.journal.undo({
+            ...(params.id !== undefined ? { id: params.id } : {}),
+            force: params.force === true,
+            client: session.clientName,
+          });
+          log.info(
+            { conn: session.id, method: "journal/undo", undone: result.undone, changeId: result.changeId },
+            "undo",
+          );
+          return result;
+        } finally {
+          stats.inFlight--;
+        }
+      }),
+    );
+    conn.onRequest(
+      R.WorkspaceSubscribeRequest,
+      guarded("workspace/subscribe", () => {
+        const feed = this.deps.feed;
+        if (!feed) throw new MethodNotFoundError("workspace/subscribe: this daemon has no change feed");
+        feed.subscribe(session, (params) => conn.sendNotification(R.WorkspaceDidChangeNotification, params));
+        session.closed.signal.addEventListener("abort", () => feed.unsubscribe(session), { once: true });
+        return { subscribed: true, watching: feed.watching } as const;
+      }),
+    );
+    conn.onRequest(
+      R.WorkspaceUnsubscribeRequest,
+      guarded("workspace/unsubscribe", () => {
+        this.deps.feed?.unsubscribe(session);
+        return { ok: true } as const;
+      }),
+    );
+    conn.onRequest(
       R.DaemonStatsRequest,
       guarded("daemon/stats", () => this.statsSnapshot()),
     );
@@ -243,8 +322,20 @@ export class Dispatcher {
     const toolName = definition?.name ?? params.name;
     let outcome = "error";
     try {
-      const result = await registry.call(params.name, params.arguments, ctx, (def, args) =>
-        this.authorize(conn, session, config, def, args),
+      const journal = this.deps.journal;
+      const result = await registry.call(
+        params.name,
+        params.arguments,
+        ctx,
+        (def, args) => this.authorize(conn, session, config, def, args),
+        (def, args, run) =>
+          def.changes && journal
+            ? journal.record(
+                { tool: def.name, client: session.clientName },
+                () => def.changes!(args, ctx),
+                run,
+              )
+            : run(),
       );
       outcome = result.isError ? "tool_error" : "ok";
       return result;
@@ -331,6 +422,8 @@ export class Dispatcher {
         heapUsedBytes: mem.heapUsed,
         ...(control.activeResources ? { activeResources: control.activeResources() } : {}),
       },
+      ...(this.deps.journal ? { journal: this.deps.journal.stats() } : {}),
+      ...(this.deps.feed ? { feed: this.deps.feed.stats() } : {}),
     };
   }
 

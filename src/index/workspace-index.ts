@@ -73,6 +73,14 @@ export interface WorkspaceIndexOptions {
   log?: Logger;
   /** How long `sync()` waits for its cookie before declaring the watcher unhealthy. */
   syncTimeoutMs?: number;
+  /** Told every batch of changes the watcher applied (any writer): the `workspace/didChange` feed. */
+  onChange?: (changes: readonly IndexChange[]) => void;
+}
+
+/** A path the watcher saw created, changed or deleted ("." for the root). */
+export interface IndexChange {
+  readonly path: string;
+  readonly kind: "created" | "changed" | "deleted";
 }
 
 const COOKIE_PREFIX = ".toold-cookie-";
@@ -116,6 +124,7 @@ export class WorkspaceIndex {
   private readonly cache: FileCache | undefined;
   private readonly log: Logger | undefined;
   private readonly syncTimeoutMs: number;
+  private readonly onChange: ((changes: readonly IndexChange[]) => void) | undefined;
   private readyPromise: Promise<void> | undefined;
   private isReady = false;
   private healthy = true;
@@ -144,6 +153,7 @@ export class WorkspaceIndex {
     this.cache = options.cache;
     this.log = options.log;
     this.syncTimeoutMs = options.syncTimeoutMs ?? 2000;
+    this.onChange = options.onChange;
   }
 
   /** Scans the tree and sets up the watches; idempotent. Resolves when the index is usable. */
@@ -347,6 +357,7 @@ export class WorkspaceIndex {
     this.pendingRescan = new Set();
     const cookies: string[] = [];
     const ignoreChanged = new Set<string>();
+    const changes: IndexChange[] = [];
     for (const rel of paths) {
       const name = baseName(rel);
       if (name.startsWith(COOKIE_PREFIX)) {
@@ -358,9 +369,12 @@ export class WorkspaceIndex {
       if (!parent) continue; // below .git, or a folder already gone
       const abs = path.join(this.root, rel);
       const type = typeOfPath(abs);
+      const known = parent.children.has(name);
       if (type === undefined) {
+        if (known) changes.push({ path: rel, kind: "deleted" });
         this.deleteChild(parent, name);
       } else {
+        changes.push({ path: rel, kind: known ? "changed" : "created" });
         this.setChild(parent, name, type);
         if (type === "file") this.cache?.invalidate(abs);
         if (type === "dir" && name !== ".git" && !this.dirs.has(rel)) await this.scanTree(rel);
@@ -369,6 +383,7 @@ export class WorkspaceIndex {
     }
     for (const rel of rescans) {
       if (this.dirs.has(rel)) {
+        changes.push({ path: rel === "" ? "." : rel, kind: "changed" });
         this.rebuilds++;
         await this.scanDir(rel);
       }
@@ -379,6 +394,13 @@ export class WorkspaceIndex {
         const abs = rel === "" ? this.root : path.join(this.root, rel);
         node.level = await loadIgnoreLevel(abs, rel, new Set(node.children.keys()));
         this.generation++;
+      }
+    }
+    if (changes.length > 0) {
+      try {
+        this.onChange?.(changes);
+      } catch (err) {
+        this.log?.error({ err }, "change listener failed");
       }
     }
     for (const name of cookies) this.cookieWaiters.get(name)?.();

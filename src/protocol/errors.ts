@@ -15,6 +15,10 @@ export const ErrorCodes = {
   Overloaded: -32002,
   /** `config/reload` found an invalid vtcode.toml; the old config stays in force. */
   ConfigInvalid: -32003,
+  /** `journal/undo` refused: a path changed since the entry (data.path names it); pass force to restore anyway. */
+  JournalConflict: -32010,
+  /** `journal/undo` cannot restore the entry: no such entry, a path was not recorded, or the journal is off. */
+  NotUndoable: -32011,
   /** The caller cancelled the request (LSP's code). */
   RequestCancelled: -32800,
 } as const;

@@ -170,6 +170,30 @@ export interface StatsResult {
   /** `{ enabled: false }` while `[cache] watch` is off. */
   index: IndexStats | { enabled: false };
   process: ProcessStats;
+  /** Absent on a daemon without a journal. */
+  journal?: JournalStats;
+  /** The workspace/didChange feed. */
+  feed?: FeedStats;
+}
+export interface JournalStats {
+  enabled: boolean;
+  entries: number;
+  bytes: number;
+  maxBytes: number;
+  /** Changes recorded since start (calls that changed nothing are dropped, not counted). */
+  recorded: number;
+  /** Journaled calls that changed nothing (their entry was dropped). */
+  dropped: number;
+  undone: number;
+}
+export interface FeedStats {
+  subscribers: number;
+  /** Notifications sent since start. */
+  sent: number;
+  /** Subscribers dropped for reading too slowly. */
+  dropped: number;
+  /** Bytes of notifications not yet written to sockets, all subscribers. */
+  backlogBytes: number;
 }
 export interface StatusResult {
   pid: number;
@@ -199,6 +223,85 @@ export interface CancelParams {
   id: number | string;
 }
 
+/** One path of a journal entry, as `journal/list` shows it. */
+export type JournalPathKind = "file" | "dir" | "symlink" | "missing";
+export interface JournalPathSummary {
+  /** Workspace-relative; a folder recorded with everything in it shows its item count. */
+  path: string;
+  before: JournalPathKind;
+  /** "unknown" when the daemon stopped before the change finished (the entry is interrupted). */
+  after: JournalPathKind | "unknown";
+  /** Entries below a folder recorded with its contents (recursive delete, move, created folders). */
+  items?: number;
+  undoable: boolean;
+  /** Why the path cannot be undone (too large, not a regular file). */
+  reason?: string;
+}
+export interface JournalEntrySummary {
+  id: number;
+  /** ISO 8601. */
+  time: string;
+  /** The tool that made the change, or "undo". */
+  tool: string;
+  /** `clientInfo.name` of the connection that made it (null when it sent no `initialize`). */
+  client: string | null;
+  /** "interrupted": the daemon stopped between recording the before-images and finishing the change. */
+  status: "complete" | "interrupted";
+  /** For an undo: the entry it undid. */
+  undoes?: number;
+  paths: JournalPathSummary[];
+  /** Bytes the entry takes in the journal. */
+  bytes: number;
+}
+export interface JournalListParams {
+  /** At most this many entries, newest first. Default all. */
+  limit?: number;
+}
+export interface JournalListResult {
+  enabled: boolean;
+  /** Newest first. */
+  entries: JournalEntrySummary[];
+  /** Entries in the journal (before `limit`). */
+  total: number;
+  bytes: number;
+  maxBytes: number;
+  /** Why the journal is off or unavailable, when it is. */
+  reason?: string;
+}
+export interface JournalUndoParams {
+  /** The entry to undo; default the newest. */
+  id?: number;
+  /** Restore even when a path changed since the entry (its current content is then journaled by the undo). */
+  force?: boolean;
+}
+export interface JournalUndoResult {
+  /** The entry undone. */
+  undone: number;
+  /** The undo's own journal entry (undo it to redo); absent when nothing had to change. */
+  changeId?: number;
+  /** The paths restored, workspace-relative. */
+  paths: string[];
+}
+
+export type WorkspaceChangeKind = "created" | "changed" | "deleted" | "overflow";
+export interface WorkspaceChange {
+  /** Workspace-relative, `/`-separated; "." with kind "overflow" (too many changes: re-read everything). */
+  path: string;
+  kind: WorkspaceChangeKind;
+  /** The journal entry when the change was made through toold. */
+  changeId?: number;
+}
+export interface WorkspaceDidChangeParams {
+  changes: WorkspaceChange[];
+  /** Set on the last notification of a subscription the daemon ended (the client read too slowly). */
+  dropped?: string;
+}
+export interface WorkspaceSubscribeResult {
+  subscribed: true;
+  /** False when `[cache] watch` is off: only changes made through toold are reported. */
+  watching: boolean;
+}
+
 export const Initialize = request<InitializeParams, InitializeResult>("initialize");
 export const ToolsList = request<Record<string, never>, ToolsListResult>("tools/list");
 export const ToolsCall = request<ToolsCallParams, ToolResult>("tools/call");
@@ -211,3 +314,11 @@ export const DaemonShutdown = request<Record<string, never>, OkResult>("daemon/s
 export const ClientApprove = request<ApproveParams, ApproveResult>("client/approve");
 export const Progress = notification<ProgressParams>("$/progress");
 export const CancelRequest = notification<CancelParams>("$/cancelRequest");
+export const JournalList = request<JournalListParams, JournalListResult>("journal/list");
+export const JournalUndo = request<JournalUndoParams, JournalUndoResult>("journal/undo");
+/** Sends this connection `workspace/didChange` notifications until it closes or unsubscribes. */
+export const WorkspaceSubscribe = request<Record<string, never>, WorkspaceSubscribeResult>(
+  "workspace/subscribe",
+);
+export const WorkspaceUnsubscribe = request<Record<string, never>, OkResult>("workspace/unsubscribe");
+export const WorkspaceDidChange = notification<WorkspaceDidChangeParams>("workspace/didChange");

@@ -485,6 +485,13 @@ export const applyPatchTool = defineTool({
     openWorldHint: false,
   },
   argumentAliases: { patch: "input" },
+  // The paths the patch names: deleted and moved-away files as entries (links are not followed).
+  changes: (args) =>
+    parsePatch(args.input).flatMap((op) =>
+      op.type === "delete" || (op.type === "update" && op.moveTo !== undefined)
+        ? [{ path: op.path, entry: true }, ...(op.type === "update" ? [{ path: op.moveTo! }] : [])]
+        : [{ path: op.path }],
+    ),
   async handler(args, ctx) {
     const ops = parsePatch(args.input);
     const plan = new Plan(ctx);

@@ -131,6 +131,8 @@ export const copyFileTool = defineTool({
     openWorldHint: false,
   },
   argumentAliases: TRANSFER_ALIASES,
+  // What the copy may replace or create at the destination (the source does not change).
+  changes: (args) => [{ path: args.destination, entry: true, tree: true }],
   async handler(args, ctx) {
     // A source link is followed (a copy of a link's file is what users mean), inside the workspace only.
     const src = await ctx.workspace.resolve(args.source);

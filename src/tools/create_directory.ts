@@ -1,7 +1,9 @@
 /** create_directory: makes a folder and any missing parents (`mkdir -p`), confined. */
 import { lstat } from "node:fs/promises";
+import path from "node:path";
 import { Type } from "@sinclair/typebox";
 import { mkdirConfined } from "../support/confined-fs.js";
+import { isWithin } from "../workspace/workspace.js";
 import { existingAncestor } from "./shared/transfer.js";
 import { defineTool, textResult, ToolFailure } from "./shared/types.js";
 
@@ -31,6 +33,26 @@ export const createDirectoryTool = defineTool({
     openWorldHint: false,
   },
   argumentAliases: { dir_path: "path", directory: "path" },
+  // The topmost folder the call will create, with what goes below it, so an undo removes the
+  // parents it made too.
+  async changes(args, ctx) {
+    let top = path.resolve(ctx.workspace.root, args.path);
+    for (
+      let up = path.dirname(top);
+      up !== top && isWithin(ctx.workspace.root, up) && up !== ctx.workspace.root;
+      up = path.dirname(up)
+    ) {
+      if (
+        await lstat(up).then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
+      top = up;
+    }
+    return [{ path: top, entry: true, tree: true }];
+  },
   async handler(args, ctx) {
     // Confined, not protected, never through a dangling link; a link to a folder inside is followed.
     const target = await ctx.workspace.resolveForWrite(args.path, ctx.config, { allowMissing: true });

@@ -29,6 +29,7 @@ export const createFileTool = defineTool({
     openWorldHint: false,
   },
   argumentAliases: { file_path: "path" },
+  changes: (args) => [{ path: args.path }],
   async handler(args, ctx) {
     return writeTextFile(ctx, "create_file", args.path, args.content, "fail_if_exists");
   },

@@ -33,6 +33,7 @@ export const deleteFileTool = defineTool({
     openWorldHint: false,
   },
   argumentAliases: { file_path: "path" },
+  changes: (args) => [{ path: args.path, entry: true, tree: args.recursive === true }],
   async handler(args, ctx) {
     const entry = await resolveEntry(ctx, args.path, { recursive: args.recursive ?? false });
     if (!entry.stats) {

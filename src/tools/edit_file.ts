@@ -335,6 +335,8 @@ export const editFileTool = defineTool({
     ...Object.fromEntries(NEW_ALIASES.map((a) => [a, "new_str"])),
     dryRun: "dry_run",
   },
+  // A dry run writes nothing, so the journal records nothing.
+  changes: (args) => (args.dry_run ? [] : [{ path: args.path }]),
   async handler(args, ctx) {
     let edits: Edit[];
     if (args.edits !== undefined) {

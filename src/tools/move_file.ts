@@ -32,6 +32,11 @@ export const moveFileTool = defineTool({
     openWorldHint: false,
   },
   argumentAliases: TRANSFER_ALIASES,
+  // Both ends, each as the entry itself and with what is below it, so an undo restores both.
+  changes: (args) => [
+    { path: args.source, entry: true, tree: true },
+    { path: args.destination, entry: true, tree: true },
+  ],
   async handler(args, ctx) {
     if (path.resolve(ctx.workspace.root, args.source) === ctx.workspace.root) {
       throw new ToolFailure(

@@ -74,6 +74,13 @@ export class ToolInstance {
   }
 }
 
+/** Wraps a handler run (the journal records the call's changes around it). */
+export type AroundRun = (
+  definition: AnyToolDefinition,
+  args: Record<string, unknown>,
+  run: () => Promise<ToolResult>,
+) => Promise<ToolResult>;
+
 export type BeforeRun = (
   definition: AnyToolDefinition,
   args: Record<string, unknown>,
@@ -190,6 +197,7 @@ export class ToolRegistry {
     rawArgs: Record<string, unknown> | undefined,
     ctx: ToolContext,
     beforeRun?: BeforeRun,
+    around?: AroundRun,
   ): Promise<ToolResult> {
     const instance = this.getTool(name);
     const cold = !this.optimizations.use_optimized_registry;
@@ -203,7 +211,8 @@ export class ToolRegistry {
       const denial = await beforeRun?.(def, args);
       if (denial) return denial;
       try {
-        return await def.handler(args, ctx, instance.state);
+        const run = () => def.handler(args, ctx, instance.state);
+        return await (around ? around(def, args, run) : run());
       } catch (err) {
         if (err instanceof ArgumentError) {
           throw invalidArguments(def, [{ argument: err.argument, problem: err.message }]);

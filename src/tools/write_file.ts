@@ -53,6 +53,7 @@ export const writeFileTool = defineTool({
     data: "content",
     write_mode: "mode",
   },
+  changes: (args) => [{ path: args.path }],
   async handler(args, ctx) {
     const fromSwitch =
       args.overwrite === undefined ? undefined : args.overwrite ? "overwrite" : "fail_if_exists";

@@ -46,7 +46,12 @@ export async function makeTestDaemon(
   await mkdir(runDir, { mode: 0o700 });
   const socket = path.join(runDir, "toold.sock");
   if (opts.toml !== undefined) await writeFile(path.join(root, "vtcode.toml"), opts.toml);
-  const env: NodeJS.ProcessEnv = { ...process.env, TOOLD_SOCKET: socket };
+  // The journal lives in the test's own state folder, never the user's (~/.local/state/toold).
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TOOLD_SOCKET: socket,
+    TOOLD_STATE_DIR: path.join(base, "state"),
+  };
   delete env.XDG_RUNTIME_DIR;
   const write = async (files: Record<string, string | Buffer>) => {
     for (const [rel, content] of Object.entries(files)) {

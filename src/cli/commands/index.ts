@@ -37,6 +37,16 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "the daemon's log (-f follows)",
     load: async () => (await import("./logs.js")).logs,
   },
+  {
+    name: "history",
+    summary: "the journal of changes made through toold, newest first",
+    load: async () => (await import("./history.js")).history,
+  },
+  {
+    name: "undo",
+    summary: "take back a change made through toold (default the newest)",
+    load: async () => (await import("./undo.js")).undo,
+  },
   { name: "config", summary: "config get | reload", load: async () => (await import("./config.js")).config },
   {
     name: "socket",

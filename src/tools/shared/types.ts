@@ -10,8 +10,9 @@ import type { Workspace } from "../../workspace/workspace.js";
 import type { BufferPool } from "../../support/memory-pool.js";
 import type { FileCache } from "../../cache/file-cache.js";
 import type { WorkspaceIndex } from "../../index/workspace-index.js";
+import type { ChangeTarget } from "../../journal/types.js";
 
-export type { ToolResult };
+export type { ChangeTarget, ToolResult };
 
 /** Everything a handler may use. One context per call. */
 export interface ToolContext {
@@ -47,6 +48,15 @@ export interface ToolDefinition<S extends TSchema = TSchema, State = unknown> {
    * `[commands]` rules before the tool's own policy (the dispatcher names no tool).
    */
   readonly commandOf?: (args: Static<S>) => string | readonly string[];
+  /**
+   * For tools that change files: the paths a call may change, so the journal records their
+   * before-images before the handler runs and the call can be undone (the dispatcher names no
+   * tool). Return [] when the arguments name nothing (the handler then reports the error).
+   */
+  readonly changes?: (
+    args: Static<S>,
+    ctx: ToolContext,
+  ) => Promise<readonly ChangeTarget[]> | readonly ChangeTarget[];
   /** Builds the per-instance warm state; the registry keeps it while the instance is hot. */
   readonly createState?: () => State;
   readonly disposeState?: (state: State) => void;
