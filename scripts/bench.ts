@@ -5,7 +5,7 @@
  *   npm run bench                      full run on the big corpus (TOOLD_BENCH_CORPUS, --corpus DIR,
  *                                      or ../bench-corpus, built with ../shared/bench/make-corpus.sh)
  *   npm run bench -- --quick           small generated corpus, few runs (CI); writes a temp file
- *   options: --corpus DIR  --runs N  --out FILE  --rows a,b,c,d,e,f,g,m,s
+ *   options: --corpus DIR  --runs N  --out FILE  --rows a,b,c,d,e,f,g,j,m,s
  *
  * The daemon and the CLI are the compiled ones in dist/ (built when missing). The daemon runs
  * with --trace-gc so row f can count collections per phase.
@@ -34,6 +34,7 @@ import {
   type MessageConnection,
 } from "vscode-jsonrpc/node";
 import { corpusFacts, findSmallFile, makeQuickCorpus, type CorpusFacts } from "./bench/corpus.js";
+import { journalRows } from "./bench/journal.js";
 import { mcpRows } from "./bench/mcp.js";
 import { fileToolRows } from "./bench/file-tools.js";
 
@@ -758,7 +759,7 @@ async function main(): Promise<void> {
   const runs = Number(values.runs ?? (quick ? 3 : 7));
   if (!Number.isInteger(runs) || runs < 1)
     throw new Error(`--runs must be a positive integer (got ${values.runs})`);
-  const rowsWanted = new Set((values.rows ?? "a,b,c,d,e,f,g,m,s").split(","));
+  const rowsWanted = new Set((values.rows ?? "a,b,c,d,e,f,g,j,m,s").split(","));
   const started = new Date();
 
   if (!existsSync(DAEMON) || !existsSync(CLI)) {
@@ -842,10 +843,14 @@ async function main(): Promise<void> {
       log("row f");
       await guarded(c, "f", () => rowF(c));
     }
+    if (rowsWanted.has("j")) {
+      log("rows j, j2");
+      await guarded(c, "j", async () => c.rows.push(...(await journalRows({ repo: REPO, runs, quick }))));
+    }
   } finally {
     await daemon.stop();
   }
-  const order = ["a", "b", "c", "c2", "d", "d2", "e", "f", "g", "m", "m2", "s", "s2", "br"];
+  const order = ["a", "b", "c", "c2", "d", "d2", "e", "f", "g", "j", "j2", "m", "m2", "s", "s2", "br"];
   c.rows.sort((x, y) => order.indexOf(x.id) - order.indexOf(y.id));
   const out = path.resolve(
     values.out ??

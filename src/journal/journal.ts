@@ -627,8 +627,14 @@ export class Journal {
     };
   }
 
-  async close(): Promise<void> {
-    await this.chain.catch(() => undefined);
+  /** Waits (up to `waitMs`) for the change in progress to be recorded, then closes the file. */
+  async close(waitMs = 5000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
+    // A handler that ignores its abort signal must not hold the daemon's exit for ever; its entry
+    // then stays "interrupted" (before-images on disk, result unknown), as after a crash.
+    await Promise.race([this.chain.catch(() => undefined), timeout]);
+    clearTimeout(timer);
     await this.file?.close();
     this.file = undefined;
     if (this.lockFile) await unlink(this.lockFile).catch(() => undefined);

@@ -316,3 +316,46 @@ test("journal/undo and journal/list reject bad params with a clear error", async
 });
 
 void ((_: WorkspaceDidChangeParams) => undefined);
+
+test("a tampered journal cannot make undo write outside the workspace or into a protected path", async () => {
+  const d = await makeTestDaemon({ files: { "f.txt": "v1\n" } });
+  try {
+    assert.equal((await d.cli(["call", "write_file", "path=f.txt", "content=v2\n"])).code, 0);
+    await d.cli(["stop"]);
+    const { encodeFrame } = await import("../../src/journal/frames.js");
+    const outside = path.join(path.dirname(d.root), "escaped.txt");
+    const forged = (id: number, root: string) => [
+      encodeFrame(
+        {
+          t: "begin",
+          id,
+          time: new Date().toISOString(),
+          tool: "write_file",
+          client: "attacker",
+          roots: [{ path: root, tree: false }],
+          items: [{ path: root, kind: "file", mode: 0o644, hash: "0", size: 4, blob: [0, 4] }],
+        },
+        [Buffer.from("pwnd")],
+      ),
+      encodeFrame({ t: "commit", id, after: [{ path: root, kind: "missing" }] }),
+    ];
+    // Another process of the user appends entries naming a path outside and a protected one.
+    appendFileSync(
+      journalFile(d),
+      Buffer.concat([...forged(50, "../escaped.txt"), ...forged(51, "vtcode.toml")]),
+    );
+    const protectedTry = await d.cli(["undo", "51"]);
+    assert.equal(protectedTry.code, 1);
+    assert.match(protectedTry.stderr, /protected/);
+    assert.equal(existsSync(path.join(d.root, "vtcode.toml")), false);
+    const outsideTry = await d.cli(["undo", "50", "--force"]);
+    assert.equal(outsideTry.code, 1);
+    assert.match(outsideTry.stderr, /damaged|outside/);
+    assert.equal(existsSync(outside), false, "nothing written outside the workspace");
+    // The genuine entry still undoes.
+    assert.equal((await d.cli(["undo", "1"])).code, 0);
+    assert.equal(read(d, "f.txt"), "v1\n");
+  } finally {
+    await d.cleanup();
+  }
+});
