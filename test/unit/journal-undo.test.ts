@@ -107,7 +107,7 @@ test("undo after record restores every root exactly (files, folders, links, mode
           });
           try {
             // Every change stays inside the roots the call named, as a tool's does.
-            const inside = change.filter((o) => roots.includes(o.path.split("/")[0]!));
+            const inside = change.filter((o) => (roots as readonly string[]).includes(o.path.split("/")[0]!));
             await journal.record(
               { tool: "test", client: undefined },
               () => roots.map((r) => ({ path: r, entry: true, tree: true })),
