@@ -7,6 +7,7 @@ import net from "node:net";
 // From vscode-jsonrpc/node: importing it installs the Node runtime layer the connection needs.
 import {
   createMessageConnection,
+  Message,
   type MessageConnection,
   type RequestMessage,
   type ResponseMessage,
@@ -39,6 +40,11 @@ interface LiveConnection {
   /** When it last sent a message or was last answered (ms since the epoch). */
   lastActive: number;
 }
+
+/** Bytes waiting for a slow reader past which progress is coalesced and new requests wait. */
+const OUTPUT_SOFT_BYTES = 1024 * 1024;
+/** Bytes waiting for a peer that does not read past which its calls are cancelled and it is closed. */
+const OUTPUT_HARD_BYTES = 64 * 1024 * 1024;
 
 /** A connection idle at least this long may be closed to make room for a new one when full. */
 const EVICTABLE_AFTER_MS = 1000;
@@ -222,10 +228,33 @@ export class DaemonServer {
       maxInFlight: daemon.max_in_flight_per_connection,
     });
     live.reader = reader;
-    const writer = new PooledMessageWriter(socket, framing, this.deps.pool, (id) => {
-      live.lastActive = Date.now();
-      reader.requestAnswered(id);
-    });
+    let overflowed = false;
+    const writer = new PooledMessageWriter(
+      socket,
+      framing,
+      this.deps.pool,
+      (id) => {
+        live.lastActive = Date.now();
+        reader.requestAnswered(id);
+      },
+      {
+        softBytes: OUTPUT_SOFT_BYTES,
+        hardBytes: Math.max(OUTPUT_HARD_BYTES, 2 * daemon.max_message_bytes),
+        stallMs: daemon.frame_timeout_ms,
+        onOverflow: (queuedBytes) => {
+          if (overflowed) return;
+          overflowed = true;
+          // It does not read what it asked for: its calls are cancelled and what waits for it is
+          // dropped with the socket, so the memory comes back.
+          log.warn(
+            { conn: session.id, queuedBytes },
+            "connection closed: the peer is not reading its answers",
+          );
+          session.closed.abort();
+          socket.destroy();
+        },
+      },
+    );
     const rpcLog = log.child({ conn: session.id });
     const connection = createMessageConnection(
       reader,
@@ -242,6 +271,14 @@ export class DaemonServer {
         // (client/approve answers) and $/cancelRequest bypass that queue, so they reach a full
         // connection.
         maxParallelism: daemon.max_in_flight_per_connection,
+        // While the peer is behind on reading, no new request starts: what it asked for already
+        // waits in the socket, and more work would only queue more bytes.
+        messageStrategy: {
+          handleMessage: (message, next) =>
+            Message.isRequest(message) && writer.backedUp
+              ? writer.whenCaughtUp().then(() => next(message))
+              : next(message),
+        },
         connectionStrategy: {
           // A request cancelled while it waits for a slot never starts (it could be a command).
           cancelUndispatched: (message): ResponseMessage => ({

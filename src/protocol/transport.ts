@@ -222,6 +222,20 @@ export interface BufferLender {
 }
 
 /**
+ * Bounds on what one connection may have queued for a peer that reads slowly or not at all
+ * (bytes the socket has accepted but the kernel has not taken).
+ */
+export interface OutputLimits {
+  /** Past this, `$/progress` is coalesced (latest value per token) and new requests wait. */
+  softBytes: number;
+  /** Past this, the peer is taken as not reading: `onOverflow` (cancel its calls, close it). */
+  hardBytes: number;
+  /** Backed up with nothing taken by the peer for this long: it is not reading, `onOverflow`. */
+  stallMs: number;
+  onOverflow(queuedBytes: number): void;
+}
+
+/**
  * Writes each message, in either framing, as one socket write from a buffer borrowed from the
  * memory pool: the header (LSP) or newline (NDJSON) and the body are encoded into the same
  * buffer, which goes back to the pool once the socket has taken it (the write callback).
@@ -229,6 +243,11 @@ export interface BufferLender {
  */
 export class PooledMessageWriter extends AbstractMessageWriter implements MessageWriter {
   private errorCount = 0;
+  /** `$/progress` held while the peer is behind: the latest per token, in first-held order. */
+  private readonly heldProgress = new Map<unknown, Message>();
+  private drainWaiters: (() => void)[] = [];
+  private listeningForDrain = false;
+  private stallTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly stream: Duplex,
@@ -236,16 +255,45 @@ export class PooledMessageWriter extends AbstractMessageWriter implements Messag
     private readonly lender: BufferLender,
     /** Told once the answer to a request has left for the socket (frees its in-flight slot). */
     private readonly onAnswered?: (id: Id) => void,
+    private readonly limits?: OutputLimits,
   ) {
     super();
     stream.on("error", (err: Error) => this.fireError(err));
-    stream.on("close", () => this.fireClose());
+    stream.on("close", () => {
+      this.heldProgress.clear();
+      if (this.stallTimer) clearInterval(this.stallTimer);
+      this.wakeDrainWaiters();
+      this.fireClose();
+    });
+  }
+
+  /** The peer is behind: more than `softBytes` wait in the socket. */
+  get backedUp(): boolean {
+    return this.limits !== undefined && this.stream.writableLength > this.limits.softBytes;
+  }
+
+  /** Resolves once the peer has caught up (or the connection is gone). */
+  whenCaughtUp(): Promise<void> {
+    if (!this.backedUp || this.stream.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.drainWaiters.push(resolve);
+      this.listenForDrain();
+    });
   }
 
   /** Writes a message of the connection (vscode-jsonrpc's answers, requests and notifications). */
   write(msg: Message): Promise<void> {
-    const written = this.send(msg);
     const m = msg as JsonRpcMessage;
+    if (m.method === "$/progress" && this.backedUp) {
+      // A peer that does not keep up gets the latest progress per token once it catches up, not
+      // every step: the final result carries the whole output anyway.
+      const token = (m.params as { token?: unknown } | undefined)?.token;
+      this.heldProgress.delete(token);
+      this.heldProgress.set(token, msg);
+      this.listenForDrain();
+      return Promise.resolve();
+    }
+    const written = this.send(msg);
     const onAnswered = this.onAnswered;
     if (onAnswered && m.method === undefined && (typeof m.id === "string" || typeof m.id === "number")) {
       const id = m.id;
@@ -257,8 +305,55 @@ export class PooledMessageWriter extends AbstractMessageWriter implements Messag
     return written;
   }
 
+  /** While backed up, watches that the peer takes bytes at all; one that does not is closed. */
+  private watchForStall(limits: OutputLimits): void {
+    if (this.stallTimer) return;
+    const every = Math.max(50, Math.min(limits.stallMs / 4, 1000));
+    let lastQueued = this.stream.writableLength;
+    let stalledMs = 0;
+    this.stallTimer = setInterval(() => {
+      const queued = this.stream.writableLength;
+      if (!this.backedUp || this.stream.destroyed) {
+        clearInterval(this.stallTimer);
+        this.stallTimer = undefined;
+        return;
+      }
+      stalledMs = queued < lastQueued ? 0 : stalledMs + every;
+      lastQueued = queued;
+      if (stalledMs >= limits.stallMs) {
+        clearInterval(this.stallTimer);
+        this.stallTimer = undefined;
+        limits.onOverflow(queued);
+      }
+    }, every);
+    this.stallTimer.unref();
+  }
+
+  private listenForDrain(): void {
+    if (this.listeningForDrain) return;
+    this.listeningForDrain = true;
+    this.stream.once("drain", () => {
+      this.listeningForDrain = false;
+      const held = [...this.heldProgress.values()];
+      this.heldProgress.clear();
+      for (const msg of held) this.send(msg).catch(() => {});
+      this.wakeDrainWaiters();
+    });
+  }
+
+  private wakeDrainWaiters(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
   /** Writes a message that answers no tracked request (an error for malformed input). */
   send(msg: object): Promise<void> {
+    const queued = this.stream.writableLength;
+    if (this.limits && queued > this.limits.hardBytes) {
+      this.limits.onOverflow(queued);
+      return Promise.reject(new Error("the peer is not reading its answers; the connection was closed"));
+    }
     const body = JSON.stringify(msg);
     const bodyBytes = Buffer.byteLength(body, "utf8");
     const header = this.framing === "lsp" ? `Content-Length: ${bodyBytes}\r\n\r\n` : "";
@@ -273,6 +368,8 @@ export class PooledMessageWriter extends AbstractMessageWriter implements Messag
         reject(new Error("the connection is closed"));
         return;
       }
+      const limits = this.limits;
+      if (limits && this.stream.writableLength + offset > limits.softBytes) this.watchForStall(limits);
       this.stream.write(buf.subarray(0, offset), (err) => {
         // The socket is done with the bytes (written to the kernel, or failed): lend the buffer again.
         this.lender.release(buf);
