@@ -1,7 +1,7 @@
 /**
  * code_search: structural search with ast-grep patterns (`function $NAME($$$) { $$$ }`) over the
- * workspace's files, by syntax tree rather than text. Files come from the warm index and their
- * contents from the file cache when present (the same files, ignore rules and order as grep_file);
+ * workspace's files, by syntax tree rather than text. Files come from the search trees (the warm
+ * index, or the disk while it builds) and their contents from the file cache (the same files, ignore rules and order as grep_file);
  * a file is parsed only when it holds every literal word of the pattern. Results read like
  * grep_file's: path, line, column, the line's text, plus the matched node's range and text and
  * what each `$NAME` captured.
@@ -11,9 +11,9 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { Type, type Static } from "@sinclair/typebox";
 import type { SgNode } from "@ast-grep/napi";
-import { walkFiles } from "../search/walk.js";
 import { looksBinary } from "../support/text.js";
 import { DEFAULT_MAX_BYTES } from "./shared/limits.js";
+import { searchTrees } from "./shared/trees.js";
 import {
   ArgumentError,
   defineTool,
@@ -190,17 +190,12 @@ async function targets(ctx: ToolContext, userPath: string, langs: ReadonlySet<La
   }
   const join = (rel: string) => (target.rel === "." ? rel : `${target.rel}/${rel}`);
   const found: Target[] = [];
-  const warm = ctx.index !== undefined && (await ctx.index.sync(ctx.signal));
-  if (warm) {
-    for (const entry of ctx.index!.entries(target.abs, {}, ctx.signal)) {
-      const lang = entry.type === "file" ? langOf(entry.path) : undefined;
-      if (lang) found.push({ rel: join(entry.path), abs: `${target.abs}/${entry.path}`, lang });
-    }
-  } else {
-    for await (const rel of walkFiles(target.abs, { base: ctx.workspace.root }, ctx.signal)) {
-      const lang = langOf(rel);
-      if (lang) found.push({ rel: join(rel), abs: path.join(target.abs, rel), lang });
-    }
+  // The search tools' tree (src/search/tree-source.ts): the warm index when it can serve the walk,
+  // else the disk with the same rules and order, so the first call never waits for the index.
+  const { entries } = await searchTrees(ctx).open(target.abs, {}, ctx.signal);
+  for (const entry of entries) {
+    const lang = entry.type === "file" ? langOf(entry.path) : undefined;
+    if (lang) found.push({ rel: join(entry.path), abs: `${target.abs}/${entry.path}`, lang });
   }
   return found;
 }
