@@ -187,6 +187,11 @@ export class WorkspaceIndex {
     return this.readyPromise;
   }
 
+  /** Its watches work (it may still be building): every change is seen. */
+  get watching(): boolean {
+    return this.healthy && !this.disposed;
+  }
+
   /** The initial scan is done (it may still be unhealthy: see `usable`). */
   get built(): boolean {
     return this.isReady;
