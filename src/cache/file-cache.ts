@@ -12,10 +12,9 @@
  * Reads that cannot be cached (cache off, file larger than the per-file bound) go through the
  * memory pool, so the hot paths allocate nothing per call in steady state.
  */
-import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { closeSync, fstatSync, readSync, statSync } from "node:fs";
 import { LRUCache } from "lru-cache";
-import { READ_NONBLOCK } from "../support/confined-fs.js";
+import { openConfinedForRead, openConfinedSync } from "../support/confined-fs.js";
 import type { BufferPool } from "../support/memory-pool.js";
 
 /** What identifies one version of a file. */
@@ -240,9 +239,9 @@ export class FileCache {
     this.misses++;
     // Small files (most source files) are read synchronously: one open, fstat, read and close in
     // this turn costs less than four thread-pool round trips. Large ones go asynchronously.
-    // Non-blocking: a FIFO would otherwise block the event loop here (see READ_NONBLOCK).
-    // O_NOFOLLOW: `abs` is a checked real path; a link swapped in since is refused, not followed.
-    const fd = openSync(abs, READ_NONBLOCK | constants.O_NOFOLLOW);
+    // `abs` is a checked real path: opened through a verified handle of its folder, non-blocking
+    // and never following a link swapped in since (src/support/confined-fs.ts).
+    const fd = openConfinedSync(abs);
     let open_ = true;
     const close = () => {
       if (open_) closeSync(fd);
@@ -298,7 +297,7 @@ export class FileCache {
     fn: (data: Buffer, key: FileKey) => T | Promise<T>,
     opts: ReadOptions,
   ): Promise<T> {
-    const handle = await open(abs, READ_NONBLOCK | constants.O_NOFOLLOW);
+    const handle = await openConfinedForRead(abs);
     try {
       const st = await handle.stat();
       this.checkSize(st.size, opts.maxBytes);
@@ -343,7 +342,7 @@ export class FileCache {
     this.misses++;
     let fd: number;
     try {
-      fd = openSync(abs, READ_NONBLOCK); // a FIFO must not block the event loop
+      fd = openConfinedSync(abs); // never through a link swapped in; a FIFO does not block
     } catch {
       return undefined;
     }

@@ -87,7 +87,7 @@ export const CONFIG_SECTIONS = {
     ),
     protected_paths: key(
       StringList,
-      ["vtcode.toml", ".git/**"],
+      ["**/vtcode.toml", ".git/**"],
       "an array of glob strings",
       "Workspace-relative globs that write tools refuse to touch.",
     ),

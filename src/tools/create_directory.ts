@@ -2,9 +2,9 @@
 import { lstat } from "node:fs/promises";
 import path from "node:path";
 import { Type } from "@sinclair/typebox";
-import { mkdirConfined } from "../support/confined-fs.js";
+import { mkdirParents } from "../support/fs-atomic.js";
 import { isWithin } from "../workspace/workspace.js";
-import { existingAncestor } from "./shared/transfer.js";
+import { assertNoFileAbove } from "./shared/transfer.js";
 import { defineTool, textResult, ToolFailure } from "./shared/types.js";
 
 export const inputSchema = Type.Object(
@@ -69,9 +69,11 @@ export const createDirectoryTool = defineTool({
         created_dirs: [],
       });
     }
-    const { parentReal, missing } = await existingAncestor(ctx, target.abs);
+    await assertNoFileAbove(ctx, target.abs);
     ctx.signal.throwIfAborted();
-    const created = await mkdirConfined(parentReal, missing);
+    // mkdirParents makes every missing folder above a path, each through a verified handle of its
+    // parent: given a name inside the new folder, that is the folder and its parents.
+    const created = await mkdirParents(path.join(target.abs, "entry"));
     const rels = created.map((d) => ctx.workspace.relative(d));
     return textResult(
       `Created folder ${target.rel}${rels.length > 1 ? ` (and ${rels.length - 1} parent${rels.length === 2 ? "" : "s"})` : ""}`,

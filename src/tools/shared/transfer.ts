@@ -4,7 +4,7 @@ import { lstat, readdir } from "node:fs/promises";
 import path from "node:path";
 import { Type } from "@sinclair/typebox";
 import { isWithin } from "../../workspace/workspace.js";
-import { mkdirConfined } from "../../support/confined-fs.js";
+import { mkdirParents } from "../../support/fs-atomic.js";
 import { ToolFailure, type ToolContext } from "./types.js";
 
 export const transferSchema = (verb: "move" | "copy") =>
@@ -54,9 +54,6 @@ export interface Destination {
   rel: string;
   /** lstat of what is there now, if anything. */
   existing: Stats | undefined;
-  /** Names of missing parent folders, below `parentReal`. */
-  missing: string[];
-  parentReal: string;
 }
 
 /**
@@ -113,38 +110,30 @@ export async function resolveDestination(
       );
     }
   }
-  const { parentReal, missing } = await existingAncestor(ctx, target.dir);
-  return { abs: target.abs, rel: target.rel, existing, missing, parentReal };
+  await assertNoFileAbove(ctx, target.dir);
+  return { abs: target.abs, rel: target.rel, existing };
 }
 
 /**
- * The deepest existing folder at or above `absDir` (real and confined: resolveForWrite checked
- * it) and the names missing below it, which mkdirConfined creates through verified handles.
+ * Refuses, with a clear message, a file where a folder at or above `absDir` would have to be
+ * created (mkdirParents would only say the folder "changed").
  */
-export async function existingAncestor(
-  ctx: Pick<ToolContext, "workspace">,
-  absDir: string,
-): Promise<{ parentReal: string; missing: string[] }> {
-  const missing: string[] = [];
-  let parentReal = absDir;
-  for (;;) {
-    const st = await lstat(parentReal).catch(() => undefined);
-    if (st) {
-      if (!st.isDirectory()) {
-        throw new ToolFailure(
-          `"${ctx.workspace.relative(parentReal)}" is a file, not a folder, so nothing can be created inside it`,
-        );
-      }
-      return { parentReal, missing };
+export async function assertNoFileAbove(ctx: Pick<ToolContext, "workspace">, absDir: string): Promise<void> {
+  for (let dir = absDir; ; dir = path.dirname(dir)) {
+    const st = await lstat(dir).catch(() => undefined);
+    if (!st) continue;
+    if (!st.isDirectory()) {
+      throw new ToolFailure(
+        `"${ctx.workspace.relative(dir)}" is a file, not a folder, so nothing can be created inside it`,
+      );
     }
-    missing.unshift(path.basename(parentReal));
-    parentReal = path.dirname(parentReal);
+    return;
   }
 }
 
-/** Creates the destination's missing parents; returns them for cleanup after a failure. */
+/** Creates the destination's missing parents (through verified handles); returns them for cleanup. */
 export function makeParents(dest: Destination): Promise<string[]> {
-  return mkdirConfined(dest.parentReal, dest.missing);
+  return mkdirParents(dest.abs);
 }
 
 /**
