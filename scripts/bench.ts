@@ -690,7 +690,27 @@ async function main(): Promise<void> {
   } finally {
     await daemon.stop();
   }
-  const order = ["a", "b", "c", "c2", "d", "d2", "e", "f", "g", "h", "j", "j2", "x", "x2", "m", "m2", "s", "s2", "br"];
+  const order = [
+    "a",
+    "b",
+    "c",
+    "c2",
+    "d",
+    "d2",
+    "e",
+    "f",
+    "g",
+    "h",
+    "j",
+    "j2",
+    "x",
+    "x2",
+    "m",
+    "m2",
+    "s",
+    "s2",
+    "br",
+  ];
   c.rows.sort((x, y) => order.indexOf(x.id) - order.indexOf(y.id));
   const out = path.resolve(
     values.out ??
