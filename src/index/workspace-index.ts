@@ -40,6 +40,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { FileCache } from "../cache/file-cache.js";
+import type { IndexStats } from "../protocol/methods.js";
 import { EntryFilter } from "../search/entry-filter.js";
 import { IgnoreStack, loadIgnoreLevelSync, type IgnoreLevel } from "../search/ignore-rules.js";
 import { compareByteOrder, type EntryType, type WalkEntry, type WalkOptions } from "../search/walk.js";
@@ -59,20 +60,12 @@ interface DirNode {
   watcher: FSWatcher | undefined;
 }
 
-export interface WorkspaceIndexStats {
-  ready: boolean;
-  healthy: boolean;
-  dirs: number;
-  files: number;
-  watches: number;
-  /** Folders the ignore files exclude, neither indexed nor watched. */
+/**
+ * The `index` section of `daemon/stats` (declared in the protocol), plus the folders the ignore
+ * files exclude, which the index neither holds nor watches.
+ */
+export interface WorkspaceIndexStats extends IndexStats {
   unindexed: number;
-  /** Watcher events applied since start. */
-  events: number;
-  syncs: number;
-  rebuilds: number;
-  /** Milliseconds the initial scan took. */
-  buildMs: number;
 }
 
 export interface WorkspaceIndexOptions {
