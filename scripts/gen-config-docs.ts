@@ -5,7 +5,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { CONFIG_SECTIONS } from "../src/config/schema.js";
+import { BUILTIN_POLICIES, CONFIG_SECTIONS } from "../src/config/schema.js";
+import { TOOL_NAMES } from "../src/config/tool-names.js";
 
 const BEGIN = "<!-- BEGIN GENERATED: config keys (npm run docs:config) -->";
 const END = "<!-- END GENERATED -->";
@@ -20,8 +21,25 @@ export function renderKeyReference(): string {
       );
     }
     out.push("");
+    if (section === "tools") out.push(...toolNameTable());
   }
   return out.join("\n");
+}
+
+/** The names `[tools.policies]` understands, with their aliases and built-in entries. */
+function toolNameTable(): string[] {
+  const rows = TOOL_NAMES.map(
+    (t) =>
+      `| \`${t.name}\` | ${t.aliases.map((a) => `\`${a}\``).join(", ") || "—"} | ${BUILTIN_POLICIES[t.name] ? `\`"${BUILTIN_POLICIES[t.name]}"\`` : "`default_policy`"} |`,
+  );
+  return [
+    "Keys of `[tools.policies]` (any case; an alias means its tool):",
+    "",
+    "| tool | aliases | without an entry of yours |",
+    "|---|---|---|",
+    ...rows,
+    "",
+  ];
 }
 
 export function docsPath(): string {

@@ -3,7 +3,7 @@
  * global options, exit codes, and the small helpers that open a client. A command module only
  * declares and exports; src/cli/main.ts parses the command line and runs it.
  */
-import { ToolDClient, type ConnectOptions } from "../client/index.js";
+import { ToolDClient, type ConfigWarnings, type ConnectOptions } from "../client/index.js";
 import { VERSION } from "../version.js";
 
 export const EXIT = { ok: 0, toolError: 1, usage: 2, unreachable: 3 } as const;
@@ -114,7 +114,8 @@ export function printJson(value: unknown): void {
 
 /** One line on stderr, prefixed `toold:`; returns the exit code. */
 export function fail(message: string, code: number): number {
-  process.stderr.write(`toold: ${message.replace(/\n+/g, " ")}\n`);
+  // A config error is a heading and one indented line per problem: keep its lines.
+  process.stderr.write(`toold: ${message.replace(/\n+$/, "")}\n`);
   return code;
 }
 
@@ -136,4 +137,10 @@ export async function untilInterrupted<T>(fn: (signal: AbortSignal) => Promise<T
   } finally {
     process.off("SIGINT", onSigint);
   }
+}
+
+/** vtcode.toml's warnings on stderr: the path once, then one line each. */
+export function printConfigWarnings(report: ConfigWarnings | undefined): void {
+  if (!report || report.warnings.length === 0) return;
+  process.stderr.write(`toold: warnings in ${report.file}:\n  ${report.warnings.join("\n  ")}\n`);
 }

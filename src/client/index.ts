@@ -23,6 +23,7 @@ import {
   WorkspaceSubscribe,
   WorkspaceUnsubscribe,
   type ApproveParams,
+  type ConfigWarnings,
   type JournalListResult,
   type JournalUndoParams,
   type JournalUndoResult,
@@ -32,6 +33,7 @@ import {
   type MethodDecl,
   type StatsResult,
   type StatusResult,
+  type ReloadResult,
   type ToolDescriptor,
   type ToolResult,
 } from "../protocol/methods.js";
@@ -44,6 +46,8 @@ import { DaemonStartError, spawnDaemon } from "./spawn.js";
 export { ConnectionClosedError, DaemonStartError, RpcError };
 export type {
   ApproveParams,
+  ConfigWarnings,
+  ReloadResult,
   StatsResult,
   StatusResult,
   ToolDescriptor,
@@ -324,7 +328,7 @@ export class ToolDClient {
     return this.request(ConfigGet, {});
   }
   /** Re-reads vtcode.toml; rejects with RpcError(ErrorCodes.ConfigInvalid) and the reasons when invalid. */
-  reloadConfig(): Promise<{ ok: true }> {
+  reloadConfig(): Promise<ReloadResult> {
     return this.request(ConfigReload, {});
   }
   /** Asks the daemon to drain and exit; resolves once its socket is gone. */

@@ -3,22 +3,33 @@
  * line, key, what was expected), and returns a deep-frozen Config. A reload builds a new object;
  * on any error the caller keeps the old one.
  */
+import { lstatSync, readFileSync } from "node:fs";
 import { lstat, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { parse as parseToml, TomlError } from "smol-toml";
-import { CONFIG_SECTIONS, type Config, type KeySpec } from "./schema.js";
+import { CONFIG_SECTIONS, type Config, type KeySpec, type Policy } from "./schema.js";
+import { allToolNames, canonicalToolName } from "./tool-names.js";
 import { compileRegex } from "../support/regex.js";
+import { nearestName } from "../support/nearest.js";
 
 export const CONFIG_FILE_NAME = "vtcode.toml";
+
+/** A file's problems, its path said once: `<heading> <file>:` then one indented line each. */
+export function formatFileReport(heading: string, file: string, lines: readonly string[]): string {
+  return `${heading} ${file}:\n  ${lines.join("\n  ")}`;
+}
 
 export class ConfigError extends Error {
   constructor(
     readonly file: string,
+    /** One line each, `line N: key …` where the line is known; the path is not repeated. */
     readonly problems: readonly string[],
+    /** The warnings found beside the problems, same form. */
+    readonly warnings: readonly string[] = [],
   ) {
-    super(`invalid ${file}:\n  ${problems.join("\n  ")}`);
+    super(formatFileReport("invalid", file, problems));
     this.name = "ConfigError";
   }
 }
@@ -27,8 +38,20 @@ export interface LoadedConfig {
   readonly config: Config;
   /** Absolute path of the file read, or undefined when there is none (defaults). */
   readonly file: string | undefined;
-  /** Unknown keys in known sections, one line each. */
+  /** Unknown keys in known sections and near-misses, one line each (`line N: …`, no path). */
   readonly warnings: readonly string[];
+}
+
+/**
+ * The `[tools.policies]` keys the user wrote (canonicalised), by config object: the policy layer
+ * lets them win over built-in entries that match the same tool. Kept beside the frozen config
+ * rather than in it, so `config/get` shows the plain merged table.
+ */
+const userPolicyKeys = new WeakMap<object, ReadonlySet<string>>();
+
+/** The `[tools.policies]` keys that came from the file rather than the built-in defaults. */
+export function userSetPolicies(config: Config): ReadonlySet<string> {
+  return userPolicyKeys.get(config.tools.policies) ?? new Set();
 }
 
 function deepFreeze<T>(value: T): T {
@@ -48,23 +71,23 @@ export function defaultConfig(): Config {
   return buildConfig(new Map());
 }
 
-function buildConfig(values: Map<string, Record<string, unknown>>): Config {
+function buildConfig(
+  values: Map<string, Record<string, unknown>>,
+  userPolicies: Record<string, Policy> = {},
+): Config {
   const section = (name: keyof typeof CONFIG_SECTIONS) => ({
     ...sectionDefaults(CONFIG_SECTIONS[name]),
     ...values.get(name),
   });
-  return deepFreeze({
+  const config = deepFreeze({
     optimization: {
       tool_registry: section("optimization.tool_registry"),
       memory_pool: section("optimization.memory_pool"),
     },
     tools: {
       ...section("tools"),
-      // Per-tool entries add to the defaults rather than replacing the whole table.
-      policies: {
-        ...(CONFIG_SECTIONS.tools.policies.default as object),
-        ...(values.get("tools")?.policies ?? {}),
-      },
+      // Per-tool entries add to the built-in ones rather than replacing the whole table.
+      policies: { ...CONFIG_SECTIONS.tools.policies.default, ...userPolicies },
     },
     commands: section("commands"),
     cache: section("cache"),
@@ -72,6 +95,8 @@ function buildConfig(values: Map<string, Record<string, unknown>>): Config {
     feed: section("feed"),
     daemon: section("daemon"),
   }) as unknown as Config;
+  userPolicyKeys.set(config.tools.policies, new Set(Object.keys(userPolicies)));
+  return config;
 }
 
 function lookup(doc: Record<string, unknown>, dotted: string): unknown {
@@ -117,6 +142,136 @@ function entryExpect(spec: KeySpec): string {
   return m?.[1] ?? spec.expect;
 }
 
+/** `line N: ` where the line is known, else nothing: the path is said once, by the caller. */
+function at(line: number | undefined): string {
+  return line === undefined ? "" : `line ${line}: `;
+}
+
+/** The N of a `line N: …` message; messages without one sort last. */
+function lineNumber(message: string): number {
+  const m = /^line (\d+)/.exec(message);
+  return m ? Number(m[1]) : Number.MAX_SAFE_INTEGER;
+}
+
+/** "; did you mean x?" when a known name is close, else the list of known names. */
+function suggestion(given: string, known: readonly string[]): string {
+  const near = nearestName(given, known);
+  return near !== undefined ? `; did you mean ${near}?` : ` (known: ${known.join(", ")})`;
+}
+
+/** Top-level tables VT Code itself reads: never taken for a misspelt toold section. */
+const VT_CODE_SECTIONS = new Set([
+  "agent",
+  "security",
+  "ui",
+  "pty",
+  "mcp",
+  "acp",
+  "context",
+  "telemetry",
+  "syntax_highlighting",
+  "automation",
+  "prompt_cache",
+  "model",
+  "router",
+  "lsp",
+  "hooks",
+  "timeouts",
+  "output_style",
+  "permissions",
+  "skills",
+  "sandbox",
+  "providers",
+  "debug",
+]);
+
+/**
+ * Tables toold does not read whose name is one typo from one it does (`[command]`, `[demon]`,
+ * `[optimization.toolregistry]`): almost surely meant for toold, so say so rather than ignore
+ * them silently. Other unknown tables are VT Code's and stay quiet.
+ */
+function misspeltSections(doc: Record<string, unknown>, text: string): string[] {
+  const known = Object.keys(CONFIG_SECTIONS);
+  const warnings: string[] = [];
+  const visit = (table: Record<string, unknown>, prefix: string) => {
+    const siblings = known
+      .filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes("."))
+      .map((k) => k.slice(prefix.length));
+    const parents = new Set(
+      known.filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length).split(".")[0] as string),
+    );
+    for (const [name, value] of Object.entries(table)) {
+      if (!value || typeof value !== "object" || Array.isArray(value)) continue;
+      if (parents.has(name)) {
+        // A parent of known sections that is not one itself ([optimization]): look inside.
+        if (!siblings.includes(name)) visit(value as Record<string, unknown>, `${prefix}${name}.`);
+        continue;
+      }
+      if (prefix === "" && VT_CODE_SECTIONS.has(name)) continue;
+      const near = nearestName(name, [...parents]);
+      if (near === undefined) continue;
+      const full = `${prefix}${name}`;
+      warnings.push(
+        `${at(findSectionLine(text, full))}unknown section [${full}] ignored; did you mean [${prefix}${near}]?`,
+      );
+    }
+  };
+  visit(doc, "");
+  return warnings;
+}
+
+/** 1-based line of the `[section]` header, for messages. */
+function findSectionLine(text: string, section: string): number | undefined {
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const header = /^\s*\[+\s*([^\]]+?)\s*\]+/.exec(lines[i] ?? "");
+    if (header && (header[1] ?? "").replace(/\s+/g, "") === section) return i + 1;
+  }
+  return undefined;
+}
+
+const STRICTNESS: Record<Policy, number> = { allow: 0, prompt: 1, deny: 2 };
+
+/**
+ * `[tools.policies]` keys to canonical tool names (name or alias, any case). Two keys for one
+ * tool that disagree are an error naming both; a key that names no tool is kept as written, with
+ * a warning and the nearest name.
+ */
+function canonicalPolicies(
+  raw: Record<string, Policy>,
+  lineOf: (key: string) => number | undefined,
+  problems: string[],
+  warnings: string[],
+): Record<string, Policy> {
+  const result: Record<string, Policy> = {};
+  const writtenAs = new Map<string, string>();
+  for (const [key, policy] of Object.entries(raw)) {
+    const canonical = canonicalToolName(key);
+    if (canonical === undefined) {
+      warnings.push(
+        `${at(lineOf(key))}tools.policies.${key} names no toold tool, so it only applies to a tool of that exact name${suggestion(key, allToolNames())}`,
+      );
+    }
+    const name = canonical ?? key;
+    const earlier = writtenAs.get(name);
+    if (earlier !== undefined && result[name] !== policy) {
+      const where = (k: string) => {
+        const line = lineOf(k);
+        return line === undefined ? "" : ` (line ${line})`;
+      };
+      problems.push(
+        `${at(lineOf(key))}tools.policies.${earlier} = "${result[name]}"${where(earlier)} and tools.policies.${key} = "${policy}"${where(key)} name the same tool (${name}) but disagree; keep one of them`,
+      );
+      // Whatever happens next, never let the weaker of the two stand.
+      if (STRICTNESS[policy] > STRICTNESS[result[name] as Policy]) result[name] = policy;
+      continue;
+    }
+    writtenAs.set(name, key);
+    result[name] = policy;
+  }
+  return result;
+}
+
 /** Parses and validates TOML text. Throws ConfigError listing every problem. */
 export function parseConfig(text: string, file: string): LoadedConfig {
   let doc: Record<string, unknown>;
@@ -125,22 +280,20 @@ export function parseConfig(text: string, file: string): LoadedConfig {
   } catch (err) {
     if (err instanceof TomlError) {
       const first = err.message.split("\n")[0];
-      throw new ConfigError(file, [`${file}:${err.line}:${err.column}: TOML syntax error: ${first}`]);
+      throw new ConfigError(file, [`line ${err.line}, column ${err.column}: TOML syntax error: ${first}`]);
     }
     throw err;
   }
   const problems: string[] = [];
-  const warnings: string[] = [];
+  const warnings: string[] = misspeltSections(doc, text);
   const values = new Map<string, Record<string, unknown>>();
+  let userPolicies: Record<string, Policy> = {};
   for (const [sectionName, keys] of Object.entries(CONFIG_SECTIONS) as [string, Record<string, KeySpec>][]) {
     const raw = lookup(doc, sectionName);
     if (raw === undefined) continue;
-    const where = (k: string) => {
-      const line = findKeyLine(text, sectionName, k);
-      return line === undefined ? file : `${file}:${line}`;
-    };
+    const where = (k: string) => at(findKeyLine(text, sectionName, k));
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-      problems.push(`${where(sectionName)}: [${sectionName}] must be a table (got ${describe(raw)})`);
+      problems.push(`${where(sectionName)}[${sectionName}] must be a table (got ${describe(raw)})`);
       continue;
     }
     const accepted: Record<string, unknown> = {};
@@ -151,7 +304,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
         const isSubSection = Object.keys(CONFIG_SECTIONS).includes(`${sectionName}.${k}`);
         if (!isSubSection) {
           warnings.push(
-            `${where(k)}: unknown key ${sectionName}.${k} ignored (known: ${Object.keys(keys).join(", ")})`,
+            `${where(k)}unknown key ${sectionName}.${k} ignored${suggestion(k, Object.keys(keys))}`,
           );
         }
         continue;
@@ -161,18 +314,27 @@ export function parseConfig(text: string, file: string): LoadedConfig {
         // A table of entries ([tools.policies]): name the bad entry and its own line.
         for (const [entry, ev] of Object.entries(v)) {
           if (Value.Check(entrySchema, ev)) continue;
-          const line = findKeyLine(text, `${sectionName}.${k}`, entry);
+          const line = findKeyLine(text, `${sectionName}.${k}`, entry) ?? findKeyLine(text, sectionName, k);
           problems.push(
-            `${line === undefined ? where(k) : `${file}:${line}`}: ${sectionName}.${k}.${entry} must be ${entryExpect(spec)} (got ${describe(ev)})`,
+            `${at(line)}${sectionName}.${k}.${entry} must be ${entryExpect(spec)} (got ${describe(ev)})`,
           );
         }
         continue;
       }
       if (!Value.Check(spec.schema, v)) {
-        problems.push(`${where(k)}: ${sectionName}.${k} must be ${spec.expect} (got ${describe(v)})`);
+        problems.push(`${where(k)}${sectionName}.${k} must be ${spec.expect} (got ${describe(v)})`);
         continue;
       }
       accepted[k] = v;
+    }
+    if (sectionName === "tools" && accepted.policies !== undefined) {
+      userPolicies = canonicalPolicies(
+        accepted.policies as Record<string, Policy>,
+        (key) => findKeyLine(text, "tools.policies", key) ?? findKeyLine(text, "tools", "policies"),
+        problems,
+        warnings,
+      );
+      delete accepted.policies;
     }
     if (sectionName === "commands") {
       // A regex that does not compile would otherwise fail every run_terminal_cmd call later.
@@ -182,7 +344,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
             compileRegex(source);
           } catch (err) {
             problems.push(
-              `${where(key)}: commands.${key}[${index}] ${describe(source)} is not a valid regex (RE2 syntax): ${(err as Error).message}`,
+              `${where(key)}commands.${key}[${index}] ${describe(source)} is not a valid regex (RE2 syntax): ${(err as Error).message}`,
             );
           }
         });
@@ -190,8 +352,26 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     }
     values.set(sectionName, accepted);
   }
-  if (problems.length > 0) throw new ConfigError(file, problems);
-  return { config: buildConfig(values), file, warnings };
+  // In the file's order, so a reader can walk down it.
+  const byLine = (a: string, b: string) => lineNumber(a) - lineNumber(b);
+  problems.sort(byLine);
+  warnings.sort(byLine);
+  if (problems.length > 0) throw new ConfigError(file, problems, warnings);
+  return { config: buildConfig(values, userPolicies), file, warnings };
+}
+
+/**
+ * Why `vtcode.toml` could not be read, as a ConfigError; or undefined when it is simply absent
+ * (then the defaults apply). A link whose target is gone is a broken config, not an absent one:
+ * never fall back to defaults for it.
+ */
+function readError(file: string, err: unknown, isLink: boolean): ConfigError | undefined {
+  if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
+    return new ConfigError(file, [`cannot be read: ${(err as Error).message}`]);
+  }
+  return isLink
+    ? new ConfigError(file, ["is a symlink whose target does not exist; fix or remove the link"])
+    : undefined;
 }
 
 /** Reads `<root>/vtcode.toml`; a missing file gives the defaults. */
@@ -201,20 +381,40 @@ export async function loadConfig(workspaceRoot: string): Promise<LoadedConfig> {
   try {
     text = await readFile(file, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-      // A link whose target is gone is a broken config, not an absent one: never fall back to defaults.
-      const dangling = await lstat(file).then(
-        (st) => st.isSymbolicLink(),
-        () => false,
-      );
-      if (dangling) {
-        throw new ConfigError(file, [
-          `${file}: is a symlink whose target does not exist; fix or remove the link`,
-        ]);
-      }
-      return { config: defaultConfig(), file: undefined, warnings: [] };
-    }
-    throw new ConfigError(file, [`${file}: cannot be read: ${(err as Error).message}`]);
+    const isLink = await lstat(file).then(
+      (st) => st.isSymbolicLink(),
+      () => false,
+    );
+    const error = readError(file, err, isLink);
+    if (error) throw error;
+    return { config: defaultConfig(), file: undefined, warnings: [] };
   }
   return parseConfig(text, file);
+}
+
+/**
+ * `toold config check`: validates `<root>/vtcode.toml` without a daemon. `errors` and
+ * `warnings` are one line each (`line N: …`), the path is in `file`; no file is no error.
+ */
+export function checkConfigFile(root: string): { file: string; errors: string[]; warnings: string[] } {
+  const file = path.join(root, CONFIG_FILE_NAME);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    let isLink = false;
+    try {
+      isLink = lstatSync(file).isSymbolicLink();
+    } catch {
+      // absent: not a link
+    }
+    const error = readError(file, err, isLink);
+    return { file, errors: error ? [...error.problems] : [], warnings: [] };
+  }
+  try {
+    return { file, errors: [], warnings: [...parseConfig(text, file).warnings] };
+  } catch (err) {
+    if (err instanceof ConfigError) return { file, errors: [...err.problems], warnings: [...err.warnings] };
+    throw err;
+  }
 }

@@ -23,6 +23,25 @@ function key<S extends TSchema>(schema: S, def: Static<S>, expect: string, doc: 
   return { schema, default: def, expect, doc };
 }
 
+/** "one of "a", "b", "c"": how every enum error lists the allowed values. */
+export function oneOf(values: readonly string[]): string {
+  return `one of ${values.map((v) => JSON.stringify(v)).join(", ")}`;
+}
+
+const POLICIES = ["allow", "prompt", "deny"] as const;
+
+/**
+ * Built-in `[tools.policies]` entries, by canonical tool name. A user's entry for the same tool
+ * (under its name or an alias, in any case) replaces it; `default_policy` covers the rest.
+ */
+export const BUILTIN_POLICIES: Readonly<Record<string, Policy>> = {
+  delete_file: "prompt",
+  run_terminal_cmd: "prompt",
+  exec_command: "prompt",
+  // Writing to a session someone already approved starting.
+  write_stdin: "allow",
+};
+
 /** Section path (dotted, as in the TOML header) → key → spec. Order is the docs' order. */
 export const CONFIG_SECTIONS = {
   "optimization.tool_registry": {
@@ -57,14 +76,14 @@ export const CONFIG_SECTIONS = {
     default_policy: key(
       Policy,
       "allow",
-      '"allow", "prompt" or "deny"',
-      "Policy for tools without an entry in [tools.policies].",
+      oneOf(POLICIES),
+      "Policy for tools without an entry in [tools.policies] (built-in or yours).",
     ),
     policies: key(
       Type.Record(Type.String(), Policy),
-      { delete_file: "prompt", run_terminal_cmd: "prompt" } as Record<string, Policy>,
-      'a table of tool name = "allow" | "prompt" | "deny"',
-      "Per-tool policy. Keys are tool names or aliases.",
+      { ...BUILTIN_POLICIES },
+      `a table of tool name = ${oneOf(POLICIES)}`,
+      "Per-tool policy. Keys are tool names or aliases in any case (`Run_PTY_Cmd` is `run_terminal_cmd`); two keys for one tool that disagree are an error; a key that names no tool is a warning. Your entries replace the built-in ones for the same tool.",
     ),
     protected_paths: key(
       StringList,
@@ -175,7 +194,7 @@ export const CONFIG_SECTIONS = {
     log_level: key(
       Type.Union(LOG_LEVELS.map((l) => Type.Literal(l))),
       "info" as (typeof LOG_LEVELS)[number],
-      `one of ${LOG_LEVELS.map((l) => `"${l}"`).join(", ")}`,
+      oneOf(LOG_LEVELS),
       "pino log level.",
     ),
     log_max_bytes: key(

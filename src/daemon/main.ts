@@ -7,8 +7,9 @@ import { chmodSync, lstatSync, statSync, unlinkSync } from "node:fs";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import type { Logger, LevelWithSilent } from "pino";
-import { ConfigError, loadConfig } from "../config/load.js";
+import { ConfigError, loadConfig, type LoadedConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
+import type { ConfigWarnings } from "../protocol/methods.js";
 import { Dispatcher, type DaemonControl } from "../dispatch/dispatcher.js";
 import { Stats } from "../dispatch/stats.js";
 import { BUILTIN_TOOLS } from "../tools/index.js";
@@ -84,6 +85,8 @@ export class Daemon {
     private readonly opts: DaemonOptions,
     config: Config,
     private readonly rootLog: Logger,
+    /** The warnings of the config in force, told to clients by `status` (printed by `toold start`). */
+    private configWarnings?: ConfigWarnings,
   ) {
     this.config = config;
     this.log = rootLog.child({ module: "daemon" });
@@ -106,6 +109,7 @@ export class Daemon {
       activeResources: () => process.getActiveResourcesInfo().length,
       config: () => this.config,
       reloadConfig: () => this.reloadConfig(),
+      configWarnings: () => this.configWarnings,
       shutdown: (reason) => void this.shutdown(reason),
       isDraining: () => this.draining,
     };
@@ -259,7 +263,7 @@ export class Daemon {
     this.idleTimer.unref();
   }
 
-  async reloadConfig(): Promise<void> {
+  async reloadConfig(): Promise<ConfigWarnings | undefined> {
     let loaded;
     try {
       loaded = await loadConfig(this.opts.workspace);
@@ -267,7 +271,8 @@ export class Daemon {
       this.log.error({ err: (err as Error).message }, "config reload failed; old config kept");
       throw err;
     }
-    for (const warning of loaded.warnings) this.log.warn(warning);
+    this.configWarnings = warningsOf(loaded);
+    for (const warning of loaded.warnings) this.log.warn({ file: loaded.file }, warning);
     this.config = loaded.config;
     this.registry.configureOptimizations(loaded.config.optimization.tool_registry);
     this.pool.configure({
@@ -290,6 +295,7 @@ export class Daemon {
     });
     this.armIdleTimer();
     this.log.info({ file: loaded.file ?? null }, "config reloaded");
+    return this.configWarnings;
   }
 
   /** Idempotent: refuse new calls, let in-flight calls finish (bounded), then close and clean up. */
@@ -358,11 +364,18 @@ function tellStarter(message: StartupMessage): void {
   }
 }
 
+function warningsOf(loaded: LoadedConfig): ConfigWarnings | undefined {
+  return loaded.file !== undefined && loaded.warnings.length > 0
+    ? { file: loaded.file, warnings: [...loaded.warnings] }
+    : undefined;
+}
+
 /** Process entry: start, wire signals, exit when stopped. */
 export async function main(argv: string[]): Promise<void> {
   let opts: DaemonOptions;
   let config: Config;
   let log: Logger;
+  let configWarnings: ConfigWarnings | undefined;
   try {
     opts = parseDaemonArgs(argv);
     const loaded = await loadConfig(opts.workspace);
@@ -375,7 +388,8 @@ export async function main(argv: string[]): Promise<void> {
       file: opts.foreground ? undefined : runtimeFiles(opts.socket).log,
       rotation: { maxBytes: config.daemon.log_max_bytes, maxFiles: config.daemon.log_max_files },
     });
-    for (const warning of loaded.warnings) log.warn(warning);
+    for (const warning of loaded.warnings) log.warn({ file: loaded.file }, warning);
+    configWarnings = warningsOf(loaded);
   } catch (err) {
     const message = err instanceof ConfigError ? err.message : `toold daemon: ${(err as Error).message}`;
     process.stderr.write(`${message}\n`);
@@ -383,7 +397,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const daemon = new Daemon(opts, config, log);
+  const daemon = new Daemon(opts, config, log, configWarnings);
   try {
     await daemon.start();
   } catch (err) {

@@ -15,6 +15,7 @@ import {
 } from "../protocol/errors.js";
 import {
   PROTOCOL_VERSION,
+  type ConfigWarnings,
   type InitializeParams,
   type JournalListParams,
   type JournalUndoParams,
@@ -25,11 +26,12 @@ import {
 } from "../protocol/methods.js";
 import * as R from "../protocol/rpc.js";
 import type { Config } from "../config/schema.js";
-import { commandRulesVerdict, policyFor } from "../policy/policy.js";
+import { decideCall } from "../policy/policy.js";
+import { renderApproval } from "../support/display.js";
 import type { ToolRegistry } from "../tools/registry.js";
 import { ConfigError } from "../config/load.js";
 import type { BufferPool } from "../support/memory-pool.js";
-import { errorResult, type AnyToolDefinition, type ToolContext } from "../tools/shared/types.js";
+import type { AnyToolDefinition, ToolContext } from "../tools/shared/types.js";
 import type { Workspace } from "../workspace/workspace.js";
 import type { FileCache } from "../cache/file-cache.js";
 import type { WorkspaceIndex } from "../index/workspace-index.js";
@@ -47,8 +49,13 @@ export interface DaemonControl {
   /** Live libuv handles and requests (sockets, timers, fs requests): a leak shows up as growth. */
   activeResources?(): number;
   config(): Config;
-  /** Re-reads vtcode.toml; throws ConfigError and keeps the old config when it is invalid. */
-  reloadConfig(): Promise<void>;
+  /**
+   * Re-reads vtcode.toml; throws ConfigError and keeps the old config when it is invalid. Returns
+   * the new config's warnings, if any.
+   */
+  reloadConfig(): Promise<ConfigWarnings | undefined>;
+  /** The warnings of the config in force, if any. */
+  configWarnings?(): ConfigWarnings | undefined;
   /** Begins a graceful shutdown; idempotent. */
   shutdown(reason: string): void;
   isDraining(): boolean;
@@ -267,8 +274,8 @@ export class Dispatcher {
     conn.onRequest(
       R.ConfigReloadRequest,
       guarded("config/reload", async () => {
-        await control.reloadConfig();
-        return { ok: true } as const;
+        const configWarnings = await control.reloadConfig();
+        return { ok: true as const, ...(configWarnings ? { configWarnings } : {}) };
       }),
     );
     conn.onRequest(
@@ -370,39 +377,22 @@ export class Dispatcher {
     def: AnyToolDefinition,
     args: Record<string, unknown>,
   ): Promise<ToolResult | undefined> {
-    const refused = commandRulesVerdict(config, def, args);
-    if (refused) return refused;
-    const { policy, source } = policyFor(config, def);
-    if (policy === "allow") return undefined;
-    if (policy === "deny") {
-      return errorResult(
-        `${def.name} is denied by policy (${source} = "deny"). To allow it, set ${source === "tools.default_policy" ? "[tools] default_policy" : `[tools.policies] ${def.name}`} = "allow" or "prompt" in vtcode.toml and run \`toold config reload\`.`,
-        { denied: true, policy, source },
-      );
-    }
-    if (!session.approvals) {
-      return errorResult(
-        `${def.name} needs approval (${source} = "prompt") but this client cannot answer approval requests. Call it from a client that declares capabilities.approvals (the CLI on a terminal, or with --yes), or set ${source === "tools.default_policy" ? "[tools] default_policy" : `[tools.policies] ${def.name}`} = "allow" in vtcode.toml.`,
-        { denied: true, policy, source },
-      );
-    }
-    const reason = `${source} = "prompt"`;
+    const decision = decideCall(config, def, args);
+    if (decision.action === "allow") return undefined;
+    if (decision.action === "deny") return decision.result;
+    if (!session.approvals) return decision.cannotAsk;
     let approved = false;
     try {
+      const request = { tool: def.name, arguments: args, reason: decision.reason };
       const answer = await conn.sendRequest(R.ClientApproveRequest, {
-        tool: def.name,
-        arguments: args,
-        reason,
+        ...request,
+        display: renderApproval(request),
       });
       approved = answer?.approved === true;
     } catch (err) {
       this.deps.log.warn({ conn: session.id, err: (err as Error).message }, "client/approve failed");
     }
-    if (approved) return undefined;
-    return errorResult(
-      `${def.name} was not approved by the client (${reason}); nothing was done. To run it, approve it when asked (the CLI asks on a terminal, or pass --yes), or set ${source === "tools.default_policy" ? "[tools] default_policy" : `[tools.policies] ${def.name}`} = "allow" in vtcode.toml.`,
-      { denied: true, policy, source },
-    );
+    return approved ? undefined : decision.refused;
   }
 
   statsSnapshot(): StatsResult {
@@ -429,6 +419,7 @@ export class Dispatcher {
 
   status(): StatusResult {
     const { stats, control, workspace } = this.deps;
+    const configWarnings = control.configWarnings?.();
     return {
       pid: control.pid,
       version: control.version,
@@ -437,6 +428,7 @@ export class Dispatcher {
       socket: control.socketPath,
       connections: stats.connectionsActive,
       ...(control.logFile ? { logFile: control.logFile } : {}),
+      ...(configWarnings ? { configWarnings } : {}),
     };
   }
 }

@@ -27,6 +27,7 @@ import {
   type ConnectOptions,
   type ToolDescriptor,
 } from "../client/index.js";
+import { renderApproval } from "../support/display.js";
 import { VERSION } from "../version.js";
 
 export interface McpBridgeOptions {
@@ -98,13 +99,12 @@ function unreachableText(err: unknown): string | undefined {
  * modes existed) are asked too.
  */
 async function askHost(server: Server, req: ApproveParams): Promise<boolean> {
-  const args = JSON.stringify(req.arguments);
   try {
     const answer = await server.request(
       {
         method: "elicitation/create",
         params: {
-          message: `toold: allow ${req.tool} ${args.length > 300 ? `${args.slice(0, 297)}...` : args}? (${req.reason})`,
+          message: renderApproval(req),
           requestedSchema: {
             type: "object",
             properties: { approve: { type: "boolean", title: `Allow ${req.tool}` } },

@@ -21,9 +21,10 @@ export interface CommandRules {
 }
 
 export type CommandDecision =
-  | { allowed: true; rule?: string }
+  | { verdict: "allow"; rule?: string }
   | {
-      allowed: false;
+      /** deny: a rule refuses it; prompt: a deny rule cannot be checked, so a human decides. */
+      verdict: "deny" | "prompt";
       /** The config key and the entry that decided, e.g. `commands.deny_list = "rm"`. */
       rule: string;
       reason: string;
@@ -256,7 +257,7 @@ export function evaluateCommand(rules: CommandRules, command: string | readonly 
   const c = compile(rules);
   const line = commandLine(command);
   const programs = programNames(command);
-  const denied = (rule: string, reason: string): CommandDecision => ({ allowed: false, rule, reason });
+  const denied = (rule: string, reason: string): CommandDecision => ({ verdict: "deny", rule, reason });
 
   for (const program of programs) {
     if (c.denyList.has(program)) return denied(`commands.deny_list = "${program}"`, `it runs \`${program}\``);
@@ -269,15 +270,15 @@ export function evaluateCommand(rules: CommandRules, command: string | readonly 
     if (r.re.test(line))
       return denied(`commands.deny_regex = "${r.source}"`, "the command line matches the regex");
   }
-  if (!c.hasAllowRules) return { allowed: true };
+  if (!c.hasAllowRules) return { verdict: "allow" };
 
   // With allow rules, a whole-line glob or regex allows the line; else every program must be listed.
   for (const g of c.allowGlob)
-    if (g.match(line)) return { allowed: true, rule: `commands.allow_glob = "${g.source}"` };
+    if (g.match(line)) return { verdict: "allow", rule: `commands.allow_glob = "${g.source}"` };
   for (const r of c.allowRegex)
-    if (r.re.test(line)) return { allowed: true, rule: `commands.allow_regex = "${r.source}"` };
+    if (r.re.test(line)) return { verdict: "allow", rule: `commands.allow_regex = "${r.source}"` };
   if (c.allowList.size > 0 && programs.length > 0 && programs.every((p) => c.allowList.has(p))) {
-    return { allowed: true, rule: "commands.allow_list" };
+    return { verdict: "allow", rule: "commands.allow_list" };
   }
   const unlisted = programs.find((p) => !c.allowList.has(p));
   return denied(

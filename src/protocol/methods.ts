@@ -203,6 +203,18 @@ export interface StatusResult {
   socket: string;
   connections: number;
   logFile?: string;
+  /** Present when the config in force had warnings (unknown keys, near-misses). */
+  configWarnings?: ConfigWarnings;
+}
+/** vtcode.toml warnings: the file once, then one line each (`line 2: unknown key … did you mean …`). */
+export interface ConfigWarnings {
+  file: string;
+  warnings: string[];
+}
+export interface ReloadResult {
+  ok: true;
+  /** Present when the new config has warnings; it is in force all the same. */
+  configWarnings?: ConfigWarnings;
 }
 export interface OkResult {
   ok: true;
@@ -211,6 +223,12 @@ export interface ApproveParams {
   tool: string;
   arguments: Record<string, unknown>;
   reason: string;
+  /**
+   * The call as a human should see it before approving: the command, cwd and env (or the paths)
+   * in full first, then the other arguments, with control and bidi characters escaped. Show this
+   * rather than rendering `arguments` yourself.
+   */
+  display?: string;
 }
 export interface ApproveResult {
   approved: boolean;
@@ -308,7 +326,7 @@ export const ToolsCall = request<ToolsCallParams, ToolResult>("tools/call");
 export const DaemonStats = request<Record<string, never>, StatsResult>("daemon/stats");
 export const DaemonStatus = request<Record<string, never>, StatusResult>("daemon/status");
 export const ConfigGet = request<Record<string, never>, Record<string, unknown>>("config/get");
-export const ConfigReload = request<Record<string, never>, OkResult>("config/reload");
+export const ConfigReload = request<Record<string, never>, ReloadResult>("config/reload");
 export const DaemonShutdown = request<Record<string, never>, OkResult>("daemon/shutdown");
 /** Daemon → client: ask the calling client to approve a tool call under a `prompt` policy. */
 export const ClientApprove = request<ApproveParams, ApproveResult>("client/approve");

@@ -159,7 +159,7 @@ describe("toold mcp with the MCP SDK client", () => {
       assert.equal(yes.isError, undefined, text(yes));
       assert.equal(existsSync(path.join(d.root, "doomed.txt")), false);
       assert.equal(asked.length, 2);
-      assert.match(asked[0] ?? "", /allow delete_file .*keep\.txt.*prompt/);
+      assert.match(asked[0] ?? "", /allow delete_file\? .*prompt[\s\S]*\n {2}path: keep\.txt$/);
     } finally {
       await asker.close();
     }

@@ -39,7 +39,7 @@ describe("config reload", () => {
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
-      /vtcode\.toml:3: optimization\.tool_registry\.hot_cache_size must be an integer from 1 to 4096 \(got "big"\)/,
+      /line 3: optimization\.tool_registry\.hot_cache_size must be an integer from 1 to 4096 \(got "big"\)/,
     );
     assert.equal(await capacity(), 8);
     const config = JSON.parse((await d.cli(["config", "get"])).stdout) as {

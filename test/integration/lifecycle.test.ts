@@ -115,7 +115,7 @@ test("a bad vtcode.toml: the daemon refuses to start and the CLI says which key"
     assert.equal(r.code, 3);
     assert.match(
       r.stderr,
-      /vtcode\.toml:2: optimization\.tool_registry\.hot_cache_size must be an integer from 1 to 4096 \(got 0\)/,
+      /line 2: optimization\.tool_registry\.hot_cache_size must be an integer from 1 to 4096 \(got 0\)/,
     );
     assert.equal(existsSync(d.socket), false);
   } finally {

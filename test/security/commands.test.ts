@@ -6,6 +6,7 @@ import {
   compileCommandRegex,
   evaluateCommand,
   programNames,
+  type CommandDecision,
   type CommandRules,
 } from "../../src/policy/commands.js";
 
@@ -18,10 +19,12 @@ const none: CommandRules = {
   deny_regex: [],
 };
 const rules = (r: Partial<CommandRules>): CommandRules => ({ ...none, ...r });
+const ruleOf = (d: CommandDecision) => ("reason" in d ? d.rule : undefined);
+const reasonOf = (d: CommandDecision) => ("reason" in d ? d.reason : "");
 
 describe("evaluateCommand", () => {
   test("no rules at all: everything is allowed", () => {
-    assert.equal(evaluateCommand(none, "rm -rf build").allowed, true);
+    assert.equal(evaluateCommand(none, "rm -rf build").verdict, "allow");
   });
 
   test("deny_list names programs: basename of the first word, in every part of a shell line", () => {
@@ -42,37 +45,37 @@ describe("evaluateCommand", () => {
       "echo $(( $(rm x) + 1 ))",
     ]) {
       const d = evaluateCommand(r, cmd);
-      assert.equal(d.allowed, false, cmd);
-      assert.match(d.allowed ? "" : d.rule, /^commands\.deny_list = "(rm|curl)"$/, cmd);
+      assert.equal(d.verdict, "deny", cmd);
+      assert.match(ruleOf(d) ?? "", /^commands\.deny_list = "(rm|curl)"$/, cmd);
     }
-    assert.equal(evaluateCommand(r, "echo 'rm; curl'").allowed, true, "quoted text is not a command");
-    assert.equal(evaluateCommand(r, "grep -r rmdir .").allowed, true, "a program name is matched whole");
-    assert.equal(evaluateCommand(r, ["/usr/bin/curl", "x"]).allowed, false, "argv form: argv[0] basename");
+    assert.equal(evaluateCommand(r, "echo 'rm; curl'").verdict, "allow", "quoted text is not a command");
+    assert.equal(evaluateCommand(r, "grep -r rmdir .").verdict, "allow", "a program name is matched whole");
+    assert.equal(evaluateCommand(r, ["/usr/bin/curl", "x"]).verdict, "deny", "argv form: argv[0] basename");
   });
 
   test("globs and regexes match the whole command line", () => {
     const r = rules({ deny_glob: ["git push *--force*"], deny_regex: ["^npm\\s+publish\\b"] });
     const g = evaluateCommand(r, "git push origin main --force");
-    assert.deepEqual(g.allowed ? undefined : g.rule, 'commands.deny_glob = "git push *--force*"');
-    assert.equal(evaluateCommand(r, "git push origin main").allowed, true);
+    assert.deepEqual(ruleOf(g), 'commands.deny_glob = "git push *--force*"');
+    assert.equal(evaluateCommand(r, "git push origin main").verdict, "allow");
     const x = evaluateCommand(r, ["npm", "publish", "--tag", "x"]);
-    assert.deepEqual(x.allowed ? undefined : x.rule, 'commands.deny_regex = "^npm\\s+publish\\b"');
-    assert.equal(evaluateCommand(r, "npm publisher").allowed, true);
+    assert.deepEqual(ruleOf(x), 'commands.deny_regex = "^npm\\s+publish\\b"');
+    assert.equal(evaluateCommand(r, "npm publisher").verdict, "allow");
   });
 
   test("with allow rules, only matching commands run; deny wins over allow", () => {
     const r = rules({ allow_list: ["ls", "git", "echo"], allow_glob: ["cargo test*"], deny_list: ["git"] });
-    assert.equal(evaluateCommand(r, "ls -la && echo hi 2>&1").allowed, true);
+    assert.equal(evaluateCommand(r, "ls -la && echo hi 2>&1").verdict, "allow");
     // Text around a substitution stays with its command; arithmetic runs nothing.
-    assert.equal(evaluateCommand(r, 'ls "$(echo src)"/x && echo $((1+2)) "n=$(ls | echo)"').allowed, true);
-    assert.equal(evaluateCommand(r, "cargo test --all").allowed, true, "allowed by glob");
+    assert.equal(evaluateCommand(r, 'ls "$(echo src)"/x && echo $((1+2)) "n=$(ls | echo)"').verdict, "allow");
+    assert.equal(evaluateCommand(r, "cargo test --all").verdict, "allow", "allowed by glob");
     const unlisted = evaluateCommand(r, "ls; python x.py");
-    assert.equal(unlisted.allowed, false);
-    assert.match(unlisted.allowed ? "" : unlisted.reason, /`python` matches no allow rule/);
+    assert.equal(unlisted.verdict, "deny");
+    assert.match(reasonOf(unlisted), /`python` matches no allow rule/);
     const both = evaluateCommand(r, "git status");
-    assert.deepEqual(both.allowed ? undefined : both.rule, 'commands.deny_list = "git"', "deny wins");
-    assert.equal(evaluateCommand(rules({ allow_regex: ["^make( |$)"] }), "make all").allowed, true);
-    assert.equal(evaluateCommand(rules({ allow_regex: ["^make( |$)"] }), "makeitso").allowed, false);
+    assert.deepEqual(ruleOf(both), 'commands.deny_list = "git"', "deny wins");
+    assert.equal(evaluateCommand(rules({ allow_regex: ["^make( |$)"] }), "make all").verdict, "allow");
+    assert.equal(evaluateCommand(rules({ allow_regex: ["^make( |$)"] }), "makeitso").verdict, "deny");
   });
 
   test("programNames skips assignments, redirections and keywords; follows wrappers", () => {
@@ -95,7 +98,7 @@ describe("regexes are validated once, at config load", () => {
         assert.equal(err.problems.length, 1);
         assert.match(
           err.problems[0] ?? "",
-          /^\/ws\/vtcode\.toml:3: commands\.deny_regex\[1\] "\(unclosed" is not a valid regex/,
+          /^line 3: commands\.deny_regex\[1\] "\(unclosed" is not a valid regex/,
         );
         return true;
       },
@@ -126,7 +129,7 @@ describe("a broken config never falls back to defaults", () => {
       await symlink("gone.toml", path.join(dir, "vtcode.toml"));
       await assert.rejects(loadConfig(dir), (err: unknown) => {
         assert.ok(err instanceof ConfigError);
-        assert.match(err.message, /vtcode\.toml: is a symlink whose target does not exist/);
+        assert.match(err.message, /vtcode\.toml:\n {2}is a symlink whose target does not exist/);
         return true;
       });
       await rm(path.join(dir, "vtcode.toml"));
@@ -170,7 +173,7 @@ describe("property: a denied program is caught wherever it sits in a shell line"
           parts.splice(at % (parts.length + 1), 0, bad);
           const line = parts.map((p, i) => (i === 0 ? p : `${seps[i % 5]}${p}`)).join("");
           const d = evaluateCommand(r, line);
-          assert.equal(d.allowed, false, line);
+          assert.equal(d.verdict, "deny", line);
         },
       ),
       { numRuns: 500 },
@@ -186,7 +189,7 @@ describe("property: a denied program is caught wherever it sits in a shell line"
         fc.constantFrom("rm", "; rm x", "&& rm -rf /", "| rm"),
         (q, inner) => {
           const line = `echo ${q}${inner}${q}`;
-          assert.equal(evaluateCommand(r, line).allowed, true, line);
+          assert.equal(evaluateCommand(r, line).verdict, "allow", line);
         },
       ),
     );

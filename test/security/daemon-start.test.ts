@@ -137,7 +137,7 @@ test(
   },
 );
 
-test("an invalid vtcode.toml at start: no fallback to defaults; the CLI prints file:line and key and fails", async () => {
+test("an invalid vtcode.toml at start: no fallback to defaults; the CLI prints the file, each line and key, and fails", async () => {
   const toml = `[tools]\ndefault_policy = "allow"\n\n[daemon]\nmax_message_bytes = "huge"\n[commands]\ndeny_regex = ["(unclosed"]\n`;
   const d = await makeTestDaemon({ toml, files: { "a.txt": "a" } });
   try {
@@ -148,19 +148,20 @@ test("an invalid vtcode.toml at start: no fallback to defaults; the CLI prints f
     assert.match(
       call.stderr,
       new RegExp(
-        `${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:5: daemon\\.max_message_bytes must be an integer`,
+        // The path once, then one line per problem.
+        `${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:\\n {2}line 5: daemon\\.max_message_bytes must be an integer`,
       ),
     );
-    assert.match(call.stderr, /vtcode\.toml:7: commands\.deny_regex\[0\] "\(unclosed" is not a valid regex/);
+    assert.match(call.stderr, /line 7: commands\.deny_regex\[0\] "\(unclosed" is not a valid regex/);
     const start = await d.cli(["start"]);
     assert.equal(start.code, 1);
-    assert.match(start.stderr, /vtcode\.toml:5: daemon\.max_message_bytes/);
+    assert.match(start.stderr, /line 5: daemon\.max_message_bytes/);
     assert.equal(existsSync(d.socket), false, "no daemon is listening");
 
     await writeFile(file, "[tools\ndefault_policy = 'allow'\n");
     const syntax = await d.cli(["start"]);
     assert.notEqual(syntax.code, 0);
-    assert.match(syntax.stderr, /vtcode\.toml:1:\d+: TOML syntax error/);
+    assert.match(syntax.stderr, /line 1, column \d+: TOML syntax error/);
   } finally {
     await d.cleanup();
   }
@@ -181,7 +182,7 @@ test("config reload with an invalid file: exit 1 with the reason; the old config
     await writeFile(file, `[tools.policies]\nlist_files = "allow"\nread_file = "sometimes"\n`);
     const reload = await d.cli(["config", "reload"]);
     assert.equal(reload.code, 1);
-    assert.match(reload.stderr, /vtcode\.toml:3: tools\.policies\.read_file must be/);
+    assert.match(reload.stderr, /line 3: tools\.policies\.read_file must be/);
     // Half of the new file was valid; none of it applies.
     assert.equal(
       (await d.cli(["call", "list_files"])).code,

@@ -42,15 +42,12 @@ export async function parseToolArgs(rest: string[]): Promise<Record<string, unkn
 async function askOnTerminal(request: ApproveParams): Promise<boolean> {
   const { createInterface } = await import("node:readline");
   const rl = createInterface({ input: process.stdin, output: process.stderr });
-  const summary = JSON.stringify(request.arguments);
+  const { renderApproval } = await import("../../support/display.js");
   return new Promise((resolve) => {
-    rl.question(
-      `toold: allow ${request.tool} ${summary.length > 200 ? `${summary.slice(0, 197)}...` : summary} (${request.reason})? [y/N] `,
-      (answer) => {
-        rl.close();
-        resolve(/^y(es)?$/i.test(answer.trim()));
-      },
-    );
+    rl.question(`${renderApproval(request)}\n[y/N] `, (answer) => {
+      rl.close();
+      resolve(/^y(es)?$/i.test(answer.trim()));
+    });
   });
 }
 

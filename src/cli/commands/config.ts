@@ -1,6 +1,14 @@
 /** `toold config get [--json]`, `toold config reload`. */
 import { ErrorCodes, RpcError } from "../../client/index.js";
-import { EXIT, fail, printJson, UsageError, withClient, type Command } from "../command.js";
+import {
+  EXIT,
+  fail,
+  printConfigWarnings,
+  printJson,
+  UsageError,
+  withClient,
+  type Command,
+} from "../command.js";
 import { didYouMean } from "../suggest.js";
 
 const SUBCOMMANDS = ["get", "reload"];
@@ -24,7 +32,7 @@ export const config: Command = {
     }
     if (sub === "reload") {
       try {
-        await withClient(globals, false, (c) => c.reloadConfig());
+        printConfigWarnings((await withClient(globals, false, (c) => c.reloadConfig())).configWarnings);
       } catch (err) {
         if (err instanceof RpcError && err.code === ErrorCodes.ConfigInvalid)
           return fail(err.message, EXIT.toolError);

@@ -1,6 +1,14 @@
 /** `toold start [--foreground]` and `toold restart`. */
 import { DaemonStartError, DaemonUnreachableError, resolveTarget, ToolDClient } from "../../client/index.js";
-import { connectOptions, EXIT, fail, withClient, type Command, type Globals } from "../command.js";
+import {
+  connectOptions,
+  EXIT,
+  fail,
+  printConfigWarnings,
+  withClient,
+  type Command,
+  type Globals,
+} from "../command.js";
 import { stopDaemon } from "./stop.js";
 
 /** The daemon of this workspace when one answers, without starting one. */
@@ -47,6 +55,7 @@ async function startDaemon(g: Globals, foreground: boolean): Promise<number> {
     throw err;
   }
   process.stdout.write(`toold running: pid ${status.pid}, socket ${status.socket}\n`);
+  printConfigWarnings(status.configWarnings);
   return EXIT.ok;
 }
 
