@@ -90,9 +90,9 @@ export function createRootLogger(opts: {
     rotating = new RotatingFile(opts.file, opts.rotation ?? { maxBytes: 10 * 1024 * 1024, maxFiles: 3 });
     destination = rotating;
   } else {
-    // Asynchronous like the file: a synchronous write per line cost ~6% of a busy daemon's CPU.
-    // Lines written while one write is pending go out together; exit paths call flushLogsSync().
-    destination = pino.destination({ dest: 2, sync: false });
+    // Synchronous: measured, an asynchronous stderr (sonic-boom's fs.write on the thread pool)
+    // cost more CPU per call than the write it saves, in sequential and pipelined calls alike.
+    destination = pino.destination({ dest: 2, sync: true });
   }
   destinationInUse = destination as unknown as { flushSync(): void };
   return pino(

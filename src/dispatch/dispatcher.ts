@@ -356,22 +356,17 @@ export class Dispatcher {
       if (outcome !== "invalid" || definition) {
         stats.recordToolCall(toolName, durationMs, outcome !== "ok");
       }
-      const finalOutcome = abort.signal.aborted && outcome !== "ok" ? "cancelled" : outcome;
-      // Calls that went as asked are logged at debug (a line per call cost a busy daemon CPU);
-      // failures of the call itself (invalid, internal error, cancelled) stay at info.
-      const level = finalOutcome === "ok" || finalOutcome === "tool_error" ? "debug" : "info";
-      if (log.isLevelEnabled(level)) {
-        log[level](
-          {
-            conn: session.id,
-            method: "tools/call",
-            tool: toolName,
-            durationMs: Math.round(durationMs * 1000) / 1000,
-            outcome: finalOutcome,
-          },
-          "call",
-        );
-      }
+      // One line per call: `toold logs` shows them (see docs/benchmarks.md for what it costs).
+      log.info(
+        {
+          conn: session.id,
+          method: "tools/call",
+          tool: toolName,
+          durationMs: Math.round(durationMs * 1000) / 1000,
+          outcome: abort.signal.aborted && outcome !== "ok" ? "cancelled" : outcome,
+        },
+        "call",
+      );
     }
   }
 

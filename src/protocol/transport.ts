@@ -248,7 +248,6 @@ export class PooledMessageWriter extends AbstractMessageWriter implements Messag
   private drainWaiters: (() => void)[] = [];
   private listeningForDrain = false;
   private stallTimer: NodeJS.Timeout | undefined;
-  private corked = false;
 
   constructor(
     private readonly stream: Duplex,
@@ -348,20 +347,6 @@ export class PooledMessageWriter extends AbstractMessageWriter implements Messag
     for (const wake of waiters) wake();
   }
 
-  /**
-   * Answers finished in the same turn of the event loop (several file reads completing in one
-   * poll phase) leave in one write (writev) instead of one syscall each.
-   */
-  private corkUntilNextTick(): void {
-    if (this.corked) return;
-    this.corked = true;
-    this.stream.cork();
-    setImmediate(() => {
-      this.corked = false;
-      this.stream.uncork();
-    });
-  }
-
   /** Writes a message that answers no tracked request (an error for malformed input). */
   send(msg: object): Promise<void> {
     const queued = this.stream.writableLength;
@@ -385,7 +370,6 @@ export class PooledMessageWriter extends AbstractMessageWriter implements Messag
       }
       const limits = this.limits;
       if (limits && this.stream.writableLength + offset > limits.softBytes) this.watchForStall(limits);
-      this.corkUntilNextTick();
       this.stream.write(buf.subarray(0, offset), (err) => {
         // The socket is done with the bytes (written to the kernel, or failed): lend the buffer again.
         this.lender.release(buf);

@@ -1,7 +1,7 @@
 /** read_file: a slice of a text file by lines, read through the memory pool. */
 import { createHash } from "node:crypto";
 import { Type } from "@sinclair/typebox";
-import { looksBinary, splitLinesKeepEnds } from "../support/text.js";
+import { lineWindow, looksBinary } from "../support/text.js";
 import { DEFAULT_MAX_BYTES } from "./shared/limits.js";
 import { defineTool, textResult, ToolFailure, type ToolContext } from "./shared/types.js";
 import { FileTooLargeError, type FileCache } from "../cache/file-cache.js";
@@ -105,25 +105,22 @@ export const readFileTool = defineTool({
       maxBytes,
       ctx,
     );
-    const lines = splitLinesKeepEnds(text);
     const offset = args.offset ?? 1;
     const limit = args.limit ?? DEFAULT_LINE_LIMIT;
-    if (offset > Math.max(lines.length, 1)) {
+    const { content, totalLines, endLine } = lineWindow(text, offset, limit);
+    if (offset > Math.max(totalLines, 1)) {
       throw new ToolFailure(
-        `offset ${offset} is past the end of "${args.path}", which has ${lines.length} lines`,
-        { path: target.rel, total_lines: lines.length },
+        `offset ${offset} is past the end of "${args.path}", which has ${totalLines} lines`,
+        { path: target.rel, total_lines: totalLines },
       );
     }
-    const slice = lines.slice(offset - 1, offset - 1 + limit);
-    const endLine = offset - 1 + slice.length;
-    const hasMore = endLine < lines.length;
-    const content = slice.join("");
+    const hasMore = endLine < totalLines;
     return textResult(content, {
       path: target.rel,
       content,
       start_line: offset,
       end_line: endLine,
-      total_lines: lines.length,
+      total_lines: totalLines,
       has_more: hasMore,
       ...(hasMore ? { next_offset: endLine + 1 } : {}),
       bytes: size,
