@@ -3,9 +3,10 @@
  * measured side by side in the same run (median of several runs), written to docs/benchmarks.md.
  *
  *   npm run bench                      full run on the big corpus (TOOLD_BENCH_CORPUS, --corpus DIR,
- *                                      or ../bench-corpus, built with ../shared/bench/make-corpus.sh)
+ *                                      or ../bench-corpus; a missing one is built there with
+ *                                      scripts/bench/make-corpus.sh, pinned npm packages)
  *   npm run bench -- --quick           small generated corpus, few runs (CI); writes a temp file
- *   options: --corpus DIR  --runs N  --out FILE  --rows a,b,c,d,e,f,g,j
+ *   options: --corpus DIR  --runs N  --out FILE  --rows a,b,c,d,e,f,g,h,j
  *
  * The daemon and the CLI are the compiled ones in dist/ (built when missing). The daemon runs
  * with --trace-gc so row f can count collections per phase.
@@ -34,7 +35,9 @@ import {
   type MessageConnection,
 } from "vscode-jsonrpc/node";
 import { corpusFacts, findSmallFile, makeQuickCorpus, type CorpusFacts } from "./bench/corpus.js";
+import { firstGrepRows, warmSearchRows, type BenchKit } from "./bench/search-rows.js";
 import { journalRows } from "./bench/journal.js";
+import { confinedOpenRows } from "./bench/confined-open.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const DAEMON = path.join(REPO, "dist/daemon/entry.js");
@@ -347,31 +350,6 @@ async function rowsC(c: Ctx, daemon: BenchDaemon): Promise<void> {
   }
 }
 
-function rgLines(stdout: string): Set<string> {
-  const set = new Set<string>();
-  for (const l of stdout.split("\n")) {
-    const m = /^(.*?):(\d+):/.exec(l);
-    if (m) set.add(`${m[1]!.replace(/^\.\//, "")}:${m[2]}`);
-  }
-  return set;
-}
-
-function grepLines(r: ToolResult): Set<string> {
-  const set = new Set<string>();
-  for (const hit of (r.structuredContent?.results ?? []) as { path: string; line: number }[])
-    set.add(`${hit.path}:${hit.line}`);
-  return set;
-}
-
-const QUERIES = [
-  { name: "literal", args: { pattern: "createElement", literal: true }, rg: ["-F", "createElement"] },
-  {
-    name: "regex",
-    args: { pattern: "function\\s+\\w+Async", literal: false },
-    rg: ["function\\s+\\w+Async"],
-  },
-] as const;
-
 /**
  * Waits until the daemon has built its background search summaries: the warm steady state the
  * row measures (building them competes for the CPU with the searches being timed).
@@ -383,178 +361,6 @@ async function summariesBuilt(conn: MessageConnection): Promise<void> {
     if (!s.fileCache.summarizing || Date.now() > deadline) return;
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-/** d: warm repeated grep_file vs rg (same matches); g: RSS after warming; e: list_files vs rg --files. */
-async function rowsDEG(c: Ctx, daemon: BenchDaemon): Promise<Map<string, number>> {
-  const rgMedians = new Map<string, number>();
-  const d = await connectLsp(daemon.socket);
-  try {
-    for (const q of QUERIES) {
-      const args = { ...q.args, path: ".", max_results: 10000 };
-      const first = await callTool(d.conn, "grep_file", args); // warms index + cache
-      const ours = grepLines(first);
-      await summariesBuilt(d.conn);
-      const times: number[] = [];
-      const rgTimes: number[] = [];
-      let same = "rg not installed";
-      for (let r = 0; r < c.runs; r++) {
-        const t = performance.now();
-        await callTool(d.conn, "grep_file", args);
-        times.push(performance.now() - t);
-        if (c.hasRg) {
-          const rr = timeSpawn("rg", ["-n", "--no-heading", "-S", ...q.rg, "."], { cwd: c.corpus });
-          rgTimes.push(rr.ms);
-          if (r === 0) {
-            const theirs = rgLines(rr.stdout);
-            const missing = [...theirs].filter((x) => !ours.has(x)).length;
-            const extra = [...ours].filter((x) => !theirs.has(x)).length;
-            same =
-              missing === 0 && extra === 0
-                ? `same ${ours.size} matching lines`
-                : `DIFFERENT: rg ${theirs.size} lines, grep_file ${ours.size} (${missing} missing, ${extra} extra)`;
-          }
-        }
-      }
-      const ours_ms = median(times);
-      if (!c.hasRg) {
-        c.rows.push({
-          id: "d",
-          figure: `warm grep_file ${q.name}`,
-          baseline: "rg not installed",
-          result: ms(ours_ms),
-          ratio: "—",
-          goal: "<= 0.5x rg",
-          met: "skipped",
-        });
-        continue;
-      }
-      const rgMs = median(rgTimes);
-      rgMedians.set(q.name, rgMs);
-      const ratio = ours_ms / rgMs;
-      c.rows.push({
-        id: "d",
-        figure: `warm grep_file ${q.name} \`${q.args.pattern}\`, whole corpus (${same})`,
-        baseline: `\`rg -n -S ${q.rg.join(" ")}\` ${ms(rgMs)}`,
-        result: ms(ours_ms),
-        ratio: `${fmt(ratio)}x`,
-        goal: "<= 0.5x",
-        met: ratio <= 0.5 && same.startsWith("same") ? "yes" : "no",
-      });
-    }
-
-    // g: everything has been read once; the cache holds what fits in max_bytes.
-    const stats = (await d.conn.sendRequest("daemon/stats", {})) as {
-      process: { rssBytes: number };
-      fileCache: { bytes: number; maxBytes: number; entries: number };
-    };
-    const rss = stats.process.rssBytes;
-    const bound = 1.5 * c.facts.bytes + 100 * 1024 * 1024;
-    const withinCache = stats.fileCache.bytes <= stats.fileCache.maxBytes;
-    c.rows.push({
-      id: "g",
-      figure: `daemon RSS after warming the whole corpus (file cache ${mb(stats.fileCache.bytes)} in ${stats.fileCache.entries} files, max_bytes ${mb(stats.fileCache.maxBytes)})`,
-      baseline: `corpus ${mb(c.facts.bytes)}`,
-      result: mb(rss),
-      ratio: `${fmt(rss / c.facts.bytes)}x`,
-      goal: `<= 1.5x + 100 MB (${mb(bound)}), cache within max_bytes`,
-      met: rss <= bound && withinCache ? "yes" : "no",
-    });
-
-    // e: list every file below the root in one page, as a client wanting the whole list asks.
-    const listAll = async (): Promise<number> => {
-      let count = 0;
-      for (let page = 1; ; page++) {
-        const r = await callTool(d.conn, "list_files", {
-          path: ".",
-          mode: "recursive",
-          max_items: 100000,
-          per_page: 100000,
-          page,
-        });
-        count += ((r.structuredContent?.items ?? []) as unknown[]).length;
-        if (!r.structuredContent?.has_more) return count;
-      }
-    };
-    const listed = await listAll();
-    const times: number[] = [];
-    const rgTimes: number[] = [];
-    let rgCount = 0;
-    for (let r = 0; r < c.runs; r++) {
-      const t = performance.now();
-      await listAll();
-      times.push(performance.now() - t);
-      if (c.hasRg) {
-        const rr = timeSpawn("rg", ["--files", "."], { cwd: c.corpus });
-        rgTimes.push(rr.ms);
-        rgCount = rr.stdout.split("\n").filter(Boolean).length;
-      }
-    }
-    if (c.hasRg) {
-      const ratio = median(times) / median(rgTimes);
-      c.rows.push({
-        id: "e",
-        figure: `warm list_files recursive, whole corpus, one page (${listed} entries; rg lists ${rgCount})`,
-        baseline: `\`rg --files\` ${ms(median(rgTimes))}`,
-        result: ms(median(times)),
-        ratio: `${fmt(ratio)}x`,
-        goal: "<= 0.5x",
-        met: ratio <= 0.5 ? "yes" : "no",
-      });
-    } else {
-      c.rows.push({
-        id: "e",
-        figure: "warm list_files recursive",
-        baseline: "rg not installed",
-        result: ms(median(times)),
-        ratio: "—",
-        goal: "<= 0.5x",
-        met: "skipped",
-      });
-    }
-  } finally {
-    d.close();
-  }
-  return rgMedians;
-}
-
-/** d2: the first grep_file of a freshly started daemon (cold index and cache) vs rg. */
-async function rowD2(c: Ctx, rgMedians: Map<string, number>): Promise<void> {
-  const q = QUERIES[0];
-  const times: number[] = [];
-  for (let r = 0; r < (c.quick ? 2 : 3); r++) {
-    const daemon = new BenchDaemon(c.corpus, c.runDir, `cold${r}`);
-    await daemon.start();
-    const d = await connectLsp(daemon.socket);
-    const t = performance.now();
-    await callTool(d.conn, "grep_file", { ...q.args, path: ".", max_results: 10000 });
-    times.push(performance.now() - t);
-    d.close();
-    await daemon.stop();
-  }
-  const rgMs = rgMedians.get(q.name);
-  if (rgMs === undefined) {
-    c.rows.push({
-      id: "d2",
-      figure: "first grep_file after start (cold)",
-      baseline: "rg not installed",
-      result: ms(median(times)),
-      ratio: "—",
-      goal: "<= 2x",
-      met: "skipped",
-    });
-    return;
-  }
-  const ratio = median(times) / rgMs;
-  c.rows.push({
-    id: "d2",
-    figure: `first grep_file ${q.name} after start (cold index and cache; OS page cache warm for both)`,
-    baseline: `rg ${ms(rgMs)}`,
-    result: ms(median(times)),
-    ratio: `${fmt(ratio)}x`,
-    goal: "<= 2x",
-    met: ratio <= 2 ? "yes" : "no",
-  });
 }
 
 /** f: each optimisation on vs off on the same daemon (config reload), on the paths it serves. */
@@ -704,6 +510,28 @@ function lstat(p: string) {
 
 // ---------------------------------------------------------------- main
 
+/** The helpers the search rows (scripts/bench/search-rows.ts) borrow. */
+function searchKit(c: Ctx): BenchKit {
+  return {
+    quick: c.quick,
+    runs: c.runs,
+    corpus: c.corpus,
+    corpusBytes: c.facts.bytes,
+    hasRg: c.hasRg,
+    rows: c.rows,
+    notes: c.notes,
+    median,
+    fmt,
+    ms,
+    mb,
+    timeSpawn,
+    connect: connectLsp,
+    callTool,
+    summariesBuilt,
+    newDaemon: (name) => new BenchDaemon(c.corpus, c.runDir, name),
+  };
+}
+
 /** Runs one group of rows; a failure becomes a row that says so, and the other rows still run. */
 async function guarded<T>(c: Ctx, id: string, fn: () => Promise<T>): Promise<T | undefined> {
   try {
@@ -772,7 +600,7 @@ async function main(): Promise<void> {
   const runs = Number(values.runs ?? (quick ? 3 : 7));
   if (!Number.isInteger(runs) || runs < 1)
     throw new Error(`--runs must be a positive integer (got ${values.runs})`);
-  const rowsWanted = new Set((values.rows ?? "a,b,c,d,e,f,g,j").split(","));
+  const rowsWanted = new Set((values.rows ?? "a,b,c,d,e,f,g,h,j").split(","));
   const started = new Date();
 
   if (!existsSync(DAEMON) || !existsSync(CLI)) {
@@ -794,7 +622,7 @@ async function main(): Promise<void> {
       values.corpus ?? process.env.TOOLD_BENCH_CORPUS ?? path.join(REPO, "../bench-corpus"),
     );
     if (!existsSync(path.join(corpus, ".corpus-complete")) && !existsSync(corpus)) {
-      const script = path.join(REPO, "../shared/bench/make-corpus.sh");
+      const script = path.join(REPO, "scripts/bench/make-corpus.sh");
       if (!existsSync(script)) {
         throw new Error(
           `no corpus at ${corpus} and no ${script} to build one: pass --corpus DIR, or run with --quick`,
@@ -833,19 +661,24 @@ async function main(): Promise<void> {
       log("rows c, c2");
       await guarded(c, "c", () => rowsC(c, daemon));
     }
-    let rgMedians = new Map<string, number>();
+    const kit = searchKit(c);
     if (rowsWanted.has("d") || rowsWanted.has("e") || rowsWanted.has("g")) {
       log("rows d, g, e");
-      rgMedians = (await guarded(c, "d", () => rowsDEG(c, daemon))) ?? rgMedians;
+      await guarded(c, "d", () => warmSearchRows(kit, daemon));
     }
     await daemon.stop();
     if (rowsWanted.has("d")) {
       log("row d2");
-      await guarded(c, "d2", () => rowD2(c, rgMedians));
+      await guarded(c, "d2", () => firstGrepRows(kit));
     }
     if (rowsWanted.has("f")) {
       log("row f");
       await guarded(c, "f", () => rowF(c));
+    }
+    if (rowsWanted.has("h")) {
+      log("row h");
+      const measured = (await guarded(c, "h", () => confinedOpenRows(c.corpus, c.runs))) ?? [];
+      c.rows.push(...measured.map((m) => ({ id: "h", ...m, goal: "report", met: "n/a" as const })));
     }
     if (rowsWanted.has("j")) {
       log("rows j, j2");
@@ -854,7 +687,7 @@ async function main(): Promise<void> {
   } finally {
     await daemon.stop();
   }
-  const order = ["a", "b", "c", "c2", "d", "d2", "e", "f", "g", "j", "j2"];
+  const order = ["a", "b", "c", "c2", "d", "d2", "e", "f", "g", "h", "j", "j2"];
   c.rows.sort((x, y) => order.indexOf(x.id) - order.indexOf(y.id));
   const out = path.resolve(
     values.out ??

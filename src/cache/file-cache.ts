@@ -12,10 +12,9 @@
  * Reads that cannot be cached (cache off, file larger than the per-file bound) go through the
  * memory pool, so the hot paths allocate nothing per call in steady state.
  */
-import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { closeSync, fstatSync, readSync, statSync } from "node:fs";
 import { LRUCache } from "lru-cache";
-import { READ_NONBLOCK } from "../support/confined-fs.js";
+import { openConfinedForRead, openConfinedSync } from "../support/confined-fs.js";
 import type { BufferPool } from "../support/memory-pool.js";
 
 /** What identifies one version of a file. */
@@ -104,6 +103,8 @@ export class FileCache {
   private invalidations = 0;
   private memoBytes = 0;
   private readonly memoJobs = new Map<string, MemoBuilder>();
+  /** Cached files that may lack a memo of a job (added when cached). */
+  private readonly memoPending = new Set<string>();
   private memoRunning = false;
 
   constructor(options: FileCacheOptions) {
@@ -119,8 +120,9 @@ export class FileCache {
       maxSize: maxBytes,
       // +64: an empty file still costs its entry; keeps `bytes` honest for many tiny files.
       sizeCalculation: (entry) => entry.data.length + 64,
-      dispose: (value, _key, reason) => {
+      dispose: (value, key, reason) => {
         if (reason === "evict") this.evictions++;
+        if (reason !== "set") this.memoPending.delete(key);
         this.memoBytes -= value.memoBytes ?? 0;
       },
     });
@@ -144,6 +146,7 @@ export class FileCache {
       }
     }
     old?.clear();
+    for (const k of this.lru?.keys() ?? []) this.memoPending.add(k);
     // Disposing the old map subtracted every memo; count again what moved over.
     this.memoBytes = 0;
     for (const entry of this.lru?.values() ?? []) this.memoBytes += entry.memoBytes ?? 0;
@@ -168,6 +171,7 @@ export class FileCache {
   clear(): void {
     this.lru?.clear();
     this.memoJobs.clear();
+    this.memoPending.clear();
   }
 
   /**
@@ -178,10 +182,10 @@ export class FileCache {
   scheduleMemo(name: string, build: MemoBuilder): void {
     if (!this.lru) return;
     this.memoJobs.set(name, build);
-    if (this.memoRunning) return;
+    if (this.memoRunning || this.memoPending.size === 0) return;
     this.memoRunning = true;
-    let queue = [...this.lru.keys()];
-    let next = 0;
+    // Only the files cached since the last pass (`memoPending`): a search that found every memo
+    // built costs nothing here (a pass over every key once cost ~100 ms per search).
     const slice = () => {
       const lru = this.lru;
       if (!lru || this.memoJobs.size === 0) {
@@ -189,8 +193,10 @@ export class FileCache {
         return;
       }
       const started = performance.now();
-      while (next < queue.length && performance.now() - started < MEMO_SLICE_MS) {
-        const entry = lru.peek(queue[next++]!);
+      for (const key of this.memoPending) {
+        if (performance.now() - started >= MEMO_SLICE_MS) break;
+        this.memoPending.delete(key);
+        const entry = lru.peek(key);
         if (!entry) continue;
         for (const [memoName, builder] of this.memoJobs) {
           if (entry.memo[memoName] !== undefined) continue;
@@ -201,17 +207,9 @@ export class FileCache {
         }
         while (lru.size > 0 && lru.calculatedSize + this.memoBytes > this.maxBytes) lru.pop();
       }
-      if (next >= queue.length) {
-        // Files cached while this ran get theirs in another pass; stop when nothing is left.
-        const names = [...this.memoJobs.keys()];
-        const missing: string[] = [];
-        for (const [k, e] of lru.entries()) if (names.some((m) => e.memo[m] === undefined)) missing.push(k);
-        if (missing.length === 0) {
-          this.memoRunning = false;
-          return;
-        }
-        queue = missing;
-        next = 0;
+      if (this.memoPending.size === 0) {
+        this.memoRunning = false;
+        return;
       }
       setImmediate(slice);
     };
@@ -241,9 +239,9 @@ export class FileCache {
     this.misses++;
     // Small files (most source files) are read synchronously: one open, fstat, read and close in
     // this turn costs less than four thread-pool round trips. Large ones go asynchronously.
-    // Non-blocking: a FIFO would otherwise block the event loop here (see READ_NONBLOCK).
-    // O_NOFOLLOW: `abs` is a checked real path; a link swapped in since is refused, not followed.
-    const fd = openSync(abs, READ_NONBLOCK | constants.O_NOFOLLOW);
+    // `abs` is a checked real path: opened through a verified handle of its folder, non-blocking
+    // and never following a link swapped in since (src/support/confined-fs.ts).
+    const fd = openConfinedSync(abs);
     let open_ = true;
     const close = () => {
       if (open_) closeSync(fd);
@@ -299,7 +297,7 @@ export class FileCache {
     fn: (data: Buffer, key: FileKey) => T | Promise<T>,
     opts: ReadOptions,
   ): Promise<T> {
-    const handle = await open(abs, READ_NONBLOCK | constants.O_NOFOLLOW);
+    const handle = await openConfinedForRead(abs);
     try {
       const st = await handle.stat();
       this.checkSize(st.size, opts.maxBytes);
@@ -344,7 +342,7 @@ export class FileCache {
     this.misses++;
     let fd: number;
     try {
-      fd = openSync(abs, READ_NONBLOCK); // a FIFO must not block the event loop
+      fd = openConfinedSync(abs); // never through a link swapped in; a FIFO does not block
     } catch {
       return undefined;
     }
@@ -394,6 +392,7 @@ export class FileCache {
     const lru = this.lru;
     if (!lru) return;
     lru.set(abs, entry);
+    this.memoPending.add(abs);
     while (lru.size > 1 && lru.calculatedSize + this.memoBytes > this.maxBytes) lru.pop();
   }
 

@@ -114,11 +114,15 @@ export class Daemon {
       isDraining: () => this.draining,
     };
     const workspace = new Workspace(opts.workspace);
-    this.feed = new ChangeFeed(() => ({
-      coalesceMs: this.config.feed.coalesce_ms,
-      maxPendingPaths: this.config.feed.max_pending_paths,
-      maxBacklogBytes: this.config.feed.max_backlog_bytes,
-    }));
+    this.feed = new ChangeFeed(
+      () => ({
+        coalesceMs: this.config.feed.coalesce_ms,
+        maxPendingPaths: this.config.feed.max_pending_paths,
+        maxBacklogBytes: this.config.feed.max_backlog_bytes,
+      }),
+      // A watcher that lost its watches (inotify limits) misses changes: then the journal reports.
+      () => this.index?.watching === true,
+    );
     this.journal = new Journal({
       workspace,
       dir: journalDirFor(
@@ -164,11 +168,12 @@ export class Daemon {
   }
 
   private newIndex(): WorkspaceIndex {
-    this.feed.watching = true;
     return new WorkspaceIndex({
       root: this.opts.workspace,
       cache: this.fileCache,
       log: this.rootLog.child({ module: "index" }),
+      // The sync cookies' folder goes in the daemon's private runtime folder, out of tools' reach.
+      privateDir: this.files.dir,
       onChange: (changes) => this.feed.publish(changes),
     });
   }
@@ -286,7 +291,6 @@ export class Daemon {
     } else if (!loaded.config.cache.watch && this.index) {
       this.index.dispose();
       this.index = undefined;
-      this.feed.watching = false;
     }
     this.rootLog.level = loaded.config.daemon.log_level;
     setLogRotation({

@@ -22,20 +22,26 @@
  * be detected here; a burst of 10,000 changes stays well within it (test/warm/daemon-warm.test.ts).
  * read_file is not exposed to this: it validates every cached file by stat.
  */
+import { randomBytes } from "node:crypto";
 import {
+  closeSync,
+  constants,
   lstatSync,
+  mkdtempSync,
+  openSync,
   readdirSync,
+  rmSync,
   unlinkSync,
   watch,
-  writeFileSync,
   type Dirent,
   type FSWatcher,
 } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { FileCache } from "../cache/file-cache.js";
-import { GlobOverrides } from "../support/glob.js";
-import { IgnoreStack, loadIgnoreLevel, type IgnoreLevel } from "../search/ignore-rules.js";
+import { EntryFilter } from "../search/entry-filter.js";
+import { IgnoreStack, loadIgnoreLevelSync, type IgnoreLevel } from "../search/ignore-rules.js";
 import { compareByteOrder, type EntryType, type WalkEntry, type WalkOptions } from "../search/walk.js";
 
 interface Child {
@@ -59,6 +65,8 @@ export interface WorkspaceIndexStats {
   dirs: number;
   files: number;
   watches: number;
+  /** Folders the ignore files exclude, neither indexed nor watched. */
+  unindexed: number;
   /** Watcher events applied since start. */
   events: number;
   syncs: number;
@@ -73,6 +81,12 @@ export interface WorkspaceIndexOptions {
   log?: Logger;
   /** How long `sync()` waits for its cookie before declaring the watcher unhealthy. */
   syncTimeoutMs?: number;
+  /**
+   * A private folder (0700, outside the workspace) in which the index makes its own cookie folder;
+   * default the system temp folder. Never the workspace or `.git`: a tool could plant a symlink
+   * there (see `sync`).
+   */
+  privateDir?: string;
   /** Told every batch of changes the watcher applied (any writer): the `workspace/didChange` feed. */
   onChange?: (changes: readonly IndexChange[]) => void;
 }
@@ -83,7 +97,9 @@ export interface IndexChange {
   readonly kind: "created" | "changed" | "deleted";
 }
 
-const COOKIE_PREFIX = ".toold-cookie-";
+const COOKIE_PREFIX = "cookie-";
+/** Thrown inside a walk that needs a folder the index does not hold (see `entries`). */
+const NOT_COVERED = new Error("the walk enters a folder the index does not hold");
 const IGNORE_FILES = new Set([".gitignore", ".ignore"]);
 /** Yield to the event loop after this long of synchronous scanning, so calls keep answering. */
 const SLICE_MS = 8;
@@ -121,9 +137,12 @@ function typeOfPath(abs: string): EntryType | undefined {
 export class WorkspaceIndex {
   readonly root: string;
   private readonly dirs = new Map<string, DirNode>();
+  /** Folders the ignore files exclude: listed in their parent, not entered nor watched. */
+  private readonly unindexed = new Set<string>();
   private readonly cache: FileCache | undefined;
   private readonly log: Logger | undefined;
   private readonly syncTimeoutMs: number;
+  private readonly privateDir: string;
   private readonly onChange: ((changes: readonly IndexChange[]) => void) | undefined;
   private readyPromise: Promise<void> | undefined;
   private isReady = false;
@@ -141,6 +160,8 @@ export class WorkspaceIndex {
   private pending = new Set<string>();
   /** Folders whose event said "something changed here" without a name. */
   private pendingRescan = new Set<string>();
+  /** Cookies whose event arrived: their waiters are released after the events before them. */
+  private pendingCookies = new Set<string>();
   private flushScheduled = false;
   private flushChain: Promise<void> = Promise.resolve();
   private cookieSeq = 0;
@@ -153,6 +174,7 @@ export class WorkspaceIndex {
     this.cache = options.cache;
     this.log = options.log;
     this.syncTimeoutMs = options.syncTimeoutMs ?? 2000;
+    this.privateDir = options.privateDir ?? os.tmpdir();
     this.onChange = options.onChange;
   }
 
@@ -163,6 +185,16 @@ export class WorkspaceIndex {
       this.log?.warn({ err: (err as Error).message }, "workspace index failed to build; tools read the disk");
     });
     return this.readyPromise;
+  }
+
+  /** Its watches work (it may still be building): every change is seen. */
+  get watching(): boolean {
+    return this.healthy && !this.disposed;
+  }
+
+  /** The initial scan is done (it may still be unhealthy: see `usable`). */
+  get built(): boolean {
+    return this.isReady;
   }
 
   get usable(): boolean {
@@ -181,21 +213,19 @@ export class WorkspaceIndex {
     );
   }
 
-  /** Cookies go in `.git` when there is one (out of the user's sight), else in the root. */
+  /**
+   * Cookies go in a folder of their own, made with mkdtemp (0700, a random name) in a private
+   * folder outside the workspace: no tool can write there, so nobody can plant a symlink under a
+   * cookie's name (which once sat in the workspace or `.git` with a guessable name, and a planted
+   * link made a read-only grep truncate a file outside). libuv reads every watch of the loop from
+   * one inotify descriptor, so a cookie's event still comes after every workspace event before it.
+   */
   private setUpCookies(): void {
-    const gitDir = path.join(this.root, ".git");
-    let dir = this.root;
-    try {
-      if (lstatSync(gitDir).isDirectory()) dir = gitDir;
-    } catch {
-      /* no .git folder */
-    }
+    const dir = mkdtempSync(path.join(this.privateDir, "toold-index-"));
     this.cookieDir = dir;
-    if (dir !== this.root) {
-      this.cookieWatcher = this.watchDir(dir, (_event, name) => {
-        if (name?.startsWith(COOKIE_PREFIX)) this.enqueue(name);
-      });
-    }
+    this.cookieWatcher = this.watchDir(dir, (_event, name) => {
+      if (name?.startsWith(COOKIE_PREFIX)) this.enqueueCookie(name);
+    });
   }
 
   private watchDir(
@@ -226,17 +256,26 @@ export class WorkspaceIndex {
     this.healthy = false;
   }
 
-  /** Scans `rel` and everything below it (a folder new to the index), yielding now and then. */
+  /**
+   * Scans `rel` and everything below it (a folder new to the index), yielding now and then.
+   * Folders the ignore files exclude are not entered nor watched (`unindexed`): rg would not
+   * search them, and a checkout's node_modules alone can hold thousands of folders. Their parent
+   * is watched, and its ignore files with it, so a rule change that re-includes one is seen.
+   */
   private async scanTree(rel: string): Promise<void> {
-    const stack = [rel];
+    const stack: [string, IgnoreStack][] = [[rel, this.stackAbove(rel)]];
     let sliceStart = performance.now();
     while (stack.length > 0) {
       if (this.disposed) return;
-      const dirRel = stack.pop() as string;
-      const node = await this.scanDir(dirRel);
+      const [dirRel, above] = stack.pop()!;
+      const node = this.scanDir(dirRel);
       if (!node) continue;
+      const here = above.push(node.level);
       for (const [name, type] of node.children) {
-        if (type === "dir" && name !== ".git") stack.push(join(dirRel, name));
+        if (type !== "dir" || name === ".git") continue;
+        const childRel = join(dirRel, name);
+        if (here.verdict(childRel, true) === "ignore") this.unindexed.add(childRel);
+        else stack.push([childRel, here]);
       }
       if (performance.now() - sliceStart > SLICE_MS) {
         await new Promise((r) => setImmediate(r));
@@ -245,8 +284,51 @@ export class WorkspaceIndex {
     }
   }
 
+  /** The ignore levels of the folders above `rel` (its own excluded), shallowest first. */
+  private stackAbove(rel: string): IgnoreStack {
+    let stack = IgnoreStack.EMPTY;
+    if (rel === "") return stack;
+    let dirRel = "";
+    for (const part of rel.split("/")) {
+      stack = stack.push(this.dirs.get(dirRel)?.level);
+      dirRel = join(dirRel, part);
+    }
+    return stack;
+  }
+
+  /**
+   * After an ignore rule changed in `rel`: drops the folders below it that are now ignored and
+   * scans the ones that no longer are.
+   */
+  private async reconcileIgnored(rel: string): Promise<void> {
+    const node = this.dirs.get(rel);
+    if (!node) return;
+    const work: [DirNode, IgnoreStack][] = [[node, this.stackAbove(rel)]];
+    const toScan: string[] = [];
+    while (work.length > 0) {
+      const [n, above] = work.pop()!;
+      const here = above.push(n.level);
+      for (const [name, type] of n.children) {
+        if (type !== "dir" || name === ".git") continue;
+        const childRel = join(n.rel, name);
+        const ignored = here.verdict(childRel, true) === "ignore";
+        const child = this.dirs.get(childRel);
+        if (ignored) {
+          if (child) this.removeDir(childRel);
+          this.unindexed.add(childRel);
+        } else if (child) {
+          work.push([child, here]);
+        } else if (this.unindexed.delete(childRel)) {
+          toScan.push(childRel);
+        }
+      }
+    }
+    for (const r of toScan) await this.scanTree(r);
+    this.generation++;
+  }
+
   /** (Re)reads one folder: watch first, so nothing created during the read is missed. */
-  private async scanDir(rel: string): Promise<DirNode | undefined> {
+  private scanDir(rel: string): DirNode | undefined {
     const abs = rel === "" ? this.root : path.join(this.root, rel);
     let node = this.dirs.get(rel);
     if (!node) {
@@ -267,7 +349,6 @@ export class WorkspaceIndex {
     }
     const seen = new Set<string>();
     for (const d of dirents) {
-      if (d.name.startsWith(COOKIE_PREFIX)) continue;
       const type = typeOfDirent(d, path.join(abs, d.name));
       if (!type) continue;
       seen.add(d.name);
@@ -277,10 +358,17 @@ export class WorkspaceIndex {
       if (!seen.has(name)) this.deleteChild(node, name);
     }
     if ([...IGNORE_FILES, ".git"].some((n) => seen.has(n)) || node.level) {
-      node.level = await loadIgnoreLevel(abs, rel, seen);
+      node.level = this.loadLevel(abs, rel, seen);
       this.generation++;
     }
     return node;
+  }
+
+  /** A folder's ignore files; one that cannot be applied is logged and skipped, never fatal. */
+  private loadLevel(abs: string, rel: string, names: ReadonlySet<string>): IgnoreLevel | undefined {
+    return loadIgnoreLevelSync(abs, rel, names, (file, reason) =>
+      this.log?.warn({ file, reason }, "ignore file not applied"),
+    );
   }
 
   private setChild(node: DirNode, name: string, type: EntryType): void {
@@ -309,6 +397,7 @@ export class WorkspaceIndex {
   /** Forgets a folder and everything below it, closing their watches. */
   private removeDir(rel: string): void {
     const prefix = `${rel}/`;
+    for (const u of this.unindexed) if (u === rel || u.startsWith(prefix)) this.unindexed.delete(u);
     for (const [key, node] of this.dirs) {
       if (key === rel || key.startsWith(prefix)) {
         node.watcher?.close();
@@ -325,8 +414,17 @@ export class WorkspaceIndex {
     else this.enqueue(join(dirRel, name));
   }
 
+  private enqueueCookie(name: string): void {
+    this.pendingCookies.add(name);
+    this.scheduleFlush();
+  }
+
   private enqueue(rel: string): void {
     this.pending.add(rel);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => void this.flush());
@@ -353,17 +451,14 @@ export class WorkspaceIndex {
     }
     const paths = this.pending;
     const rescans = this.pendingRescan;
+    const cookies = this.pendingCookies;
     this.pending = new Set();
     this.pendingRescan = new Set();
-    const cookies: string[] = [];
+    this.pendingCookies = new Set();
     const ignoreChanged = new Set<string>();
     const changes: IndexChange[] = [];
     for (const rel of paths) {
       const name = baseName(rel);
-      if (name.startsWith(COOKIE_PREFIX)) {
-        cookies.push(name);
-        continue;
-      }
       this.events++;
       const parent = this.dirs.get(parentOf(rel));
       if (!parent) continue; // below .git, or a folder already gone
@@ -377,23 +472,28 @@ export class WorkspaceIndex {
         changes.push({ path: rel, kind: known ? "changed" : "created" });
         this.setChild(parent, name, type);
         if (type === "file") this.cache?.invalidate(abs);
-        if (type === "dir" && name !== ".git" && !this.dirs.has(rel)) await this.scanTree(rel);
+        if (type === "dir" && name !== ".git" && !this.dirs.has(rel) && !this.unindexed.has(rel)) {
+          if (this.stackAbove(rel).verdict(rel, true) === "ignore") this.unindexed.add(rel);
+          else await this.scanTree(rel);
+        }
       }
-      if (IGNORE_FILES.has(name)) ignoreChanged.add(parent.rel);
+      if (type !== "dir") this.unindexed.delete(rel);
+      if (IGNORE_FILES.has(name) || name === ".git") ignoreChanged.add(parent.rel);
     }
     for (const rel of rescans) {
       if (this.dirs.has(rel)) {
         changes.push({ path: rel === "" ? "." : rel, kind: "changed" });
         this.rebuilds++;
-        await this.scanDir(rel);
+        this.scanDir(rel);
       }
     }
     for (const rel of ignoreChanged) {
       const node = this.dirs.get(rel);
       if (node) {
         const abs = rel === "" ? this.root : path.join(this.root, rel);
-        node.level = await loadIgnoreLevel(abs, rel, new Set(node.children.keys()));
+        node.level = this.loadLevel(abs, rel, new Set(node.children.keys()));
         this.generation++;
+        await this.reconcileIgnored(rel);
       }
     }
     if (changes.length > 0) {
@@ -414,7 +514,8 @@ export class WorkspaceIndex {
     await this.start();
     if (!this.usable || !this.cookieDir) return false;
     this.syncs++;
-    const name = `${COOKIE_PREFIX}${process.pid}-${++this.cookieSeq}`;
+    // A random name: nothing else can predict it (it once showed in `status` and `stats`).
+    const name = `${COOKIE_PREFIX}${++this.cookieSeq}-${randomBytes(6).toString("hex")}`;
     const file = path.join(this.cookieDir, name);
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
@@ -425,7 +526,14 @@ export class WorkspaceIndex {
       signal?.addEventListener("abort", onAbort, { once: true });
     });
     try {
-      writeFileSync(file, "");
+      // Created exclusively and never followed: an existing name or a link fails, nothing is opened.
+      closeSync(
+        openSync(
+          file,
+          constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+          0o600,
+        ),
+      );
       unlinkSync(file);
     } catch (err) {
       this.cookieWaiters.delete(name);
@@ -467,9 +575,15 @@ export class WorkspaceIndex {
   /**
    * The same entries, in the same order, as `walk(rootAbs, options)` of src/search/walk.ts, from
    * memory. `options.base` must be the index root (or absent). Throws ENOTDIR / ENOENT like the
-   * walk when `rootAbs` is not an indexed folder.
+   * walk when `rootAbs` is not an indexed folder. Undefined when the walk needs a folder the index
+   * does not hold (an ignored one, with `respectIgnoreFiles: false` or a glob that re-includes
+   * it): the caller reads the disk then.
    */
-  entries(rootAbs: string, options: WalkOptions = {}, signal?: AbortSignal): readonly WalkEntry[] {
+  entries(
+    rootAbs: string,
+    options: WalkOptions = {},
+    signal?: AbortSignal,
+  ): readonly WalkEntry[] | undefined {
     // Paged callers (list_files page 2, 3…) ask for the same walk again: answer from the memo
     // while the tree has not changed.
     const key = JSON.stringify([
@@ -478,21 +592,25 @@ export class WorkspaceIndex {
       options.respectIgnoreFiles,
       options.maxDepth,
       options.globs,
+      options.types,
     ]);
     if (this.lastWalk && this.lastWalk.key === key && this.lastWalk.generation === this.generation) {
       return this.lastWalk.entries;
     }
     const generation = this.generation;
-    const entries = this.walkTree(rootAbs, options, signal);
+    let entries: WalkEntry[];
+    try {
+      entries = this.walkTree(rootAbs, options, signal);
+    } catch (err) {
+      if (err === NOT_COVERED) return undefined;
+      throw err;
+    }
     this.lastWalk = { key, generation, entries };
     return entries;
   }
 
   private walkTree(rootAbs: string, options: WalkOptions, signal?: AbortSignal): WalkEntry[] {
-    const includeHidden = options.includeHidden ?? false;
-    const respectIgnore = options.respectIgnoreFiles ?? true;
     const maxDepth = options.maxDepth ?? Infinity;
-    const overrides = new GlobOverrides(options.globs ?? []);
     const rootRel = path.relative(this.root, rootAbs).split(path.sep).join("/");
     if (options.base !== undefined && path.resolve(options.base) !== this.root) {
       throw new Error(`entries: base ${options.base} is not the index root ${this.root}`);
@@ -501,6 +619,7 @@ export class WorkspaceIndex {
       throw new Error(`entries: ${rootAbs} is outside the index root ${this.root}`);
     }
     const start = this.dirs.get(rootRel);
+    if (!start && this.insideUnindexed(rootRel)) throw NOT_COVERED;
     if (!start) {
       const parent = this.dirs.get(parentOf(rootRel));
       const type = rootRel === "" ? undefined : parent?.children.get(baseName(rootRel));
@@ -510,46 +629,34 @@ export class WorkspaceIndex {
       err.code = type ? "ENOTDIR" : "ENOENT";
       throw err;
     }
-    let stack = IgnoreStack.EMPTY;
-    if (respectIgnore && rootRel !== "") {
-      let dirRel = "";
-      const parts = rootRel.split("/");
-      for (let i = 0; i < parts.length; i++) {
-        stack = stack.push(this.dirs.get(dirRel)?.level);
-        dirRel = join(dirRel, parts[i]!);
-      }
-    }
-    const included = (rel: string, name: string, isDir: boolean, ignores: IgnoreStack): boolean => {
-      const glob = overrides.isEmpty ? undefined : overrides.verdict(rel, isDir);
-      if (glob !== undefined) return glob === "include";
-      let whitelisted = false;
-      if (respectIgnore) {
-        const verdict = ignores.verdict(join(rootRel, rel), isDir);
-        if (verdict === "ignore") return false;
-        whitelisted = verdict === "include";
-      }
-      if (!whitelisted && !includeHidden && name.startsWith(".")) return false;
-      return true;
-    };
+    const filter = new EntryFilter(options, rootRel);
+    const respectIgnore = filter.respectIgnore;
+    const stack = respectIgnore ? this.stackAbove(rootRel) : IgnoreStack.EMPTY;
     const out: WalkEntry[] = [];
     let checked = 0;
     const visit = (node: DirNode, rel: string, depth: number, ignores: IgnoreStack): void => {
       if ((++checked & 255) === 0) signal?.throwIfAborted();
       const here = respectIgnore ? ignores.push(node.level) : ignores;
       for (const child of this.sortedChildren(node)) {
-        if (child.name === ".git") continue;
         const childRel = join(rel, child.name);
         const isDir = child.type === "dir";
-        if (!included(childRel, child.name, isDir, here)) continue;
+        if (!filter.included(childRel, child.name, isDir, here)) continue;
         out.push({ path: childRel, type: child.type });
         if (isDir && depth < maxDepth) {
-          const sub = this.dirs.get(join(node.rel, child.name));
+          const subRel = join(node.rel, child.name);
+          const sub = this.dirs.get(subRel);
           if (sub) visit(sub, childRel, depth + 1, here);
+          else if (this.unindexed.has(subRel)) throw NOT_COVERED;
         }
       }
     };
     visit(start, "", 1, stack);
     return out;
+  }
+
+  private insideUnindexed(rel: string): boolean {
+    for (let r = rel; r !== ""; r = parentOf(r)) if (this.unindexed.has(r)) return true;
+    return false;
   }
 
   stats(): WorkspaceIndexStats {
@@ -561,6 +668,7 @@ export class WorkspaceIndex {
       dirs: this.dirs.size,
       files: this.fileCount,
       watches: watches + (this.cookieWatcher ? 1 : 0),
+      unindexed: this.unindexed.size,
       events: this.events,
       syncs: this.syncs,
       rebuilds: this.rebuilds,
@@ -573,6 +681,7 @@ export class WorkspaceIndex {
     this.disposed = true;
     for (const node of this.dirs.values()) node.watcher?.close();
     this.cookieWatcher?.close();
+    if (this.cookieDir) rmSync(this.cookieDir, { recursive: true, force: true });
     this.dirs.clear();
     for (const resolve of this.cookieWaiters.values()) resolve();
     this.cookieWaiters.clear();

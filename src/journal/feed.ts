@@ -1,8 +1,9 @@
 /**
  * The live feed of workspace changes (`workspace/subscribe` → `workspace/didChange`). The watcher
- * (src/index) reports every change, whoever made it; the journal opens an attribution window on
- * the paths a toold call changes, so the watcher's events for them carry the entry id. With no
- * watcher (`[cache] watch = false`) the journal's own changes are published instead.
+ * (src/index) reports every change, whoever made it; the journal reports the changes made through
+ * toold itself, with their entry id (so they are seen where no watch is: ignored folders, `[cache]
+ * watch = false`), and opens an attribution window on the paths a call changes, in which the
+ * watcher's echo of a reported path is dropped and its other events carry the entry id.
  *
  * Per subscriber, changes are coalesced by path for `coalesce_ms` and sent as one notification.
  * Memory is bounded twice: at most `max_pending_paths` paths wait (more collapse into one
@@ -26,7 +27,7 @@ export interface FeedLimits {
 }
 
 /** How long after a toold change its watcher events are still attributed to its entry. */
-const ATTRIBUTION_GRACE_MS = 2000;
+const ATTRIBUTION_GRACE_MS = 1000;
 
 interface Subscriber {
   readonly send: (params: WorkspaceDidChangeParams) => Promise<void>;
@@ -40,6 +41,8 @@ interface Attribution {
   readonly id: number;
   /** Infinity while the change runs; a deadline once it is done. */
   until: number;
+  /** Paths the journal reported itself: the watcher's next event for each is its echo. */
+  readonly reported: Set<string>;
 }
 
 function merge(prev: WorkspaceChangeKind, next: WorkspaceChangeKind): WorkspaceChangeKind {
@@ -49,14 +52,20 @@ function merge(prev: WorkspaceChangeKind, next: WorkspaceChangeKind): WorkspaceC
 }
 
 export class ChangeFeed {
-  /** True while a watcher feeds `publish`; otherwise the journal's changes are published directly. */
-  watching = false;
   private readonly subscribers = new Map<object, Subscriber>();
   private readonly attributions = new Map<string, Attribution>();
   private sent = 0;
   private dropped = 0;
 
-  constructor(private readonly limits: () => FeedLimits) {}
+  constructor(
+    private readonly limits: () => FeedLimits,
+    /** True while a healthy watcher feeds `publish`; otherwise the journal's own changes are published. */
+    private readonly watcher: () => boolean = () => false,
+  ) {}
+
+  get watching(): boolean {
+    return this.watcher();
+  }
 
   /** Starts sending `key`'s connection notifications through `send`. Idempotent per key. */
   subscribe(key: object, send: (params: WorkspaceDidChangeParams) => Promise<void>): void {
@@ -85,18 +94,25 @@ export class ChangeFeed {
     for (const change of changes) {
       const name = change.path.slice(change.path.lastIndexOf("/") + 1);
       if (isTempName(name)) continue; // an atomic write's temp file, renamed away at once
-      const id = this.attributionOf(change.path, now);
-      out.push(id === undefined ? { ...change } : { ...change, changeId: id });
+      const a = this.attributionOf(change.path, now);
+      if (a?.reported.delete(change.path)) continue; // the journal reported this one already
+      out.push(a === undefined ? { ...change } : { ...change, changeId: a.id });
     }
     this.deliver(out);
   }
 
   /** A toold change to these roots is about to run: attribute their watcher events to `id`. */
   expect(roots: readonly string[], id: number): void {
-    for (const root of roots) this.attributions.set(root, { id, until: Infinity });
+    if (this.subscribers.size === 0) return; // nobody to tell: keep nothing
+    this.attributionOf("", Date.now()); // sweeps expired windows
+    for (const root of roots) this.attributions.set(root, { id, until: Infinity, reported: new Set() });
   }
 
-  /** The change is done: close its windows after a grace period; publish it when nothing watches. */
+  /**
+   * The change is done: report what it changed (also where no watch sees it: ignored folders,
+   * a watcher that lost its watches), and close its windows after a short grace, in which the
+   * watcher's echo of each reported path is dropped once.
+   */
   settle(
     roots: readonly string[],
     id: number,
@@ -105,12 +121,18 @@ export class ChangeFeed {
     const until = Date.now() + ATTRIBUTION_GRACE_MS;
     for (const root of roots) {
       const a = this.attributions.get(root);
-      if (a?.id === id) a.until = until;
+      if (a?.id !== id) continue;
+      if (this.subscribers.size === 0) {
+        this.attributions.delete(root);
+        continue;
+      }
+      a.until = until;
+      for (const c of changes) if (isUnder(root, c.path)) a.reported.add(c.path);
     }
-    if (!this.watching) this.deliver(changes.map((c) => ({ ...c, changeId: id })));
+    this.deliver(changes.map((c) => ({ ...c, changeId: id })));
   }
 
-  private attributionOf(p: string, now: number): number | undefined {
+  private attributionOf(p: string, now: number): Attribution | undefined {
     // Expired windows are swept here, lazily: the map holds at most the roots of recent changes.
     let found: Attribution | undefined;
     for (const [root, a] of this.attributions) {
@@ -120,7 +142,7 @@ export class ChangeFeed {
       }
       if (isUnder(root, p) && (!found || a.id > found.id)) found = a;
     }
-    return found?.id;
+    return found;
   }
 
   private deliver(changes: readonly WorkspaceChange[]): void {

@@ -4,22 +4,11 @@
  * buffer), splitting into lines on "\n" (a "\r" before it stays part of the line for matching,
  * as in rg without --crlf, and is dropped from displayed text).
  */
-import { open } from "node:fs/promises";
-import { READ_NONBLOCK } from "../support/confined-fs.js";
-import type { BufferPool } from "../support/memory-pool.js";
-import type { FileCache } from "../cache/file-cache.js";
-import { fileMayContain, scanByLiteral, type LiteralPlan, type Summary } from "./warm-scan.js";
 import type { Matcher } from "./matcher.js";
 import type { FileScan, LineHit, ScanOptions } from "./scan-types.js";
 
 /** Files larger than this are not searched (reported as skipped). */
 export const MAX_SEARCH_FILE_BYTES = 64 * 1024 * 1024;
-
-/** The warm fast path: literals every match contains, and the one to scan for (warm-scan.ts). */
-export interface LiteralFastPath {
-  readonly plan: LiteralPlan;
-  readonly needle: Buffer;
-}
 
 /** The memo name of a cached file's trigram summary. */
 export const TRIGRAM_MEMO = "trigrams";
@@ -30,106 +19,23 @@ function splitLines(text: string): string[] {
   return lines;
 }
 
-/** Reads `abs` through `pool` and finds the lines `matcher` matches. */
-export async function scanFile(
-  pool: BufferPool,
-  abs: string,
-  matcher: Matcher,
-  options: ScanOptions = {},
-): Promise<FileScan> {
-  const maxBytes = options.maxBytes ?? MAX_SEARCH_FILE_BYTES;
-  let handle;
-  try {
-    // Non-blocking: a FIFO in the tree must not hold a thread-pool thread (see READ_NONBLOCK).
-    handle = await open(abs, READ_NONBLOCK);
-  } catch (err) {
-    return { kind: "unreadable", error: (err as NodeJS.ErrnoException).code ?? String(err) };
-  }
-  let text: string;
-  let bytes: number;
-  try {
-    const st = await handle.stat();
-    if (!st.isFile()) return { kind: "unreadable", error: "not a regular file" };
-    if (st.size > maxBytes) return { kind: "too_large", bytes: st.size };
-    const buf = pool.acquire(Math.max(st.size, 1));
-    try {
-      let filled = 0;
-      while (filled < st.size) {
-        const { bytesRead } = await handle.read(buf, filled, st.size - filled, filled);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
-      bytes = filled;
-      const content = buf.subarray(0, filled);
-      const decoded = decodeForSearch(content, matcher);
-      if (typeof decoded !== "string") return decoded;
-      text = decoded;
-    } finally {
-      pool.release(buf);
-    }
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (typeof code === "string") return { kind: "unreadable", error: code };
-    throw err;
-  } finally {
-    await handle.close();
-  }
-  return matchLines(text, bytes, matcher, options);
-}
-
-/** Per-file facts kept with a cached file (see FileCache.readTrusted). */
-interface SearchMemo {
-  binary?: boolean;
-  trigrams?: Summary;
-}
-
 /**
  * The bytes of a file, checked (binary, prefilter) and decoded, or why there is nothing to match.
- * `memo` keeps the binary check with a cached file so a warm search does not redo it.
  */
-function decodeForSearch(content: Buffer, matcher: Matcher, memo?: SearchMemo): string | FileScan {
+function decodeForSearch(content: Buffer, matcher: Matcher, invert = false): string | FileScan {
   const bytes = content.length;
-  const binary = memo?.binary ?? content.includes(0);
-  if (memo) memo.binary = binary;
+  const binary = content.includes(0);
   if (binary) return { kind: "binary", bytes };
   // Whole-file prefilter on the bytes: most files do not match and are never decoded.
-  if (!matcher.mayMatch(content)) return { kind: "no_match", bytes };
+  if (!invert && !matcher.mayMatch(content)) return { kind: "no_match", bytes };
   const bom = bytes >= 3 && content[0] === 0xef && content[1] === 0xbb && content[2] === 0xbf ? 3 : 0;
   return content.toString("utf8", bom);
 }
 
-/**
- * `scanFile` on the warm file cache, synchronously (see FileCache.readTrusted): only after the
- * workspace index has synced with its watcher, so a cached entry is known to be current.
- */
-export function scanFileCached(
-  files: FileCache,
-  pool: BufferPool,
-  abs: string,
-  matcher: Matcher,
-  options: ScanOptions = {},
-  fast?: LiteralFastPath,
-): FileScan {
-  const maxBytes = options.maxBytes ?? MAX_SEARCH_FILE_BYTES;
-  const scan = files.readTrusted(
-    abs,
-    (content, memo) => {
-      if (content.length > maxBytes) return { kind: "too_large", bytes: content.length } as FileScan;
-      if (fast) {
-        const m = memo as SearchMemo;
-        const binary = m.binary ?? content.includes(0);
-        m.binary = binary;
-        if (binary) return { kind: "binary", bytes: content.length } as FileScan;
-        if (m.trigrams && !fileMayContain(m.trigrams, fast.plan.grams))
-          return { kind: "no_match", bytes: content.length } as FileScan;
-        return scanByLiteral(content, fast.needle, matcher, options, m.trigrams);
-      }
-      const decoded = decodeForSearch(content, matcher, memo as SearchMemo);
-      return typeof decoded === "string" ? matchLines(decoded, content.length, matcher, options) : decoded;
-    },
-    pool,
-  );
-  return scan ?? { kind: "unreadable", error: "ENOENT" };
+/** The plain scan of a file's bytes: binary check, whole-file probe, then every line (the cold path). */
+export function scanContent(content: Buffer, matcher: Matcher, options: ScanOptions = {}): FileScan {
+  const decoded = decodeForSearch(content, matcher, options.invert);
+  return typeof decoded === "string" ? matchLines(decoded, content.length, matcher, options) : decoded;
 }
 
 function matchLines(text: string, bytes: number, matcher: Matcher, options: ScanOptions): FileScan {
@@ -138,7 +44,8 @@ function matchLines(text: string, bytes: number, matcher: Matcher, options: Scan
   let matches = 0;
   const stopAfter = options.stopAfter ?? 0;
   for (let i = 0; i < lines.length; i++) {
-    const spans = matcher.matches(lines[i]!);
+    let spans = matcher.matches(lines[i]!);
+    if (options.invert) spans = spans.length === 0 ? [{ start: 0, end: 0 }] : [];
     if (spans.length === 0) continue;
     if (stopAfter > 0 && matches + spans.length > stopAfter) spans.length = stopAfter - matches;
     hits.push({ index: i, spans });

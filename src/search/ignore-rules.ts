@@ -7,10 +7,19 @@
  *
  * Unlike ripgrep, `.gitignore` applies even when the workspace is not a git repository.
  */
-import { readFile, stat } from "node:fs/promises";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import path from "node:path";
 import ignore, { type Ignore } from "ignore";
 import { READ_NONBLOCK } from "../support/confined-fs.js";
+
+/**
+ * Ignore files larger than this are not applied (git has no limit; real ones are a few KiB). A
+ * hostile one (a 2 GB file, or a symlink to /dev/zero) must not cost the daemon its memory.
+ */
+export const MAX_IGNORE_FILE_BYTES = 1024 * 1024;
+
+/** Why an ignore file was not applied, for the caller's log. */
+export type IgnoreFileProblem = (file: string, reason: string) => void;
 
 export type IgnoreVerdict = "ignore" | "include" | undefined;
 
@@ -24,42 +33,71 @@ export interface IgnoreLevel {
   readonly hasGit: boolean;
 }
 
-async function readRules(file: string): Promise<Ignore | undefined> {
-  let text: string;
+/**
+ * The text of an ignore file, or undefined when it is absent or not applied. Opened with
+ * O_NOFOLLOW (a symlink, which could lead outside the workspace or to /dev/zero, is not followed:
+ * unlike rg, which follows it), O_NONBLOCK (a FIFO must not hang the walk), and only a regular
+ * file of at most MAX_IGNORE_FILE_BYTES is read, from the descriptor that was checked.
+ */
+export function readIgnoreFile(file: string, problem?: IgnoreFileProblem): string | undefined {
+  let fd: number;
   try {
-    // Non-blocking: a FIFO named .gitignore must not hang the walk (see READ_NONBLOCK).
-    text = await readFile(file, { encoding: "utf8", flag: READ_NONBLOCK });
-  } catch {
+    fd = openSync(file, READ_NONBLOCK | constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ELOOP") problem?.(file, "it is a symlink (ignore files are not followed)");
+    else if (code !== "ENOENT" && code !== "ENOTDIR") problem?.(file, `cannot open it (${code})`);
     return undefined;
   }
-  return ignore({ ignorecase: false }).add(text);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      problem?.(file, "it is not a regular file");
+      return undefined;
+    }
+    if (st.size > MAX_IGNORE_FILE_BYTES) {
+      problem?.(file, `it is ${st.size} bytes, over the limit of ${MAX_IGNORE_FILE_BYTES}`);
+      return undefined;
+    }
+    // One byte more than the size: a file that grew since fstat is cut at the limit, not read on.
+    const buf = Buffer.allocUnsafe(Math.min(st.size + 1, MAX_IGNORE_FILE_BYTES));
+    let filled = 0;
+    while (filled < buf.length) {
+      const n = readSync(fd, buf, filled, buf.length - filled, filled);
+      if (n === 0) break;
+      filled += n;
+    }
+    return buf.toString("utf8", 0, filled);
+  } catch (err) {
+    problem?.(file, `cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch {
-    return false;
-  }
+function readRules(file: string, problem?: IgnoreFileProblem): Ignore | undefined {
+  const text = readIgnoreFile(file, problem);
+  return text === undefined ? undefined : ignore({ ignorecase: false }).add(text);
 }
 
 /**
  * Reads the ignore files of folder `absDir`, whose path relative to the base is `relDir`.
  * `names`, when known, lists the folder's entries, to skip looking for files that are not there.
+ * Synchronous: ignore files are small and few, and a thread-pool round trip costs more.
+ * `hasGit` defaults to `names` holding ".git".
  */
-export async function loadIgnoreLevel(
+export function loadIgnoreLevelSync(
   absDir: string,
   relDir: string,
-  names?: ReadonlySet<string>,
-): Promise<IgnoreLevel | undefined> {
+  names: ReadonlySet<string> | undefined,
+  problem?: IgnoreFileProblem,
+  hasGit = names?.has(".git") ?? false,
+): IgnoreLevel | undefined {
   const has = (name: string): boolean => names === undefined || names.has(name);
-  const [dotIgnore, gitignore, hasGit] = await Promise.all([
-    has(".ignore") ? readRules(path.join(absDir, ".ignore")) : undefined,
-    has(".gitignore") ? readRules(path.join(absDir, ".gitignore")) : undefined,
-    has(".git") ? exists(path.join(absDir, ".git")) : false,
-  ]);
-  const exclude = hasGit ? await readRules(path.join(absDir, ".git", "info", "exclude")) : undefined;
+  const dotIgnore = has(".ignore") ? readRules(path.join(absDir, ".ignore"), problem) : undefined;
+  const gitignore = has(".gitignore") ? readRules(path.join(absDir, ".gitignore"), problem) : undefined;
+  const exclude = hasGit ? readRules(path.join(absDir, ".git", "info", "exclude"), problem) : undefined;
   if (!dotIgnore && !gitignore && !exclude && !hasGit) return undefined;
   return {
     dir: relDir,

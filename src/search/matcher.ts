@@ -54,10 +54,39 @@ export function escapeRegex(text: string): string {
   return text.replace(RE2_META, "\\$&");
 }
 
+/**
+ * Classes that hold every character of the Unicode `\w \d \s` and are cheap for RE2 (a few
+ * byte ranges instead of thousands): the ASCII members plus every non-ASCII character. A pattern
+ * rewritten with them matches wherever the real one does (and sometimes more), which is all a
+ * probe needs; the negated ones are RE2's ASCII `\W \D \S`, which already hold all non-ASCII.
+ */
+const SUPERSET_CLASSES: Record<string, string> = {
+  w: "0-9A-Za-z_\\x{80}-\\x{10FFFF}",
+  d: "0-9\\x{80}-\\x{10FFFF}",
+  s: "\\t\\n\\x{0B}\\f\\r \\x{80}-\\x{10FFFF}",
+};
+
 /** Rewrites `\w \d \s \W \D \S` to their Unicode classes, leaving everything else as written. */
 export function unicodePerlClasses(pattern: string): string {
+  return rewritePerlClasses(pattern, PERL_CLASSES, true)!;
+}
+
+/**
+ * `pattern` with `\w \d \s` widened to SUPERSET_CLASSES: for probes that may say yes wrongly,
+ * never no. Undefined when a Perl class sits in a negated class (widening it there would narrow).
+ */
+export function supersetPerlClasses(pattern: string): string | undefined {
+  return rewritePerlClasses(pattern, SUPERSET_CLASSES, false);
+}
+
+function rewritePerlClasses(
+  pattern: string,
+  classes: Record<string, string>,
+  unicode: boolean,
+): string | undefined {
   let out = "";
   let inClass = false;
+  let classNegated = false;
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
     if (c === "\\") {
@@ -71,10 +100,12 @@ export function unicodePerlClasses(pattern: string): string {
         continue;
       }
       const lower = next.toLowerCase();
-      const cls = PERL_CLASSES[lower];
+      const cls = classes[lower];
       if (cls !== undefined) {
         const negated = next !== lower;
-        if (!inClass) out += negated ? `[^${cls}]` : `[${cls}]`;
+        if (!unicode && inClass && classNegated) return undefined;
+        if (negated && !unicode) out += `\\${next}`;
+        else if (!inClass) out += negated ? `[^${cls}]` : `[${cls}]`;
         // Inside a class a negated one cannot be inlined; keep RE2's (ASCII) meaning there.
         else out += negated ? `\\${next}` : cls;
       } else {
@@ -98,10 +129,12 @@ export function unicodePerlClasses(pattern: string): string {
     }
     if (c === "[") {
       inClass = true;
+      classNegated = false;
       out += c;
       // A leading "]" (after an optional "^") is a literal member.
       if (pattern[i + 1] === "^") {
         out += "^";
+        classNegated = true;
         i++;
       }
       if (pattern[i + 1] === "]") {

@@ -8,7 +8,8 @@
  * A missing literal only costs speed, never a match.
  */
 import { RE2 } from "../support/regex.js";
-import { escapeRegex, unicodePerlClasses, type Matcher, type Span } from "./matcher.js";
+import { escapeRegex, supersetPerlClasses, unicodePerlClasses, type Matcher, type Span } from "./matcher.js";
+import type { LiteralPlan } from "./literal-plan.js";
 
 /** Characters that end a literal run in RE2 syntax outside a class. */
 const META = new Set(["\\", "^", "$", ".", "|", "?", "*", "+", "(", ")", "[", "]", "{", "}"]);
@@ -66,10 +67,10 @@ function repetition(p: string, i: number): "none" | "optional" | "repeat" | "unk
 
 /**
  * Literals every match of `pattern` contains (each run of plain characters in its top-level
- * sequence). `ignoreCase` searches get none (indexOf is case-sensitive).
+ * sequence). With `ignoreCase` they are required up to case (RE2's simple case folding), which
+ * the plan below accounts for.
  */
-export function requiredLiterals(pattern: string, literal: boolean, ignoreCase: boolean): string[] {
-  if (ignoreCase) return [];
+export function requiredLiterals(pattern: string, literal: boolean): string[] {
   if (literal) return pattern.includes("\n") || pattern.length === 0 ? [] : [pattern];
   if (/\(\?[a-zA-Z-]*[iUsm]/.test(pattern) || hasTopLevelAlternation(pattern)) return [];
   const runs: string[] = [];
@@ -139,13 +140,43 @@ export function requiredLiterals(pattern: string, literal: boolean, ignoreCase: 
   return runs.filter((r) => !r.includes("\n"));
 }
 
-/** The longest literal every match of `pattern` contains, or undefined. */
-export function requiredLiteral(pattern: string, literal: boolean, ignoreCase: boolean): string | undefined {
-  let best: string | undefined;
-  for (const r of requiredLiterals(pattern, literal, ignoreCase)) {
-    if (best === undefined || Buffer.byteLength(r) > Buffer.byteLength(best)) best = r;
+/** Splits `p` at its top-level `|` (outside groups and classes). */
+function topLevelBranches(p: string): string[] {
+  const out: string[] = [];
+  let from = 0;
+  for (let j = 0; j < p.length; j++) {
+    const c = p[j];
+    if (c === "\\") j++;
+    else if (c === "[") j = skipClass(p, j) - 1;
+    else if (c === "(") j = skipGroup(p, j) - 1;
+    else if (c === "|") {
+      out.push(p.slice(from, j));
+      from = j + 1;
+    }
   }
-  return best;
+  out.push(p.slice(from));
+  return out;
+}
+
+/**
+ * What every match must contain, as alternatives: each match contains every literal of at least
+ * one alternative. A top-level alternation gives one alternative per branch; a branch without a
+ * literal (or an inline flag, which changes what literals mean) gives no plan at all.
+ */
+export function literalAlternatives(pattern: string, literal: boolean): string[][] | undefined {
+  if (literal) {
+    const lits = requiredLiterals(pattern, true);
+    return lits.length > 0 ? [lits] : undefined;
+  }
+  if (/\(\?[a-zA-Z-]*[iUsm]/.test(pattern)) return undefined;
+  const branches = hasTopLevelAlternation(pattern) ? topLevelBranches(pattern) : [pattern];
+  const out: string[][] = [];
+  for (const b of branches) {
+    const lits = requiredLiterals(b, false);
+    if (lits.length === 0) return undefined;
+    out.push(lits);
+  }
+  return out;
 }
 
 /** Words so common in source code that a literal made of one is a poor one to scan for. */
@@ -191,6 +222,8 @@ export interface PatternSource {
 
 /** A matcher that can also scan raw bytes (see `bytesScanner`). */
 export interface PrefilteredMatcher extends Matcher {
+  /** The matcher without the prefilter, for lines known to hold a needle already. */
+  readonly inner?: Matcher;
   /**
    * The spans of the matches in one line given as valid UTF-8 bytes, as BYTE offsets, without
    * making a string of it; absent when this pattern cannot be scanned that way.
@@ -230,9 +263,27 @@ function bytesScanner(src: PatternSource, ignoreCase: boolean): ((line: Buffer) 
 }
 
 /**
- * `matcher` with an indexOf check in front of its whole-file `mayMatch`, and of each line's
- * `matches`: a line without the literal cannot match. Lines that hold it are still matched by the
- * matcher itself, so results are exactly the matcher's.
+ * A probe that says yes wherever `pattern` matches, on a cheaper RE2 (see `supersetPerlClasses`):
+ * RE2 with Unicode \w and case folding builds a large automaton, slow on big inputs.
+ */
+function supersetProbe(
+  pattern: string,
+  ignoreCase: boolean,
+): ((text: string | Buffer) => boolean) | undefined {
+  const wide = supersetPerlClasses(pattern);
+  if (wide === undefined || wide === pattern) return undefined;
+  try {
+    const re = new RE2(wide, ignoreCase ? "mi" : "m");
+    return (text) => re.test(text as string);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `matcher` with the plan's literal test in front of its whole-file `mayMatch` and of each
+ * line's `matches`: a line without a needle cannot match. Lines that hold one are still matched
+ * by the matcher itself, so results are exactly the matcher's.
  *
  * `exact`: the pattern IS the literal (literal search, case-sensitive, no word boundaries). Then
  * the spans are the literal's leftmost non-overlapping occurrences, found with String.indexOf,
@@ -240,26 +291,31 @@ function bytesScanner(src: PatternSource, ignoreCase: boolean): ((line: Buffer) 
  */
 export function withLiteralPrefilter(
   matcher: Matcher,
-  literal: string | undefined,
+  plan: LiteralPlan | undefined,
   exact = false,
   source?: PatternSource,
 ): PrefilteredMatcher {
-  if (literal === undefined) return matcher;
-  const needle = Buffer.from(literal, "utf8");
-  const ascii = !exact && source ? bytesScanner(source, matcher.ignoreCase) : undefined;
+  const probe = source && !source.literal ? supersetProbe(source.pattern, matcher.ignoreCase) : undefined;
+  const mayMatch = probe ?? ((text: string | Buffer) => matcher.mayMatch(text));
+  if (plan === undefined) {
+    return probe
+      ? { ignoreCase: matcher.ignoreCase, mayMatch, matches: (l) => matcher.matches(l), inner: matcher }
+      : matcher;
+  }
+  const literal = exact ? plan.alternatives[0]!.needle.toString("utf8") : "";
+  const bytes = !exact && source ? bytesScanner(source, matcher.ignoreCase) : undefined;
   return {
     ignoreCase: matcher.ignoreCase,
-    mayMatch: (text) =>
-      (typeof text === "string" ? text.includes(literal) : text.indexOf(needle) !== -1) &&
-      (exact || matcher.mayMatch(text)),
+    inner: { ignoreCase: matcher.ignoreCase, mayMatch, matches: (l) => matcher.matches(l) },
+    mayMatch: (text) => plan.test(text) && (exact || mayMatch(text)),
     matches: (line) => {
-      if (!exact) return line.includes(literal) ? matcher.matches(line) : [];
+      if (!exact) return plan.test(line) ? matcher.matches(line) : [];
       const spans = [];
       for (let at = line.indexOf(literal); at !== -1; at = line.indexOf(literal, at + literal.length)) {
         spans.push({ start: at, end: at + literal.length });
       }
       return spans;
     },
-    ...(ascii ? { matchesBytes: ascii } : {}),
+    ...(bytes ? { matchesBytes: bytes } : {}),
   };
 }

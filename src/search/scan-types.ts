@@ -26,6 +26,8 @@ export interface ScanOptions {
   contextLines?: number;
   /** The pattern is exactly the literal of the fast path (literal, case-sensitive, no -w). */
   exact?: boolean;
+  /** The lines that do NOT match are the hits (rg -v), each with one empty span at 0. */
+  invert?: boolean;
   /** How the caller clips a line for display; lets the fast path skip decoding long lines. */
   clip?: (line: LineView, around: number) => string;
 }

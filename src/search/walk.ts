@@ -6,10 +6,10 @@
  * The interface is deliberately small — (root, options, signal) → sorted relative paths — so the
  * data source can later be swapped for a warm in-memory file index.
  */
-import { lstat, opendir } from "node:fs/promises";
+import { lstatSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { GlobOverrides } from "../support/glob.js";
-import { IgnoreStack, loadIgnoreLevel } from "./ignore-rules.js";
+import { EntryFilter, type FilterOptions } from "./entry-filter.js";
+import { IgnoreStack, loadIgnoreLevelSync } from "./ignore-rules.js";
 
 export type EntryType = "file" | "dir" | "symlink";
 
@@ -19,11 +19,7 @@ export interface WalkEntry {
   readonly type: EntryType;
 }
 
-export interface WalkOptions {
-  /** Include dot-names (except `.git`, which is never entered). Default false. */
-  includeHidden?: boolean;
-  /** Apply `.gitignore`, `.ignore` and `.git/info/exclude`. Default true. */
-  respectIgnoreFiles?: boolean;
+export interface WalkOptions extends FilterOptions {
   /** 1 = the root's own entries only. Default unlimited. */
   maxDepth?: number;
   /**
@@ -32,12 +28,7 @@ export interface WalkOptions {
    * files. Default `root`.
    */
   base?: string;
-  /** ripgrep `-g` globs, matched against paths relative to `root`. */
-  globs?: readonly string[];
 }
-
-/** Never entered nor listed, whatever the options. */
-const ALWAYS_SKIPPED = new Set([".git"]);
 
 /**
  * Byte order of the UTF-8 encodings (= code point order), which UTF-16 `<` gets wrong only
@@ -65,10 +56,9 @@ interface Child {
   key: string;
 }
 
-async function readChildren(absDir: string): Promise<Child[]> {
-  const dir = await opendir(absDir);
+function readChildren(absDir: string): Child[] {
   const children: Child[] = [];
-  for await (const dirent of dir) {
+  for (const dirent of readdirSync(absDir, { withFileTypes: true })) {
     let type: EntryType | undefined;
     if (dirent.isDirectory()) type = "dir";
     else if (dirent.isFile()) type = "file";
@@ -80,7 +70,7 @@ async function readChildren(absDir: string): Promise<Child[]> {
       !dirent.isCharacterDevice()
     ) {
       // DT_UNKNOWN on some file systems: ask lstat.
-      const st = await lstat(path.join(absDir, dirent.name)).catch(() => undefined);
+      const st = lstatSync(path.join(absDir, dirent.name), { throwIfNoEntry: false });
       type = st?.isDirectory() ? "dir" : st?.isFile() ? "file" : st?.isSymbolicLink() ? "symlink" : undefined;
     }
     if (type)
@@ -98,21 +88,24 @@ function join(dir: string, name: string): string {
  * Walks `root` (an absolute real path of a folder) depth-first in path byte order, yielding each
  * folder before its contents. Throws ENOTDIR when `root` is not a folder. Unreadable subfolders
  * are skipped.
+ *
+ * Synchronous, one folder per step: a readdir of a folder costs less in this turn than a
+ * thread-pool round trip, and the caller's loop (which yields to the event loop every few
+ * milliseconds) paces it. Throws GlobError / UnknownFileTypeError on bad options.
  */
-export async function* walk(
+export function* walkSync(
   root: string,
   options: WalkOptions = {},
   signal?: AbortSignal,
-): AsyncGenerator<WalkEntry> {
-  const includeHidden = options.includeHidden ?? false;
-  const respectIgnore = options.respectIgnoreFiles ?? true;
+): Generator<WalkEntry> {
   const maxDepth = options.maxDepth ?? Infinity;
-  const overrides = new GlobOverrides(options.globs ?? []);
   const base = options.base ?? root;
   const rootFromBase = path.relative(base, root).split(path.sep).join("/");
   if (rootFromBase.startsWith("..") || path.isAbsolute(rootFromBase)) {
     throw new Error(`walk: root ${root} is not inside base ${base}`);
   }
+  const filter = new EntryFilter(options, rootFromBase);
+  const respectIgnore = filter.respectIgnore;
 
   let stack = IgnoreStack.EMPTY;
   if (respectIgnore) {
@@ -120,22 +113,25 @@ export async function* walk(
     let dirRel = "";
     const parts = rootFromBase === "" ? [] : rootFromBase.split("/");
     for (let i = 0; i < parts.length; i++) {
-      stack = stack.push(await loadIgnoreLevel(path.join(base, dirRel), dirRel));
+      stack = stack.push(
+        loadIgnoreLevelSync(
+          path.join(base, dirRel),
+          dirRel,
+          undefined,
+          undefined,
+          hasGitDir(path.join(base, dirRel)),
+        ),
+      );
       dirRel = join(dirRel, parts[i]!);
     }
   }
 
   /** rel: relative to root. */
-  async function* visit(
-    absDir: string,
-    rel: string,
-    depth: number,
-    ignores: IgnoreStack,
-  ): AsyncGenerator<WalkEntry> {
+  function* visit(absDir: string, rel: string, depth: number, ignores: IgnoreStack): Generator<WalkEntry> {
     signal?.throwIfAborted();
     let children: Child[];
     try {
-      children = await readChildren(absDir);
+      children = readChildren(absDir);
     } catch (err) {
       if (depth === 1) throw err;
       const code = (err as NodeJS.ErrnoException).code;
@@ -144,14 +140,13 @@ export async function* walk(
     }
     const here = respectIgnore
       ? ignores.push(
-          await loadIgnoreLevel(absDir, join(rootFromBase, rel), new Set(children.map((c) => c.name))),
+          loadIgnoreLevelSync(absDir, join(rootFromBase, rel), new Set(children.map((c) => c.name))),
         )
       : ignores;
     for (const child of children) {
-      if (ALWAYS_SKIPPED.has(child.name)) continue;
       const childRel = join(rel, child.name);
       const isDir = child.type === "dir";
-      if (!included(childRel, child.name, isDir, here)) continue;
+      if (!filter.included(childRel, child.name, isDir, here)) continue;
       yield { path: childRel, type: child.type };
       if (isDir && depth < maxDepth) {
         yield* visit(path.join(absDir, child.name), childRel, depth + 1, here);
@@ -159,21 +154,20 @@ export async function* walk(
     }
   }
 
-  function included(rel: string, name: string, isDir: boolean, ignores: IgnoreStack): boolean {
-    // ripgrep's order: globs decide first, then ignore files, then hidden-ness.
-    const glob = overrides.isEmpty ? undefined : overrides.verdict(rel, isDir);
-    if (glob !== undefined) return glob === "include";
-    let whitelisted = false;
-    if (respectIgnore) {
-      const verdict = ignores.verdict(join(rootFromBase, rel), isDir);
-      if (verdict === "ignore") return false;
-      whitelisted = verdict === "include";
-    }
-    if (!whitelisted && !includeHidden && name.startsWith(".")) return false;
-    return true;
-  }
-
   yield* visit(root, "", 1, stack);
+}
+
+function hasGitDir(dir: string): boolean {
+  return lstatSync(path.join(dir, ".git"), { throwIfNoEntry: false }) !== undefined;
+}
+
+/** `walkSync` as an async iterable (the historical interface). */
+export async function* walk(
+  root: string,
+  options: WalkOptions = {},
+  signal?: AbortSignal,
+): AsyncGenerator<WalkEntry> {
+  yield* walkSync(root, options, signal);
 }
 
 /** The regular files of a walk, as sorted paths relative to `root`. */

@@ -17,6 +17,7 @@ import { isAscii, isUtf8 } from "node:buffer";
 import type { FileScan, LineHit, ScanOptions } from "./scan-types.js";
 import type { Matcher, Span } from "./matcher.js";
 import type { PrefilteredMatcher } from "./prefilter.js";
+import { FOLD, type LiteralPlan } from "./literal-plan.js";
 
 /** Lines longer than this (bytes) are never decoded whole by an exact literal search. */
 const LONG_LINE_BYTES = 4096;
@@ -66,7 +67,8 @@ export function summarize(data: Buffer): Summary {
     for (let i = b * BLOCK_BYTES; i < end; i++) {
       const c = data[i]!;
       if (c === 0x0a) lines++;
-      t = ((t << 8) | c) & 0xffffff;
+      // ASCII-case-folded: one summary serves case-sensitive and -insensitive queries (literal-plan.ts).
+      t = ((t << 8) | FOLD[c]!) & 0xffffff;
       if (i >= 2) {
         const h = Math.imul(t, 0x9e3779b1) >>> shift;
         bits[base + (h >>> 5)]! |= 1 << (h & 31);
@@ -74,6 +76,11 @@ export function summarize(data: Buffer): Summary {
     }
   }
   return { blocks, words, shift, bits, linesBefore };
+}
+
+/** False when no alternative of the plan can occur in the file (some trigram of each is in no block). */
+export function fileMayMatch(s: Summary, plan: LiteralPlan): boolean {
+  return plan.alternatives.some((alt) => fileMayContain(s, alt.grams));
 }
 
 /** False when some trigram of `grams` is in no block: then the file holds a literal nowhere. */
@@ -136,59 +143,64 @@ export function candidateRanges(
   return merged;
 }
 
-/** The trigrams of a literal's UTF-8 bytes, as 24-bit numbers. */
-export function trigramsOf(literal: Buffer): number[] {
-  const out: number[] = [];
-  for (let i = 2; i < literal.length; i++)
-    out.push((literal[i - 2]! << 16) | (literal[i - 1]! << 8) | literal[i]!);
-  return out;
-}
-
-export interface LiteralPlan {
-  /** Every literal a match must contain (UTF-8). */
-  readonly literals: readonly Buffer[];
-  /** Their trigrams, all of which a candidate file must have. */
-  readonly grams: readonly number[];
-}
-
-export function planFor(literals: readonly string[]): LiteralPlan | undefined {
-  const bufs = literals.filter((l) => l.length > 0 && !l.includes("\n")).map((l) => Buffer.from(l, "utf8"));
-  if (bufs.length === 0) return undefined;
-  return { literals: bufs, grams: [...new Set(bufs.flatMap(trigramsOf))] };
+/**
+ * The candidate ranges of every alternative of `plan`, merged: where an occurrence of one of its
+ * needles may lie.
+ */
+export function planRanges(s: Summary, plan: LiteralPlan, size: number): [number, number][] {
+  if (plan.alternatives.length === 1)
+    return candidateRanges(s, plan.alternatives[0]!.needleGrams, plan.maxNeedleBytes, size);
+  const all = plan.alternatives
+    .flatMap((alt) => candidateRanges(s, alt.needleGrams, plan.maxNeedleBytes, size))
+    .sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const r of all) {
+    const last = merged[merged.length - 1];
+    if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
+    else merged.push([r[0], r[1]]);
+  }
+  return merged;
 }
 
 const NL = 0x0a;
 
 /**
- * `scanFile`'s result for one file's bytes, decoding only the lines that hold `needle` (a literal
- * every match contains) plus the context lines asked for. `lines` is sparse: only those lines
- * are filled in, which is all grep_file and list_files read.
+ * `scanFile`'s result for one file's bytes, decoding only the lines that hold a needle of `plan`
+ * (every match contains one) plus the context lines asked for. `lines` is sparse: only those
+ * lines are filled in, which is all grep_file and list_files read.
  */
 export function scanByLiteral(
   content: Buffer,
-  needle: Buffer,
+  plan: LiteralPlan,
   matcher: Matcher,
   options: ScanOptions,
   summary?: Summary,
 ): FileScan {
   const bytes = content.length;
-  // Where the needle may occur: everywhere, or the candidate blocks of the summary.
-  const ranges = summary
-    ? candidateRanges(summary, trigramsOf(needle), needle.length, bytes)
-    : [[0, bytes] as [number, number]];
+  // The exact fast path scans for its one needle with Buffer.indexOf.
+  const needle = plan.alternatives[0]!.needle;
+  // Where a needle may occur: everywhere, or the candidate blocks of the summary.
+  const ranges = summary ? planRanges(summary, plan, bytes) : [[0, bytes] as [number, number]];
   const bom = bytes >= 3 && content[0] === 0xef && content[1] === 0xbb && content[2] === 0xbf ? 3 : 0;
   // A regex (not an exact literal) is first probed on the bytes of each range, widened to whole
   // lines, and the ranges that may match are halved (at line breaks) and probed again down to a
   // few KiB: a handful of native RE2 passes instead of one call per line that holds the literal.
-  const windows = options.exact ? ranges : probeWindows(content, ranges, matcher, bom);
+  // Lines found below hold a needle already: the matcher without the plan's test decides them.
+  const inner = (matcher as PrefilteredMatcher).inner ?? matcher;
+  const windows = options.exact ? ranges : probeWindows(content, ranges, inner, bom);
   let range = 0;
+  const find = plan.finder();
+  /** End of the occurrence `next` found last. */
+  let foundEnd = 0;
   const next = (from: number): number => {
     for (; range < windows.length; range++) {
       const [rs, re] = windows[range]!;
       if (from >= re) continue;
-      const begin = Math.max(from, rs);
-      const found = content.subarray(begin, re).indexOf(needle);
-      if (found !== -1) return begin + found;
+      const found = find(content, Math.max(from, rs), re);
+      if (found) {
+        foundEnd = found[1];
+        return found[0];
+      }
     }
     return -1;
   };
@@ -219,7 +231,7 @@ export function scanByLiteral(
       p = content.indexOf(NL, p + 1);
     }
     countedTo = start;
-    const endNl = content.indexOf(NL, at + needle.length);
+    const endNl = content.indexOf(NL, foundEnd);
     const end = endNl === -1 ? bytes : endNl;
     const bytesMatcher = (matcher as PrefilteredMatcher).matchesBytes;
     const lineBytes = content.subarray(start, end);
@@ -244,7 +256,7 @@ export function scanByLiteral(
           byteSpans.push({ start: o, end: o + needle.length });
           if (stopAfter > 0 && matches + byteSpans.length >= stopAfter) break;
         }
-      } else {
+      } else if (inner.mayMatch(lineBytes)) {
         byteSpans = bytesMatcher!(lineBytes);
         if (stopAfter > 0 && matches + byteSpans.length > stopAfter) byteSpans.length = stopAfter - matches;
       }
@@ -282,7 +294,7 @@ export function scanByLiteral(
     if (
       end - start > LONG_LINE_BYTES &&
       (start > 0 || bom === 0) &&
-      !matcher.mayMatch(content.subarray(start, end))
+      !inner.mayMatch(content.subarray(start, end))
     ) {
       if (endNl === -1) break;
       at = next(endNl + 1);
@@ -290,7 +302,7 @@ export function scanByLiteral(
     }
     // A file that ends with "\n" has no empty last line (as split + pop in file-search.ts).
     const line = decode(start, end);
-    const spans = matcher.matches(line);
+    const spans = inner.matches(line);
     if (spans.length > 0) {
       lines[lineNo] = line;
       if (stopAfter > 0 && matches + spans.length > stopAfter) spans.length = stopAfter - matches;
@@ -397,11 +409,18 @@ function probeWindows(
   const bytes = content.length;
   const widened: [number, number][] = [];
   for (const [rs, re] of ranges) {
-    const ls = Math.max(bom, rs === 0 ? 0 : content.lastIndexOf(NL, rs - 1) + 1);
+    const last = widened[widened.length - 1];
+    // Inside the previous window already (a long line spans many ranges): no search back, which
+    // on a minified file made every range scan to the line's start again.
+    if (last && re <= last[1]) continue;
     const nl = re >= bytes ? -1 : content.indexOf(NL, re - 1);
     const le = nl === -1 ? bytes : nl + 1;
-    const last = widened[widened.length - 1];
-    if (last && ls <= last[1]) last[1] = Math.max(last[1], le);
+    if (last && rs < last[1]) {
+      last[1] = le;
+      continue;
+    }
+    const ls = Math.max(bom, rs === 0 ? 0 : content.lastIndexOf(NL, rs - 1) + 1);
+    if (last && ls <= last[1]) last[1] = le;
     else widened.push([ls, le]);
   }
   const out: [number, number][] = [];

@@ -1,13 +1,26 @@
 /**
- * Closes the race between `Workspace.resolveForWrite` (a check on paths) and the I/O that
- * follows: a folder on the checked path could be swapped for a symlink in between. Here the
- * folder is opened once without following a final link, the handle is verified to be exactly the
- * checked real path, and every later operation names its file through that handle
- * (`/proc/self/fd/N/name`, Linux's openat), so a swap after the check changes nothing. The final
- * component is opened with O_NOFOLLOW and created with O_EXCL, so it cannot be a link either.
+ * Closes the race between a path check (`Workspace.resolve`, `resolveForWrite`) and the I/O that
+ * follows: a folder on the checked path could be swapped for a symlink in between, or the file
+ * itself. Here the folder is opened once without following a final link, the handle is verified
+ * to be exactly the checked real path, and every later operation names its file through that
+ * handle (`/proc/self/fd/N/name`, Linux's openat), so a swap after the check changes nothing. The
+ * final component is opened with O_NOFOLLOW (and created with O_EXCL), so it cannot be a link
+ * either, and nothing outside is ever opened, not even to be refused. Reads (`openConfinedSync`,
+ * `openConfinedForRead`, `readConfined`), writes (`fs-atomic.ts`), folder creation and deletes
+ * (`removeConfined`) all go this way.
  */
-import { constants, existsSync } from "node:fs";
-import { lstat, open, readlink, realpath, rm, unlink, type FileHandle } from "node:fs/promises";
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readlinkSync,
+  realpathSync,
+  type Stats,
+} from "node:fs";
+import { open, rm, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { PathError } from "./path-error.js";
 
@@ -23,6 +36,8 @@ export const READ_NONBLOCK = O_RDONLY | O_NONBLOCK;
 
 /** Linux exposes open descriptors as paths; elsewhere we fall back to a check by inode. */
 const HAVE_PROC_FD = existsSync("/proc/self/fd");
+/** `/proc/<pid>/fd` rather than `/proc/self/fd`: one symlink less to resolve on every open. */
+const FD_DIR = `/proc/${process.pid}/fd`;
 
 export interface VerifiedDir {
   /** The checked real path. */
@@ -33,10 +48,46 @@ export interface VerifiedDir {
   close(): Promise<void>;
 }
 
+/**
+ * A link found where the check saw none. The code is ELOOP, what O_NOFOLLOW answers, so callers
+ * that skip unreadable files by errno (a search) skip this one too instead of failing the call.
+ */
+function raced(message: string): PathError {
+  return Object.assign(new PathError(message), { code: "ELOOP" });
+}
+
 function swapped(dir: string, actual: string): PathError {
-  return new PathError(
+  return raced(
     `the folder ${dir} changed while it was being used (now ${actual}; a symlink swapped in?); nothing was done, try again`,
   );
+}
+
+/** Throws PathError unless the open folder `fd` is `realDir` itself (not a link, not swapped). */
+function assertHandleIs(fd: number, realDir: string): void {
+  if (HAVE_PROC_FD) {
+    const actual = readlinkSync(`${FD_DIR}/${fd}`);
+    if (actual !== realDir) throw swapped(realDir, actual);
+    return;
+  }
+  const opened = fstatSync(fd);
+  const named = lstatSync(realDir);
+  const real = realpathSync(realDir);
+  if (real !== realDir || opened.ino !== named.ino || opened.dev !== named.dev) throw swapped(realDir, real);
+}
+
+const DIR_FLAGS = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
+
+function dirOpenError(realDir: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === "ELOOP" || code === "ENOTDIR" ? swapped(realDir, "a symlink or a file") : err;
+}
+
+/** `name` inside the folder open as `fd`, refusing anything but a plain name. */
+function nameIn(fd: number, realDir: string, name: string): string {
+  if (name.length === 0 || name.includes("/") || name === "." || name === "..") {
+    throw new PathError(`"${name}" is not a plain file name`);
+  }
+  return path.join(HAVE_PROC_FD ? `${FD_DIR}/${fd}` : realDir, name);
 }
 
 /**
@@ -46,55 +97,129 @@ function swapped(dir: string, actual: string): PathError {
 export async function openVerifiedDir(realDir: string): Promise<VerifiedDir> {
   let handle: FileHandle;
   try {
-    handle = await open(realDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    handle = await open(realDir, DIR_FLAGS);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ELOOP" || code === "ENOTDIR") throw swapped(realDir, "a symlink or a file");
-    throw err;
+    throw dirOpenError(realDir, err);
   }
   try {
-    if (HAVE_PROC_FD) {
-      const actual = await readlink(`/proc/self/fd/${handle.fd}`);
-      if (actual !== realDir) throw swapped(realDir, actual);
-    } else {
-      const [opened, named, real] = await Promise.all([handle.stat(), lstat(realDir), realpath(realDir)]);
-      if (real !== realDir || opened.ino !== named.ino || opened.dev !== named.dev)
-        throw swapped(realDir, real);
-    }
+    assertHandleIs(handle.fd, realDir);
   } catch (err) {
     await handle.close().catch(() => undefined);
     throw err;
   }
-  const via = HAVE_PROC_FD ? `/proc/self/fd/${handle.fd}` : realDir;
   return {
     path: realDir,
     handle,
-    at: (name: string) => {
-      if (name.length === 0 || name.includes("/") || name === "." || name === "..") {
-        throw new PathError(`"${name}" is not a plain file name`);
-      }
-      return path.join(via, name);
-    },
+    at: (name: string) => nameIn(handle.fd, realDir, name),
     close: () => handle.close(),
   };
+}
+
+function becameLink(realFile: string, err: unknown): unknown {
+  return (err as NodeJS.ErrnoException).code === "ELOOP"
+    ? raced(`${realFile} became a symlink after it was checked; refused`)
+    : err;
+}
+
+/** Opens and verifies `realDir` synchronously (a folder opens at once); the caller closes it. */
+function openVerifiedDirSync(realDir: string): number {
+  let fd: number;
+  try {
+    fd = openSync(realDir, DIR_FLAGS);
+  } catch (err) {
+    throw dirOpenError(realDir, err);
+  }
+  try {
+    assertHandleIs(fd, realDir);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return fd;
+}
+
+/**
+ * Verified folder handles kept until the end of the current turn of the event loop: a search
+ * that reads a batch of files synchronously verifies each folder once, not once per file. Only
+ * `openConfinedSync` uses them, within one synchronous call, so none is closed while in use; a
+ * handle stays the folder it was verified to be, whatever is renamed meanwhile.
+ */
+const turnDirs = new Map<string, number>();
+const MAX_TURN_DIRS = 64;
+
+function closeTurnDirs(): void {
+  for (const fd of turnDirs.values()) closeSync(fd);
+  turnDirs.clear();
+}
+
+function turnDir(realDir: string): number {
+  let fd = turnDirs.get(realDir);
+  if (fd !== undefined) return fd;
+  fd = openVerifiedDirSync(realDir);
+  if (turnDirs.size === 0) setImmediate(closeTurnDirs);
+  else if (turnDirs.size >= MAX_TURN_DIRS) {
+    const [oldest, oldFd] = turnDirs.entries().next().value as [string, number];
+    turnDirs.delete(oldest);
+    closeSync(oldFd);
+  }
+  turnDirs.set(realDir, fd);
+  return fd;
+}
+
+/**
+ * `openConfinedForRead`, synchronously: for the file cache and the warm search, which read small
+ * files in one turn of the event loop. Returns the descriptor; the caller closes it.
+ */
+export function openConfinedSync(realFile: string): number {
+  const realDir = path.dirname(realFile);
+  const dirFd = turnDir(realDir);
+  try {
+    return openSync(nameIn(dirFd, realDir, path.basename(realFile)), READ_NONBLOCK | O_NOFOLLOW);
+  } catch (err) {
+    throw becameLink(realFile, err);
+  }
 }
 
 /**
  * Opens an existing file for reading without following a link at any step after the check:
  * `realFile` must be a real path (from `Workspace.resolve`). Returns the open handle; the caller
- * closes it.
+ * closes it. The folder is opened and verified synchronously (cheaper than two thread-pool round
+ * trips), the file asynchronously (it could be on a slow disk).
  */
 export async function openConfinedForRead(realFile: string): Promise<FileHandle> {
-  const dir = await openVerifiedDir(path.dirname(realFile));
+  const realDir = path.dirname(realFile);
+  const dirFd = openVerifiedDirSync(realDir);
   try {
-    return await open(dir.at(path.basename(realFile)), READ_NONBLOCK | O_NOFOLLOW);
+    return await open(nameIn(dirFd, realDir, path.basename(realFile)), READ_NONBLOCK | O_NOFOLLOW);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ELOOP") {
-      throw new PathError(`${realFile} became a symlink after it was checked; refused`);
-    }
-    throw err;
+    throw becameLink(realFile, err);
   } finally {
-    await dir.close();
+    closeSync(dirFd);
+  }
+}
+
+/**
+ * The whole content of `realFile`, read through `openConfinedForRead` from one descriptor:
+ * `check` sees that descriptor's stats first (to refuse a folder, a FIFO or a file too large
+ * with the caller's own message) and the bytes are those of the same file.
+ */
+export async function readConfined(
+  realFile: string,
+  opts: { signal?: AbortSignal; check?: (st: Stats) => void } = {},
+): Promise<{ data: Buffer; stats: Stats }> {
+  const handle = await openConfinedForRead(realFile);
+  try {
+    const stats = await handle.stat();
+    opts.check?.(stats);
+    if (!stats.isFile()) {
+      const err = new Error(`${realFile} is not a regular file`) as NodeJS.ErrnoException;
+      err.code = stats.isDirectory() ? "EISDIR" : "EINVAL";
+      throw err;
+    }
+    const data = await handle.readFile(opts.signal ? { signal: opts.signal } : {});
+    return { data, stats };
+  } finally {
+    await handle.close();
   }
 }
 

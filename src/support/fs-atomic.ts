@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { lstat, mkdir, open, rename, rmdir, stat, unlink, link } from "node:fs/promises";
+import { lstat, mkdir, open, rename, rmdir, unlink, link } from "node:fs/promises";
 import path from "node:path";
 import { openVerifiedDir } from "./confined-fs.js";
 
@@ -56,20 +56,21 @@ export async function writeFileAtomic(
   const { signal } = opts;
   signal?.throwIfAborted();
   const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-  let mode = opts.mode;
-  if (mode === undefined) {
-    const existing = await stat(absPath).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT") return undefined;
-      throw err;
-    });
-    if (existing) mode = existing.mode & 0o7777;
-  }
   // The folder was checked by path. From here every name goes through a handle verified to be
   // that folder, and the temp file is created O_EXCL|O_NOFOLLOW, so a symlink swapped in after
   // the check cannot redirect the write (see src/workspace/confined-fs.ts).
   const dir = await openVerifiedDir(path.dirname(absPath));
   const tmp = dir.at(path.basename(tempPathFor(absPath)));
   const target = dir.at(path.basename(absPath));
+  let mode = opts.mode;
+  if (mode === undefined) {
+    // lstat: a link swapped in for the target must not lend it an outside file's mode.
+    const existing = await lstat(target).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return undefined;
+      throw err;
+    });
+    if (existing?.isFile()) mode = existing.mode & 0o7777;
+  }
   const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
   // 0o600 while it is being written; the final mode is applied before the rename.
   const handle = await open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600).catch(
@@ -119,14 +120,14 @@ export async function writeFileAtomic(
 }
 
 /**
- * Creates the missing folders above `absPath`. Returns the folders it created, deepest last,
- * so `removeCreatedDirs` can undo it after a failed write.
+ * Creates the missing folders above `absPath` (below a checked, real ancestor), one at a time
+ * through a verified handle of its parent, so a folder swapped for a link meanwhile is refused,
+ * never created through. Returns the folders it created, deepest last, so `removeCreatedDirs`
+ * can undo it after a failed write.
  */
 export async function mkdirParents(absPath: string): Promise<string[]> {
-  const dir = path.dirname(absPath);
   const missing: string[] = [];
-  let cursor = dir;
-  for (;;) {
+  for (let cursor = path.dirname(absPath); ;) {
     const st = await lstat(cursor).catch(() => undefined);
     if (st) break;
     missing.unshift(cursor);
@@ -134,17 +135,43 @@ export async function mkdirParents(absPath: string): Promise<string[]> {
     if (parent === cursor) break;
     cursor = parent;
   }
-  if (missing.length > 0) await mkdir(dir, { recursive: true });
-  return missing;
+  const created: string[] = [];
+  try {
+    for (const dir of missing) {
+      const parent = await openVerifiedDir(path.dirname(dir));
+      try {
+        await mkdir(parent.at(path.basename(dir)));
+      } catch (err) {
+        // Someone else made it meanwhile: fine, it is verified when written into.
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        continue;
+      } finally {
+        await parent.close();
+      }
+      created.push(dir);
+    }
+  } catch (err) {
+    await removeCreatedDirs(created);
+    throw err;
+  }
+  return created;
 }
 
-/** Removes folders `mkdirParents` created, deepest first, as long as they are empty. */
+/**
+ * Removes folders `mkdirParents` created, deepest first, as long as they are empty; each through
+ * a verified handle of its parent, so a swap cannot turn the removal onto another folder.
+ */
 export async function removeCreatedDirs(created: readonly string[]): Promise<void> {
   for (const dir of [...created].reverse()) {
     try {
-      await rmdir(dir);
+      const parent = await openVerifiedDir(path.dirname(dir));
+      try {
+        await rmdir(parent.at(path.basename(dir)));
+      } finally {
+        await parent.close();
+      }
     } catch {
-      return; // not empty (someone else wrote there) or gone: stop
+      return; // not empty (someone else wrote there), gone or swapped: stop
     }
   }
 }

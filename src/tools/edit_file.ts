@@ -3,7 +3,7 @@
  * the snippet must match once (or `replace_all`), with a whitespace-tolerant fallback used only
  * when it finds exactly one place. CRLF files and a UTF-8 BOM are preserved; the write is atomic.
  */
-import { readFile, stat } from "node:fs/promises";
+import { readConfined } from "../support/confined-fs.js";
 import { Type } from "@sinclair/typebox";
 import { unifiedDiff } from "../support/diff.js";
 import { sha256Hex, writeFileAtomic } from "../support/fs-atomic.js";
@@ -163,16 +163,21 @@ export const editFileTool = defineTool({
       );
     }
     const target = await ctx.workspace.resolveForWrite(args.path, ctx.config, { allowMissing: false });
-    const st = await stat(target.abs);
-    if (st.isDirectory())
-      throw new ToolFailure(`"${args.path}" is a directory: give the path of a file in it`);
-    if (!st.isFile()) throw new ToolFailure(`"${args.path}" is not a regular file`);
-    if (st.size > DEFAULT_MAX_BYTES) {
-      throw new ToolFailure(
-        `"${args.path}" is ${st.size} bytes, too large to edit here (limit ${DEFAULT_MAX_BYTES}): use apply_patch or a command`,
-      );
-    }
-    const before = await readFile(target.abs, { signal: ctx.signal });
+    // One descriptor, opened without following a link swapped in since the check: its stats
+    // are checked and its bytes read (src/support/confined-fs.ts).
+    const { data: before, stats: st } = await readConfined(target.abs, {
+      signal: ctx.signal,
+      check: (st) => {
+        if (st.isDirectory())
+          throw new ToolFailure(`"${args.path}" is a directory: give the path of a file in it`);
+        if (!st.isFile()) throw new ToolFailure(`"${args.path}" is not a regular file`);
+        if (st.size > DEFAULT_MAX_BYTES) {
+          throw new ToolFailure(
+            `"${args.path}" is ${st.size} bytes, too large to edit here (limit ${DEFAULT_MAX_BYTES}): use apply_patch or a command`,
+          );
+        }
+      },
+    });
     const shaBefore = sha256Hex(before);
     if (args.expected_sha256 !== undefined && args.expected_sha256.toLowerCase() !== shaBefore) {
       throw new ToolFailure(

@@ -5,24 +5,14 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { Type } from "@sinclair/typebox";
-import {
-  displayLine,
-  scanFile,
-  scanFileCached,
-  TRIGRAM_MEMO,
-  type LiteralFastPath,
-} from "../search/file-search.js";
+import { displayLine, MAX_SEARCH_FILE_BYTES } from "../search/file-search.js";
+import { UnknownFileTypeError } from "../search/file-types.js";
+import type { WalkOptions } from "../search/walk.js";
+import type { TreeSource } from "../search/tree-source.js";
+import { searchTrees } from "./shared/trees.js";
 import { GlobError } from "../support/glob.js";
-import { compileMatcher, PatternError, type Matcher } from "../search/matcher.js";
-import { walkFiles } from "../search/walk.js";
-import {
-  rarestLiteral,
-  requiredLiteral,
-  requiredLiterals,
-  withLiteralPrefilter,
-} from "../search/prefilter.js";
-import { planFor, summarize } from "../search/warm-scan.js";
-import type { WorkspaceIndex } from "../index/workspace-index.js";
+import { PatternError } from "../search/matcher.js";
+import { compileQuery, type SearchQuery } from "../search/query.js";
 import { defineTool, errorResult, textResult, ToolFailure, type ToolContext } from "./shared/types.js";
 
 export const DEFAULT_MAX_RESULTS = 200;
@@ -93,9 +83,49 @@ export const inputSchema = Type.Object(
           "Skip what .gitignore, .ignore and .git/info/exclude exclude. Default true (false = rg --no-ignore).",
       }),
     ),
+    type: Type.Optional(
+      Type.Union(
+        [Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { maxItems: 32 })],
+        {
+          description:
+            'Only search files of these ripgrep types (rg -t): "ts", "py", "rust", "go", "c", "cpp", "java", "md", "json", … (`rg --type-list`). A string or a list.',
+        },
+      ),
+    ),
+    exclude: Type.Optional(
+      Type.Union(
+        [Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { maxItems: 64 })],
+        {
+          description:
+            'Globs of files and folders not to search (rg -g \'!GLOB\'), e.g. "*.min.js" or "vendor/**". A string or a list.',
+        },
+      ),
+    ),
+    invert_match: Type.Optional(
+      Type.Boolean({
+        description:
+          "Return the lines that do NOT match (rg -v); each such line is one result, column 1. Default false.",
+      }),
+    ),
+    max_file_size: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: `Skip files larger than this many bytes (rg --max-filesize); they count as skipped.too_large. Default ${MAX_SEARCH_FILE_BYTES}.`,
+      }),
+    ),
+    only_matching: Type.Optional(
+      Type.Boolean({
+        description:
+          "Each result's text is the matched part only, not the whole line (rg -o). Default false.",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
+
+function listOf(value: string | string[] | undefined): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
 
 export interface GrepResult {
   path: string;
@@ -127,9 +157,9 @@ function compile(args: {
   literal?: boolean;
   case_sensitive?: boolean;
   word_boundaries?: boolean;
-}): Matcher {
+}): SearchQuery {
   try {
-    return compileMatcher({
+    return compileQuery({
       pattern: args.pattern,
       literal: args.literal ?? false,
       ...(args.case_sensitive !== undefined ? { caseSensitive: args.case_sensitive } : {}),
@@ -143,52 +173,46 @@ function compile(args: {
 }
 
 /**
- * The files a search covers, as (workspace-relative path, absolute path), sorted. A file given
- * as `path` is searched whatever the ignore, hidden and glob rules say (as rg does with a file
- * named on its command line).
+ * The files a search covers, as (workspace-relative path, absolute path), sorted, and the tree
+ * they come from (the index, or the disk: see src/search/tree-source.ts). A file given as `path`
+ * is searched whatever the ignore, hidden, type and glob rules say (as rg does with a file named
+ * on its command line).
  */
-export async function* searchTargets(
+export async function searchTargets(
   ctx: ToolContext,
   userPath: string,
-  opts: { includeHidden: boolean; respectIgnoreFiles: boolean; globs: string[]; index?: WorkspaceIndex },
-): AsyncGenerator<{ rel: string; abs: string }> {
+  options: WalkOptions,
+): Promise<{ source: TreeSource; files: Iterable<{ rel: string; abs: string }> }> {
   const target = await ctx.workspace.resolve(userPath);
   const st = await stat(target.abs);
-  if (!st.isDirectory()) {
-    yield { rel: target.rel, abs: target.abs };
-    return;
-  }
+  const trees = searchTrees(ctx);
+  let open;
   try {
-    if (opts.index) {
-      // The warm tree (synced by the caller): the same files, in the same order, without a walk.
-      const walkOpts = {
-        includeHidden: opts.includeHidden,
-        respectIgnoreFiles: opts.respectIgnoreFiles,
-        globs: opts.globs,
-      };
-      for (const entry of opts.index.entries(target.abs, walkOpts, ctx.signal)) {
+    // A file: the walk of its folder is not needed, only the source (index or disk).
+    open = await trees.open(
+      st.isDirectory() ? target.abs : path.dirname(target.abs),
+      st.isDirectory() ? options : { maxDepth: 1 },
+      ctx.signal,
+    );
+  } catch (err) {
+    if (err instanceof GlobError || err instanceof UnknownFileTypeError) throw new ToolFailure(err.message);
+    throw err;
+  }
+  if (!st.isDirectory()) return { source: open.source, files: [{ rel: target.rel, abs: target.abs }] };
+  const entries = open.entries;
+  function* files(): Generator<{ rel: string; abs: string }> {
+    try {
+      for (const entry of entries) {
         // Entry paths are normalised already: concatenation, not path.join, on this hot loop.
         if (entry.type === "file")
           yield { rel: joinRel(target.rel, entry.path), abs: `${target.abs}/${entry.path}` };
       }
-      return;
+    } catch (err) {
+      if (err instanceof GlobError || err instanceof UnknownFileTypeError) throw new ToolFailure(err.message);
+      throw err;
     }
-    for await (const rel of walkFiles(
-      target.abs,
-      {
-        base: ctx.workspace.root,
-        includeHidden: opts.includeHidden,
-        respectIgnoreFiles: opts.respectIgnoreFiles,
-        globs: opts.globs,
-      },
-      ctx.signal,
-    )) {
-      yield { rel: joinRel(target.rel, rel), abs: path.join(target.abs, rel) };
-    }
-  } catch (err) {
-    if (err instanceof GlobError) throw new ToolFailure(err.message);
-    throw err;
   }
+  return { source: open.source, files: files() };
 }
 
 export const grepFileTool = defineTool({
@@ -212,26 +236,10 @@ export const grepFileTool = defineTool({
   },
   argumentAliases: { file_path: "path" },
   async handler(args, ctx) {
-    const compiled = compile(args);
-    const exactLiteral = (args.literal ?? false) && !compiled.ignoreCase && !(args.word_boundaries ?? false);
-    const matcher = withLiteralPrefilter(
-      compiled,
-      requiredLiteral(args.pattern, args.literal ?? false, compiled.ignoreCase),
-      exactLiteral,
-      {
-        pattern: args.pattern,
-        literal: args.literal ?? false,
-        wordBoundaries: args.word_boundaries ?? false,
-      },
-    );
-    // Warm: the index has every change made before this call, so cached contents are current.
-    const cache = ctx.files;
-    const warm = cache !== undefined && ctx.index !== undefined && (await ctx.index.sync(ctx.signal));
-    const literals = requiredLiterals(args.pattern, args.literal ?? false, compiled.ignoreCase);
-    const plan = planFor(literals);
-    const needle = rarestLiteral(literals);
-    const fast: LiteralFastPath | undefined =
-      warm && plan && needle !== undefined ? { plan, needle: Buffer.from(needle, "utf8") } : undefined;
+    const query = compile(args);
+    const invert = args.invert_match ?? false;
+    const onlyMatching = (args.only_matching ?? false) && !invert;
+    const maxBytes = Math.min(args.max_file_size ?? MAX_SEARCH_FILE_BYTES, MAX_SEARCH_FILE_BYTES);
     let sliceStart = performance.now();
     const maxResults = args.max_results ?? DEFAULT_MAX_RESULTS;
     const countLimit = Math.max(COUNT_LIMIT, maxResults + 1);
@@ -247,32 +255,31 @@ export const grepFileTool = defineTool({
     let countCapped = false;
     const skipped = { binary: 0, too_large: 0, unreadable: 0 };
 
-    for await (const file of searchTargets(ctx, userPath, {
+    const types = listOf(args.type);
+    const excludes = listOf(args.exclude).map((g) => `!${g}`);
+    const { source, files: targets } = await searchTargets(ctx, userPath, {
       includeHidden: args.include_hidden ?? false,
       respectIgnoreFiles: args.respect_ignore_files ?? true,
-      globs: args.glob_pattern === undefined ? [] : [args.glob_pattern],
-      ...(warm ? { index: ctx.index } : {}),
-    })) {
+      // rg: later globs win, so the excludes come after glob_pattern.
+      globs: [...(args.glob_pattern === undefined ? [] : [args.glob_pattern]), ...excludes],
+      types,
+    });
+    for (const file of targets) {
       ctx.signal.throwIfAborted();
-      const stopAfter = filesOnly ? 1 : countLimit - totalMatches;
-      let scan;
-      if (warm) {
-        // Warm scans are synchronous: give other connections a turn every few milliseconds.
-        if (performance.now() - sliceStart > 8) {
-          await new Promise((r) => setImmediate(r));
-          sliceStart = performance.now();
-        }
-        scan = scanFileCached(
-          cache,
-          ctx.pool,
-          file.abs,
-          matcher,
-          { stopAfter, contextLines, exact: exactLiteral, clip },
-          fast,
-        );
-      } else {
-        scan = await scanFile(ctx.pool, file.abs, matcher, { stopAfter });
+      // Scans are mostly synchronous: give other connections a turn every few milliseconds.
+      if (performance.now() - sliceStart > 8) {
+        await new Promise((r) => setImmediate(r));
+        sliceStart = performance.now();
       }
+      const stopAfter = filesOnly ? 1 : countLimit - totalMatches;
+      const scan = await source.scan(file.abs, query, {
+        stopAfter,
+        contextLines,
+        // only_matching needs the whole line (the fast path would keep only a clipped view).
+        ...(onlyMatching ? {} : { clip }),
+        maxBytes,
+        ...(invert ? { invert } : {}),
+      });
       filesSearched++;
       if (scan.kind === "binary" || scan.kind === "too_large" || scan.kind === "unreadable") {
         skipped[scan.kind]++;
@@ -298,7 +305,9 @@ export const grepFileTool = defineTool({
             line: hit.index + 1,
             column: span.start + 1,
             // `texts`: clipped already by the warm path (a long line it did not decode whole).
-            text: hit.texts?.[k] ?? clip(displayLine(scan.lines[hit.index]!), span.start),
+            text: onlyMatching
+              ? clip(scan.lines[hit.index]!.slice(span.start, span.end))
+              : (hit.texts?.[k] ?? clip(displayLine(scan.lines[hit.index]!), span.start)),
             before: scan.lines
               .slice(Math.max(0, hit.index - contextLines), hit.index)
               .map((l) => clip(displayLine(l))),
@@ -318,17 +327,13 @@ export const grepFileTool = defineTool({
     }
     if (!filesOnly) truncated = totalMatches > results.length;
     // The cache now holds what this search read: summarise it in the background for the next one.
-    if (warm) {
-      cache.scheduleMemo(TRIGRAM_MEMO, (data) => {
-        const summary = summarize(data);
-        return { value: summary, bytes: summary.bits.byteLength + 48 };
-      });
-    }
+    source.searched();
 
     const structured: Record<string, unknown> = {
       pattern: args.pattern,
       path: userPath,
-      case_sensitive: !matcher.ignoreCase,
+      case_sensitive: !query.ignoreCase,
+      ...(invert ? { invert_match: true } : {}),
       files_searched: filesSearched,
       ...(skipped.binary || skipped.too_large || skipped.unreadable ? { skipped } : {}),
     };
@@ -357,6 +362,7 @@ export const grepFileTool = defineTool({
         filesSearched,
         pattern: args.pattern,
         userPath,
+        onlyMatching,
       }),
       {
         ...structured,
@@ -382,6 +388,8 @@ function renderText(
     filesSearched: number;
     pattern: string;
     userPath: string;
+    /** Each match is its own line of output (rg -o), even several on one line. */
+    onlyMatching: boolean;
   },
 ): string {
   if (results.length === 0) {
@@ -397,7 +405,7 @@ function renderText(
       if (lastPath !== "" && contextLines > 0) out.push("--");
       lastPath = r.path;
       lastLine = 0;
-    } else if (r.line === lastMatchLine) {
+    } else if (r.line === lastMatchLine && !info.onlyMatching) {
       continue; // another match on a line already printed
     }
     const firstBefore = r.line - r.before.length;

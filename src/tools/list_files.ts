@@ -2,14 +2,13 @@
  * list_files: a folder's entries, every file below it, or the files found by name or content —
  * with the same ignore / hidden rules as grep_file (the shared walker in src/search), and paging.
  */
-import { lstatSync } from "node:fs";
-import { lstat } from "node:fs/promises";
 import path from "node:path";
 import { Type } from "@sinclair/typebox";
-import { scanFile, scanFileCached } from "../search/file-search.js";
 import { compileGlob, GlobError, type CompiledGlob } from "../support/glob.js";
-import { compileMatcher, PatternError, type Matcher } from "../search/matcher.js";
-import { walk, type EntryType, type WalkEntry, type WalkOptions } from "../search/walk.js";
+import { PatternError } from "../search/matcher.js";
+import { compileQuery, type SearchQuery } from "../search/query.js";
+import type { EntryType, WalkEntry, WalkOptions } from "../search/walk.js";
+import { searchTrees } from "./shared/trees.js";
 import { defineTool, textResult, ToolFailure } from "./shared/types.js";
 
 export const DEFAULT_MAX_ITEMS = 1000;
@@ -18,7 +17,10 @@ export const DEFAULT_PER_PAGE = 100;
 /** As large as max_items: a client that wants the whole listing gets it in one call. */
 export const MAX_PER_PAGE = 100_000;
 
-const MODES = ["list", "recursive", "find_name", "find_content"] as const;
+const MODES = ["list", "recursive", "find_name", "find_content", "tree", "largest"] as const;
+export const DEFAULT_TREE_DEPTH = 3;
+export const MAX_TREE_DEPTH = 50;
+export const DEFAULT_TOP = 20;
 type Mode = (typeof MODES)[number];
 
 export const inputSchema = Type.Object(
@@ -30,7 +32,8 @@ export const inputSchema = Type.Object(
         {
           description:
             '"list": the folder\'s own entries (default); "recursive": every file below it; "find_name": entries below it ' +
-            'whose name matches the glob `name_pattern`; "find_content": files below it whose content matches the regex `content_pattern`.',
+            'whose name matches the glob `name_pattern`; "find_content": files below it whose content matches the regex `content_pattern`; ' +
+            '"tree": folders and files below it as an indented tree, `depth` levels deep; "largest": the `top` largest files below it, largest first.',
         },
       ),
     ),
@@ -52,6 +55,36 @@ export const inputSchema = Type.Object(
       Type.Boolean({ description: "Include dot-files and dot-folders (never .git). Default false." }),
     ),
     recursive: Type.Optional(Type.Boolean({ description: 'Same as mode "recursive". Default false.' })),
+    depth: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_TREE_DEPTH,
+        description: `Mode "tree": how many levels below \`path\` to show (1 = its own entries). Default ${DEFAULT_TREE_DEPTH}.`,
+      }),
+    ),
+    top: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10_000,
+        description: `Mode "largest": how many files to return. Default ${DEFAULT_TOP}.`,
+      }),
+    ),
+    exclude: Type.Optional(
+      Type.Union(
+        [Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { maxItems: 64 })],
+        {
+          description:
+            'Globs of files and folders to leave out (as rg -g \'!GLOB\'), e.g. "*.test.ts" or "dist/"; an excluded folder is not entered. A string or a list.',
+        },
+      ),
+    ),
+    file_extensions: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 32 }), {
+        maxItems: 64,
+        description:
+          'Only files with these extensions, e.g. ["ts", "tsx"] (a leading "." is optional); folders are unaffected.',
+      }),
+    ),
     max_items: Type.Optional(
       Type.Integer({
         minimum: 1,
@@ -75,11 +108,15 @@ export interface ListItem {
   path: string;
   type: EntryType;
   size?: number;
+  /** Mode "tree": 1 for the folder's own entries, 2 below them… */
+  depth?: number;
 }
 
 function pickMode(args: {
   mode?: Mode;
   recursive?: boolean;
+  depth?: number;
+  top?: number;
   name_pattern?: string;
   content_pattern?: string;
 }): Mode {
@@ -100,7 +137,12 @@ function pickMode(args: {
   if (mode === "find_content" && args.content_pattern === undefined) {
     throw new ToolFailure('mode "find_content" needs content_pattern, a regex');
   }
-  if (mode === "list" && args.recursive) throw new ToolFailure('recursive: true contradicts mode "list"');
+  if ((mode === "list" || mode === "tree" || mode === "largest") && args.recursive)
+    throw new ToolFailure(`recursive: true contradicts mode "${mode}"`);
+  if (args.depth !== undefined && mode !== "tree")
+    throw new ToolFailure(`depth applies to mode "tree", not "${mode}"`);
+  if (args.top !== undefined && mode !== "largest")
+    throw new ToolFailure(`top applies to mode "largest", not "${mode}"`);
   const stray = implied.filter((m) => m !== mode && m !== "recursive");
   if (
     stray.length > 0 ||
@@ -140,55 +182,98 @@ export const listFilesTool = defineTool({
     const page = args.page ?? 1;
 
     let glob: CompiledGlob | undefined;
-    let matcher: Matcher | undefined;
+    let query: SearchQuery | undefined;
     try {
       if (mode === "find_name") glob = compileGlob(args.name_pattern!);
-      if (mode === "find_content") matcher = compileMatcher({ pattern: args.content_pattern! });
+      if (mode === "find_content") query = compileQuery({ pattern: args.content_pattern! });
     } catch (err) {
       if (err instanceof GlobError || err instanceof PatternError) throw new ToolFailure(err.message);
       throw err;
     }
+    const extensions = args.file_extensions?.map((e) => (e.startsWith(".") ? e : `.${e}`));
+    const wanted = (entry: WalkEntry): boolean =>
+      !extensions || entry.type === "dir" || extensions.some((e) => entry.path.endsWith(e));
 
     const rel = (p: string): string => (target.rel === "." ? p : `${target.rel}/${p}`);
     const items: ListItem[] = [];
     let truncated = false;
+    const excludes = (
+      args.exclude === undefined ? [] : Array.isArray(args.exclude) ? args.exclude : [args.exclude]
+    ).map((g) => `!${g}`);
     const walkOptions: WalkOptions = {
-      base: ctx.workspace.root,
       includeHidden: args.include_hidden ?? false,
-      ...(mode === "list" ? { maxDepth: 1 } : {}),
+      ...(excludes.length > 0 ? { globs: excludes } : {}),
+      ...(mode === "list"
+        ? { maxDepth: 1 }
+        : mode === "tree"
+          ? { maxDepth: args.depth ?? DEFAULT_TREE_DEPTH }
+          : {}),
     };
-    // Warm: the watched index has every change made before this call; same entries, no walk.
-    const index = ctx.index !== undefined && (await ctx.index.sync(ctx.signal)) ? ctx.index : undefined;
-    const cache = index ? ctx.files : undefined;
-    const entries: Iterable<WalkEntry> | AsyncIterable<WalkEntry> = index
-      ? (function* () {
-          yield* index.entries(target.abs, walkOptions, ctx.signal);
-        })()
-      : walk(target.abs, walkOptions, ctx.signal);
+    let sliceStart = performance.now();
+    const yieldNow = async (): Promise<void> => {
+      if (performance.now() - sliceStart > 8) {
+        await new Promise((r) => setImmediate(r));
+        sliceStart = performance.now();
+      }
+    };
+    // The index when it is built and covers this walk (no disk walk), else the disk.
+    let open;
     try {
-      for await (const entry of entries) {
-        let item: ListItem | undefined;
-        if (mode === "list") item = { path: rel(entry.path), type: entry.type };
-        else if (mode === "recursive")
-          item = entry.type === "dir" ? undefined : { path: rel(entry.path), type: entry.type };
-        else if (mode === "find_name") {
-          item = glob!.test(entry.path, entry.type === "dir")
-            ? { path: rel(entry.path), type: entry.type }
-            : undefined;
-        } else if (entry.type === "file") {
-          ctx.signal.throwIfAborted();
-          const abs = path.join(target.abs, entry.path);
-          const scan = cache
-            ? scanFileCached(cache, ctx.pool, abs, matcher!, { stopAfter: 1 })
-            : await scanFile(ctx.pool, abs, matcher!, { stopAfter: 1 });
-          if (scan.kind === "match") item = { path: rel(entry.path), type: "file", size: scan.bytes };
+      open = await searchTrees(ctx).open(target.abs, walkOptions, ctx.signal);
+    } catch (err) {
+      if (err instanceof GlobError) throw new ToolFailure(err.message);
+      if ((err as NodeJS.ErrnoException).code === "ENOTDIR") {
+        throw new ToolFailure(`"${userPath}" is a file, not a folder: use read_file to read it`);
+      }
+      throw err;
+    }
+    const { source } = open;
+    const sizeOf = (item: ListItem): void => {
+      if (item.type !== "file" || item.size !== undefined) return;
+      const size = source.size(path.join(ctx.workspace.root, item.path));
+      if (size !== undefined) item.size = size;
+    };
+    try {
+      if (mode === "largest") {
+        // Every file's size, then the top N: a bounded list kept sorted would save little here.
+        const all: ListItem[] = [];
+        for (const entry of open.entries) {
+          if (entry.type !== "file" || !wanted(entry)) continue;
+          const item: ListItem = { path: rel(entry.path), type: "file" };
+          sizeOf(item);
+          if (item.size !== undefined) all.push(item);
+          await yieldNow();
         }
-        if (!item) continue;
-        if (items.length >= maxItems) {
-          truncated = true;
-          break;
+        all.sort((a, b) => b.size! - a.size! || (a.path < b.path ? -1 : 1));
+        const top = args.top ?? DEFAULT_TOP;
+        truncated = all.length > top;
+        items.push(...all.slice(0, top));
+      } else {
+        for (const entry of open.entries) {
+          if (!wanted(entry)) continue;
+          let item: ListItem | undefined;
+          if (mode === "list") item = { path: rel(entry.path), type: entry.type };
+          else if (mode === "tree") {
+            item = { path: rel(entry.path), type: entry.type, depth: entry.path.split("/").length };
+          } else if (mode === "recursive")
+            item = entry.type === "dir" ? undefined : { path: rel(entry.path), type: entry.type };
+          else if (mode === "find_name") {
+            item = glob!.test(entry.path, entry.type === "dir")
+              ? { path: rel(entry.path), type: entry.type }
+              : undefined;
+          } else if (entry.type === "file") {
+            ctx.signal.throwIfAborted();
+            await yieldNow();
+            const scan = await source.scan(path.join(target.abs, entry.path), query!, { stopAfter: 1 });
+            if (scan.kind === "match") item = { path: rel(entry.path), type: "file", size: scan.bytes };
+          }
+          if (!item) continue;
+          if (items.length >= maxItems) {
+            truncated = true;
+            break;
+          }
+          items.push(item);
         }
-        items.push(item);
       }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOTDIR") {
@@ -196,6 +281,7 @@ export const listFilesTool = defineTool({
       }
       throw err;
     }
+    if (mode === "find_content") source.searched();
 
     const total = items.length;
     const pages = Math.max(1, Math.ceil(total / perPage));
@@ -210,30 +296,15 @@ export const listFilesTool = defineTool({
       );
     }
     const shown = items.slice((page - 1) * perPage, page * perPage);
-    if (index) {
-      // Warm: sizes of cached files come from the cache (synced with the watcher above); the rest
-      // cost one lstat each in this turn (~5 µs), which beats a thread-pool round trip each.
-      for (const item of shown) {
-        if (item.type !== "file" || item.size !== undefined) continue;
-        const known = cache?.trustedSize(`${ctx.workspace.root}/${item.path}`);
-        if (known !== undefined) {
-          item.size = known;
-          continue;
-        }
-        const st = lstatSync(`${ctx.workspace.root}/${item.path}`, { throwIfNoEntry: false });
-        if (st) item.size = st.size;
-      }
-    } else {
-      await Promise.all(
-        shown.map(async (item) => {
-          if (item.type !== "file" || item.size !== undefined) return;
-          const st = await lstat(path.join(ctx.workspace.root, item.path)).catch(() => undefined);
-          if (st) item.size = st.size;
-        }),
-      );
-    }
+    for (const item of shown) sizeOf(item);
     const hasMore = page < pages;
-    const lines = shown.map((e) => (e.type === "dir" ? `${e.path}/` : e.path));
+    const lines = shown.map((e) => {
+      if (mode === "largest") return `${e.size} ${e.path}`;
+      const shownPath = e.type === "dir" ? `${e.path}/` : e.path;
+      if (mode !== "tree") return shownPath;
+      const name = shownPath.slice(shownPath.lastIndexOf("/", shownPath.length - 2) + 1);
+      return `${"  ".repeat((e.depth ?? 1) - 1)}${name}`;
+    });
     if (total === 0) {
       lines.push(
         mode === "list"
@@ -246,6 +317,8 @@ export const listFilesTool = defineTool({
       lines.push(
         `(entries ${first}-${first + shown.length - 1} of ${total}${truncated ? "+" : ""}; next page: call again with page: ${page + 1})`,
       );
+    } else if (truncated && mode === "largest") {
+      lines.push(`(the ${total} largest files; raise top for more)`);
     } else if (truncated) {
       lines.push(`(stopped at max_items ${maxItems}; there are more: raise max_items or narrow path)`);
     }

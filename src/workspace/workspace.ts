@@ -11,6 +11,7 @@ import { lstat, readdir } from "node:fs/promises";
 import path from "node:path";
 import picomatch from "picomatch";
 import { PathError } from "../support/path-error.js";
+import { CONFIG_FILE_NAME } from "./locate.js";
 
 export interface ResolvedPath {
   /** Absolute real path (symlinks resolved for the part that exists). */
@@ -239,6 +240,19 @@ export class Workspace {
         );
       }
     }
+    const configTarget = this.linkedConfigTarget(patterns);
+    if (configTarget !== undefined) {
+      const removesFolder = opts.recursive && st?.isDirectory() && !st.isSymbolicLink();
+      if (
+        abs === configTarget ||
+        entry === configTarget ||
+        (removesFolder && isWithin(entry, configTarget))
+      ) {
+        throw new PathError(
+          `"${this.relative(configTarget)}" is the workspace's config (${CONFIG_FILE_NAME} is a symlink to it), which [tools] protected_paths protects: tools may not change it. Edit it yourself if this is intended.`,
+        );
+      }
+    }
     if (opts.recursive && st?.isDirectory() && !st.isSymbolicLink()) {
       await this.assertNothingProtectedBelow(input, entry, patterns);
     }
@@ -250,6 +264,23 @@ export class Workspace {
       name: path.basename(abs),
       viaSymlink,
     };
+  }
+
+  /**
+   * When the root's vtcode.toml is protected and is a symlink to a file inside the workspace, that
+   * file's real path: writing it would change the policy as surely as writing vtcode.toml. Read on
+   * every check (a few µs), since the link can change while the daemon runs.
+   */
+  private linkedConfigTarget(patterns: readonly string[]): string | undefined {
+    if (protectedBy(patterns, CONFIG_FILE_NAME) === undefined) return undefined;
+    const link = path.join(this.root, CONFIG_FILE_NAME);
+    let real: string;
+    try {
+      real = realpathSync.native(link);
+    } catch {
+      return undefined; // absent or dangling: nothing else to protect
+    }
+    return real !== link && isWithin(this.root, real) ? real : undefined;
   }
 
   /** Walks a folder (never following links) and refuses when anything in it is protected. */

@@ -55,7 +55,7 @@ describe("the VS Code extension example", () => {
 
   it("is shown in docs/clients.md exactly as it is in the repository", async () => {
     const doc = await readFile(path.join(REPO_ROOT, "docs/clients.md"), "utf8");
-    for (const file of ["package.json", "src/extension.ts"]) {
+    for (const file of ["package.json", "src/extension.ts", "src/follow-changes.ts"]) {
       const text = (await readFile(path.join(EXAMPLE, file), "utf8")).trimEnd();
       assert.ok(doc.includes(`\n${text}\n\`\`\``), `docs/clients.md shows ${file} as it is`);
     }

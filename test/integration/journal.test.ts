@@ -262,6 +262,29 @@ test("workspace/subscribe: a change by `echo >> file` arrives; a change through 
   }
 });
 
+test("without a watcher ([cache] watch = false) the feed still reports changes made through toold", async () => {
+  const d = await makeTestDaemon({ toml: "[cache]\nwatch = false\n" });
+  const client = await d.connect();
+  try {
+    const seen: WorkspaceChange[] = [];
+    const sub = await client.subscribe((p) => seen.push(...p.changes));
+    assert.equal(sub.watching, false);
+    assert.ok(!(await client.callTool("create_file", { path: "made/here.txt", content: "x" })).isError);
+    await waitFor(() => seen.some((c) => c.path === "made/here.txt"), 5000, "the toold change");
+    const id = (await client.journal(1)).entries[0]!.id;
+    assert.deepEqual(
+      seen.filter((c) => c.path.startsWith("made")).sort((a, b) => a.path.localeCompare(b.path)),
+      [
+        { path: "made", kind: "created", changeId: id },
+        { path: "made/here.txt", kind: "created", changeId: id },
+      ],
+    );
+  } finally {
+    client.close();
+    await d.cleanup();
+  }
+});
+
 test("a subscriber that never reads is dropped; the daemon's backlog stays bounded", async () => {
   const d = await makeTestDaemon({ toml: "[feed]\nmax_backlog_bytes = 4096\ncoalesce_ms = 5\n" });
   const client = await d.connect();

@@ -193,6 +193,16 @@ describe("protected paths (vtcode.toml, .git/**)", () => {
       { path: ".git/config", old_str: "[core]", new_str: "[core]\nfsmonitor = evil" },
       PROTECTED,
     );
+    // Any folder's vtcode.toml: toold run from that folder would read it as its policy.
+    await refused("write_file", { path: "src/vtcode.toml", content: widen }, PROTECTED);
+    await refused("create_file", { path: "sub/vtcode.toml", content: widen }, PROTECTED);
+    await refused(
+      "apply_patch",
+      {
+        input: `*** Begin Patch\n*** Add File: sub/vtcode.toml\n+[tools]\n+default_policy = "allow"\n*** End Patch\n`,
+      },
+      PROTECTED,
+    );
     await refused("delete_file", { path: "vtcode.toml" }, PROTECTED);
     await refused("delete_file", { path: ".git", recursive: true }, PROTECTED);
     await refused(
@@ -212,6 +222,8 @@ describe("protected paths (vtcode.toml, .git/**)", () => {
     assert.equal(await readFile(path.join(d.root, "vtcode.toml"), "utf8"), TOML);
     assert.equal(await readFile(path.join(d.root, ".git/config"), "utf8"), "[core]\n");
     assert.equal(existsSync(path.join(d.root, ".git/hooks")), false);
+    assert.equal(existsSync(path.join(d.root, "src/vtcode.toml")), false);
+    assert.equal(existsSync(path.join(d.root, "sub")), false);
   });
 });
 

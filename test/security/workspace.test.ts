@@ -13,9 +13,16 @@ import fc from "fast-check";
 import { defaultConfig, parseConfig } from "../../src/config/load.js";
 import { isWithin, protectedBy, Workspace } from "../../src/workspace/workspace.js";
 import { PathError } from "../../src/support/path-error.js";
-import { openConfinedForRead, openVerifiedDir, removeConfined } from "../../src/support/confined-fs.js";
-import { writeFileAtomic } from "../../src/support/fs-atomic.js";
+import {
+  openConfinedForRead,
+  openVerifiedDir,
+  readConfined,
+  removeConfined,
+} from "../../src/support/confined-fs.js";
+import { mkdirParents, writeFileAtomic } from "../../src/support/fs-atomic.js";
 import { FileCache } from "../../src/cache/file-cache.js";
+
+const swappedOrMissing = /changed while it was being used|ENOENT/;
 
 const config = defaultConfig();
 
@@ -161,8 +168,32 @@ describe("resolveForWrite (writes, deletes, patches)", () => {
     }
     // The link itself may be removed: that does not touch vtcode.toml.
     assert.equal((await ws.resolveForWrite("cfg", config, { followSymlink: false })).rel, "cfg");
-    // Only the root's vtcode.toml is the policy file.
-    assert.equal((await ws.resolveForWrite("a/vtcode.toml", config)).rel, "a/vtcode.toml");
+    // A vtcode.toml in any folder is a policy file too: toold run from that folder reads it.
+    for (const p of ["a/vtcode.toml", "a/b/vtcode.toml", "in/vtcode.toml", "new/dir/vtcode.toml"]) {
+      await rejects(
+        ws.resolveForWrite(p, config),
+        /protected by \[tools\] protected_paths \("\*\*\/vtcode\.toml"\)/,
+      );
+    }
+  });
+
+  test("the root config's real file is protected when vtcode.toml is a symlink to it", async () => {
+    const linked = await realpath(await mkdtemp(path.join(os.tmpdir(), "toold-sec-cfg-")));
+    try {
+      await mkdir(path.join(linked, "conf"));
+      await writeFile(path.join(linked, "conf", "policy.toml"), "[tools]\n");
+      await symlink("conf/policy.toml", path.join(linked, "vtcode.toml"));
+      const w = new Workspace(linked);
+      await rejects(w.resolveForWrite("conf/policy.toml", config), /the workspace's config/);
+      await rejects(w.resolveForWrite("./conf/../conf/policy.toml", config), /the workspace's config/);
+      await rejects(w.resolveForWrite("conf", config, { recursive: true }), /the workspace's config/);
+      // Its neighbours stay writable, and with vtcode.toml unprotected so is the target.
+      assert.equal((await w.resolveForWrite("conf/other.toml", config)).rel, "conf/other.toml");
+      const none = parseConfig(`[tools]\nprotected_paths = []\n`, "vtcode.toml").config;
+      assert.equal((await w.resolveForWrite("conf/policy.toml", none)).rel, "conf/policy.toml");
+    } finally {
+      await rm(linked, { recursive: true, force: true });
+    }
   });
 
   test("a recursive delete of a folder holding a protected path is refused", async () => {
@@ -259,10 +290,48 @@ describe("confined-fs: a symlink swapped in after the check changes nothing", ()
     assert.equal(await cache.read(target.abs, (b) => b.toString()), "mine");
     await rm(path.join(root, "c.txt"));
     await symlink(path.join(outside, "secret.txt"), path.join(root, "c.txt"));
-    await assert.rejects(
+    await rejects(
       cache.read(target.abs, (b) => b.toString()),
-      (err: NodeJS.ErrnoException) => err.code === "ELOOP",
+      /became a symlink/,
     );
+  });
+
+  test("every reader refuses a file whose folder was swapped for a link after the check", async () => {
+    // read_file and cold grep (the file cache, small and large files), warm grep (readTrusted),
+    // and the tools' own reads (readConfined): none may follow the swapped folder.
+    await mkdir(path.join(root, "rd"));
+    await writeFile(path.join(root, "rd", "secret.txt"), "mine");
+    await writeFile(path.join(outside, "big.txt"), "secret".repeat(400_000));
+    await writeFile(path.join(root, "rd", "big.txt"), "mine");
+    const small = await ws.resolve("rd/secret.txt");
+    const big = await ws.resolve("rd/big.txt");
+    await rename(path.join(root, "rd"), path.join(root, "rd-old"));
+    await symlink(outside, path.join(root, "rd"));
+    const cache = new FileCache({ maxBytes: 64 * 1024 * 1024 });
+    const swappedAway = /changed while it was being used/;
+    await rejects(
+      cache.read(small.abs, (b) => b.toString()),
+      swappedAway,
+    );
+    await rejects(
+      cache.read(big.abs, (b) => b.toString()),
+      swappedAway,
+    );
+    assert.equal(
+      cache.readTrusted(small.abs, (b) => b.toString()),
+      undefined,
+    );
+    await rejects(readConfined(small.abs), swappedAway);
+    assert.equal(cache.stats().entries, 0, "nothing from outside was cached");
+  });
+
+  test("missing folders are created through verified handles, never through a swapped one", async () => {
+    await mkdir(path.join(root, "mk"));
+    const target = await ws.resolveForWrite("mk/new/deeper/f.txt", config);
+    await rename(path.join(root, "mk"), path.join(root, "mk-old"));
+    await symlink(outside, path.join(root, "mk"));
+    await rejects(mkdirParents(target.abs), swappedOrMissing);
+    assert.equal(existsSync(path.join(outside, "new")), false);
   });
 
   test("names through the verified folder cannot climb out", async () => {

@@ -3,8 +3,7 @@ import { chmod, lstat, mkdtemp, readFile, realpath, rm, stat, symlink, writeFile
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { parsePatch, patchIo } from "../../src/tools/apply_patch.js";
-import { ToolFailure } from "../../src/tools/shared/types.js";
+import { patchIo } from "../../src/tools/shared/patch-transaction.js";
 import { makeTestWorkspace, textOf, type TestWorkspace } from "../helpers/tool-context.js";
 import {
   assertInvalidParams,
@@ -34,102 +33,6 @@ async function snapshot(rels: string[]): Promise<Record<string, string | null>> 
   for (const rel of rels) out[rel] = await readFile(path.join(ws.root, rel), "latin1").catch(() => null);
   return out;
 }
-
-describe("parsePatch", () => {
-  it("parses add, delete, update with move, contexts and end-of-file", () => {
-    const ops = parsePatch(
-      patch(
-        "*** Add File: new.txt",
-        "+hello",
-        "+",
-        "*** Delete File: old.txt",
-        "*** Update File: a.txt",
-        "*** Move to: b.txt",
-        "@@ class A",
-        "@@ def f",
-        " ctx",
-        "-old",
-        "+new",
-        "",
-        "@@",
-        "-last",
-        "+LAST",
-        "*** End of File",
-      ),
-    );
-    assert.equal(ops.length, 3);
-    assert.deepEqual(ops[0], { type: "add", path: "new.txt", content: "hello\n\n", patchLine: 2, added: 2 });
-    assert.deepEqual(ops[1], { type: "delete", path: "old.txt", patchLine: 5 });
-    const up = ops[2]!;
-    assert.equal(up.type, "update");
-    if (up.type !== "update") return;
-    assert.equal(up.moveTo, "b.txt");
-    assert.equal(up.hunks.length, 2);
-    assert.deepEqual(up.hunks[0]!.contexts, ["class A", "def f"]);
-    assert.deepEqual(up.hunks[0]!.lines, [
-      { kind: " ", text: "ctx" },
-      { kind: "-", text: "old" },
-      { kind: "+", text: "new" },
-      { kind: " ", text: "" },
-    ]);
-    assert.equal(up.hunks[1]!.eof, true);
-  });
-
-  it("accepts a heredoc wrapper, CRLF input and unified-diff range headers", () => {
-    const ops = parsePatch(
-      "apply_patch <<'EOF'\r\n*** Begin Patch\r\n*** Update File: a\r\n@@ -1,2 +1,2 @@ fn main\r\n-x\r\n+y\r\n*** End Patch\r\nEOF\r\n",
-    );
-    assert.equal(ops.length, 1);
-    const op = ops[0]!;
-    assert.ok(op.type === "update");
-    if (op.type === "update") {
-      assert.deepEqual(op.hunks[0]!.contexts, ["fn main"]);
-      assert.deepEqual(op.hunks[0]!.lines, [
-        { kind: "-", text: "x" },
-        { kind: "+", text: "y" },
-      ]);
-    }
-  });
-
-  const badPatches: Array<[string, string, RegExp]> = [
-    [
-      "no begin",
-      "*** Update File: a\n-x\n*** End Patch",
-      /line 1: the patch must start with "\*\*\* Begin Patch"/,
-    ],
-    ["no end", "*** Begin Patch\n*** Add File: a\n+x", /line 3: the patch must end with "\*\*\* End Patch"/],
-    ["empty", "   \n", /empty/],
-    ["no ops", "*** Begin Patch\n*** End Patch", /no file operations/],
-    ["bad header", "*** Begin Patch\n*** Frobnicate: a\n*** End Patch", /line 2: expected "\*\*\* Add File/],
-    [
-      "add without +",
-      "*** Begin Patch\n*** Add File: a\n+ok\nnot plus\n*** End Patch",
-      /line 4: every line of an added file starts with "\+"/,
-    ],
-    [
-      "bad hunk line",
-      "*** Begin Patch\n*** Update File: a\n@@\n ctx\n?what\n*** End Patch",
-      /line 5: unexpected line in a hunk of "a"/,
-    ],
-    ["empty update", "*** Begin Patch\n*** Update File: a\n*** End Patch", /line 2: .*has no hunks/],
-    [
-      "empty hunk",
-      "*** Begin Patch\n*** Update File: a\n@@\n-x\n*** End of File\n@@\n*** End Patch",
-      /line 6: hunk of "a" has no lines/,
-    ],
-    ["stray move", "*** Begin Patch\n*** Move to: b\n*** End Patch", /line 2: .*Move to/],
-    ["no path", "*** Begin Patch\n*** Delete File: \n*** End Patch", /line 2: .*needs a path/],
-  ];
-  for (const [name, text, pattern] of badPatches) {
-    it(`reports a parse error with its line number: ${name}`, () => {
-      assert.throws(
-        () => parsePatch(text),
-        (err: unknown) =>
-          err instanceof ToolFailure && pattern.test(err.message) && /Nothing was written/.test(err.message),
-      );
-    });
-  }
-});
 
 describe("apply_patch", () => {
   it("adds, updates, deletes and moves files in one patch", async () => {

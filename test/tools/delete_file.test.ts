@@ -116,8 +116,11 @@ describe("delete_file", () => {
     assertToolError(await ws.call("delete_file", { path: ".git/HEAD" }), /protected_paths/);
     assert.equal(await exists("vtcode.toml"), true);
     assert.equal(await exists(".git/HEAD"), true);
-    // Patterns are workspace-relative: pkg/vtcode.toml is not protected.
-    assertOk(await ws.call("delete_file", { path: "pkg", recursive: true }));
+    // A vtcode.toml in any folder is protected ("**/vtcode.toml"), so is the folder holding it.
+    assertToolError(await ws.call("delete_file", { path: "pkg", recursive: true }), /pkg\/vtcode\.toml/);
+    assert.equal(await exists("pkg/vtcode.toml"), true);
+    // Patterns are workspace-relative: ".git/**" is the root's repository only.
+    assertOk(await ws.call("delete_file", { path: "sub", recursive: true }));
   });
 
   it("rejects bad arguments with -32602", async () => {

@@ -23,7 +23,14 @@ interface Query {
   word_boundaries?: boolean;
   include_hidden?: boolean;
   respect_ignore_files?: boolean;
+  type?: string | string[];
+  exclude?: string | string[];
+  invert_match?: boolean;
+  max_file_size?: number;
 }
+
+const list = (v: string | string[] | undefined): string[] =>
+  v === undefined ? [] : Array.isArray(v) ? v : [v];
 
 function rgFlags(q: Query): string[] {
   const flags = ["--json", "--no-config"];
@@ -31,6 +38,10 @@ function rgFlags(q: Query): string[] {
   flags.push(q.case_sensitive === undefined ? "-S" : q.case_sensitive ? "-s" : "-i");
   if (q.word_boundaries) flags.push("-w");
   if (q.glob_pattern) flags.push("-g", q.glob_pattern);
+  for (const g of list(q.exclude)) flags.push("-g", `!${g}`);
+  for (const t of list(q.type)) flags.push("-t", t);
+  if (q.invert_match) flags.push("-v");
+  if (q.max_file_size !== undefined) flags.push("--max-filesize", String(q.max_file_size));
   // rg --hidden enters .git; toold never does.
   if (q.include_hidden) flags.push("--hidden", "-g", "!.git");
   if (q.respect_ignore_files === false) flags.push("--no-ignore");
@@ -50,7 +61,7 @@ function rgRun(
   extra: string[] = [],
   json = true,
 ): { stdout: string; prefix: string } {
-  const inside = q.path !== undefined && q.glob_pattern !== undefined;
+  const inside = q.path !== undefined && (q.glob_pattern !== undefined || q.exclude !== undefined);
   const flags = rgFlags(inside ? { ...q, path: "." } : q).filter((f) => json || f !== "--json");
   const run = spawnSync(RG, [...extra, ...flags], {
     cwd: inside ? path.join(root, q.path!) : root,
@@ -79,6 +90,11 @@ function rgMatches(root: string, q: Query): string[] {
       msg.data.lines.text !== undefined
         ? Buffer.from(msg.data.lines.text)
         : Buffer.from(msg.data.lines.bytes!, "base64");
+    // -v: a line that does not match has no submatches; toold reports it at column 1.
+    if (q.invert_match) {
+      out.push(`${run.prefix}${msg.data.path.text.replace(/^\.\//, "")}:${msg.data.line_number}:1`);
+      continue;
+    }
     for (const sub of msg.data.submatches) {
       const column = bytes.subarray(0, sub.start).toString("utf8").length + 1;
       out.push(`${run.prefix}${msg.data.path.text.replace(/^\.\//, "")}:${msg.data.line_number}:${column}`);
@@ -138,6 +154,21 @@ const QUERIES: Query[] = [
   { pattern: "foo", path: "docs/sub" },
   { pattern: "foo", path: "src", glob_pattern: "nested/*" },
   { pattern: "foo", path: "src/crlf.txt" },
+  // issue #11: rg -t, -g '!…', -v, --max-filesize
+  { pattern: "foo", type: "ts" },
+  { pattern: "foo", type: ["md", "txt"] },
+  { pattern: "foo", type: "txt", include_hidden: true },
+  { pattern: "foo", type: "ts", glob_pattern: "*.md" },
+  { pattern: "foo", exclude: "*.md" },
+  { pattern: "foo", exclude: ["src/**", "*.txt"] },
+  { pattern: "foo", exclude: "nested/", path: "src" },
+  { pattern: "foo", glob_pattern: "*.txt", exclude: "a/**" },
+  { pattern: "foo", invert_match: true },
+  { pattern: "^foo", invert_match: true, type: "ts" },
+  { pattern: "second", invert_match: true, path: "src/crlf.txt" },
+  { pattern: "foo", max_file_size: 20 },
+  { pattern: "foo", max_file_size: 14 },
+  { pattern: "Foo|foo", type: "md", case_sensitive: false },
 ];
 
 describe("grep_file matches what ripgrep matches", { skip }, () => {
@@ -176,6 +207,42 @@ describe("grep_file matches what ripgrep matches", { skip }, () => {
       assert.deepEqual([...files].sort(), rgFiles(ws.root, q));
     });
   }
+
+  for (const q of [
+    { pattern: "f\\w+" },
+    { pattern: "foo.", literal: false, type: "ts" },
+    { pattern: "[A-Z]+", case_sensitive: true },
+    { pattern: "école|😀" },
+  ] as Query[]) {
+    it(`only_matching gives rg -o's texts: ${JSON.stringify(q)}`, async () => {
+      const res = await ws.call("grep_file", { ...q, only_matching: true, max_results: 10_000 });
+      const ours = (
+        res.structuredContent as { results: { path: string; line: number; column: number; text: string }[] }
+      ).results
+        .map((r) => `${r.path}:${r.line}:${r.text}`)
+        .sort();
+      const run = rgRun(ws.root, q, ["-o", "-n", "--no-heading", "--with-filename"], false);
+      const theirs = run.stdout
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.replace(/^\.\//, "").replace(/\r$/, ""))
+        .sort();
+      assert.ok(theirs.length > 0);
+      assert.deepEqual(ours, theirs);
+    });
+  }
+
+  it("an unknown type is a clear error naming the nearest", async () => {
+    const res = await ws.call("grep_file", { pattern: "foo", type: "pyton" });
+    assert.equal(res.isError, true);
+    assert.match(res.content[0]!.text, /unknown file type "pyton".*nearest: py/);
+    // The full names agents send are accepted.
+    const ts = await ws.call("grep_file", { pattern: "foo", type: "typescript", files_with_matches: true });
+    assert.deepEqual(
+      (ts.structuredContent as { files: string[] }).files,
+      rgFiles(ws.root, { pattern: "foo", type: "ts" }),
+    );
+  });
 
   it("never searches through the symlinks (rg does not follow them either)", async () => {
     const res = await ws.call("grep_file", {

@@ -173,7 +173,7 @@ describe("list_files", () => {
       );
     };
     it("wrongly typed or unknown arguments are -32602", async () => {
-      await invalid({ mode: "tree" });
+      await invalid({ mode: "forest" });
       await invalid({ path: 3 });
       await invalid({ max_items: 0 });
       await invalid({ page: "2" });

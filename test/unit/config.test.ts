@@ -109,7 +109,7 @@ describe("warnings: unknown keys and near-misses, with the nearest known key", (
     );
     assert.deepEqual(
       config.tools.protected_paths,
-      ["vtcode.toml", ".git/**"],
+      ["**/vtcode.toml", ".git/**"],
       "the misspelt key changes nothing",
     );
   });

@@ -64,8 +64,10 @@ test("a flipped byte in the last frame makes it unreadable, never a different re
 
 test("the feed coalesces per path, collapses past max_pending_paths, and drops a reader past max_backlog_bytes", async () => {
   const limits = { coalesceMs: 1, maxPendingPaths: 3, maxBacklogBytes: 300 };
-  const feed = new ChangeFeed(() => limits);
-  feed.watching = true;
+  const feed = new ChangeFeed(
+    () => limits,
+    () => true,
+  );
   const sent: WorkspaceDidChangeParams[] = [];
   const stuck: WorkspaceDidChangeParams[] = [];
   const reader = {};

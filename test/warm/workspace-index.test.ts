@@ -69,6 +69,12 @@ describe("WorkspaceIndex", () => {
         for (const sub of [root, path.join(root, "src"), path.join(root, "docs", "sub")]) {
           const expected = await diskWalk(sub, { ...options, base: root });
           const actual = index.entries(sub, { ...options, base: root });
+          // The index does not hold ignored folders (build/): a walk that enters one is the disk's.
+          const entersIgnored = expected.some((e) => e.path === "build" || e.path.startsWith("build/"));
+          if (entersIgnored && sub === root) {
+            assert.equal(actual, undefined, `options ${JSON.stringify(options)}: not covered`);
+            continue;
+          }
           assert.deepEqual(
             actual,
             expected,
@@ -81,8 +87,10 @@ describe("WorkspaceIndex", () => {
       const s = index.stats();
       assert.equal(s.ready, true);
       assert.equal(s.healthy, true);
-      // One watch per folder, plus one on .git for the sync cookies.
+      // One watch per indexed folder, plus one on the private cookie folder; build/ (ignored) is
+      // neither indexed nor watched.
       assert.ok(s.dirs >= 8 && s.watches === s.dirs + 1, JSON.stringify(s));
+      assert.equal(s.unindexed, 1, JSON.stringify(s));
       index.dispose();
     } finally {
       await rm(base, { recursive: true, force: true });
@@ -280,6 +288,54 @@ describe("WorkspaceIndex", () => {
       index.dispose();
     } finally {
       await rm(base, { recursive: true, force: true });
+    }
+  });
+
+  test("ignored folders are neither indexed nor watched; a rule change brings them in and out", async () => {
+    const ws = await makeTestWorkspace();
+    try {
+      const deps: Record<string, string> = { ".gitignore": "node_modules/\n", "src/app.ts": "needle app\n" };
+      for (let i = 0; i < 30; i++) deps[`node_modules/pkg${i}/lib/deep/index.js`] = "needle dep\n";
+      await ws.write(deps);
+      assert.deepEqual(await grepPaths(ws, "needle"), ["src/app.ts"]);
+      let s = ws.index!.stats();
+      // root, src and the cookie folder: nothing below node_modules.
+      assert.equal(s.dirs, 2, JSON.stringify(s));
+      assert.equal(s.watches, 3, JSON.stringify(s));
+      assert.equal(s.unindexed, 1, JSON.stringify(s));
+      // A walk into the ignored folder reads the disk, and finds what is there.
+      const all = await ws.call("grep_file", {
+        pattern: "needle",
+        respect_ignore_files: false,
+        max_results: 1000,
+      });
+      assert.equal((all.structuredContent as { total_matches: number }).total_matches, 31);
+      const one = await ws.call("grep_file", {
+        pattern: "needle",
+        path: "node_modules/pkg3/lib/deep/index.js",
+      });
+      assert.equal((one.structuredContent as { total_matches: number }).total_matches, 1);
+      // The rule goes: the folder is indexed and searched.
+      sh(ws.root, "printf '' > .gitignore");
+      assert.equal((await grepPaths(ws, "needle")).length, 31);
+      s = ws.index!.stats();
+      assert.equal(s.unindexed, 0, JSON.stringify(s));
+      assert.ok(s.dirs > 90, JSON.stringify(s));
+      // And comes back: dropped again, watches closed.
+      sh(ws.root, "printf 'node_modules/\\n' > .gitignore");
+      assert.deepEqual(await grepPaths(ws, "needle"), ["src/app.ts"]);
+      s = ws.index!.stats();
+      assert.equal(s.dirs, 2, JSON.stringify(s));
+      assert.equal(s.watches, 3, JSON.stringify(s));
+      // A new folder created under an ignored one stays out; a new ignored folder too.
+      sh(
+        ws.root,
+        "mkdir -p node_modules/new/x && echo needle > node_modules/new/x/y.js && mkdir -p src/node_modules/z",
+      );
+      assert.deepEqual(await grepPaths(ws, "needle"), ["src/app.ts"]);
+      assert.equal(ws.index!.stats().watches, 3);
+    } finally {
+      await ws.cleanup();
     }
   });
 });

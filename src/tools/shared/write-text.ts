@@ -1,5 +1,7 @@
 /** The body shared by write_file and create_file: one atomic, confined text write with its modes. */
-import { readFile, stat } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import { lstat } from "node:fs/promises";
+import { readConfined } from "../../support/confined-fs.js";
 import { mkdirParents, removeCreatedDirs, sha256Hex, writeFileAtomic } from "../../support/fs-atomic.js";
 import { textResult, ToolFailure, type ToolContext, type ToolResult } from "./types.js";
 
@@ -28,19 +30,26 @@ export async function writeTextFile(
   ctx.signal.throwIfAborted();
   let existing: Buffer | undefined;
   if (target.exists) {
-    const st = await stat(target.abs);
-    if (st.isDirectory()) {
-      throw new ToolFailure(
-        `"${userPath}" is a directory: give a file path inside it, or delete it first with delete_file`,
-        {
-          path: target.rel,
-        },
-      );
+    const checkType = (st: Stats): void => {
+      if (st.isDirectory()) {
+        throw new ToolFailure(
+          `"${userPath}" is a directory: give a file path inside it, or delete it first with delete_file`,
+          {
+            path: target.rel,
+          },
+        );
+      }
+      if (!st.isFile())
+        throw new ToolFailure(
+          `"${userPath}" is not a regular file (a device, socket or FIFO); refusing to write it`,
+        );
+    };
+    // What is read comes from one descriptor opened without following a link swapped in since
+    // the check (src/support/confined-fs.ts); the type is checked on that descriptor too.
+    const read = () => readConfined(target.abs, { signal: ctx.signal, check: checkType });
+    if (mode === "fail_if_exists" || mode === "overwrite") {
+      checkType(await lstat(target.abs));
     }
-    if (!st.isFile())
-      throw new ToolFailure(
-        `"${userPath}" is not a regular file (a device, socket or FIFO); refusing to write it`,
-      );
     if (mode === "fail_if_exists") {
       throw new ToolFailure(
         toolName === "create_file"
@@ -50,7 +59,7 @@ export async function writeTextFile(
       );
     }
     if (mode === "skip_if_exists") {
-      const current = await readFile(target.abs, { signal: ctx.signal });
+      const current = (await read()).data;
       return textResult(`Skipped ${target.rel}: it already exists (mode "skip_if_exists"); nothing written`, {
         path: target.rel,
         bytes_written: 0,
@@ -60,7 +69,7 @@ export async function writeTextFile(
         sha256: sha256Hex(current),
       });
     }
-    if (mode === "append") existing = await readFile(target.abs, { signal: ctx.signal });
+    if (mode === "append") existing = (await read()).data;
   }
   const added = Buffer.from(content, "utf8");
   const data = existing ? Buffer.concat([existing, added]) : added;
