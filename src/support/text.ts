@@ -22,30 +22,3 @@ export function splitLinesKeepEnds(text: string): string[] {
   return lines;
 }
 
-/**
- * Lines [offset, offset + limit) of `text` (1-based, endings kept) as one byte-exact slice, and
- * the number of lines, without splitting the whole text into an array: a `limit: 5` read of a big
- * file allocates five lines, not all of them.
- */
-export function lineWindow(
-  text: string,
-  offset: number,
-  limit: number,
-): { content: string; totalLines: number; endLine: number } {
-  const last = offset - 1 + limit;
-  let line = 1;
-  let pos = 0;
-  let start = offset === 1 ? 0 : -1;
-  let end = -1;
-  while (pos < text.length) {
-    const nl = text.indexOf("\n", pos);
-    const next = nl === -1 ? text.length : nl + 1;
-    if (line === offset) start = pos;
-    if (line === last) end = next;
-    pos = next;
-    line++;
-  }
-  const totalLines = line - 1;
-  const content = start === -1 || limit <= 0 ? "" : text.slice(start, end === -1 ? text.length : end);
-  return { content, totalLines, endLine: Math.max(offset - 1, Math.min(last, totalLines)) };
-}

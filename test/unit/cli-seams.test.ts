@@ -6,7 +6,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { closest, didYouMean, editDistance } from "../../src/cli/suggest.js";
+import { closest, didYouMean } from "../../src/cli/suggest.js";
+import { editDistance } from "../../src/support/nearest.js";
 import { schemaType } from "../../src/cli/format.js";
 import {
   logDir,
