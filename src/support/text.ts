@@ -21,4 +21,3 @@ export function splitLinesKeepEnds(text: string): string[] {
   if (start < text.length) lines.push(text.slice(start));
   return lines;
 }
-
