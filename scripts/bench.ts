@@ -6,7 +6,7 @@
  *                                      or ../bench-corpus; a missing one is built there with
  *                                      scripts/bench/make-corpus.sh, pinned npm packages)
  *   npm run bench -- --quick           small generated corpus, few runs (CI); writes a temp file
- *   options: --corpus DIR  --runs N  --out FILE  --rows a,b,c,d,e,f,g,h,j
+ *   options: --corpus DIR  --runs N  --out FILE  --rows a,b,c,d,e,f,g,h,j,k
  *
  * The daemon and the CLI are the compiled ones in dist/ (built when missing). The daemon runs
  * with --trace-gc so row f can count collections per phase.
@@ -38,6 +38,7 @@ import { corpusFacts, findSmallFile, makeQuickCorpus, type CorpusFacts } from ".
 import { firstGrepRows, warmSearchRows, type BenchKit } from "./bench/search-rows.js";
 import { journalRows } from "./bench/journal.js";
 import { confinedOpenRows } from "./bench/confined-open.js";
+import { commandRuleRows } from "./bench/command-rules.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const DAEMON = path.join(REPO, "dist/daemon/entry.js");
@@ -585,7 +586,7 @@ async function main(): Promise<void> {
   const runs = Number(values.runs ?? (quick ? 3 : 7));
   if (!Number.isInteger(runs) || runs < 1)
     throw new Error(`--runs must be a positive integer (got ${values.runs})`);
-  const rowsWanted = new Set((values.rows ?? "a,b,c,d,e,f,g,h,j").split(","));
+  const rowsWanted = new Set((values.rows ?? "a,b,c,d,e,f,g,h,j,k").split(","));
   const started = new Date();
 
   if (!existsSync(DAEMON) || !existsSync(CLI)) {
@@ -665,6 +666,11 @@ async function main(): Promise<void> {
       const measured = (await guarded(c, "h", () => confinedOpenRows(c.corpus, c.runs))) ?? [];
       c.rows.push(...measured.map((m) => ({ id: "h", ...m, goal: "report", met: "n/a" as const })));
     }
+    if (rowsWanted.has("k")) {
+      log("rows k");
+      const measured = (await guarded(c, "k", async () => commandRuleRows(c.runs))) ?? [];
+      c.rows.push(...measured.map((m) => ({ id: "k", ...m, goal: "report", met: "n/a" as const })));
+    }
     if (rowsWanted.has("j")) {
       log("rows j, j2");
       await guarded(c, "j", async () => c.rows.push(...(await journalRows({ repo: REPO, runs, quick }))));
@@ -672,7 +678,7 @@ async function main(): Promise<void> {
   } finally {
     await daemon.stop();
   }
-  const order = ["a", "b", "c", "c2", "d", "d2", "e", "f", "g", "h", "j", "j2"];
+  const order = ["a", "b", "c", "c2", "d", "d2", "e", "f", "g", "h", "j", "j2", "k"];
   c.rows.sort((x, y) => order.indexOf(x.id) - order.indexOf(y.id));
   const out = path.resolve(
     values.out ??
