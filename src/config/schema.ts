@@ -161,7 +161,7 @@ export const CONFIG_SECTIONS = {
       Type.Integer({ minimum: 0 }),
       8 * 1024 * 1024,
       "an integer >= 0 (bytes)",
-      "Files larger than this are recorded by hash only, as not undoable, instead of being copied into the journal.",
+      "Files larger than this are not copied into the journal: they are recorded by size, mtime and inode (never read whole), as not undoable.",
     ),
   },
   feed: {

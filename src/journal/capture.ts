@@ -16,7 +16,7 @@ export const MAX_TREE_ITEMS = 10_000;
 const READ_CHUNK = 1024 * 1024;
 
 export interface ContentLimits {
-  /** Files larger than this are recorded by hash only, as not undoable. */
+  /** Files larger than this are recorded without their bytes, as not undoable. */
   readonly maxFileBytes: number;
   /** Bytes of content this entry may still keep (shared by all of its paths). */
   budget: number;
@@ -33,6 +33,11 @@ export class Capture {
   constructor(
     /** Present for before-images: keep the bytes within these limits. */
     readonly content: ContentLimits | undefined,
+    /**
+     * Files larger than this are identified by size, mtime and inode instead of a content hash
+     * (in before and after alike), so a change to a huge file never reads it whole.
+     */
+    readonly hashLimit: number,
   ) {}
 
   addBlob(bytes: Buffer): readonly [number, number] {
@@ -134,7 +139,10 @@ export async function captureRoot(
       const tooBig = limits !== undefined && st.size > limits.maxFileBytes;
       const overBudget = limits !== undefined && !tooBig && st.size > limits.budget;
       const keep = limits !== undefined && !tooBig && !overBudget;
-      const image = await readFileImage(abs, keep);
+      const image =
+        st.size > capture.hashLimit
+          ? { hash: `stat:${st.size}:${st.mtimeMs}:${st.ino}`, size: st.size }
+          : await readFileImage(abs, keep);
       const base = {
         path: name,
         kind: "file" as const,

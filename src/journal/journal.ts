@@ -10,7 +10,7 @@
  * needs --force). Undo restores every path of an entry through the confined fs, all or nothing,
  * and is itself an entry.
  */
-import { lstat, mkdir, readFile, symlink, unlink, writeFile, chmod } from "node:fs/promises";
+import { chmod, lstat, mkdir, readdir, readFile, symlink, unlink, writeFile } from "node:fs/promises";
 import { constants } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -176,6 +176,10 @@ export class Journal {
     }
     if ((st.mode & 0o077) !== 0) await chmod(dir, 0o700);
     await this.lock(path.join(dir, "lock"));
+    // A compaction a crash interrupted leaves its temp file; the journal itself is intact.
+    for (const name of await readdir(dir)) {
+      if (/^\..*\.\d+\.tmp$/.test(name)) await unlink(path.join(dir, name)).catch(() => undefined);
+    }
     await writeFile(path.join(dir, "workspace"), `${workspace.root}\n`, { mode: 0o600 }).catch(
       () => undefined,
     );
@@ -214,6 +218,11 @@ export class Journal {
         } catch (err) {
           alive = (err as NodeJS.ErrnoException).code === "EPERM";
         }
+      }
+      // A pid reused by an unrelated process since the owner died does not hold the lock.
+      if (alive) {
+        const cmdline = await readFile(`/proc/${owner}/cmdline`, "utf8").catch(() => undefined);
+        if (cmdline !== undefined && !/toold|daemon[/\\]entry/.test(cmdline)) alive = false;
       }
       if (alive) throw new Error(`another toold daemon (pid ${owner}) records this workspace's journal`);
       await unlink(file).catch(() => undefined);
@@ -333,6 +342,7 @@ export class Journal {
       withContent
         ? { maxFileBytes: this.config.max_file_bytes, budget: Math.floor(this.config.max_bytes / 4) }
         : undefined,
+      this.config.max_file_bytes,
     );
     const rel = (abs: string) => this.opts.workspace.relative(abs);
     for (const root of roots) await captureRoot(capture, root.abs, root.tree, rel);
