@@ -1,7 +1,7 @@
 // Layers of src/, each importing only from those before it (docs/architecture.md):
 //   protocol → support → workspace, config → cache, search, index, exec, journal → tools
 //   → policy → dispatch → daemon
-// client, cli and mcp (the callers' side) import protocol, support, the locating code and client.
+// client, cli and mcp (the callers' side) import protocol, support, the locating code (locate, socket-dir, registry) and client.
 const layers = [
   ["protocol"],
   ["support", "version\\.ts"],
@@ -45,7 +45,7 @@ module.exports = {
         pathNot: [
           "^src/(protocol|support|client|cli|mcp)/",
           "^src/version\\.ts$",
-          "^src/workspace/(locate|socket-dir)\\.ts$",
+          "^src/workspace/(locate|socket-dir|registry)\\.ts$",
           // `toold config check` validates vtcode.toml without a daemon.
           "^src/config/",
           // `toold start --foreground` runs the daemon's composition root in this process.

@@ -6,7 +6,7 @@
  *                                      or ../bench-corpus; a missing one is built there with
  *                                      scripts/bench/make-corpus.sh, pinned npm packages)
  *   npm run bench -- --quick           small generated corpus, few runs (CI); writes a temp file
- *   options: --corpus DIR  --runs N  --out FILE  --rows a,b,c,d,e,f,g,h,j,k
+ *   options: --corpus DIR  --runs N  --out FILE  --rows a,b,c,d,e,f,g,h,j,x,k
  *
  * The daemon and the CLI are the compiled ones in dist/ (built when missing). The daemon runs
  * with --trace-gc so row f can count collections per phase.
@@ -35,6 +35,7 @@ import {
   type MessageConnection,
 } from "vscode-jsonrpc/node";
 import { corpusFacts, findSmallFile, makeQuickCorpus, type CorpusFacts } from "./bench/corpus.js";
+import { execRows } from "./bench/exec-latency.js";
 import { firstGrepRows, warmSearchRows, type BenchKit } from "./bench/search-rows.js";
 import { journalRows } from "./bench/journal.js";
 import { confinedOpenRows } from "./bench/confined-open.js";
@@ -586,7 +587,7 @@ async function main(): Promise<void> {
   const runs = Number(values.runs ?? (quick ? 3 : 7));
   if (!Number.isInteger(runs) || runs < 1)
     throw new Error(`--runs must be a positive integer (got ${values.runs})`);
-  const rowsWanted = new Set((values.rows ?? "a,b,c,d,e,f,g,h,j,k").split(","));
+  const rowsWanted = new Set((values.rows ?? "a,b,c,d,e,f,g,h,j,x,k").split(","));
   const started = new Date();
 
   if (!existsSync(DAEMON) || !existsSync(CLI)) {
@@ -666,6 +667,12 @@ async function main(): Promise<void> {
       const measured = (await guarded(c, "h", () => confinedOpenRows(c.corpus, c.runs))) ?? [];
       c.rows.push(...measured.map((m) => ({ id: "h", ...m, goal: "report", met: "n/a" as const })));
     }
+    if (rowsWanted.has("x")) {
+      log("rows x, x2");
+      await guarded(c, "x", async () =>
+        c.rows.push(...(await execRows({ ...c, daemon: DAEMON, connect: connectLsp }))),
+      );
+    }
     if (rowsWanted.has("k")) {
       log("rows k");
       const measured = (await guarded(c, "k", async () => commandRuleRows(c.runs))) ?? [];
@@ -678,7 +685,7 @@ async function main(): Promise<void> {
   } finally {
     await daemon.stop();
   }
-  const order = ["a", "b", "c", "c2", "d", "d2", "e", "f", "g", "h", "j", "j2", "k"];
+  const order = ["a", "b", "c", "c2", "d", "d2", "e", "f", "g", "h", "j", "j2", "x", "x2", "k"];
   c.rows.sort((x, y) => order.indexOf(x.id) - order.indexOf(y.id));
   const out = path.resolve(
     values.out ??

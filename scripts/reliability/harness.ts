@@ -40,7 +40,8 @@ export async function makeSandbox(opts: { toml?: string; prefix?: string } = {})
   await mkdir(runDir, { mode: 0o700 });
   if (opts.toml !== undefined) await writeFile(path.join(root, "vtcode.toml"), opts.toml);
   const socket = path.join(runDir, "toold.sock");
-  const env: NodeJS.ProcessEnv = { ...process.env, TOOLD_SOCKET: socket };
+  // The runtime folder (registry, lock) in the sandbox too: nothing reaches the user's own.
+  const env: NodeJS.ProcessEnv = { ...process.env, TOOLD_SOCKET: socket, TOOLD_RUNTIME_DIR: runDir };
   delete env.XDG_RUNTIME_DIR;
   return {
     base,

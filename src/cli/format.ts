@@ -191,6 +191,9 @@ const COUNTER_FIELDS = new Set([
   "events",
   "rescans",
   "rebuilds",
+  "started",
+  "killed",
+  "timedOut",
 ]);
 
 /**

@@ -17,7 +17,7 @@ import {
   RpcError,
 } from "../client/index.js";
 import { VERSION } from "../version.js";
-import { WorkspaceError } from "../workspace/locate.js";
+import { unsupportedPlatform, WorkspaceError } from "../workspace/locate.js";
 import {
   EXIT,
   fail,
@@ -87,6 +87,8 @@ async function unknownOption(cmd: Command, err: Error): Promise<never> {
 }
 
 async function run(argv: string[]): Promise<number> {
+  const unsupported = unsupportedPlatform();
+  if (unsupported) return fail(unsupported, EXIT.toolError);
   const { name, rest } = splitCommand(argv);
   if (name === undefined) {
     if (rest.includes("-v") || rest.includes("--version")) {

@@ -11,6 +11,8 @@ import {
   ConfigGet,
   ConfigReload,
   DaemonShutdown,
+  ExecKill,
+  ExecSessions,
   DaemonStats,
   DaemonStatus,
   Initialize,
@@ -23,6 +25,7 @@ import {
   WorkspaceSubscribe,
   WorkspaceUnsubscribe,
   type ApproveParams,
+  type ExecSessionInfo,
   type ConfigWarnings,
   type JournalListResult,
   type JournalUndoParams,
@@ -38,12 +41,14 @@ import {
   type ToolResult,
 } from "../protocol/methods.js";
 import { VERSION } from "../version.js";
-import { locateWorkspace, socketPathFor } from "../workspace/locate.js";
+import { locateWorkspace, runtimeFiles, socketPathFor } from "../workspace/locate.js";
+import { isOwnerAlive, readState } from "../workspace/registry.js";
 import { checkPrivateDir, SocketDirError } from "../workspace/socket-dir.js";
 import { ConnectionClosedError, RpcError, RpcPeer } from "./peer.js";
 import { DaemonStartError, spawnDaemon } from "./spawn.js";
 
 export { ConnectionClosedError, DaemonStartError, RpcError };
+export type { ExecSessionInfo };
 export type {
   ApproveParams,
   ConfigWarnings,
@@ -70,7 +75,12 @@ export class DaemonUnreachableError extends Error {
 export interface ConnectOptions {
   /** Workspace folder; default: located from `cwd` (nearest vtcode.toml or .git). */
   workspace?: string;
-  /** Socket path; default: from the workspace ($TOOLD_SOCKET, $XDG_RUNTIME_DIR, tmpdir). */
+  /**
+   * Socket path; default: $TOOLD_SOCKET, else the running daemon's (from the per-user registry,
+   * whichever environment started it), else `<runtime>/<id>.sock`. With an explicit path, when
+   * nothing listens there and a daemon already serves the workspace elsewhere, that one is used
+   * (one workspace has one daemon); with autoStart off, the error names its socket.
+   */
   socket?: string;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
@@ -96,7 +106,7 @@ export interface CallOptions {
 }
 
 export interface ResolvedTarget {
-  workspace: string;
+  readonly workspace: string;
   socket: string;
 }
 
@@ -104,8 +114,21 @@ export function resolveTarget(
   opts: Pick<ConnectOptions, "workspace" | "socket" | "cwd" | "env">,
 ): ResolvedTarget {
   const env = opts.env ?? process.env;
-  const workspace = locateWorkspace(opts.workspace, opts.cwd ?? process.cwd());
-  return { workspace, socket: socketPathFor(workspace, opts.socket, env) };
+  const workspace = locateWorkspace(opts.workspace, opts.cwd ?? process.cwd(), env);
+  const socket = socketPathFor(workspace, opts.socket, env);
+  if (explicitSocket(opts, env)) return { workspace, socket };
+  return { workspace, socket: registeredSocket(workspace, env) ?? socket };
+}
+
+function explicitSocket(opts: Pick<ConnectOptions, "socket">, env: NodeJS.ProcessEnv): boolean {
+  return opts.socket !== undefined || Boolean(env.TOOLD_SOCKET);
+}
+
+/** Where the registry says this workspace's live daemon listens, whichever environment started it. */
+function registeredSocket(workspace: string, env: NodeJS.ProcessEnv): string | undefined {
+  // The state file's place depends on the workspace and the runtime folder only, not the socket.
+  const owner = readState(runtimeFiles(workspace, "", env).state);
+  return owner && owner.workspace === workspace && isOwnerAlive(owner) ? owner.socket : undefined;
 }
 
 /**
@@ -174,14 +197,25 @@ async function openSession(
       socket = await connectSocket(target.socket);
     } catch (err) {
       if (!isNotListening(err)) throw err;
+      const env = opts.env ?? process.env;
+      const registered = registeredSocket(target.workspace, env);
+      const elsewhere = registered !== undefined && registered !== target.socket ? registered : undefined;
+      // The daemon may have been restarted on another socket since (the client reconnecting).
+      if (elsewhere !== undefined && !explicitSocket(opts, env) && attempt < 2) {
+        target.socket = elsewhere;
+        continue;
+      }
       if (!autoStart) {
         throw new DaemonUnreachableError(
-          `no toold daemon is running for ${target.workspace} (socket ${target.socket}); start it with \`${startCommand(target, opts)}\``,
+          elsewhere !== undefined
+            ? `no toold daemon listens on ${target.socket}; the daemon of ${target.workspace} listens on ${elsewhere} (pass --socket ${shellWord(elsewhere)}, or drop --socket and TOOLD_SOCKET)`
+            : `no toold daemon is running for ${target.workspace} (socket ${target.socket}); start it with \`${startCommand(target, opts)}\``,
         );
       }
       if (attempt >= 2)
         throw new DaemonUnreachableError(`the daemon started but ${target.socket} does not answer`);
-      await spawnDaemon({
+      // A daemon of this workspace found running elsewhere (another socket) is the one to use.
+      target.socket = await spawnDaemon({
         workspace: target.workspace,
         socket: target.socket,
         ...(opts.env ? { env: opts.env } : {}),
@@ -330,6 +364,14 @@ export class ToolDClient {
   /** Re-reads vtcode.toml; rejects with RpcError(ErrorCodes.ConfigInvalid) and the reasons when invalid. */
   reloadConfig(): Promise<ReloadResult> {
     return this.request(ConfigReload, {});
+  }
+  /** The exec sessions the daemon holds (exec_command that still run, or exited with output unread). */
+  async sessions(): Promise<ExecSessionInfo[]> {
+    return (await this.request(ExecSessions, {})).sessions;
+  }
+  /** Ends a session and every process it started; rejects with RpcError -32602 for an unknown id. */
+  async killSession(sessionId: number): Promise<ExecSessionInfo> {
+    return (await this.request(ExecKill, { session_id: sessionId })).session;
   }
   /** Asks the daemon to drain and exit; resolves once its socket is gone. */
   async shutdown(timeoutMs = 30_000): Promise<void> {

@@ -16,7 +16,7 @@ export class DaemonStartError extends Error {
 
 type StartupMessage =
   | { type: "ready"; pid: number; socket: string }
-  | { type: "already-running"; pid: number }
+  | { type: "already-running"; pid: number; socket?: string }
   | { type: "error"; message: string };
 
 /** The daemon entry next to this module: dist/daemon/entry.js, or the .ts source under tsx. */
@@ -58,8 +58,12 @@ export interface SpawnOptions {
   timeoutMs?: number;
 }
 
-/** Spawns a detached daemon and resolves when it (or a rival that won the race) answers. */
-export async function spawnDaemon(opts: SpawnOptions): Promise<void> {
+/**
+ * Spawns a detached daemon and resolves with the socket to use once it answers: its own, or that
+ * of the daemon that already serves the workspace (a rival that won the race, or one started
+ * with another socket).
+ */
+export async function spawnDaemon(opts: SpawnOptions): Promise<string> {
   const { file, execArgv } = daemonEntry();
   const timeoutMs = opts.timeoutMs ?? 15_000;
   // Loaded here, not at the top: only a call that finds no daemon pays for child_process.
@@ -96,10 +100,12 @@ export async function spawnDaemon(opts: SpawnOptions): Promise<void> {
   child.unref();
   switch (outcome.type) {
     case "ready":
-      return;
-    case "already-running":
-      await waitForSocket(opts.socket, timeoutMs);
-      return;
+      return opts.socket;
+    case "already-running": {
+      const socket = outcome.socket ?? opts.socket;
+      await waitForSocket(socket, timeoutMs);
+      return socket;
+    }
     case "error":
       throw new DaemonStartError(outcome.message);
     case "exit":

@@ -91,6 +91,7 @@ function buildConfig(
     },
     commands: section("commands"),
     cache: section("cache"),
+    exec: section("exec"),
     journal: section("journal"),
     feed: section("feed"),
     daemon: section("daemon"),

@@ -144,6 +144,20 @@ export const CONFIG_SECTIONS = {
       "Keep an in-memory index of the workspace tree, kept current by file watches (one inotify watch per folder), so list_files and grep_file do not walk the disk. Off: they walk it on every call.",
     ),
   },
+  exec: {
+    max_sessions: key(
+      Type.Integer({ minimum: 1, maximum: 1024 }),
+      32,
+      "an integer from 1 to 1024",
+      "exec_command sessions held at once: running ones, and exited ones whose output is not read yet. Past it exec_command is refused until one ends.",
+    ),
+    session_idle_timeout_secs: key(
+      Type.Integer({ minimum: 0 }),
+      3600,
+      "an integer >= 0 (seconds; 0 = never)",
+      "A session no call has used for this long is ended: a running command is killed with everything it started, an exited one's unread output is dropped. 0 = never.",
+    ),
+  },
   journal: {
     enabled: key(
       Type.Boolean(),
@@ -189,7 +203,7 @@ export const CONFIG_SECTIONS = {
       Type.Integer({ minimum: 0 }),
       10800,
       "an integer >= 0 (seconds; 0 = never)",
-      "Exit after this long with no connection and no call in flight. 0 = never.",
+      "Exit after this long with no connection, no call in flight and no exec session open. 0 = never.",
     ),
     log_level: key(
       Type.Union(LOG_LEVELS.map((l) => Type.Literal(l))),
@@ -262,6 +276,7 @@ export interface Config {
   readonly tools: SectionValues<Sections["tools"]>;
   readonly commands: SectionValues<Sections["commands"]>;
   readonly cache: SectionValues<Sections["cache"]>;
+  readonly exec: SectionValues<Sections["exec"]>;
   readonly journal: SectionValues<Sections["journal"]>;
   readonly feed: SectionValues<Sections["feed"]>;
   readonly daemon: SectionValues<Sections["daemon"]>;

@@ -3,8 +3,9 @@
  * listen → serve → one idempotent `shutdown()` (drain, close, remove socket and state file).
  * `entry.ts` runs it as a process; tests may construct a `Daemon` directly.
  */
-import { chmodSync, lstatSync, statSync, unlinkSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import type { Logger, LevelWithSilent } from "pino";
 import { ConfigError, loadConfig, type LoadedConfig } from "../config/load.js";
@@ -17,10 +18,17 @@ import { BufferPool } from "../support/memory-pool.js";
 import { FileCache } from "../cache/file-cache.js";
 import { WorkspaceIndex } from "../index/workspace-index.js";
 import { ToolRegistry } from "../tools/registry.js";
+import { SessionManager } from "../exec/manager.js";
 import { Journal, journalDirFor } from "../journal/journal.js";
 import { ChangeFeed } from "../journal/feed.js";
 import { VERSION } from "../version.js";
-import { locateWorkspace, runtimeFiles, socketPathFor, type RuntimeFiles } from "../workspace/locate.js";
+import {
+  locateWorkspace,
+  runtimeFiles,
+  socketPathFor,
+  workspaceId,
+  type RuntimeFiles,
+} from "../workspace/locate.js";
 import { Workspace } from "../workspace/workspace.js";
 import { createRootLogger, setLogRotation } from "./logger.js";
 import { DaemonServer } from "./server.js";
@@ -34,6 +42,7 @@ import {
   updateState,
   type DaemonState,
 } from "./state-file.js";
+import type { LastRun } from "../workspace/registry.js";
 
 /** How often the daemon checks that its socket file is still there ($TOOLD_SOCKET_CHECK_MS: tests). */
 const SOCKET_WATCH_INTERVAL_MS =
@@ -54,7 +63,7 @@ export interface DaemonOptions {
 /** Messages a detached daemon sends its starter over the IPC channel. */
 export type StartupMessage =
   | { type: "ready"; pid: number; socket: string }
-  | { type: "already-running"; pid: number }
+  | { type: "already-running"; pid: number; socket: string }
   | { type: "error"; message: string };
 
 export class Daemon {
@@ -67,11 +76,14 @@ export class Daemon {
   /** The watched workspace tree; undefined while `[cache] watch` is off. */
   private index: WorkspaceIndex | undefined;
   private readonly server: DaemonServer;
+  /** exec_command sessions: they keep the daemon up while they run, and end with it. */
+  private readonly sessions: SessionManager;
   private readonly journal: Journal;
   private readonly feed: ChangeFeed;
   private state: DaemonState;
   private draining = false;
   private shutdownPromise: Promise<void> | undefined;
+  private stopReason: string | undefined;
   private markStopped!: () => void;
   /** Resolves when a shutdown, whatever started it, has finished. */
   readonly stopped = new Promise<void>((resolve) => (this.markStopped = resolve));
@@ -90,7 +102,7 @@ export class Daemon {
   ) {
     this.config = config;
     this.log = rootLog.child({ module: "daemon" });
-    this.files = runtimeFiles(opts.socket);
+    this.files = runtimeFiles(opts.workspace, opts.socket, daemonEnv(opts));
     this.pool = new BufferPool({
       enabled: config.optimization.memory_pool.enabled,
       maxPerClass: config.optimization.memory_pool.max_string_pool_size,
@@ -125,16 +137,19 @@ export class Daemon {
     );
     this.journal = new Journal({
       workspace,
-      dir: journalDirFor(
-        opts.workspace,
-        opts.stateDir ? { ...process.env, TOOLD_STATE_DIR: opts.stateDir } : process.env,
-      ),
+      dir: journalDirFor(opts.workspace, daemonEnv(opts)),
       config: () => this.config,
       log: rootLog.child({ module: "journal" }),
       listener: this.feed,
     });
     this.fileCache = new FileCache({ maxBytes: config.cache.max_bytes });
     if (config.cache.watch) this.index = this.newIndex();
+    this.sessions = new SessionManager({
+      limits: () => this.config.exec,
+      log: rootLog.child({ module: "exec" }),
+      workspaceKey: workspaceId(opts.workspace),
+      onChange: () => this.armIdleTimer(),
+    });
     const dispatcher = new Dispatcher({
       registry: this.registry,
       pool: this.pool,
@@ -146,6 +161,7 @@ export class Daemon {
       log: rootLog.child({ module: "dispatch" }),
       files: this.fileCache,
       index: () => this.index,
+      sessions: this.sessions,
     });
     this.server = new DaemonServer({
       dispatcher,
@@ -173,15 +189,16 @@ export class Daemon {
       cache: this.fileCache,
       log: this.rootLog.child({ module: "index" }),
       // The sync cookies' folder goes in the daemon's private runtime folder, out of tools' reach.
-      privateDir: this.files.dir,
+      privateDir: this.files.socketDir,
       onChange: (changes) => this.feed.publish(changes),
     });
   }
 
   /** Takes the lock, binds the socket, and starts serving. */
   async start(): Promise<void> {
-    ensurePrivateDir(this.files.dir, os.userInfo().uid);
-    acquireStateLock(this.files.state, this.state);
+    ensurePrivateDir(this.files.socketDir, os.userInfo().uid);
+    ensurePrivateDir(this.files.registryDir, os.userInfo().uid);
+    await acquireStateLock(this.files.state, this.files.last, this.state);
     try {
       this.removeStaleSocket();
       await this.server.listen(this.opts.socket);
@@ -197,6 +214,7 @@ export class Daemon {
     this.socketWatch = setInterval(() => this.checkSocket(), SOCKET_WATCH_INTERVAL_MS);
     this.socketWatch.unref();
     this.sweepLeftovers();
+    this.startExec();
     // In the background: a call that changes files waits for it.
     void this.journal.open();
     // In the background: calls that need the tree before it is built wait for it.
@@ -224,6 +242,20 @@ export class Daemon {
         }
       })
       .catch((err: Error) => log.warn({ err: err.message }, "temp-file sweep failed"));
+  }
+
+  /** In the background: probe process containment, and end what a killed daemon's sessions left. */
+  private startExec(): void {
+    const log = this.rootLog.child({ module: "exec" });
+    try {
+      this.sessions.sweepOrphans();
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, "orphan sweep failed");
+    }
+    this.sessions
+      .warmUp()
+      .then((c) => log.info({ containment: c.mode, how: c.summary }, "exec containment"))
+      .catch((err: Error) => log.warn({ err: err.message }, "containment probe failed"));
   }
 
   /** We hold the lock, so a socket file left at our path belongs to a dead daemon. */
@@ -259,9 +291,9 @@ export class Daemon {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     const secs = this.config.daemon.idle_timeout_secs;
-    if (secs === 0 || this.draining || this.server.connectionCount > 0) return;
+    if (secs === 0 || this.draining || this.server.connectionCount > 0 || this.sessions.open > 0) return;
     this.idleTimer = setTimeout(() => {
-      if (this.server.connectionCount === 0 && this.stats.inFlight === 0) {
+      if (this.server.connectionCount === 0 && this.stats.inFlight === 0 && this.sessions.open === 0) {
         void this.shutdown(`idle for ${secs} s`);
       }
     }, secs * 1000);
@@ -285,6 +317,7 @@ export class Daemon {
       maxPerClass: loaded.config.optimization.memory_pool.max_string_pool_size,
     });
     this.fileCache.configure(loaded.config.cache.max_bytes);
+    this.sessions.reconfigure();
     if (loaded.config.cache.watch && !this.index) {
       this.index = this.newIndex();
       void this.index.start();
@@ -304,6 +337,7 @@ export class Daemon {
 
   /** Idempotent: refuse new calls, let in-flight calls finish (bounded), then close and clean up. */
   shutdown(reason: string): Promise<void> {
+    this.stopReason ??= reason;
     this.shutdownPromise ??= (async () => {
       this.draining = true;
       this.log.info({ reason, inFlight: this.stats.inFlight }, "shutting down");
@@ -319,6 +353,8 @@ export class Daemon {
       // Give the last responses a moment to flush before the sockets go.
       await new Promise((r) => setTimeout(r, 10));
       this.server.closeAll();
+      // Every session ends with the daemon, and every process it started with it.
+      await this.sessions.shutdown();
       await stopped;
       if (this.socketIno !== undefined) {
         try {
@@ -327,7 +363,13 @@ export class Daemon {
           /* already gone */
         }
       }
-      releaseStateLock(this.files.state, process.pid);
+      const ended: LastRun = {
+        ...this.state,
+        ended: "stopped",
+        endedAt: new Date().toISOString(),
+        reason: this.stopReason ?? reason,
+      };
+      releaseStateLock(this.files.state, process.pid, this.files.last, ended);
       this.registry.dispose();
       this.feed.dispose();
       await this.journal.close();
@@ -338,6 +380,11 @@ export class Daemon {
     })();
     return this.shutdownPromise;
   }
+}
+
+/** The environment the daemon's paths follow: `--state-dir` stands for $TOOLD_STATE_DIR. */
+function daemonEnv(opts: DaemonOptions): NodeJS.ProcessEnv {
+  return opts.stateDir ? { ...process.env, TOOLD_STATE_DIR: opts.stateDir } : process.env;
 }
 
 function parseDaemonArgs(argv: string[]): DaemonOptions {
@@ -384,12 +431,13 @@ export async function main(argv: string[]): Promise<void> {
     opts = parseDaemonArgs(argv);
     const loaded = await loadConfig(opts.workspace);
     config = loaded.config;
-    // Before the logger: its file lives in the socket folder, and creating that folder for the
-    // log (mode 0755) would make the private-folder check refuse every first start.
-    ensurePrivateDir(runtimeFiles(opts.socket).dir, os.userInfo().uid);
+    const files = runtimeFiles(opts.workspace, opts.socket, daemonEnv(opts));
+    ensurePrivateDir(files.socketDir, os.userInfo().uid);
+    // Logs may name files and commands: the log folder is the user's alone.
+    if (!opts.foreground) mkdirSync(path.dirname(files.log), { recursive: true, mode: 0o700 });
     log = createRootLogger({
       level: config.daemon.log_level as LevelWithSilent,
-      file: opts.foreground ? undefined : runtimeFiles(opts.socket).log,
+      file: opts.foreground ? undefined : files.log,
       rotation: { maxBytes: config.daemon.log_max_bytes, maxFiles: config.daemon.log_max_files },
     });
     for (const warning of loaded.warnings) log.warn({ file: loaded.file }, warning);
@@ -406,8 +454,17 @@ export async function main(argv: string[]): Promise<void> {
     await daemon.start();
   } catch (err) {
     if (err instanceof AlreadyRunningError) {
-      log.info({ owner: err.owner.pid }, "another daemon owns this workspace; exiting");
-      tellStarter({ type: "already-running", pid: err.owner.pid });
+      if (!process.send) {
+        // Run by hand (--foreground): one readable line, and a failure exit.
+        process.stderr.write(`toold: ${err.message}; stop it first with \`toold stop\`\n`);
+        process.exitCode = 1;
+        return;
+      }
+      log.info(
+        { owner: err.owner.pid, socket: err.owner.socket },
+        "another daemon owns this workspace; exiting",
+      );
+      tellStarter({ type: "already-running", pid: err.owner.pid, socket: err.owner.socket });
       process.exitCode = 0;
       return;
     }

@@ -35,6 +35,7 @@ import type { AnyToolDefinition, ToolContext } from "../tools/shared/types.js";
 import type { Workspace } from "../workspace/workspace.js";
 import type { FileCache } from "../cache/file-cache.js";
 import type { WorkspaceIndex } from "../index/workspace-index.js";
+import type { SessionManager } from "../exec/manager.js";
 import type { Journal } from "../journal/journal.js";
 import type { ChangeFeed } from "../journal/feed.js";
 import type { Stats } from "./stats.js";
@@ -72,6 +73,8 @@ export interface DispatchDeps {
   readonly files: FileCache;
   /** The warm workspace index, when `[cache] watch` is on (read at each call: it may be swapped on reload). */
   readonly index?: () => WorkspaceIndex | undefined;
+  /** The exec sessions (exec_command, write_stdin, `exec/sessions`, `exec/kill`). */
+  readonly sessions?: SessionManager;
   /** Records changes made through tools and undoes them (absent: nothing is journaled). */
   readonly journal?: Journal;
   /** The live feed of workspace changes for `workspace/subscribe`. */
@@ -189,6 +192,31 @@ export class Dispatcher {
       }),
     );
 
+    conn.onRequest(
+      R.ExecSessionsRequest,
+      guarded("exec/sessions", () => ({ sessions: this.deps.sessions?.list() ?? [] })),
+    );
+    conn.onRequest(
+      R.ExecKillRequest,
+      guarded("exec/kill", async (raw: { session_id: number }) => {
+        const params = requireObject(raw, "exec/kill");
+        const id = params.session_id;
+        if (typeof id !== "number" || !Number.isInteger(id)) {
+          throw new ResponseError(
+            ErrorCodes.InvalidParams,
+            'exec/kill: "session_id" must be an integer, e.g. {"session_id": 1234} (exec/sessions lists them)',
+          );
+        }
+        const ended = await this.deps.sessions?.kill(id);
+        if (!ended) {
+          throw new ResponseError(
+            ErrorCodes.InvalidParams,
+            `exec/kill: no session ${id}: it never existed, already ended, or exited and its output was read (exec/sessions lists the open ones)`,
+          );
+        }
+        return { session: ended };
+      }),
+    );
     conn.onRequest(
       R.JournalListRequest,
       guarded("journal/list", async (raw: JournalListParams) => {
@@ -313,6 +341,7 @@ export class Dispatcher {
       log,
       files: this.deps.files,
       ...(index ? { index } : {}),
+      ...(this.deps.sessions ? { sessions: this.deps.sessions } : {}),
       ...(progressToken !== undefined
         ? {
             progressToken,
@@ -407,6 +436,7 @@ export class Dispatcher {
       memoryPool: pool.stats(),
       fileCache: this.deps.files.stats(),
       index: this.deps.index?.()?.stats() ?? { enabled: false },
+      ...(this.deps.sessions ? { sessions: this.deps.sessions.stats() } : {}),
       process: {
         rssBytes: mem.rss,
         heapUsedBytes: mem.heapUsed,

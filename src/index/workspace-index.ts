@@ -160,6 +160,8 @@ export class WorkspaceIndex {
   private pending = new Set<string>();
   /** Folders whose event said "something changed here" without a name. */
   private pendingRescan = new Set<string>();
+  /** The root's `.git/info/exclude` changed since the last flush. */
+  private excludeChanged = false;
   /** Cookies whose event arrived: their waiters are released after the events before them. */
   private pendingCookies = new Set<string>();
   private flushScheduled = false;
@@ -168,6 +170,8 @@ export class WorkspaceIndex {
   private readonly cookieWaiters = new Map<string, () => void>();
   private cookieDir: string | undefined;
   private cookieWatcher: FSWatcher | undefined;
+  /** `.git/info` of the root repository, whose `exclude` holds ignore rules. */
+  private gitInfoWatcher: FSWatcher | undefined;
 
   constructor(options: WorkspaceIndexOptions) {
     this.root = options.root;
@@ -204,6 +208,7 @@ export class WorkspaceIndex {
   private async build(): Promise<void> {
     const started = performance.now();
     this.setUpCookies();
+    this.watchGitInfo();
     await this.scanTree("");
     this.buildMs = performance.now() - started;
     this.isReady = true;
@@ -226,6 +231,27 @@ export class WorkspaceIndex {
     this.cookieWatcher = this.watchDir(dir, (_event, name) => {
       if (name?.startsWith(COOKIE_PREFIX)) this.enqueueCookie(name);
     });
+  }
+
+  /**
+   * The root's `.git/info/exclude` holds ignore rules too: one more watch, on `.git/info`, so an
+   * edit to it applies at the next call like an edit to `.gitignore`.
+   */
+  private watchGitInfo(): void {
+    const info = path.join(this.root, ".git", "info");
+    try {
+      if (!lstatSync(info).isDirectory()) return;
+    } catch {
+      return;
+    }
+    this.gitInfoWatcher = this.watchDir(info, (_event, name) => {
+      if (name === "exclude" || name === null) this.enqueueExcludeChange();
+    });
+  }
+
+  private enqueueExcludeChange(): void {
+    this.excludeChanged = true;
+    this.scheduleFlush();
   }
 
   private watchDir(
@@ -456,6 +482,8 @@ export class WorkspaceIndex {
     this.pendingRescan = new Set();
     this.pendingCookies = new Set();
     const ignoreChanged = new Set<string>();
+    if (this.excludeChanged) ignoreChanged.add("");
+    this.excludeChanged = false;
     const changes: IndexChange[] = [];
     for (const rel of paths) {
       const name = baseName(rel);
@@ -667,7 +695,7 @@ export class WorkspaceIndex {
       healthy: this.healthy,
       dirs: this.dirs.size,
       files: this.fileCount,
-      watches: watches + (this.cookieWatcher ? 1 : 0),
+      watches: watches + (this.cookieWatcher ? 1 : 0) + (this.gitInfoWatcher ? 1 : 0),
       unindexed: this.unindexed.size,
       events: this.events,
       syncs: this.syncs,
@@ -681,6 +709,7 @@ export class WorkspaceIndex {
     this.disposed = true;
     for (const node of this.dirs.values()) node.watcher?.close();
     this.cookieWatcher?.close();
+    this.gitInfoWatcher?.close();
     if (this.cookieDir) rmSync(this.cookieDir, { recursive: true, force: true });
     this.dirs.clear();
     for (const resolve of this.cookieWaiters.values()) resolve();

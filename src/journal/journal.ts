@@ -12,7 +12,6 @@
  */
 import { chmod, lstat, mkdir, readdir, readFile, symlink, unlink, writeFile } from "node:fs/promises";
 import { constants } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import type { Logger } from "pino";
 import { ErrorCodes, ProtocolError } from "../protocol/errors.js";
@@ -28,7 +27,7 @@ import type { Config } from "../config/schema.js";
 import { removeConfined } from "../support/confined-fs.js";
 import { mkdirParents, writeFileAtomic } from "../support/fs-atomic.js";
 import { PathError } from "../support/path-error.js";
-import { workspaceId } from "../workspace/locate.js";
+import { stateDir, workspaceId } from "../workspace/locate.js";
 import { isWithin, type Workspace } from "../workspace/workspace.js";
 import { Capture, captureRoot, firstDifference, isUnder, stateOf } from "./capture.js";
 import { encodeFrame } from "./frames.js";
@@ -49,13 +48,8 @@ export interface StateEnv {
   readonly HOME?: string | undefined;
 }
 
-/** `$TOOLD_STATE_DIR`, else `$XDG_STATE_HOME/toold`, else `~/.local/state/toold`. */
-export function stateDirFor(env: StateEnv): string {
-  if (env.TOOLD_STATE_DIR) return path.resolve(env.TOOLD_STATE_DIR);
-  const xdg = env.XDG_STATE_HOME;
-  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(env.HOME || os.homedir(), ".local", "state");
-  return path.join(base, "toold");
-}
+/** `$TOOLD_STATE_DIR`, else `$XDG_STATE_HOME/toold`, else `~/.local/state/toold` (one definition, with the logs'). */
+export const stateDirFor: (env: StateEnv) => string = stateDir;
 
 /** The journal folder of one workspace. */
 export function journalDirFor(workspaceRoot: string, env: StateEnv): string {

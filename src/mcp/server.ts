@@ -29,6 +29,8 @@ import {
 } from "../client/index.js";
 import { renderApproval } from "../support/display.js";
 import { VERSION } from "../version.js";
+import { WorkspaceError } from "../workspace/locate.js";
+import { fileURLToPath } from "node:url";
 
 export interface McpBridgeOptions {
   connect: ConnectOptions;
@@ -62,17 +64,17 @@ class DaemonLink {
   private client: Promise<ToolDClient> | undefined;
   constructor(
     private readonly opts: ConnectOptions,
-    private readonly extra: () => Partial<ConnectOptions>,
+    private readonly extra: () => Promise<Partial<ConnectOptions>>,
   ) {}
 
   get(): Promise<ToolDClient> {
-    this.client ??= ToolDClient.connect({ ...this.opts, ...this.extra(), reconnect: true }).catch(
-      (err: unknown) => {
+    this.client ??= this.extra()
+      .then((extra) => ToolDClient.connect({ ...this.opts, ...extra, reconnect: true }))
+      .catch((err: unknown) => {
         // Do not cache a failure: the next request tries again (the daemon may be fixed by then).
         this.client = undefined;
         throw err;
-      },
-    );
+      });
     return this.client;
   }
 
@@ -83,6 +85,7 @@ class DaemonLink {
 }
 
 function unreachableText(err: unknown): string | undefined {
+  if (err instanceof WorkspaceError) return `toold: ${err.message}`;
   if (err instanceof DaemonUnreachableError || err instanceof DaemonStartError) {
     return `toold: cannot reach the daemon: ${err.message}`;
   }
@@ -120,6 +123,21 @@ async function askHost(server: Server, req: ApproveParams): Promise<boolean> {
   }
 }
 
+/**
+ * Without --workspace, the host's first file root (MCP roots) is where the workspace is looked for,
+ * as from a shell in that folder: hosts such as Claude Desktop start servers in `/`.
+ */
+async function workspaceFromRoots(server: Server): Promise<Partial<ConnectOptions>> {
+  if (!server.getClientCapabilities()?.roots) return {};
+  try {
+    const { roots } = await server.listRoots(undefined, { timeout: 5000 });
+    const first = roots.find((r) => r.uri.startsWith("file:"));
+    return first ? { cwd: fileURLToPath(first.uri) } : {};
+  } catch {
+    return {}; // the host declared roots but did not answer: fall back to the current folder
+  }
+}
+
 /** The MCP server and the daemon link behind it. */
 export function createMcpServer(connect: ConnectOptions): { server: Server; link: DaemonLink } {
   const server = new Server(
@@ -128,9 +146,12 @@ export function createMcpServer(connect: ConnectOptions): { server: Server; link
   );
   // Only a host that can ask its user declares approvals; others get the daemon's denial, which
   // says which policy to change.
-  const link = new DaemonLink(connect, () =>
-    server.getClientCapabilities()?.elicitation ? { onApprove: (req) => askHost(server, req) } : {},
-  );
+  const link = new DaemonLink(connect, async () => ({
+    ...(server.getClientCapabilities()?.elicitation
+      ? { onApprove: (req: ApproveParams) => askHost(server, req) }
+      : {}),
+    ...(connect.workspace === undefined ? await workspaceFromRoots(server) : {}),
+  }));
 
   server.setRequestHandler(ListToolsRequestSchema, async () => {
     // tools/list has no effects, so one retry covers a connection that dropped under it.

@@ -149,6 +149,19 @@ export interface IndexStats {
   /** Milliseconds the initial scan took. */
   buildMs: number;
 }
+/** exec_command sessions: open now, and counts since the daemon started. */
+export interface ExecSessionStats {
+  /** Held now: running, or exited with output not read yet. */
+  open: number;
+  running: number;
+  started: number;
+  /** Ended by `exec/kill` (`toold sessions kill`) while running. */
+  killed: number;
+  /** Ended by `[exec] session_idle_timeout_secs`. */
+  timedOut: number;
+  /** How commands are contained: a PID namespace per command, or the /proc sweep. */
+  containment: string;
+}
 export interface ProcessStats {
   rssBytes: number;
   heapUsedBytes: number;
@@ -169,6 +182,8 @@ export interface StatsResult {
   fileCache: FileCacheStats;
   /** `{ enabled: false }` while `[cache] watch` is off. */
   index: IndexStats | { enabled: false };
+  /** Absent in a daemon without exec sessions. */
+  sessions?: ExecSessionStats;
   process: ProcessStats;
   /** Absent on a daemon without a journal. */
   journal?: JournalStats;
@@ -241,6 +256,36 @@ export interface CancelParams {
   id: number | string;
 }
 
+/** One exec session (exec_command) as the daemon holds it. */
+export interface ExecSessionInfo {
+  session_id: number;
+  /** The command as given: the shell line, or the argv joined. */
+  command: string;
+  /** Working folder, relative to the workspace root. */
+  cwd: string;
+  /** Pid of the process the daemon spawned for it (in a PID namespace, its supervisor). */
+  pid: number;
+  tty: boolean;
+  started_at: string;
+  status: "running" | "exited";
+  exit_code: number | null;
+  /** Milliseconds since a call last used it (0 while one does). */
+  idle_ms: number;
+  /** Output bytes waiting to be read (write_stdin reads them). */
+  unread_bytes: number;
+  /** Output bytes the command has printed in all. */
+  output_bytes: number;
+}
+export interface ExecSessionsResult {
+  sessions: ExecSessionInfo[];
+}
+export interface ExecKillParams {
+  session_id: number;
+}
+export interface ExecKillResult {
+  /** The session as it was when it ended. */
+  session: ExecSessionInfo;
+}
 /** One path of a journal entry, as `journal/list` shows it. */
 export type JournalPathKind = "file" | "dir" | "symlink" | "missing";
 export interface JournalPathSummary {
@@ -328,6 +373,8 @@ export const DaemonStatus = request<Record<string, never>, StatusResult>("daemon
 export const ConfigGet = request<Record<string, never>, Record<string, unknown>>("config/get");
 export const ConfigReload = request<Record<string, never>, ReloadResult>("config/reload");
 export const DaemonShutdown = request<Record<string, never>, OkResult>("daemon/shutdown");
+export const ExecSessions = request<Record<string, never>, ExecSessionsResult>("exec/sessions");
+export const ExecKill = request<ExecKillParams, ExecKillResult>("exec/kill");
 /** Daemon → client: ask the calling client to approve a tool call under a `prompt` policy. */
 export const ClientApprove = request<ApproveParams, ApproveResult>("client/approve");
 export const Progress = notification<ProgressParams>("$/progress");

@@ -53,7 +53,9 @@ export function scanWithQuery(
   if (binary) return { kind: "binary", bytes: content.length };
   if (options.invert) return scanContent(content, query.lineMatcher, options);
   if (query.plan) {
-    if (m?.trigrams && !fileMayMatch(m.trigrams, query.plan))
+    // Without a summary yet (a first search), one pass of the plan's needle test (Buffer.indexOf
+    // or a literal RE2) rejects most files before any probe or window scan.
+    if (m?.trigrams ? !fileMayMatch(m.trigrams, query.plan) : !query.plan.test(content))
       return { kind: "no_match", bytes: content.length };
     return scanByLiteral(content, query.plan, query.matcher, { ...options, exact: query.exact }, m?.trigrams);
   }

@@ -424,10 +424,22 @@ function probeWindows(
     else widened.push([ls, le]);
   }
   const out: [number, number][] = [];
-  const refine = (s: number, e: number): void => {
+  const refine = (s: number, e: number, whole = true): void => {
     if (!matcher.mayMatch(content.subarray(s, e))) return;
     if (e - s <= PROBE_CHUNK_BYTES) {
       out.push([s, e]);
+      return;
+    }
+    if (whole && e - s > 4 * BLOCK_BYTES) {
+      // A big range that may match (a whole file on a first search, before summaries exist):
+      // halving it would probe it again at every level, O(n log n) where matches are dense. Cut
+      // it at line breaks into blocks and refine each: every byte is probed about twice.
+      for (let cs = s; cs < e;) {
+        const nl = cs + BLOCK_BYTES >= e ? -1 : content.indexOf(NL, cs + BLOCK_BYTES);
+        const ce = nl === -1 || nl + 1 >= e ? e : nl + 1;
+        refine(cs, ce, false);
+        cs = ce;
+      }
       return;
     }
     const nl = content.indexOf(NL, s + ((e - s) >>> 1));

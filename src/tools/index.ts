@@ -9,6 +9,8 @@ import { editFileTool } from "./edit_file.js";
 import { deleteFileTool } from "./delete_file.js";
 import { applyPatchTool } from "./apply_patch.js";
 import { runTerminalCmdTool } from "./run_terminal_cmd.js";
+import { execCommandTool } from "./exec_command.js";
+import { writeStdinTool } from "./write_stdin.js";
 
 export const BUILTIN_TOOLS: readonly AnyToolDefinition[] = [
   readFileTool,
@@ -20,4 +22,6 @@ export const BUILTIN_TOOLS: readonly AnyToolDefinition[] = [
   deleteFileTool,
   applyPatchTool,
   runTerminalCmdTool,
+  execCommandTool,
+  writeStdinTool,
 ];

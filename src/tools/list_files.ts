@@ -230,7 +230,8 @@ export const listFilesTool = defineTool({
     const { source } = open;
     const sizeOf = (item: ListItem): void => {
       if (item.type !== "file" || item.size !== undefined) return;
-      const size = source.size(path.join(ctx.workspace.root, item.path));
+      // Item paths are normalised and relative: concatenation, not path.join, on this hot loop.
+      const size = source.size(`${ctx.workspace.root}/${item.path}`);
       if (size !== undefined) item.size = size;
     };
     try {

@@ -1,15 +1,27 @@
 /**
  * run_terminal_cmd: runs a command in the workspace and returns its output.
  *
- * The child leads its own process group (`detached`), so a timeout, a cancellation, or the end of
- * the command kills the whole group: no grandchild outlives the call. Output is capped per stream,
- * keeping the head and the tail; with a progress token, output is streamed as it comes.
+ * The command is contained (src/exec/containment.ts): a timeout, a cancellation or the end of the
+ * command ends every process it started, even one that called `setsid` or double-forked. Output
+ * is capped per stream, keeping the head and the tail; with a progress token, output is streamed
+ * as it comes.
  */
 import { spawn } from "node:child_process";
-import { stat } from "node:fs/promises";
 import { StringDecoder } from "node:string_decoder";
 import { Type } from "@sinclair/typebox";
+import {
+  containedArgv,
+  containment,
+  exitStatus,
+  MARKER_NAME,
+  newMarker,
+  ProcessTree,
+} from "../exec/containment.js";
+import { workspaceId } from "../workspace/locate.js";
+import { HeadTailBuffer } from "../exec/head-tail-buffer.js";
+import { BYTES_PER_TOKEN } from "../exec/truncate.js";
 import { defineTool, textResult, ToolFailure } from "./shared/types.js";
+import { checkProgram, commandEnv, describeCommand, resolveWorkdir } from "./shared/exec.js";
 
 export const DEFAULT_TIMEOUT_SECS = 120;
 export const MAX_TIMEOUT_SECS = 3600;
@@ -20,6 +32,7 @@ export const KILL_GRACE_MS = 2000;
 /** After the command exits, how long processes it left in the background may keep its pipes open. */
 const BACKGROUND_GRACE_MS = 100;
 const PROGRESS_INTERVAL_MS = 50;
+const TRACK_INTERVAL_MS = 250;
 /** Most bytes streamed per stream per progress interval; the rest is only in the final result. */
 const PROGRESS_MAX_CHUNK = 64 * 1024;
 
@@ -51,11 +64,26 @@ export const inputSchema = Type.Object(
         description: `Kill the command (and everything it started) after this many seconds. Default ${DEFAULT_TIMEOUT_SECS}.`,
       }),
     ),
+    timeout_ms: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_TIMEOUT_SECS * 1000,
+        description: "The same timeout in milliseconds (Codex's name); give this or timeout_secs.",
+      }),
+    ),
     max_output_bytes: Type.Optional(
       Type.Integer({
         minimum: 256,
         maximum: MAX_OUTPUT_BYTES_LIMIT,
         description: `Most bytes kept per stream (stdout, stderr); beyond it the head and tail are kept. Default ${DEFAULT_MAX_OUTPUT_BYTES}.`,
+      }),
+    ),
+    max_output_tokens: Type.Optional(
+      Type.Integer({
+        minimum: 64,
+        maximum: MAX_OUTPUT_BYTES_LIMIT / BYTES_PER_TOKEN,
+        description:
+          "The same cap in tokens of about 4 bytes (Codex's name): max_output_bytes = 4 × this. Give this or max_output_bytes.",
       }),
     ),
     env: Type.Optional(
@@ -67,86 +95,9 @@ export const inputSchema = Type.Object(
   { additionalProperties: false },
 );
 
-/** Keeps the first and last `cap / 2` bytes of a stream, and counts what falls between. */
-export class HeadTailBuffer {
-  private readonly headCap: number;
-  private readonly tailCap: number;
-  private head: Buffer[] = [];
-  private headLen = 0;
-  private tail: Buffer[] = [];
-  private tailLen = 0;
-  total = 0;
-
-  constructor(readonly cap: number) {
-    this.headCap = Math.ceil(cap / 2);
-    this.tailCap = cap - this.headCap;
-  }
-
-  push(chunk: Buffer): void {
-    this.total += chunk.length;
-    if (this.headLen < this.headCap) {
-      const take = Math.min(this.headCap - this.headLen, chunk.length);
-      this.head.push(chunk.subarray(0, take));
-      this.headLen += take;
-      chunk = chunk.subarray(take);
-    }
-    if (chunk.length === 0 || this.tailCap === 0) return;
-    this.tail.push(chunk);
-    this.tailLen += chunk.length;
-    while (this.tailLen - this.tail[0]!.length >= this.tailCap) this.tailLen -= this.tail.shift()!.length;
-  }
-
-  get truncated(): boolean {
-    return this.total > this.cap;
-  }
-
-  toString(): string {
-    const head = Buffer.concat(this.head);
-    let tail = Buffer.concat(this.tail);
-    if (!this.truncated) return Buffer.concat([head, tail]).toString("utf8");
-    tail = tail.subarray(tail.length - this.tailCap);
-    // Cut on UTF-8 character boundaries so neither side ends in a broken character.
-    let headEnd = head.length;
-    let back = 0;
-    while (back < 3 && headEnd - back - 1 >= 0 && (head[headEnd - back - 1]! & 0xc0) === 0x80) back++;
-    if (headEnd - back - 1 >= 0) {
-      const lead = head[headEnd - back - 1]!;
-      const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
-      if (need > back + 1) headEnd -= back + 1;
-    }
-    let tailStart = 0;
-    while (tailStart < 3 && tailStart < tail.length && (tail[tailStart]! & 0xc0) === 0x80) tailStart++;
-    const cut = this.total - headEnd - (tail.length - tailStart);
-    return `${head.subarray(0, headEnd).toString("utf8")}\n[... ${cut} bytes cut ...]\n${tail.subarray(tailStart).toString("utf8")}`;
-  }
-}
-
-function isAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function killGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    /* ESRCH: the group is gone */
-  }
-}
-
-function describeCommand(command: string | string[]): string {
-  return typeof command === "string"
-    ? command
-    : command.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(" ");
-}
-
 export const runTerminalCmdTool = defineTool({
   name: "run_terminal_cmd",
-  aliases: ["run_pty_cmd", "exec_command"],
+  aliases: ["run_pty_cmd"],
   description:
     "Run a command in the workspace (string: via /bin/sh -c; array: argv without a shell) and return stdout, stderr and " +
     "the exit code. stdin is empty. The command and everything it starts are killed on timeout (default " +
@@ -160,30 +111,37 @@ export const runTerminalCmdTool = defineTool({
     idempotentHint: false,
     openWorldHint: true,
   },
-  argumentAliases: { cmd: "command" },
+  argumentAliases: { cmd: "command", workdir: "cwd" },
   commandOf: (args) => args.command,
   async handler(args, ctx) {
     const command = args.command;
-    if (Array.isArray(command) && command[0] === "") {
-      throw new ToolFailure('command[0] is empty: give the program to run, e.g. ["ls", "-la"]');
+    if (args.timeout_ms !== undefined && args.timeout_secs !== undefined) {
+      throw new ToolFailure("timeout_ms and timeout_secs set the same timeout: give one");
     }
-    const cwd = await ctx.workspace.resolve(args.cwd ?? ".");
-    const cwdStat = await stat(cwd.abs);
-    if (!cwdStat.isDirectory()) {
-      throw new ToolFailure(`cwd "${args.cwd}" is a file, not a folder: give a folder inside the workspace`, {
-        cwd: cwd.rel,
-      });
+    if (args.max_output_tokens !== undefined && args.max_output_bytes !== undefined) {
+      throw new ToolFailure("max_output_tokens and max_output_bytes set the same cap: give one");
     }
-    const timeoutMs = (args.timeout_secs ?? DEFAULT_TIMEOUT_SECS) * 1000;
-    const cap = args.max_output_bytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    const cwd = await resolveWorkdir(ctx, args.cwd, "cwd");
+    const marker = newMarker(workspaceId(ctx.workspace.root), "run");
+    const env = { ...commandEnv(args.env, false), [MARKER_NAME]: marker };
+    if (Array.isArray(command)) checkProgram(command[0]!, cwd.abs, env);
+    const timeoutMs = args.timeout_ms ?? (args.timeout_secs ?? DEFAULT_TIMEOUT_SECS) * 1000;
+    const cap =
+      args.max_output_bytes ??
+      (args.max_output_tokens !== undefined
+        ? args.max_output_tokens * BYTES_PER_TOKEN
+        : DEFAULT_MAX_OUTPUT_BYTES);
+    const contained = await containment();
     ctx.signal.throwIfAborted();
 
-    const [file, argv] =
-      typeof command === "string" ? ["/bin/sh", ["-c", command]] : [command[0]!, command.slice(1)];
+    const [file, ...argv] = containedArgv(
+      contained,
+      typeof command === "string" ? ["/bin/sh", "-c", command] : command,
+    ) as [string, ...string[]];
     const started = performance.now();
     const child = spawn(file, argv, {
       cwd: cwd.abs,
-      env: { ...process.env, ...(args.env ?? {}) },
+      env,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -227,19 +185,19 @@ export const runTerminalCmdTool = defineTool({
 
     let timedOut = false;
     let cancelled = false;
-    let killTimer: NodeJS.Timeout | undefined;
-    const pgid = child.pid;
+    let rootExited = false;
+    const tree =
+      child.pid === undefined ? undefined : new ProcessTree(contained, child.pid, marker, () => !rootExited);
+    let terminating: Promise<unknown> | undefined;
     const terminate = (): void => {
-      if (pgid === undefined || killTimer) return;
-      killGroup(pgid, "SIGTERM");
-      killTimer = setTimeout(() => {
-        if (isAlive(pgid)) killGroup(pgid, "SIGKILL");
+      if (!tree || terminating) return;
+      terminating = tree.terminate(KILL_GRACE_MS).then(() => {
         // Whatever still holds the pipes open after SIGKILL cannot be ours any more.
         setTimeout(() => {
           child.stdout.destroy();
           child.stderr.destroy();
         }, 1000).unref();
-      }, KILL_GRACE_MS);
+      });
     };
     const timer = setTimeout(() => {
       timedOut = true;
@@ -250,9 +208,12 @@ export const runTerminalCmdTool = defineTool({
       terminate();
     };
     ctx.signal.addEventListener("abort", onAbort, { once: true });
+    // The sweep only knows what it has seen: look at the tree while the command runs.
+    const trackTimer =
+      contained.mode === "sweep" ? setInterval(() => tree?.track(), TRACK_INTERVAL_MS) : undefined;
 
     let exitCode: number | null = null;
-    let exitSignal: NodeJS.Signals | null = null;
+    let exitSignal: string | null = null;
     let backgroundTimer: NodeJS.Timeout | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -263,12 +224,10 @@ export const runTerminalCmdTool = defineTool({
         });
         child.once("exit", (code, signal) => {
           exited = true;
-          exitCode = code;
-          exitSignal = signal;
-          // The command is done; anything it left running in its group still holds our pipes.
-          backgroundTimer = setTimeout(() => {
-            if (pgid !== undefined && isAlive(pgid)) terminate();
-          }, BACKGROUND_GRACE_MS);
+          rootExited = true;
+          ({ code: exitCode, signal: exitSignal } = exitStatus(contained, code, signal));
+          // The command is done; anything it left running still holds our pipes.
+          backgroundTimer = setTimeout(terminate, BACKGROUND_GRACE_MS);
         });
         child.once("close", () => resolve());
       });
@@ -285,12 +244,12 @@ export const runTerminalCmdTool = defineTool({
       throw err;
     } finally {
       clearTimeout(timer);
+      clearInterval(trackTimer);
       ctx.signal.removeEventListener("abort", onAbort);
       clearTimeout(backgroundTimer);
-      // Processes of the group that outlive the command (even with their output redirected) are
-      // stopped: SIGTERM now, SIGKILL after the grace period if they are still there.
-      if (pgid !== undefined && isAlive(pgid)) terminate();
-      killTimer?.unref();
+      // Processes that outlive the command (even with their output redirected) are stopped:
+      // SIGTERM now, SIGKILL after the grace period if they are still there.
+      terminate();
       if (flushTimer) clearTimeout(flushTimer);
       for (const stream of ["stdout", "stderr"] as const) pending[stream] += decoders[stream].end();
       flush();
@@ -301,7 +260,7 @@ export const runTerminalCmdTool = defineTool({
     const stderr = out.stderr.toString();
     const truncated = out.stdout.truncated || out.stderr.truncated;
     const code = exitCode as number | null;
-    const sig = exitSignal as NodeJS.Signals | null;
+    const sig = exitSignal as string | null;
     const structured: Record<string, unknown> = {
       command,
       cwd: cwd.rel,

@@ -9,13 +9,15 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
-import { CLI, REPO_ROOT, makeTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { CLI, makeTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 
+/** Commands every build has; the help's own list is checked against the modules too. */
 const COMMANDS = [
   "start",
   "stop",
   "restart",
   "status",
+  "ps",
   "call",
   "tools",
   "stats",
@@ -51,7 +53,12 @@ describe("toold help", () => {
   });
 
   it("gives each command its own usage, options and example, the same through help CMD and CMD --help", async () => {
-    for (const name of COMMANDS) {
+    const listed = [...(await run(["help"])).stdout.matchAll(/^ {2}([a-z]+) {2,}/gm)].map((m) => m[1]!);
+    assert.ok(
+      COMMANDS.every((c) => listed.includes(c)),
+      listed.join(" "),
+    );
+    for (const name of listed) {
       const viaHelp = await run(["help", name]);
       const viaFlag = await run([name, "--help"]);
       const viaShort = await run([name, "-h"]);
@@ -183,7 +190,7 @@ describe("tools and calls by name", () => {
     assert.deepEqual(await complete(["toold", "sta"]), ["start", "status", "stats"]);
     assert.deepEqual(await complete(["toold", "stats", "--p"]), ["--prometheus"]);
     assert.deepEqual(await complete(["toold", "call", "--p"]), [], "no option of another command");
-    assert.deepEqual(await complete(["toold", "config", ""]), ["get", "reload"]);
+    assert.deepEqual(await complete(["toold", "config", ""]), ["get", "reload", "check"]);
     assert.equal((await d.cli(["start"])).code, 0);
     assert.deepEqual(await complete(["toold", "call", "read_f"]), ["read_file"]);
   });
@@ -201,5 +208,3 @@ describe("tools and calls by name", () => {
     });
   });
 });
-
-void REPO_ROOT;

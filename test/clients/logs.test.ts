@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
 import { CLI, makeTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 
 const MAX_BYTES = 8192;
@@ -19,7 +20,10 @@ describe("daemon logs", () => {
       files: { "a.txt": "a\n" },
     });
     assert.equal((await d.cli(["start"])).code, 0);
-    log = d.socket.replace(/\.sock$/, ".log");
+    // The daemon reports where it logs (under the runtime override here; ~/.local/state/toold by default).
+    const status = JSON.parse((await d.cli(["status", "--json"])).stdout) as { logFile: string };
+    log = status.logFile;
+    assert.ok(log.startsWith(`${path.dirname(d.runDir)}/state/logs/`), log);
   });
   after(() => d.cleanup());
 

@@ -3,9 +3,10 @@
  * (compiled, from dist/) run as child processes, and a connected client.
  */
 import { execFile, spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
-import { isOwnerAlive, type DaemonState } from "../../src/daemon/state-file.js";
+import { isOwnerAlive, readState } from "../../src/workspace/registry.js";
+import { runtimeFiles } from "../../src/workspace/locate.js";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,6 +27,8 @@ export interface TestDaemon {
   /** Socket path, inside a 0700 folder of the temp dir. */
   socket: string;
   runDir: string;
+  /** The daemon's state file (the lock) in the per-user registry, here this test's runDir. */
+  state: string;
   env: NodeJS.ProcessEnv;
   /** Runs the compiled CLI with this workspace and socket. */
   cli(args: string[], opts?: { input?: string; env?: NodeJS.ProcessEnv }): Promise<CliResult>;
@@ -46,10 +49,14 @@ export async function makeTestDaemon(
   await mkdir(runDir, { mode: 0o700 });
   const socket = path.join(runDir, "toold.sock");
   if (opts.toml !== undefined) await writeFile(path.join(root, "vtcode.toml"), opts.toml);
-  // The journal lives in the test's own state folder, never the user's (~/.local/state/toold).
+  // Isolated by explicit overrides only: the socket, the per-user runtime folder (registry,
+  // lock) and the state folder (logs, journal) in this test's own folder, so `toold ps` and
+  // `stop --all` see this test's daemon alone and nothing lands in the real /tmp/toold-<uid> or
+  // ~/.local/state/toold.
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     TOOLD_SOCKET: socket,
+    TOOLD_RUNTIME_DIR: runDir,
     TOOLD_STATE_DIR: path.join(base, "state"),
   };
   delete env.XDG_RUNTIME_DIR;
@@ -79,18 +86,18 @@ export async function makeTestDaemon(
     root,
     socket,
     runDir,
+    state: runtimeFiles(root, socket, env).state,
     env,
     cli,
     write,
     connect: (o = {}) => ToolDClient.connect({ workspace: root, socket, env, ...o }),
     async cleanup() {
       if (existsSync(socket)) await cli(["stop"]);
-      const state = path.join(runDir, "toold.state.json");
-      if (existsSync(state)) {
+      const owner = readState(runtimeFiles(root, socket, env).state);
+      // Only our daemon: a pid reused by an unrelated process since is left alone.
+      if (owner && isOwnerAlive(owner)) {
         try {
-          const owner = JSON.parse(await readFile(state, "utf8")) as DaemonState;
-          // Only our daemon: a pid reused by an unrelated process since is left alone.
-          if (isOwnerAlive(owner)) process.kill(owner.pid, "SIGKILL");
+          process.kill(owner.pid, "SIGKILL");
         } catch {
           /* gone */
         }

@@ -12,6 +12,8 @@ import type { ToolContext, ToolResult } from "../../src/tools/shared/types.js";
 import { FileCache } from "../../src/cache/file-cache.js";
 import { WorkspaceIndex } from "../../src/index/workspace-index.js";
 import { Workspace } from "../../src/workspace/workspace.js";
+import { SessionManager } from "../../src/exec/manager.js";
+import type { Containment } from "../../src/exec/containment.js";
 
 export interface TestWorkspace {
   root: string;
@@ -23,6 +25,8 @@ export interface TestWorkspace {
   files: FileCache;
   /** The watched tree (unless `warm: false` or `[cache] watch = false`); started by the first tool that syncs it. */
   index: WorkspaceIndex | undefined;
+  /** The exec sessions every context gets (as in the daemon); ended by cleanup. */
+  sessions: SessionManager;
   /** A fresh context; pass a signal to test cancellation. */
   context(overrides?: Partial<ToolContext>): ToolContext;
   /** Runs a tool by name through the registry (validation, aliases, error mapping). */
@@ -33,7 +37,7 @@ export interface TestWorkspace {
 }
 
 export async function makeTestWorkspace(
-  opts: { toml?: string; warm?: boolean } = {},
+  opts: { toml?: string; warm?: boolean; containment?: () => Promise<Containment> } = {},
 ): Promise<TestWorkspace> {
   const root = await realpath(await mkdtemp(path.join(os.tmpdir(), "toold-test-")));
   const config = opts.toml ? parseConfig(opts.toml, "vtcode.toml").config : defaultConfig();
@@ -47,6 +51,12 @@ export async function makeTestWorkspace(
   const files = new FileCache({ maxBytes: config.cache.max_bytes });
   // As in the daemon: warm unless `[cache] watch = false` (or `warm: false`).
   const index = (opts.warm ?? config.cache.watch) ? new WorkspaceIndex({ root, cache: files }) : undefined;
+  const sessions = new SessionManager({
+    limits: () => config.exec,
+    log,
+    workspaceKey: "test",
+    ...(opts.containment ? { containment: opts.containment } : {}),
+  });
   const context = (overrides: Partial<ToolContext> = {}): ToolContext => ({
     signal: new AbortController().signal,
     workspace,
@@ -55,6 +65,7 @@ export async function makeTestWorkspace(
     log,
     files,
     ...(index ? { index } : {}),
+    sessions,
     ...overrides,
   });
   return {
@@ -65,6 +76,7 @@ export async function makeTestWorkspace(
     registry,
     files,
     index,
+    sessions,
     context,
     call: (name, args, overrides) => registry.call(name, args, context(overrides)),
     async write(files) {
@@ -74,9 +86,10 @@ export async function makeTestWorkspace(
         await writeFile(abs, content);
       }
     },
-    cleanup: () => {
+    cleanup: async () => {
       index?.dispose();
-      return rm(root, { recursive: true, force: true });
+      await sessions.shutdown();
+      await rm(root, { recursive: true, force: true });
     },
   };
 }

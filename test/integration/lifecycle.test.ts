@@ -3,12 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import net from "node:net";
-import path from "node:path";
 import { makeTestDaemon, pidAlive, spawnForeground, waitFor } from "../helpers/daemon.js";
-
-function statePath(runDir: string): string {
-  return path.join(runDir, "toold.state.json");
-}
 
 test("start → tools → call → stats → stop leaves no process, socket or state file", async () => {
   const d = await makeTestDaemon({ files: { "README.md": "# hello\nworld\n" } });
@@ -17,7 +12,7 @@ test("start → tools → call → stats → stop leaves no process, socket or s
     const first = await d.cli(["call", "read_file", "path=README.md"]);
     assert.equal(first.code, 0, first.stderr);
     assert.equal(first.stdout, "# hello\nworld\n");
-    const state = JSON.parse(readFileSync(statePath(d.runDir), "utf8")) as {
+    const state = JSON.parse(readFileSync(d.state, "utf8")) as {
       pid: number;
       phase: string;
       socket: string;
@@ -52,7 +47,7 @@ test("start → tools → call → stats → stop leaves no process, socket or s
     const stop = await d.cli(["stop"]);
     assert.equal(stop.code, 0, stop.stderr);
     assert.equal(existsSync(d.socket), false, "socket removed");
-    assert.equal(existsSync(statePath(d.runDir)), false, "state file removed");
+    assert.equal(existsSync(d.state), false, "state file removed");
     assert.equal(pidAlive(state.pid), false, "process gone");
     assert.equal((await d.cli(["status"])).code, 3, "status says not running");
     assert.equal((await d.cli(["call", "--no-start", "read_file", "path=README.md"])).code, 3);
@@ -82,7 +77,7 @@ test("two concurrent starts give one daemon", async () => {
     for (const r of results) assert.equal(r.code, 0, r.stderr);
     const pids = new Set(results.map((r) => /pid (\d+)/.exec(r.stdout)?.[1]));
     assert.equal(pids.size, 1, `one pid for all starters: ${[...pids].join(",")}`);
-    const { pid } = JSON.parse(readFileSync(statePath(d.runDir), "utf8")) as { pid: number };
+    const { pid } = JSON.parse(readFileSync(d.state, "utf8")) as { pid: number };
     assert.equal(String(pid), [...pids][0]);
   } finally {
     await d.cleanup();
@@ -93,14 +88,14 @@ test("kill -9, then a call brings a new daemon up over the stale socket and stat
   const d = await makeTestDaemon({ files: { "a.txt": "alpha\n" } });
   try {
     assert.equal((await d.cli(["start"])).code, 0);
-    const { pid } = JSON.parse(readFileSync(statePath(d.runDir), "utf8")) as { pid: number };
+    const { pid } = JSON.parse(readFileSync(d.state, "utf8")) as { pid: number };
     process.kill(pid, "SIGKILL");
     await waitFor(() => !pidAlive(pid), 5000, "daemon to die");
     assert.ok(existsSync(d.socket), "stale socket left behind");
     const r = await d.cli(["call", "read_file", "path=a.txt"]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "alpha\n");
-    const next = JSON.parse(readFileSync(statePath(d.runDir), "utf8")) as { pid: number };
+    const next = JSON.parse(readFileSync(d.state, "utf8")) as { pid: number };
     assert.notEqual(next.pid, pid);
     assert.ok(pidAlive(next.pid));
   } finally {
@@ -172,7 +167,7 @@ test("SIGTERM drains: an in-flight call finishes, new calls are refused, files a
     const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
     assert.equal(code, 0);
     assert.equal(existsSync(d.socket), false);
-    assert.equal(existsSync(statePath(d.runDir)), false);
+    assert.equal(existsSync(d.state), false);
   } finally {
     child.kill("SIGKILL");
     await d.cleanup();
@@ -203,10 +198,10 @@ test("idle timeout: with no connection for idle_timeout_secs the daemon exits an
   const d = await makeTestDaemon({ toml: "[daemon]\nidle_timeout_secs = 1\n" });
   try {
     assert.equal((await d.cli(["start"])).code, 0);
-    const { pid } = JSON.parse(readFileSync(statePath(d.runDir), "utf8")) as { pid: number };
+    const { pid } = JSON.parse(readFileSync(d.state, "utf8")) as { pid: number };
     await waitFor(() => !pidAlive(pid), 10_000, "idle daemon to exit");
     assert.equal(existsSync(d.socket), false);
-    assert.equal(existsSync(statePath(d.runDir)), false);
+    assert.equal(existsSync(d.state), false);
   } finally {
     await d.cleanup();
   }

@@ -34,6 +34,7 @@ const SHOWN_ROOT = "/home/me/project";
 export const FIXTURE_TOML = `# The examples' workspace: commands run without asking; delete_file keeps its default, "prompt".
 [tools.policies]
 run_terminal_cmd = "allow"
+exec_command = "allow"
 
 [commands]
 deny_list = ["rm"]

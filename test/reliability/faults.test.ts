@@ -7,12 +7,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, unlink, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { ConnectionClosedError, ErrorCodes, RpcError, type ToolDClient } from "../../src/client/index.js";
 import { runtimeFiles } from "../../src/workspace/locate.js";
-import { processStartTime } from "../../src/daemon/state-file.js";
+import { processStartTime } from "../../src/workspace/registry.js";
 import {
   makeSandbox,
   startDaemon,
@@ -21,18 +21,9 @@ import {
   type DaemonProcess,
 } from "../../scripts/reliability/harness.js";
 import { connect, leftoverTempFiles, waitFor } from "./helpers.js";
+import { uniqueSleep, waitNoneLeft, waitStarted } from "../helpers/procs.js";
 
 const ALLOW_COMMANDS = '[tools.policies]\nrun_terminal_cmd = "allow"\n';
-
-/** Alive and not a zombie (a container's pid 1 may not reap orphans). */
-function liveProcess(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 async function withDaemon(
   toml: string | undefined,
@@ -128,7 +119,10 @@ test(
       await writeFile(path.join(sb.root, "data", "notes.toold-keep.txt"), "mine");
 
       // The state file and socket of the killed daemon are still there; the next start takes over.
-      assert.ok(existsSync(runtimeFiles(sb.socket).state), "the killed daemon's state file is left behind");
+      assert.ok(
+        existsSync(runtimeFiles(sb.root, sb.socket, sb.env).state),
+        "the killed daemon's state file is left behind",
+      );
       const second = await startDaemon(sb);
       try {
         await waitFor(
@@ -161,28 +155,25 @@ test(
     await withDaemon(ALLOW_COMMANDS, async (sb, d) => {
       const quitter = await connect(sb, "quitter");
       const other = await connect(sb, "other");
+      // Found by unique arguments: pids echoed inside the command's PID namespace mean nothing here.
+      const leaderToken = uniqueSleep();
+      const backgroundToken = uniqueSleep();
       const pending = quitter.callTool("run_terminal_cmd", {
-        command: "echo $$ > leader.pid; sleep 60 & echo $! > bg.pid; wait",
+        command: `sleep ${backgroundToken} & echo started > leader.pid; sleep ${leaderToken}`,
       });
-      const pidOf = async (f: string) =>
-        Number((await readFile(path.join(sb.root, f), "utf8").catch(() => "")).trim());
       await waitFor(
-        async () => (await pidOf("leader.pid")) > 0 && (await pidOf("bg.pid")) > 0,
+        async () => (await waitStarted(leaderToken, 100)) && (await waitStarted(backgroundToken, 100)),
         10_000,
         "the command to start",
       );
-      const leader = await pidOf("leader.pid");
-      const background = await pidOf("bg.pid");
-      assert.ok(liveProcess(leader) && liveProcess(background));
 
       const otherCall = other.callTool("run_terminal_cmd", { command: "sleep 0.5; echo other-done" });
       quitter.close();
       await assert.rejects(pending, ConnectionClosedError);
 
-      await waitFor(
-        () => !liveProcess(leader) && !liveProcess(background),
-        10_000,
-        "the abandoned command group to be killed",
+      assert.ok(
+        (await waitNoneLeft(leaderToken, 10_000)) && (await waitNoneLeft(backgroundToken, 10_000)),
+        "the abandoned command group was not killed",
       );
       const r = await otherCall;
       assert.equal(r.isError, undefined, r.content[0]?.text);
@@ -215,7 +206,11 @@ test(
       await unlink(sb.socket);
       const code = await Promise.race([d.exited, sleep(10_000).then(() => "still running")]);
       assert.equal(code, 0, "exit code after the socket vanished");
-      assert.equal(existsSync(runtimeFiles(sb.socket).state), false, "state file removed on the clean exit");
+      assert.equal(
+        existsSync(runtimeFiles(sb.root, sb.socket, sb.env).state),
+        false,
+        "state file removed on the clean exit",
+      );
       c.close();
       const next = await startDaemon(sb);
       const c2 = await connect(sb);
@@ -247,7 +242,7 @@ test(
     );
     try {
       await waitFor(() => processStartTime(bystander.pid!) !== null, 5000, "the bystander to start");
-      const files = runtimeFiles(sb.socket);
+      const files = runtimeFiles(sb.root, sb.socket, sb.env);
       await writeFile(
         files.state,
         JSON.stringify({

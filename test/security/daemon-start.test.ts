@@ -66,9 +66,10 @@ test("socket folder: mode 0777, owned by someone else, or a symlink → refused 
 
 test("first start on the default socket path: the folder is created private, and the daemon starts", async () => {
   const d = await makeTestDaemon({ files: { "a.txt": "a" } });
-  const runtime = path.join(d.runDir, "xdg");
-  await mkdir(runtime, { mode: 0o700 });
-  const env: NodeJS.ProcessEnv = { ...d.env, XDG_RUNTIME_DIR: runtime };
+  // The per-user runtime folder (here an explicit one) does not exist yet.
+  const runtime = path.join(d.runDir, "rt", "toold");
+  await mkdir(path.dirname(runtime), { mode: 0o700 });
+  const env: NodeJS.ProcessEnv = { ...d.env, TOOLD_RUNTIME_DIR: runtime };
   delete env.TOOLD_SOCKET;
   const cli = (args: string[]) =>
     new Promise<CliResult>((resolve) => {
@@ -81,13 +82,14 @@ test("first start on the default socket path: the folder is created private, and
       );
     });
   try {
-    // $XDG_RUNTIME_DIR/toold does not exist yet: the daemon must create it 0700 before anything
-    // (its log file included) is put there, or its own check would refuse it.
+    // The runtime folder does not exist yet: the daemon must create it 0700 before anything
+    // (its log folder included) is put there, or its own check would refuse it.
     const r = await cli(["call", "read_file", "path=a.txt"]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "a");
-    const st = statSync(path.join(runtime, "toold"));
+    const st = statSync(runtime);
     assert.equal(st.mode & 0o777, 0o700);
+    assert.equal((await cli(["socket"])).stdout.trim().startsWith(`${runtime}/`), true);
   } finally {
     await cli(["stop"]);
     await d.cleanup();

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, realpath, rm, symlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { HeadTailBuffer } from "../../src/tools/run_terminal_cmd.js";
+import { HeadTailBuffer } from "../../src/exec/head-tail-buffer.js";
 import { makeTestWorkspace, textOf, type TestWorkspace } from "../helpers/tool-context.js";
+import { uniqueSleep, waitNoneLeft } from "../helpers/procs.js";
 import { assertInvalidParams, assertOk, assertToolError, sc } from "../helpers/write-tools.js";
 
 let ws: TestWorkspace;
@@ -14,35 +14,6 @@ beforeEach(async () => {
   ws = await makeTestWorkspace();
 });
 afterEach(() => ws.cleanup());
-
-/**
- * process.kill(pid, 0) until it throws ESRCH. A killed grandchild is re-parented to PID 1 and stays
- * a zombie until PID 1 reaps it (some container inits do that only every few seconds), so a
- * zombie (state Z in /proc) counts as gone: it has terminated and holds no resources.
- */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    assert.equal((err as NodeJS.ErrnoException).code, "ESRCH");
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
-}
-
-async function waitGone(pid: number, ms = 4000): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (!alive(pid)) return true;
-    await sleep(25);
-  }
-  return !alive(pid);
-}
 
 describe("run_terminal_cmd", () => {
   it("runs a string through /bin/sh -c and returns output and exit code", async () => {
@@ -139,22 +110,22 @@ describe("run_terminal_cmd", () => {
   });
 
   it("on timeout kills the whole process group, including a grandchild that ignores SIGTERM", async () => {
+    const token = uniqueSleep();
     const r = await ws.call("run_terminal_cmd", {
-      command: "sh -c 'trap \"\" TERM; sleep 100' & echo $!; wait",
+      command: `sh -c 'trap "" TERM; sleep ${token}' & wait`,
       timeout_secs: 1,
     });
     assert.equal(sc(r).timed_out, true);
-    const pid = Number(sc(r).stdout.trim());
-    assert.ok(pid > 0);
-    assert.ok(await waitGone(pid), `grandchild ${pid} survived`);
+    assert.ok(await waitNoneLeft(token), `grandchild sleep ${token} survived`);
   });
 
   it("on cancellation kills the whole process group, grandchildren included", async () => {
+    const token = uniqueSleep();
     const ac = new AbortController();
     const chunks: string[] = [];
     const pending = ws.call(
       "run_terminal_cmd",
-      { command: "sleep 100 & echo $!; wait" },
+      { command: `sleep ${token} & echo started; wait` },
       {
         signal: ac.signal,
         progress: (v: unknown) => {
@@ -165,17 +136,28 @@ describe("run_terminal_cmd", () => {
     );
     const r = await pending;
     assert.equal(r.isError, true);
-    const pid = Number(chunks.join("").trim());
-    assert.ok(pid > 0, `no pid in ${JSON.stringify(chunks)}`);
-    assert.ok(await waitGone(pid), `grandchild ${pid} survived the cancellation`);
+    assert.match(chunks.join(""), /started/);
+    assert.ok(await waitNoneLeft(token), `grandchild sleep ${token} survived the cancellation`);
     if (r.structuredContent) assert.equal(sc(r).cancelled, true);
   });
 
   it("stops processes the command left in the background when it exits", async () => {
-    const r = await ws.call("run_terminal_cmd", { command: "sleep 100 >/dev/null 2>&1 & echo $!" });
+    const token = uniqueSleep();
+    const r = await ws.call("run_terminal_cmd", { command: `sleep ${token} >/dev/null 2>&1 & echo started` });
     assertOk(r);
-    const pid = Number(sc(r).stdout.trim());
-    assert.ok(await waitGone(pid), `background process ${pid} survived`);
+    assert.ok(await waitNoneLeft(token), `background sleep ${token} survived`);
+  });
+
+  it("a setsid or double-forked child does not outlive the command", async () => {
+    // Both leave the command's process group and session: a group kill misses them.
+    const a = uniqueSleep();
+    const b = uniqueSleep();
+    const r = await ws.call("run_terminal_cmd", {
+      command: `setsid sleep ${a} >/dev/null 2>&1 < /dev/null & (setsid sh -c 'sleep ${b} & exit' >/dev/null 2>&1 &); sleep 0.3; echo started`,
+    });
+    assertOk(r);
+    assert.ok(await waitNoneLeft(a), `setsid sleep ${a} survived the command`);
+    assert.ok(await waitNoneLeft(b), `double-forked sleep ${b} survived the command`);
   });
 
   it("keeps head and tail of large output and marks the cut", async () => {
@@ -197,6 +179,22 @@ describe("run_terminal_cmd", () => {
     assert.match(textOf(r), /output truncated to 1000 bytes/);
   });
 
+  it("takes Codex's timeout_ms and max_output_tokens", async () => {
+    const t0 = Date.now();
+    const r = await ws.call("run_terminal_cmd", { command: "sleep 30", timeout_ms: 300 });
+    assertToolError(r, /timed out after 0.3 s/);
+    assert.ok(Date.now() - t0 < 4000);
+    const big = await ws.call("run_terminal_cmd", { command: "seq 1 100000", max_output_tokens: 64 });
+    assertOk(big);
+    assert.equal(sc(big).truncated, true);
+    assert.ok(Buffer.byteLength(sc(big).stdout) < 64 * 4 + 100, sc(big).stdout);
+    await assertInvalidParams(ws.call("run_terminal_cmd", { command: "ls", timeout_ms: 0 }));
+    assertToolError(
+      await ws.call("run_terminal_cmd", { command: "ls", timeout_ms: 5, timeout_secs: 5 }),
+      /give one/,
+    );
+  });
+
   it("streams output through ctx.progress, coalesced", async () => {
     const events: Array<{ stream: string; chunk: string }> = [];
     const r = await ws.call(
@@ -216,8 +214,13 @@ describe("run_terminal_cmd", () => {
     assert.ok(events.length < 20, `${events.length} progress events`);
   });
 
-  it("answers to its aliases and to cmd", async () => {
-    assertOk(await ws.call("exec_command", { cmd: "true" }));
+  it("answers to its aliases and to cmd and workdir", async () => {
+    // exec_command is a tool of its own now (sessions), no longer an alias of this one.
+    assert.equal(ws.registry.definition("exec_command")?.name, "exec_command");
+    await mkdir(path.join(ws.root, "sub"));
+    const r = await ws.call("run_terminal_cmd", { cmd: "pwd", workdir: "sub" });
+    assertOk(r);
+    assert.equal(sc(r).stdout.trim(), path.join(ws.root, "sub"));
     assertOk(await ws.call("run_pty_cmd", { command: ["true"] }));
     assertOk(await ws.call("RUN_TERMINAL_CMD", { cmd: ["true"] }));
   });

@@ -38,6 +38,7 @@ test("defaults match the contract", () => {
     exec_command: "prompt",
     write_stdin: "allow",
   });
+  assert.deepEqual(c.exec, { max_sessions: 32, session_idle_timeout_secs: 3600 });
   assert.equal(userSetPolicies(c).size, 0);
   assert.equal(c.daemon.idle_timeout_secs, 10800);
   assert.equal(c.daemon.log_level, "info");

@@ -87,9 +87,9 @@ describe("WorkspaceIndex", () => {
       const s = index.stats();
       assert.equal(s.ready, true);
       assert.equal(s.healthy, true);
-      // One watch per indexed folder, plus one on the private cookie folder; build/ (ignored) is
-      // neither indexed nor watched.
-      assert.ok(s.dirs >= 8 && s.watches === s.dirs + 1, JSON.stringify(s));
+      // One watch per indexed folder, plus the private cookie folder and .git/info (its exclude
+      // file); build/ (ignored) is neither indexed nor watched.
+      assert.ok(s.dirs >= 8 && s.watches === s.dirs + 2, JSON.stringify(s));
       assert.equal(s.unindexed, 1, JSON.stringify(s));
       index.dispose();
     } finally {
@@ -334,6 +334,25 @@ describe("WorkspaceIndex", () => {
       );
       assert.deepEqual(await grepPaths(ws, "needle"), ["src/app.ts"]);
       assert.equal(ws.index!.stats().watches, 3);
+    } finally {
+      await ws.cleanup();
+    }
+  });
+
+  test("an edited .git/info/exclude applies to the next call", async () => {
+    const ws = await makeTestWorkspace();
+    try {
+      await ws.write({
+        ".git/info/exclude": "",
+        ".git/HEAD": "ref: refs/heads/main\n",
+        "a.txt": "needle\n",
+        "b.txt": "needle\n",
+      });
+      assert.deepEqual(await grepPaths(ws, "needle"), ["a.txt", "b.txt"]);
+      sh(ws.root, "echo b.txt > .git/info/exclude");
+      assert.deepEqual(await grepPaths(ws, "needle"), ["a.txt"]);
+      sh(ws.root, "printf '' > .git/info/exclude");
+      assert.deepEqual(await grepPaths(ws, "needle"), ["a.txt", "b.txt"]);
     } finally {
       await ws.cleanup();
     }

@@ -18,7 +18,7 @@ function firstArgument(commands: readonly CommandEntry[]): Record<string, "tools
     call: "tools",
     tools: "tools",
     help: commands.map((c) => c.name),
-    config: ["get", "reload"],
+    config: ["get", "reload", "check"],
     completion: ["bash", "zsh"],
   };
 }

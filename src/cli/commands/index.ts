@@ -12,7 +12,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: "stop",
-    summary: "drain and stop the daemon",
+    summary: "drain and stop the daemon (--all: every daemon of yours)",
     load: async () => (await import("./stop.js")).stop,
   },
   { name: "restart", summary: "stop, then start", load: async () => (await import("./start.js")).restart },
@@ -22,6 +22,7 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./status.js")).status,
   },
   { name: "call", summary: "one tool call", load: async () => (await import("./call.js")).call },
+  { name: "ps", summary: "every daemon of this user", load: async () => (await import("./ps.js")).ps },
   {
     name: "tools",
     summary: "the tools with their arguments (one tool: tools NAME)",
@@ -31,6 +32,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: "stats",
     summary: "the daemon's statistics (--watch, --prometheus)",
     load: async () => (await import("./stats.js")).stats,
+  },
+  {
+    name: "sessions",
+    summary: "the exec sessions the daemon holds; sessions kill ID ends one",
+    load: async () => (await import("./sessions.js")).sessions,
   },
   {
     name: "logs",

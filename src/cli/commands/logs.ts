@@ -1,7 +1,6 @@
 /** `toold logs [-f] [-n LINES] [--json]`: the daemon's log, one readable line per record. */
-import { resolveTarget } from "../../client/index.js";
-import { runtimeFiles } from "../../workspace/locate.js";
-import { connectOptions, EXIT, fail, positiveNumber, untilInterrupted, type Command } from "../command.js";
+import { EXIT, fail, positiveNumber, untilInterrupted, type Command } from "../command.js";
+import { workspaceRecord } from "../registry.js";
 
 export const logs: Command = {
   name: "logs",
@@ -24,7 +23,9 @@ export const logs: Command = {
   },
   examples: ["toold logs", "toold logs -f", "toold logs -n all --json | jq 'select(.level >= 50)'"],
   async run({ values, globals }) {
-    const file = runtimeFiles(resolveTarget(connectOptions(globals)).socket).log;
+    // The daemon's own record says where it logs (it may run with another environment's paths).
+    const record = await workspaceRecord(globals);
+    const file = record.live?.logFile ?? record.last?.logFile ?? record.files.log;
     const json = values.json === true;
     const lines =
       values.lines === "all" ? Infinity : values.lines === "0" ? 0 : positiveNumber(values.lines, "-n", 50);

@@ -1,5 +1,7 @@
 /** `toold status [--json]`: the daemon of this workspace (exit 3 when none runs). */
-import { EXIT, printJson, withClient, type Command } from "../command.js";
+import { DaemonUnreachableError } from "../../client/index.js";
+import { EXIT, fail, printJson, withClient, type Command } from "../command.js";
+import { describeLastRun, workspaceRecord } from "../registry.js";
 
 export function formatDuration(ms: number): string {
   const s = Math.floor(ms / 1000);
@@ -20,7 +22,16 @@ export const status: Command = {
   options: { json: { type: "boolean", description: "print JSON" } },
   examples: ["toold status", "toold status --json | jq .pid"],
   async run({ values, globals }) {
-    const s = await withClient(globals, false, (c) => c.status());
+    let s;
+    try {
+      s = await withClient(globals, false, (c) => c.status());
+    } catch (err) {
+      if (!(err instanceof DaemonUnreachableError)) throw err;
+      // Say what became of the last daemon (and clean up after one that died).
+      const { last } = await workspaceRecord(globals);
+      if (!last) throw err;
+      return fail(`toold is not running for ${last.workspace}: ${describeLastRun(last)}`, EXIT.unreachable);
+    }
     if (values.json === true) printJson(s);
     else {
       process.stdout.write(

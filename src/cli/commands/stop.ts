@@ -40,12 +40,46 @@ export async function stopDaemon(g: Globals): Promise<number> {
   return EXIT.ok;
 }
 
+/** Stops every daemon of the registry (`stop --all`), in parallel; one line per daemon. */
+async function stopAll(): Promise<number> {
+  const { liveDaemons } = await import("./ps.js");
+  const rows = await liveDaemons();
+  if (rows.length === 0) {
+    process.stdout.write("no toold daemon is running\n");
+    return EXIT.ok;
+  }
+  const results = await Promise.allSettled(
+    rows.map(async (row) => {
+      const client = await ToolDClient.connect({
+        workspace: row.workspace,
+        socket: row.socket,
+        autoStart: false,
+        restartOnVersionMismatch: false,
+      });
+      await client.shutdown();
+      await waitForExit(row.pid);
+    }),
+  );
+  let failed = 0;
+  results.forEach((r, i) => {
+    const row = rows[i]!;
+    if (r.status === "fulfilled") process.stdout.write(`stopped pid ${row.pid} (${row.workspace})\n`);
+    else {
+      failed++;
+      process.stderr.write(
+        `toold: could not stop pid ${row.pid} (${row.workspace}): ${(r.reason as Error).message}\n`,
+      );
+    }
+  });
+  return failed === 0 ? EXIT.ok : EXIT.toolError;
+}
+
 export const stop: Command = {
   name: "stop",
-  usage: "stop",
+  usage: "stop [--all]",
   summary: "drain and stop the daemon; returns once its socket is gone",
   details: "Calls in flight get drain_timeout_secs to finish.",
-  options: {},
-  examples: ["toold stop", "toold stop --workspace ~/src/project"],
-  run: ({ globals }) => stopDaemon(globals),
+  options: { all: { type: "boolean", description: "stop every daemon of this user (see `toold ps`)" } },
+  examples: ["toold stop", "toold stop --workspace ~/src/project", "toold stop --all"],
+  run: ({ values, globals }) => (values.all === true ? stopAll() : stopDaemon(globals)),
 };

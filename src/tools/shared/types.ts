@@ -10,6 +10,7 @@ import type { Workspace } from "../../workspace/workspace.js";
 import type { BufferPool } from "../../support/memory-pool.js";
 import type { FileCache } from "../../cache/file-cache.js";
 import type { WorkspaceIndex } from "../../index/workspace-index.js";
+import type { SessionManager } from "../../exec/manager.js";
 import type { SearchTrees } from "../../index/indexed-source.js";
 import type { ChangeTarget } from "../../journal/types.js";
 
@@ -27,6 +28,8 @@ export interface ToolContext {
   readonly files: FileCache;
   /** The warm, watched workspace tree (src/index); absent when `[cache] watch` is off. */
   readonly index?: WorkspaceIndex;
+  /** The daemon's exec sessions (exec_command, write_stdin); they outlive the call and its client. */
+  readonly sessions?: SessionManager;
   /**
    * Where grep_file and list_files get their tree (the index, or the disk while it builds or
    * cannot serve a walk). Built in the composition root; when absent, `searchTrees(ctx)` in
