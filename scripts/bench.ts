@@ -6,7 +6,7 @@
  *                                      or ../bench-corpus; a missing one is built there with
  *                                      scripts/bench/make-corpus.sh, pinned npm packages)
  *   npm run bench -- --quick           small generated corpus, few runs (CI); writes a temp file
- *   options: --corpus DIR  --runs N  --out FILE  --rows a,b,c,d,e,f,g,h,j,x,k
+ *   options: --corpus DIR  --runs N  --out FILE  --rows a,b,c,d,e,f,g,h,j,x,m,s,k
  *
  * The daemon and the CLI are the compiled ones in dist/ (built when missing). The daemon runs
  * with --trace-gc so row f can count collections per phase.
@@ -40,6 +40,8 @@ import { firstGrepRows, warmSearchRows, type BenchKit } from "./bench/search-row
 import { journalRows } from "./bench/journal.js";
 import { confinedOpenRows } from "./bench/confined-open.js";
 import { commandRuleRows } from "./bench/command-rules.js";
+import { mcpRows } from "./bench/mcp.js";
+import { fileToolRows } from "./bench/file-tools.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const DAEMON = path.join(REPO, "dist/daemon/entry.js");
@@ -587,7 +589,7 @@ async function main(): Promise<void> {
   const runs = Number(values.runs ?? (quick ? 3 : 7));
   if (!Number.isInteger(runs) || runs < 1)
     throw new Error(`--runs must be a positive integer (got ${values.runs})`);
-  const rowsWanted = new Set((values.rows ?? "a,b,c,d,e,f,g,h,j,x,k").split(","));
+  const rowsWanted = new Set((values.rows ?? "a,b,c,d,e,f,g,h,j,x,m,s,k").split(","));
   const started = new Date();
 
   if (!existsSync(DAEMON) || !existsSync(CLI)) {
@@ -653,6 +655,15 @@ async function main(): Promise<void> {
       log("rows d, g, e");
       await guarded(c, "d", () => warmSearchRows(kit, daemon));
     }
+    const own = { repo: REPO, corpus, socket: daemon.socket, runs, quick };
+    if (rowsWanted.has("m")) {
+      log("rows m, m2");
+      await guarded(c, "m", async () => void c.rows.push(...(await mcpRows({ ...own, small }))));
+    }
+    if (rowsWanted.has("s")) {
+      log("rows s, s2, br");
+      await guarded(c, "s", async () => void c.rows.push(...(await fileToolRows(own))));
+    }
     await daemon.stop();
     if (rowsWanted.has("d")) {
       log("row d2");
@@ -685,7 +696,28 @@ async function main(): Promise<void> {
   } finally {
     await daemon.stop();
   }
-  const order = ["a", "b", "c", "c2", "d", "d2", "e", "f", "g", "h", "j", "j2", "x", "x2", "k"];
+  const order = [
+    "a",
+    "b",
+    "c",
+    "c2",
+    "d",
+    "d2",
+    "e",
+    "f",
+    "g",
+    "h",
+    "j",
+    "j2",
+    "x",
+    "x2",
+    "m",
+    "m2",
+    "s",
+    "s2",
+    "br",
+    "k",
+  ];
   c.rows.sort((x, y) => order.indexOf(x.id) - order.indexOf(y.id));
   const out = path.resolve(
     values.out ??

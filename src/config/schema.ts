@@ -91,6 +91,12 @@ export const CONFIG_SECTIONS = {
       "an array of glob strings",
       "Workspace-relative globs that write tools refuse to touch.",
     ),
+    max_copy_bytes: key(
+      Type.Integer({ minimum: 0 }),
+      1024 * 1024 * 1024,
+      "an integer >= 0 (bytes)",
+      "copy_file: the most bytes one copy may write (a file, or all files of a folder); a larger copy is refused before anything is written. 0 refuses every copy.",
+    ),
   },
   commands: {
     allow_list: key(

@@ -26,11 +26,11 @@ export const TOOL_NAMES: readonly ToolNames[] = [
   { name: "run_terminal_cmd", aliases: ["run_pty_cmd"] },
   { name: "exec_command", aliases: [] },
   { name: "write_stdin", aliases: [] },
-  { name: "move_file", aliases: [] },
+  { name: "move_file", aliases: ["rename_file"] },
   { name: "copy_file", aliases: [] },
-  { name: "create_directory", aliases: [] },
-  { name: "file_info", aliases: [] },
-  { name: "code_search", aliases: [] },
+  { name: "create_directory", aliases: ["mkdir"] },
+  { name: "file_info", aliases: ["get_file_info"] },
+  { name: "code_search", aliases: ["ast_grep", "structural_search"] },
 ];
 
 const byLowerName = new Map<string, string>();

@@ -275,8 +275,11 @@ export class Dispatcher {
       guarded("workspace/subscribe", () => {
         const feed = this.deps.feed;
         if (!feed) throw new MethodNotFoundError("workspace/subscribe: this daemon has no change feed");
-        feed.subscribe(session, (params) => conn.sendNotification(R.WorkspaceDidChangeNotification, params));
-        session.closed.signal.addEventListener("abort", () => feed.unsubscribe(session), { once: true });
+        const added = feed.subscribe(session, (params) =>
+          conn.sendNotification(R.WorkspaceDidChangeNotification, params),
+        );
+        if (added)
+          session.closed.signal.addEventListener("abort", () => feed.unsubscribe(session), { once: true });
         return { subscribed: true, watching: feed.watching } as const;
       }),
     );

@@ -68,8 +68,9 @@ export class ChangeFeed {
   }
 
   /** Starts sending `key`'s connection notifications through `send`. Idempotent per key. */
-  subscribe(key: object, send: (params: WorkspaceDidChangeParams) => Promise<void>): void {
-    if (this.subscribers.has(key)) return;
+  /** Returns false when `key` was subscribed already. */
+  subscribe(key: object, send: (params: WorkspaceDidChangeParams) => Promise<void>): boolean {
+    if (this.subscribers.has(key)) return false;
     this.subscribers.set(key, {
       send,
       pending: new Map(),
@@ -77,6 +78,7 @@ export class ChangeFeed {
       timer: undefined,
       backlogBytes: 0,
     });
+    return true;
   }
 
   unsubscribe(key: object): void {

@@ -6,14 +6,16 @@
  */
 import type { Readable, Writable } from "node:stream";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
   CallToolRequestSchema,
   ElicitResultSchema,
   ErrorCode,
+  JSONRPCMessageSchema,
   ListToolsRequestSchema,
   McpError,
   type CallToolResult,
+  type JSONRPCMessage,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import {
@@ -50,6 +52,10 @@ export function toMcpTool(t: ToolDescriptor): Tool {
     inputSchema: t.inputSchema as Tool["inputSchema"],
     ...(t.annotations ? { annotations: t.annotations } : {}),
   };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function errorResult(text: string): CallToolResult {
@@ -170,70 +176,228 @@ export function createMcpServer(connect: ConnectOptions): { server: Server; link
     }
   });
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
-    const { name, arguments: args } = request.params;
-    const progressToken = request.params._meta?.progressToken;
-    let client: ToolDClient;
-    try {
-      client = await link.get();
-    } catch (err) {
-      return errorResult(unreachableText(err) ?? `toold: ${(err as Error).message}`);
-    }
-    let step = 0;
-    const onProgress =
-      progressToken === undefined
-        ? undefined
-        : (value: unknown) => {
-            step++;
-            const message =
-              value && typeof value === "object" && typeof (value as { chunk?: unknown }).chunk === "string"
-                ? (value as { chunk: string }).chunk
-                : JSON.stringify(value);
-            void extra
-              .sendNotification({
-                method: "notifications/progress",
-                params: { progressToken, progress: step, message },
-              })
-              .catch(() => undefined);
-          };
-    try {
-      const result = await client.callTool(name, args ?? {}, {
-        signal: extra.signal,
-        ...(onProgress ? { onProgress } : {}),
-      });
-      return {
-        content: result.content,
-        ...(result.structuredContent ? { structuredContent: result.structuredContent } : {}),
-        ...(result.isError ? { isError: true } : {}),
-      };
-    } catch (err) {
-      if (extra.signal.aborted) return errorResult(`toold: ${name} was cancelled`);
-      if (err instanceof RpcError) {
-        if (err.code === ErrorCodes.RequestCancelled) return errorResult(`toold: ${name} was cancelled`);
-        // Unknown tool and bad arguments are the host's mistakes: protocol errors, as MCP says.
-        if (err.code === ErrorCodes.MethodNotFound || err.code === ErrorCodes.InvalidParams) {
-          throw new McpError(ErrorCode.InvalidParams, err.message);
-        }
-        return errorResult(`toold: ${err.message}`);
-      }
-      if (err instanceof ConnectionClosedError) {
-        return errorResult(
-          `toold: the daemon connection dropped during ${name}; it may or may not have run. The next call reconnects.`,
-        );
-      }
-      return errorResult(unreachableText(err) ?? `toold: ${name} failed: ${(err as Error).message}`);
-    }
-  });
+  server.setRequestHandler(CallToolRequestSchema, (request, extra) =>
+    callTool(link, request.params, extra.signal, (n) => extra.sendNotification(n)),
+  );
   return { server, link };
+}
+
+interface CallParams {
+  name: string;
+  arguments?: Record<string, unknown>;
+  _meta?: { progressToken?: string | number };
+}
+type ProgressNotification = {
+  method: "notifications/progress";
+  params: { progressToken: string | number; progress: number; message: string };
+};
+
+/**
+ * One `tools/call`, forwarded to the daemon. Bad arguments come back as an `isError` result the
+ * model can act on; an unknown tool is an McpError (a protocol error), as MCP says.
+ */
+async function callTool(
+  link: DaemonLink,
+  params: CallParams,
+  signal: AbortSignal,
+  notify: (n: ProgressNotification) => Promise<void>,
+): Promise<CallToolResult> {
+  const { name, arguments: args } = params;
+  const progressToken = params._meta?.progressToken;
+  let client: ToolDClient;
+  try {
+    client = await link.get();
+  } catch (err) {
+    return errorResult(unreachableText(err) ?? `toold: ${(err as Error).message}`);
+  }
+  let step = 0;
+  const onProgress =
+    progressToken === undefined
+      ? undefined
+      : (value: unknown) => {
+          step++;
+          const message =
+            value && typeof value === "object" && typeof (value as { chunk?: unknown }).chunk === "string"
+              ? (value as { chunk: string }).chunk
+              : JSON.stringify(value);
+          void notify({
+            method: "notifications/progress",
+            params: { progressToken, progress: step, message },
+          }).catch(() => undefined);
+        };
+  try {
+    const result = await client.callTool(name, args ?? {}, {
+      signal,
+      ...(onProgress ? { onProgress } : {}),
+    });
+    return {
+      content: result.content,
+      ...(result.structuredContent ? { structuredContent: result.structuredContent } : {}),
+      ...(result.isError ? { isError: true } : {}),
+    };
+  } catch (err) {
+    if (signal.aborted) return errorResult(`toold: ${name} was cancelled`);
+    if (err instanceof RpcError) {
+      if (err.code === ErrorCodes.RequestCancelled) return errorResult(`toold: ${name} was cancelled`);
+      // Bad arguments are a result the model sees and can correct (the MCP spec asks for this):
+      // the daemon's message names each bad argument, the accepted ones and an example.
+      if (err.code === ErrorCodes.InvalidParams) {
+        return {
+          ...errorResult(err.message),
+          ...(isRecord(err.data) ? { structuredContent: { invalid_arguments: err.data } } : {}),
+        };
+      }
+      if (err.code === ErrorCodes.MethodNotFound) throw new McpError(ErrorCode.InvalidParams, err.message);
+      return errorResult(`toold: ${err.message}`);
+    }
+    if (err instanceof ConnectionClosedError) {
+      return errorResult(
+        `toold: the daemon connection dropped during ${name}; it may or may not have run. The next call reconnects.`,
+      );
+    }
+    return errorResult(unreachableText(err) ?? `toold: ${name} failed: ${(err as Error).message}`);
+  }
+}
+
+/** Longest line the transport buffers (a host sending more is broken or hostile). */
+const MAX_LINE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * MCP's stdio transport (one JSON-RPC message per line) with a fast path for `tools/call`, the
+ * one message an agent sends over and over: it goes straight to the daemon, without the SDK's
+ * per-message zod parsing (the line, the request, the params, then the result: most of a call's
+ * CPU in this process). Everything else (initialize, tools/list, ping, cancellations of other
+ * requests, answers to elicitation) goes to the SDK's Server, checked by the SDK's schema as its
+ * own transport would.
+ */
+class FastCallTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private readonly inFlight = new Map<string | number, AbortController>();
+  private closed = false;
+
+  constructor(
+    private readonly stdin: Readable,
+    private readonly stdout: Writable,
+    private readonly link: DaemonLink,
+  ) {}
+
+  async start(): Promise<void> {
+    this.stdin.on("data", this.onData);
+    this.stdin.on("error", this.onStreamError);
+  }
+
+  private readonly onStreamError = (err: Error): void => this.onerror?.(err);
+
+  private readonly onData = (chunk: Buffer): void => {
+    let start = 0;
+    for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
+      const piece = chunk.subarray(start, nl);
+      const line = this.chunks.length === 0 ? piece : Buffer.concat([...this.chunks, piece]);
+      this.chunks = [];
+      this.buffered = 0;
+      start = nl + 1;
+      this.onLine(line.toString("utf8"));
+    }
+    if (start < chunk.length) {
+      this.chunks.push(chunk.subarray(start));
+      this.buffered += chunk.length - start;
+      if (this.buffered > MAX_LINE_BYTES) {
+        this.chunks = [];
+        this.buffered = 0;
+        this.reply({ jsonrpc: "2.0", id: null, error: { code: -32600, message: "message too large" } });
+      }
+    }
+  };
+
+  private onLine(line: string): void {
+    if (line.trim() === "") return;
+    let message: Record<string, unknown>;
+    try {
+      message = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      this.reply({ jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error" } });
+      return;
+    }
+    const id = message.id;
+    if (message.method === "tools/call" && (typeof id === "string" || typeof id === "number")) {
+      void this.fastCall(id, message.params);
+      return;
+    }
+    if (message.method === "notifications/cancelled") {
+      const requestId = (message.params as { requestId?: string | number } | undefined)?.requestId;
+      const running = requestId === undefined ? undefined : this.inFlight.get(requestId);
+      if (running) {
+        running.abort();
+        return;
+      }
+    }
+    const checked = JSONRPCMessageSchema.safeParse(message);
+    if (!checked.success) {
+      this.onerror?.(new Error(`invalid message from the host: ${checked.error.message}`));
+      return;
+    }
+    this.onmessage?.(checked.data);
+  }
+
+  private async fastCall(id: string | number, params: unknown): Promise<void> {
+    const p = params as Partial<CallParams> | undefined;
+    if (!isRecord(p) || typeof p.name !== "string" || (p.arguments !== undefined && !isRecord(p.arguments))) {
+      this.reply({
+        jsonrpc: "2.0",
+        id,
+        error: {
+          code: ErrorCode.InvalidParams,
+          message: "tools/call needs params {name: string, arguments?: object}",
+        },
+      });
+      return;
+    }
+    const abort = new AbortController();
+    this.inFlight.set(id, abort);
+    try {
+      const result = await callTool(this.link, p as CallParams, abort.signal, async (n) =>
+        this.reply({ jsonrpc: "2.0", ...n }),
+      );
+      // A cancelled request gets no answer (MCP: the receiver should not respond).
+      if (!abort.signal.aborted || this.closed) this.reply({ jsonrpc: "2.0", id, result });
+    } catch (err) {
+      const code = err instanceof McpError ? err.code : ErrorCode.InternalError;
+      this.reply({ jsonrpc: "2.0", id, error: { code, message: (err as Error).message } });
+    } finally {
+      this.inFlight.delete(id);
+    }
+  }
+
+  private reply(message: unknown): void {
+    if (this.closed) return;
+    this.stdout.write(`${JSON.stringify(message)}\n`);
+  }
+
+  async send(message: JSONRPCMessage): Promise<void> {
+    this.reply(message);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stdin.off("data", this.onData);
+    this.stdin.off("error", this.onStreamError);
+    for (const abort of this.inFlight.values()) abort.abort();
+    this.onclose?.();
+  }
 }
 
 /** Serves MCP on the given streams until the host closes stdin. */
 export async function runMcpBridge(opts: McpBridgeOptions): Promise<void> {
   const { server, link } = createMcpServer(opts.connect);
-  const transport = new StdioServerTransport(opts.stdin, opts.stdout);
+  const transport = new FastCallTransport(opts.stdin, opts.stdout, link);
   const closed = new Promise<void>((resolve) => {
     server.onclose = () => resolve();
-    // The SDK's stdio transport does not notice end of input; the host closing stdin means "stop".
+    // The host closing stdin means "stop".
     opts.stdin.once("end", () => void server.close());
     opts.stdin.once("close", () => void server.close());
   });

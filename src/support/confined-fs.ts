@@ -20,7 +20,7 @@ import {
   realpathSync,
   type Stats,
 } from "node:fs";
-import { open, rm, unlink, type FileHandle } from "node:fs/promises";
+import { copyFile, link, lstat, open, rename, rm, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { PathError } from "./path-error.js";
 
@@ -236,5 +236,72 @@ export async function removeConfined(entryAbs: string, opts: { recursive?: boole
     else await unlink(target);
   } finally {
     await dir.close();
+  }
+}
+
+/**
+ * Renames the entry `srcAbs` to `dstAbs` (each a checked real path of an entry whose folder is
+ * confined), naming both through verified folder handles. With `noReplace` an existing
+ * destination is never replaced: a file or link moves by link(2) + unlink (EEXIST when the name is
+ * taken, even if it appeared after the check); a folder cannot be hard-linked, so it is checked
+ * just before rename(2), which refuses a non-empty folder and a file in its way anyway.
+ */
+export async function renameConfined(
+  srcAbs: string,
+  dstAbs: string,
+  opts: { noReplace: boolean; isDir: boolean },
+): Promise<void> {
+  const srcDir = await openVerifiedDir(path.dirname(srcAbs));
+  try {
+    const dstDir = await openVerifiedDir(path.dirname(dstAbs));
+    try {
+      const from = srcDir.at(path.basename(srcAbs));
+      const to = dstDir.at(path.basename(dstAbs));
+      if (opts.noReplace && !opts.isDir) {
+        try {
+          await link(from, to);
+          await unlink(from);
+          return;
+        } catch (err) {
+          // Not every file system has hard links; fall back to check-then-rename.
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP") throw err;
+        }
+      }
+      if (opts.noReplace) {
+        const taken = await lstat(to).then(
+          () => true,
+          () => false,
+        );
+        if (taken) throw Object.assign(new Error(`EEXIST: ${dstAbs} exists`), { code: "EEXIST" });
+      }
+      await rename(from, to);
+      await Promise.all([srcDir.handle.sync(), dstDir.handle.sync()]).catch(() => undefined);
+    } finally {
+      await dstDir.close();
+    }
+  } finally {
+    await srcDir.close();
+  }
+}
+
+/**
+ * Copies the regular file `srcFile` (a handle opened with openConfinedForRead or O_NOFOLLOW) to
+ * `dstPath` (a name under a verified folder handle, or inside a temp folder we made), creating it
+ * exclusively, with the source's permission bits, fsynced. The kernel copies (copy_file_range,
+ * reflink where the file system can).
+ */
+export async function copyOpenFile(srcFile: FileHandle, dstPath: string, mode: number): Promise<void> {
+  await copyFile(
+    `/proc/self/fd/${srcFile.fd}`,
+    dstPath,
+    constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE,
+  );
+  const out = await open(dstPath, constants.O_WRONLY | O_NOFOLLOW);
+  try {
+    await out.chmod(mode & 0o7777);
+    await out.sync();
+  } finally {
+    await out.close();
   }
 }

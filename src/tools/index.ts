@@ -11,6 +11,11 @@ import { applyPatchTool } from "./apply_patch.js";
 import { runTerminalCmdTool } from "./run_terminal_cmd.js";
 import { execCommandTool } from "./exec_command.js";
 import { writeStdinTool } from "./write_stdin.js";
+import { moveFileTool } from "./move_file.js";
+import { copyFileTool } from "./copy_file.js";
+import { createDirectoryTool } from "./create_directory.js";
+import { fileInfoTool } from "./file_info.js";
+import { codeSearchTool } from "./code_search.js";
 
 export const BUILTIN_TOOLS: readonly AnyToolDefinition[] = [
   readFileTool,
@@ -24,4 +29,9 @@ export const BUILTIN_TOOLS: readonly AnyToolDefinition[] = [
   runTerminalCmdTool,
   execCommandTool,
   writeStdinTool,
+  moveFileTool,
+  copyFileTool,
+  createDirectoryTool,
+  fileInfoTool,
+  codeSearchTool,
 ];

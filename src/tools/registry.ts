@@ -15,7 +15,22 @@ import { InvalidParamsError, MethodNotFoundError } from "../protocol/errors.js";
 import type { HotCacheStats, ToolDescriptor, ToolResult } from "../protocol/methods.js";
 import type { Config } from "../config/schema.js";
 import { PathError } from "../support/path-error.js";
-import { errorResult, ToolFailure, type AnyToolDefinition, type ToolContext } from "./shared/types.js";
+import {
+  ArgumentError,
+  errorResult,
+  ToolFailure,
+  type AnyToolDefinition,
+  type ToolContext,
+} from "./shared/types.js";
+import {
+  acceptedNames,
+  argumentProblems,
+  exampleArguments,
+  invalidArgumentsMessage,
+  publishedSchema,
+  type ArgumentProblem,
+  type InvalidArgumentsData,
+} from "./shared/schema-publish.js";
 
 export type RegistryOptimizations = Config["optimization"]["tool_registry"];
 
@@ -75,22 +90,15 @@ function normalize(name: string): string {
   return name.trim().toLowerCase();
 }
 
-function formatValidationErrors(def: AnyToolDefinition, check: TypeCheck<TSchema>, args: unknown): string {
-  const lines: string[] = [];
-  const props = (def.inputSchema as { properties?: Record<string, unknown> }).properties ?? {};
-  for (const error of check.Errors(args)) {
-    const where = error.path === "" ? "arguments" : error.path.slice(1).replace(/\//g, ".");
-    if (error.message.startsWith("Unexpected property")) {
-      lines.push(`unknown argument "${where}" (accepted: ${Object.keys(props).join(", ")})`);
-    } else if (error.message.startsWith("Expected required property")) {
-      lines.push(`missing required argument "${where}"`);
-    } else {
-      const message = error.message.charAt(0).toLowerCase() + error.message.slice(1);
-      lines.push(`${where}: ${message} (got ${JSON.stringify(error.value) ?? "undefined"})`);
-    }
-    if (lines.length >= 5) break;
-  }
-  return `invalid arguments for ${def.name}: ${[...new Set(lines)].join("; ")}. See \`toold tools\` for its input schema.`;
+/** The -32602 error for a call whose arguments do not fit the tool's schema (or each other). */
+function invalidArguments(def: AnyToolDefinition, errors: ArgumentProblem[]): InvalidParamsError {
+  const data: InvalidArgumentsData = {
+    tool: def.name,
+    errors,
+    accepted: acceptedNames(def),
+    example: exampleArguments(def),
+  };
+  return new InvalidParamsError(invalidArgumentsMessage(data), data);
 }
 
 export class ToolRegistry {
@@ -121,7 +129,7 @@ export class ToolRegistry {
     this.descriptors = definitions.map((def) => ({
       name: def.name,
       description: def.description,
-      inputSchema: JSON.parse(JSON.stringify(def.inputSchema)) as Record<string, unknown>,
+      inputSchema: publishedSchema(def),
       annotations: { ...def.annotations },
       ...(def.aliases?.length ? { aliases: [...def.aliases] } : {}),
     }));
@@ -198,7 +206,7 @@ export class ToolRegistry {
       const def = instance.definition;
       const args = this.prepareArguments(def, rawArgs);
       if (!instance.check.Check(args)) {
-        throw new InvalidParamsError(formatValidationErrors(def, instance.check, args));
+        throw invalidArguments(def, argumentProblems(def, instance.check.Errors(args)));
       }
       const denial = await beforeRun?.(def, args);
       if (denial) return denial;
@@ -206,6 +214,9 @@ export class ToolRegistry {
         const run = () => def.handler(args, ctx, instance.state);
         return await (around ? around(def, args, run) : run());
       } catch (err) {
+        if (err instanceof ArgumentError) {
+          throw invalidArguments(def, [{ argument: err.argument, problem: err.message }]);
+        }
         return this.toResult(def.name, err, ctx);
       }
     } finally {
@@ -222,15 +233,15 @@ export class ToolRegistry {
       rawArgs !== undefined &&
       (typeof rawArgs !== "object" || rawArgs === null || Array.isArray(rawArgs))
     ) {
-      throw new InvalidParamsError(`invalid arguments for ${def.name}: "arguments" must be a JSON object`);
+      throw invalidArguments(def, [{ argument: "arguments", problem: '"arguments" must be a JSON object' }]);
     }
     const args: Record<string, unknown> = { ...rawArgs };
     for (const [alias, canonical] of Object.entries(def.argumentAliases ?? {})) {
       if (alias in args) {
         if (canonical in args) {
-          throw new InvalidParamsError(
-            `invalid arguments for ${def.name}: "${alias}" and "${canonical}" name the same argument; give one`,
-          );
+          throw invalidArguments(def, [
+            { argument: alias, problem: `"${alias}" and "${canonical}" name the same argument; give one` },
+          ]);
         }
         args[canonical] = args[alias];
         delete args[alias];

@@ -1,7 +1,7 @@
 /** write_file: writes a whole text file atomically (overwrite, append, or only when absent). */
 import { Type } from "@sinclair/typebox";
 import { WRITE_MODES, writeTextFile } from "./shared/write-text.js";
-import { defineTool } from "./shared/types.js";
+import { ArgumentError, defineTool } from "./shared/types.js";
 
 export const inputSchema = Type.Object(
   {
@@ -19,6 +19,12 @@ export const inputSchema = Type.Object(
             '"append" adds content at the end (creating the file if needed); "skip_if_exists" leaves an existing file alone.',
         },
       ),
+    ),
+    overwrite: Type.Optional(
+      Type.Boolean({
+        description:
+          'VT Code\'s switch: true is mode "overwrite", false is mode "fail_if_exists". Give it or mode, not both.',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -38,9 +44,25 @@ export const writeFileTool = defineTool({
     idempotentHint: false,
     openWorldHint: false,
   },
-  argumentAliases: { file_path: "path" },
+  example: { path: "notes/todo.md", content: "- ship it\n" },
+  // VT Code's names: `contents`, `text`, `data` for the text; `write_mode` for the mode.
+  argumentAliases: {
+    file_path: "path",
+    contents: "content",
+    text: "content",
+    data: "content",
+    write_mode: "mode",
+  },
   changes: (args) => [{ path: args.path }],
   async handler(args, ctx) {
-    return writeTextFile(ctx, "write_file", args.path, args.content, args.mode ?? "overwrite");
+    const fromSwitch =
+      args.overwrite === undefined ? undefined : args.overwrite ? "overwrite" : "fail_if_exists";
+    if (fromSwitch !== undefined && args.mode !== undefined && args.mode !== fromSwitch) {
+      throw new ArgumentError(
+        "overwrite",
+        `overwrite: ${String(args.overwrite)} contradicts mode "${args.mode}": give one of them`,
+      );
+    }
+    return writeTextFile(ctx, "write_file", args.path, args.content, args.mode ?? fromSwitch ?? "overwrite");
   },
 });

@@ -6,7 +6,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { workspaceId } from "../../src/workspace/locate.js";
 import { RpcError } from "../../src/client/index.js";
@@ -249,7 +248,7 @@ test("exec_command has its own prompt policy and [commands] rules; max_sessions 
 
 /** The daemon's pid, from its state file. */
 function daemonPid(d: TestDaemon): number {
-  return (JSON.parse(readFileSync(path.join(d.runDir, "toold.state.json"), "utf8")) as { pid: number }).pid;
+  return (JSON.parse(readFileSync(d.state, "utf8")) as { pid: number }).pid;
 }
 
 test("a daemon killed with SIGKILL takes its sessions' processes with it (PID namespace), or the next daemon ends them (sweep)", async () => {

@@ -322,6 +322,29 @@ test("a subscriber that never reads is dropped; the daemon's backlog stays bound
   }
 });
 
+test("concurrent writes to one file are journaled one at a time: undoing them newest first restores the original", async () => {
+  const d = await makeTestDaemon({ files: { "shared.txt": "original\n" } });
+  const client = await d.connect();
+  try {
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        client.callTool("write_file", { path: "shared.txt", content: `v${i}\n` }),
+      ),
+    );
+    assert.ok(results.every((r) => !r.isError));
+    const list = await client.journal();
+    assert.equal(list.entries.length, 8);
+    for (let i = 0; i < 8; i++) {
+      const undo = await client.undo({ id: list.entries[i]!.id });
+      assert.equal(undo.undone, list.entries[i]!.id);
+    }
+    assert.equal(read(d, "shared.txt"), "original\n");
+  } finally {
+    client.close();
+    await d.cleanup();
+  }
+});
+
 test("journal/undo and journal/list reject bad params with a clear error", async () => {
   const d = await makeTestDaemon({ files: { "a.txt": "a" } });
   const client = await d.connect();

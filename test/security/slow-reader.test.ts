@@ -35,13 +35,14 @@ test("unread answers are bounded in bytes: the peer is closed, its calls cancell
   await writeFile(path.join(d.root, "big.txt"), "x".repeat(4 * 1024 * 1024));
   const rss = async () => (await good.stats()).process.rssBytes;
   // Warm the path once so the comparison is about what the peer makes the daemon hold.
-  await good.callTool("read_file", { path: "big.txt" });
+  // max_line_chars: 0, or read_file would cut the one 4 MiB line to 2000 characters.
+  await good.callTool("read_file", { path: "big.txt", max_line_chars: 0 });
   const before = await rss();
   const s = await RawSocket.connect(d.socket, "ndjson");
   s.socket.pause(); // never read
   let batch = "";
   for (let id = 1; id <= 64; id++) {
-    batch += `${JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "read_file", arguments: { path: "big.txt" } } })}\n`;
+    batch += `${JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "read_file", arguments: { path: "big.txt", max_line_chars: 0 } } })}\n`;
   }
   s.write(batch);
   // Unbounded in bytes, the daemon would now hold 64 answers of 4 MiB (and their encodings).

@@ -347,6 +347,71 @@ describe("confined-fs: a symlink swapped in after the check changes nothing", ()
   });
 });
 
+describe("property: a component swapped for a link after the check is never read through", () => {
+  test("every reader returns the checked file's bytes or refuses with ELOOP/ENOENT", async () => {
+    // A tree p0/p1/.../file.txt inside, the same names outside holding the secret; after the
+    // path is resolved, one component (a folder or the file) is swapped for a link to its
+    // outside twin, or a folder's contents are moved and the folder replaced by the link.
+    const readers: Array<[string, (abs: string) => Promise<string>]> = [
+      ["file cache read", (abs) => new FileCache({ maxBytes: 1 << 20 }).read(abs, (b) => b.toString())],
+      [
+        "file cache readTrusted",
+        async (abs) => {
+          const out = new FileCache({ maxBytes: 1 << 20 }).readTrusted(abs, (b) => b.toString());
+          if (out === undefined) throw Object.assign(new Error("unreadable"), { code: "ENOENT" });
+          return out;
+        },
+      ],
+      ["readConfined", async (abs) => (await readConfined(abs)).data.toString()],
+      [
+        "openConfinedForRead",
+        async (abs) => {
+          const h = await openConfinedForRead(abs);
+          try {
+            return (await h.readFile()).toString();
+          } finally {
+            await h.close();
+          }
+        },
+      ],
+    ];
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 3 }),
+        fc.nat(),
+        fc.constantFrom(...readers.keys()),
+        async (depth, pick, which) => {
+          const id = `prop${n++}`;
+          const names = [id, ...Array.from({ length: depth }, (_, i) => `d${i}`)];
+          const inside = path.join(root, ...names);
+          const twin = path.join(outside, ...names);
+          await mkdir(inside, { recursive: true });
+          await mkdir(twin, { recursive: true });
+          await writeFile(path.join(inside, "file.txt"), "mine");
+          await writeFile(path.join(twin, "file.txt"), "secret");
+          const target = await ws.resolve(path.join(...names, "file.txt"));
+          // Swap component k (0..depth: a folder; depth+1: the file itself).
+          const k = pick % (names.length + 1);
+          const swappedRel = k < names.length ? names.slice(0, k + 1) : [...names, "file.txt"];
+          const at = path.join(root, ...swappedRel);
+          await rename(at, `${at}.moved`);
+          await symlink(path.join(outside, ...swappedRel), at);
+          const [name, read] = readers[which]!;
+          try {
+            const got = await read(target.abs);
+            assert.equal(got, "mine", `${name} read through ${swappedRel.join("/")}`);
+          } catch (err) {
+            const code = (err as NodeJS.ErrnoException).code;
+            assert.ok(code === "ELOOP" || code === "ENOENT", `${name}: ${String(err)}`);
+          }
+        },
+      ),
+      { numRuns: 120 },
+    );
+  });
+});
+
 describe("property: no resolved path ever leaves the workspace", () => {
   const segment = fc.constantFrom(
     ".",

@@ -185,7 +185,11 @@ describe("edit_file", () => {
     const before = await read("f.js");
     await assertInvalidParams(ws.call("edit_file", { path: "f.js", old_str: "", new_str: "x" }), /old_str/);
     assert.deepEqual(await read("f.js"), before);
-    await failsUnchanged("f.js", { old_str: "return 1;", new_str: "return 1;" }, /the same/);
+    await assertInvalidParams(
+      ws.call("edit_file", { path: "f.js", old_str: "return 1;", new_str: "return 1;" }),
+      /the same/,
+    );
+    assert.deepEqual(await read("f.js"), before);
   });
 
   it("refuses binary, non-UTF-8 and empty files", async () => {
@@ -271,5 +275,131 @@ describe("edit_file", () => {
     assert.equal(r.isError, true);
     assert.equal((await read("f.js")).toString(), SRC);
     await assertNoTempFiles(ws.root);
+  });
+});
+
+describe("edit_file: several edits, dry runs, aliases, numbered lines", () => {
+  const CODE = "function a() {\n  return 1;\n}\nfunction b() {\n  return 2;\n}\n";
+
+  it("applies edits in order, each on the text the previous one made", async () => {
+    await ws.write({ "m.js": CODE });
+    const r = await ws.call("edit_file", {
+      path: "m.js",
+      edits: [
+        { old_str: "return 1;", new_str: "return 10;" },
+        { old_str: "return 10;", new_str: "return 100;" },
+        { old_str: "function", new_str: "async function", replace_all: true },
+      ],
+    });
+    assertOk(r);
+    assert.equal(
+      (await read("m.js")).toString(),
+      "async function a() {\n  return 100;\n}\nasync function b() {\n  return 2;\n}\n",
+    );
+    assert.equal(sc(r).replacements, 4);
+    assert.equal(sc(r).edits, 3);
+  });
+
+  it("writes nothing when any edit fails, and names the one that did", async () => {
+    await ws.write({ "m.js": CODE });
+    const out = await failsUnchanged(
+      "m.js",
+      {
+        edits: [
+          { old_str: "return 1;", new_str: "return 10;" },
+          { old_str: "return", new_str: "yield" },
+        ],
+      },
+      /edit 2 of 2: old_str matches 2 times/,
+    );
+    assert.equal(out.match_count, 2);
+  });
+
+  it("dry_run returns the diff and writes nothing", async () => {
+    await ws.write({ "m.js": CODE });
+    const before = await stat(path.join(ws.root, "m.js"));
+    const r = await ws.call("edit_file", {
+      path: "m.js",
+      old_str: "return 2;",
+      new_str: "return 3;",
+      dry_run: true,
+    });
+    assertOk(r);
+    assert.match(textOf(r), /^Dry run, nothing written: would edit m\.js: 1 replacement/);
+    assert.match(String(sc(r).diff), /- {2}return 2;\n\+ {2}return 3;/);
+    assert.equal(sc(r).dry_run, true);
+    assert.equal((await read("m.js")).toString(), CODE);
+    assert.equal((await stat(path.join(ws.root, "m.js"))).mtimeMs, before.mtimeMs);
+    const alias = await ws.call("edit_file", {
+      path: "m.js",
+      old_str: "return 2;",
+      new_str: "x",
+      dryRun: true,
+    });
+    assert.equal(sc(alias).dry_run, true);
+    assert.equal((await read("m.js")).toString(), CODE);
+  });
+
+  it("accepts VT Code's aliases, at the top and in edits", async () => {
+    for (const [oldName, newName] of [
+      ["original", "replacement"],
+      ["target", "to"],
+      ["from", "to"],
+      ["oldText", "newText"],
+    ] as const) {
+      await ws.write({ "m.js": CODE });
+      assertOk(await ws.call("edit_file", { path: "m.js", [oldName]: "return 1;", [newName]: "return 7;" }));
+      assert.match((await read("m.js")).toString(), /return 7;/);
+      await ws.write({ "m.js": CODE });
+      assertOk(
+        await ws.call("edit_file", {
+          path: "m.js",
+          edits: [{ [oldName]: "return 2;", [newName]: "return 8;" }],
+        }),
+      );
+      assert.match((await read("m.js")).toString(), /return 8;/);
+    }
+    await assertInvalidParams(
+      ws.call("edit_file", { path: "m.js", edits: [{ original: "a", old_str: "a", new_str: "b" }] }),
+      /"edits\[0\]\.old_str" and "edits\[0\]\.original" name the same argument/,
+    );
+    await assertInvalidParams(
+      ws.call("edit_file", {
+        path: "m.js",
+        old_str: "a",
+        new_str: "b",
+        edits: [{ old_str: "a", new_str: "b" }],
+      }),
+      /give either edits/,
+    );
+    await assertInvalidParams(
+      ws.call("edit_file", { path: "m.js", edits: [{ old_str: "a" }] }),
+      /edits\[0\]\.new_str is missing/,
+    );
+    await assertInvalidParams(ws.call("edit_file", { path: "m.js", edits: [] }), /edits/);
+  });
+
+  it("strips L<n>: prefixes copied from a numbered read when the file lacks them", async () => {
+    await ws.write({ "m.js": CODE });
+    const numbered = textOf(
+      await ws.call("read_file", { path: "m.js", offset: 4, limit: 2, line_numbers: true }),
+    );
+    assert.equal(numbered, "L4: function b() {\nL5:   return 2;\n");
+    const r = await ws.call("edit_file", {
+      path: "m.js",
+      old_str: numbered,
+      new_str: "L4: function b() {\nL5:   return 20;\n",
+    });
+    assertOk(r);
+    assert.equal(sc(r).stripped_line_numbers, true);
+    assert.match((await read("m.js")).toString(), /function b\(\) \{\n {2}return 20;\n\}/);
+  });
+
+  it("keeps prefixes that are really in the file, and uniqueness still rules after stripping", async () => {
+    await ws.write({ "log.txt": "L1: start\nL2: stop\n" });
+    assertOk(await ws.call("edit_file", { path: "log.txt", old_str: "L2: stop", new_str: "L2: halt" }));
+    assert.equal((await read("log.txt")).toString(), "L1: start\nL2: halt\n");
+    await ws.write({ "dup.js": "x = 1;\nx = 1;\n" });
+    await failsUnchanged("dup.js", { old_str: "L1: x = 1;", new_str: "L1: x = 2;" }, /matches 2 times/);
   });
 });

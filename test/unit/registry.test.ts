@@ -193,7 +193,10 @@ test("unknown tools and invalid arguments are protocol errors with clear message
     assert.match(err.message, /invalid arguments for a: n: expected integer/);
     return true;
   });
-  await assert.rejects(reg.call("a", { m: 1 }, ctx()), /unknown argument "m" \(accepted: n\)/);
+  await assert.rejects(
+    reg.call("a", { m: 1 }, ctx()),
+    /unknown argument "m" \(did you mean "n"\?\)\. Accepted: n, number\. Example: \{\}/,
+  );
   await assert.rejects(reg.call("a", { n: 1, number: 2 }, ctx()), /"number" and "n" name the same argument/);
   const aliased = await reg.call("a", { number: 3 }, ctx());
   assert.equal(aliased.content[0]?.text, "n=3 instance=1");
@@ -212,4 +215,61 @@ test("many concurrent calls across a tiny cache never use a disposed instance", 
   const alive = probe.states.filter((s) => !s.disposed);
   assert.equal(alive.length, 1);
   assert.equal(probe.disposed, probe.built - 1);
+});
+
+test("published schemas carry every alias and every enum's values; validators accept what they publish", async () => {
+  const { BUILTIN_TOOLS } = await import("../../src/tools/index.js");
+  const reg = new ToolRegistry(BUILTIN_TOOLS, on(16));
+  for (const def of BUILTIN_TOOLS) {
+    const published = reg.list().find((d) => d.name === def.name)!.inputSchema as {
+      properties: Record<string, { enum?: unknown[]; anyOf?: unknown[] }>;
+      required?: string[];
+      additionalProperties?: boolean;
+    };
+    for (const alias of Object.keys(def.argumentAliases ?? {})) {
+      assert.ok(published.properties[alias], `${def.name} publishes its alias ${alias}`);
+      // A host validating with the published schema accepts the alias alone.
+      assert.ok(
+        !published.required?.includes(def.argumentAliases![alias]!),
+        `${def.name}: ${alias} can stand in`,
+      );
+    }
+    for (const [name, prop] of Object.entries(published.properties)) {
+      const consts = prop.anyOf?.every((b) => typeof b === "object" && b !== null && "const" in b);
+      assert.ok(!consts, `${def.name}.${name}: a union of literals is published as enum`);
+    }
+  }
+  const write = reg.list().find((d) => d.name === "write_file")!.inputSchema as {
+    properties: Record<string, { enum?: unknown[] }>;
+    required?: string[];
+  };
+  assert.deepEqual(write.properties.mode!.enum, ["overwrite", "fail_if_exists", "append", "skip_if_exists"]);
+  assert.deepEqual(write.properties.write_mode!.enum, write.properties.mode!.enum);
+  assert.equal(write.required, undefined);
+  // A validating host (additionalProperties: false) accepts every alias name.
+  for (const name of ["file_path", "contents", "text", "data", "write_mode", "overwrite"]) {
+    assert.ok(write.properties[name], name);
+  }
+});
+
+test("an unknown argument suggests the nearest accepted name, aliases included", async () => {
+  const { BUILTIN_TOOLS } = await import("../../src/tools/index.js");
+  const reg = new ToolRegistry(BUILTIN_TOOLS, on(16));
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ["read_file", { filePath: "a" }, /unknown argument "filePath" \(did you mean "file_path"\?\)/],
+    ["read_file", { path: "a", lineNumbers: true }, /did you mean "line_numbers"/],
+    ["edit_file", { path: "a", old_string: "x", new_str: "y" }, /did you mean "old_str"/],
+    ["read_file", { path: "a", zzzzzz: 1 }, /unknown argument "zzzzzz"\. Accepted: path, offset/],
+  ];
+  for (const [tool, args, pattern] of cases) {
+    await assert.rejects(reg.call(tool, args, ctx()), (err: ProtocolError) => {
+      assert.equal(err.code, ErrorCodes.InvalidParams);
+      assert.match(err.message, pattern);
+      assert.match(err.message, /Example: \{/);
+      const data = err.data as { errors: { argument: string }[]; accepted: string[]; example: object };
+      assert.ok(data.accepted.includes("file_path"));
+      assert.equal(typeof data.example, "object");
+      return true;
+    });
+  }
 });

@@ -214,7 +214,7 @@ describe("WorkspaceIndex", () => {
       for (let i = 2; i < 12; i++) {
         sh(ws.root, `printf 'v${i}\\n' > r.txt`);
         const r = await ws.call("read_file", { path: "r.txt" });
-        assert.equal(r.structuredContent?.content, `v${i}\n`);
+        assert.equal(r.content[0]?.text, `v${i}\n`);
       }
       assert.ok(ws.files.stats().misses >= 1);
     } finally {

@@ -49,6 +49,8 @@ export interface ToolDefinition<S extends TSchema = TSchema, State = unknown> {
   readonly description: string;
   readonly inputSchema: S;
   readonly annotations: ToolAnnotations;
+  /** A typical call's arguments: published in the schema's `examples` and shown in argument errors. */
+  readonly example?: Record<string, unknown>;
   /** Argument names VT Code accepts for another argument: `{ file_path: "path" }`. */
   readonly argumentAliases?: Readonly<Record<string, string>>;
   /**
@@ -90,6 +92,21 @@ export class ToolFailure extends Error {
   ) {
     super(message);
     this.name = "ToolFailure";
+  }
+}
+
+/**
+ * Arguments that fit the schema but not each other (path and reads both given, head with tail):
+ * the registry answers it as it answers a schema mismatch (-32602 on the socket, exit 2 in the
+ * CLI, an `isError` result naming the argument over MCP). Thrown before anything is done.
+ */
+export class ArgumentError extends Error {
+  constructor(
+    readonly argument: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ArgumentError";
   }
 }
 
