@@ -30,7 +30,7 @@ import {
   type RuntimeFiles,
 } from "../workspace/locate.js";
 import { Workspace } from "../workspace/workspace.js";
-import { createRootLogger, setLogRotation } from "./logger.js";
+import { createRootLogger, flushLogsSync, setLogRotation } from "./logger.js";
 import { DaemonServer } from "./server.js";
 import { ensurePrivateDir } from "../workspace/socket-dir.js";
 import { sweepTempFiles } from "./temp-sweep.js";
@@ -51,7 +51,7 @@ const SOCKET_WATCH_INTERVAL_MS =
 export interface DaemonOptions {
   workspace: string;
   socket: string;
-  /** Log to stderr instead of the log file next to the socket. */
+  /** Log to stderr instead of the log file in the state folder. */
   foreground: boolean;
   /**
    * The toold state folder holding the journal (`--state-dir`); default $TOOLD_STATE_DIR,
@@ -473,7 +473,7 @@ export async function main(argv: string[]): Promise<void> {
     process.stderr.write(`${message}\n`);
     tellStarter({ type: "error", message });
     process.exitCode = 1;
-    log.flush();
+    flushLogsSync();
     return;
   }
   tellStarter({ type: "ready", pid: process.pid, socket: opts.socket });
@@ -497,7 +497,7 @@ export async function main(argv: string[]): Promise<void> {
     // Should the drain itself hang, leave anyway.
     setTimeout(
       () => {
-        log.flush();
+        flushLogsSync();
         process.exit(1);
       },
       (config.daemon.drain_timeout_secs + 5) * 1000,
@@ -507,6 +507,6 @@ export async function main(argv: string[]): Promise<void> {
   // A forgotten promise: logged; the state it leaves is the caller's own, not the process's.
   process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection"));
   await daemon.stopped;
-  log.flush();
+  flushLogsSync();
   process.exit(crashed ? 1 : 0);
 }
