@@ -291,23 +291,28 @@ async function search(args: Args, ctx: ToolContext) {
   let parsed = 0;
   let filesWithMatches = 0;
   // In order, a few files at a time, so results come sorted by path as grep_file's do.
-  for (let i = 0; i < files.length && results.length < maxResults; i += PARSE_CONCURRENCY) {
+  // Every file is searched, so total_matches is exact (as grep_file's); only the first
+  // max_results matches are turned into results. A few files at a time, in path order.
+  for (let i = 0; i < files.length; i += PARSE_CONCURRENCY) {
     ctx.signal.throwIfAborted();
     const batch = files.slice(i, i + PARSE_CONCURRENCY);
     const found = await Promise.all(
       batch.map(async (file) => {
         const text = await textOf(ctx, file.abs);
-        if (text === undefined || !words.every((w) => text.includes(w))) return [];
+        if (text === undefined || !words.every((w) => text.includes(w))) return undefined;
         parsed++;
         const root = (await napi.parseAsync(napiName(file.lang), text)).root();
-        return root.findAll(args.pattern).map((node) => toMatch(node, file.rel, text, vars));
+        return { file, text, nodes: root.findAll(args.pattern) };
       }),
     );
-    for (const matches of found) {
-      if (matches.length === 0) continue;
+    for (const hit of found) {
+      if (!hit || hit.nodes.length === 0) continue;
       filesWithMatches++;
-      total += matches.length;
-      for (const m of matches) if (results.length < maxResults) results.push(m);
+      total += hit.nodes.length;
+      for (const node of hit.nodes) {
+        if (results.length >= maxResults) break;
+        results.push(toMatch(node, hit.file.rel, hit.text, vars));
+      }
     }
   }
   const truncated = total > results.length;
@@ -328,7 +333,7 @@ async function search(args: Args, ctx: ToolContext) {
   }
   const lines = results.map((m) => `${m.path}:${m.line}:${m.column}: ${m.text}`);
   if (truncated)
-    lines.push(`(showing the first ${results.length} matches; raise max_results or narrow path)`);
+    lines.push(`(showing the first ${results.length} of ${total} matches; raise max_results or narrow path)`);
   return textResult(lines.join("\n"), facts);
 }
 
