@@ -210,10 +210,20 @@ interface Match {
   captures?: Record<string, string | string[]>;
 }
 
-/** The file's text from the cache (or the pool), or undefined when it is binary or too large. */
-async function textOf(ctx: ToolContext, abs: string): Promise<string | undefined> {
+/**
+ * The file's text from the cache (or the pool) when it may match: undefined when it is binary, too
+ * large, or lacks one of the pattern's words. The words are looked for in the bytes (memchr-fast),
+ * so a file that cannot match is never decoded.
+ */
+async function candidateText(
+  ctx: ToolContext,
+  abs: string,
+  words: readonly Buffer[],
+): Promise<string | undefined> {
   try {
-    return await ctx.files.read(abs, (data) => (looksBinary(data) ? undefined : data.toString("utf8")), {
+    const take = (data: Buffer) =>
+      looksBinary(data) || !words.every((w) => data.includes(w)) ? undefined : data.toString("utf8");
+    return await ctx.files.read(abs, take, {
       maxBytes: DEFAULT_MAX_BYTES,
       pool: ctx.pool,
       signal: ctx.signal,
@@ -284,7 +294,7 @@ async function search(args: Args, ctx: ToolContext) {
   const userPath = args.path ?? ".";
   const files = await targets(ctx, userPath, new Set(langs));
   const maxResults = args.max_results ?? DEFAULT_MAX_RESULTS;
-  const words = requiredWords(args.pattern);
+  const wordBytes = requiredWords(args.pattern).map((w) => Buffer.from(w));
   const vars = metaVariables(args.pattern);
   const results: Match[] = [];
   let total = 0;
@@ -298,8 +308,8 @@ async function search(args: Args, ctx: ToolContext) {
     const batch = files.slice(i, i + PARSE_CONCURRENCY);
     const found = await Promise.all(
       batch.map(async (file) => {
-        const text = await textOf(ctx, file.abs);
-        if (text === undefined || !words.every((w) => text.includes(w))) return undefined;
+        const text = await candidateText(ctx, file.abs, wordBytes);
+        if (text === undefined) return undefined;
         parsed++;
         const root = (await napi.parseAsync(napiName(file.lang), text)).root();
         return { file, text, nodes: root.findAll(args.pattern) };
