@@ -77,6 +77,7 @@ async function main(): Promise<number> {
       `answers by code: ${JSON.stringify(report.answerCodes)}`,
       `tool results with isError: ${JSON.stringify(report.toolErrorsByTool)}`,
       `oversized frames: ${report.oversized.sent} sent, ${report.oversized.answeredWithError} answered -32600`,
+      `too-deep requests: ${report.deep.sent} sent, ${report.deep.answeredInvalidParams} answered -32602; non-reading clients: ${report.nonReadingClients}`,
       `well-behaved client: ${report.goodClient.calls} calls, ${report.goodClient.failures} failures, slowest ${report.goodClient.maxMs} ms`,
       ...(report.stalledAtCase !== undefined
         ? [`STALLED: the daemon stopped answering near case ${report.stalledAtCase}`]

@@ -7,6 +7,7 @@
  * (seed, case number) with fast-check, so a failing case can be replayed alone.
  */
 import { createHash } from "node:crypto";
+import net from "node:net";
 import { lstat, mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import fc from "fast-check";
@@ -28,7 +29,15 @@ max_message_bytes = 65536
 export const MAX_MESSAGE_BYTES = 65536;
 
 export type CaseKind =
-  "bytes" | "truncated" | "malformed_header" | "oversized" | "json" | "wrong_shape" | "tool_call";
+  | "bytes"
+  | "truncated"
+  | "malformed_header"
+  | "oversized"
+  | "json"
+  | "wrong_shape"
+  | "tool_call"
+  | "deep_json"
+  | "non_reading";
 
 /** Weights out of 100. Kinds that need a fresh connection are rarer: they cost a connect each. */
 export const CASE_MIX: Readonly<Record<CaseKind, number>> = {
@@ -36,9 +45,13 @@ export const CASE_MIX: Readonly<Record<CaseKind, number>> = {
   truncated: 3,
   malformed_header: 2,
   oversized: 1,
-  json: 20,
-  wrong_shape: 30,
-  tool_call: 40,
+  json: 18,
+  wrong_shape: 29,
+  tool_call: 39,
+  /** Nesting past the decoder's depth limit: in arguments, as a request id, as a cancel id. */
+  deep_json: 3,
+  /** A client that asks for big answers and never reads them (opened, then dropped later). */
+  non_reading: 1,
 };
 
 export interface FuzzOptions {
@@ -72,6 +85,10 @@ export interface FuzzReport {
   /** Internal errors (-32603) are bugs worth a look even when the daemon survives them. */
   internalErrors: string[];
   oversized: { sent: number; answeredWithError: number };
+  /** Deep requests (a valid id, params past the depth limit) sent, and answered -32602 as owed. */
+  deep: { sent: number; answeredInvalidParams: number };
+  /** Clients that never read their answers; the daemon must stay bounded and serve everyone else. */
+  nonReadingClients: number;
   /** Fuzzed run_terminal_cmd calls that ran (policy is deny): must be 0. */
   commandsRan: number;
   goodClient: { calls: number; failures: number; maxMs: number; firstFailure?: string };
@@ -99,6 +116,8 @@ export async function prepareFuzzWorkspace(sb: Sandbox): Promise<void> {
   }
   await writeFile(path.join(sb.root, "src", "nested", "deep.txt"), "deep\n");
   await writeFile(path.join(sb.root, "README.md"), "# fuzz\n");
+  // What non-reading clients ask for: big answers they never read.
+  await writeFile(path.join(sb.root, "stable", "big.txt"), `${"b".repeat(1023)}\n`.repeat(1024));
   // The folder next door, and symlinks into it: the sandbox must refuse to follow them.
   await mkdir(path.join(sb.sibling, "sub"), { recursive: true });
   await writeFile(path.join(sb.sibling, "secret.txt"), "outside the workspace: must never change\n");
@@ -435,6 +454,9 @@ interface Counters {
   internalErrors: string[];
   oversizedSent: number;
   oversizedAnswered: number;
+  deepSent: number;
+  deepAnswered: number;
+  nonReading: number;
   commandsRan: number;
   byKind: Record<string, number>;
 }
@@ -568,6 +590,9 @@ export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise
     internalErrors: [],
     oversizedSent: 0,
     oversizedAnswered: 0,
+    deepSent: 0,
+    deepAnswered: 0,
+    nonReading: 0,
     commandsRan: 0,
     byKind: {},
   };
@@ -614,6 +639,8 @@ export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise
 
   const rssStart = procRss(pid);
   const began = performance.now();
+  /** Open non-reading clients; each is dropped a few seconds later (or at the end). */
+  const silentReaders = new Set<net.Socket>();
   const worker = async (w: number) => {
     const framing: Framing = w % 2 === 0 ? "ndjson" : "lsp";
     let conn = await RawConn.open(sb.socket, framing);
@@ -691,6 +718,48 @@ export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise
           else conn.send(body);
           break;
         }
+        case "deep_json": {
+          // Deeper than the decoder's limit (64) yet within max_message_bytes.
+          const depth = 65 + ((n * 7919) % 20_000);
+          const deep = `${"[".repeat(depth)}${"]".repeat(depth)}`;
+          const id = `fz-${n}`;
+          if (n % 3 === 0) {
+            // A request with a readable id owes an answer: -32602 with that id.
+            const body = `{"jsonrpc":"2.0","id":"${id}","method":"tools/call","params":{"name":"read_file","arguments":{"path":${deep}}}}`;
+            c.sent++;
+            c.deepSent++;
+            const p = conn.request(id, body, answerTimeoutMs).then((out) => {
+              record(c, kind, "read_file", out, body.slice(0, 200));
+              if (out.kind === "answer" && out.answer.error?.code === -32602) c.deepAnswered++;
+            });
+            const q = p.finally(() => inflight.delete(q));
+            inflight.add(q);
+          } else if (n % 3 === 1) {
+            conn.send(`{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":${deep}}}`);
+          } else {
+            conn.send(`{"jsonrpc":"2.0","id":${deep},"method":"tools/list","params":{}}`);
+          }
+          break;
+        }
+        case "non_reading": {
+          c.nonReading++;
+          const s = net.connect(sb.socket);
+          s.on("error", () => {});
+          silentReaders.add(s);
+          s.once("connect", () => {
+            s.pause(); // never read
+            let batch = "";
+            for (let i = 0; i < 32; i++) {
+              batch += `${JSON.stringify({ jsonrpc: "2.0", id: i, method: "tools/call", params: { name: "read_file", arguments: { path: "stable/big.txt" } } })}\n`;
+            }
+            s.write(batch);
+          });
+          setTimeout(() => {
+            s.destroy();
+            silentReaders.delete(s);
+          }, 3000).unref();
+          break;
+        }
         case "tool_call": {
           const params = gen(arbs.toolCall, o.seed, n);
           const id = `fz-${n}`;
@@ -707,6 +776,7 @@ export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise
     conn.close();
   };
   await Promise.all(Array.from({ length: o.workers }, (_, w) => worker(w)));
+  for (const s of silentReaders) s.destroy();
   const wallMs = performance.now() - began;
   stop = true;
   await goodLoop;
@@ -734,6 +804,8 @@ export async function runFuzz(sb: Sandbox, pid: number, o: FuzzOptions): Promise
     toolErrorsByTool: c.toolErrorsByTool,
     internalErrors: c.internalErrors,
     oversized: { sent: c.oversizedSent, answeredWithError: c.oversizedAnswered },
+    deep: { sent: c.deepSent, answeredInvalidParams: c.deepAnswered },
+    nonReadingClients: c.nonReading,
     commandsRan: c.commandsRan,
     goodClient: {
       calls: goodStats.calls,
@@ -778,6 +850,8 @@ export function fuzzFailures(r: FuzzReport): string[] {
   if (r.commandsRan > 0) f.push(`${r.commandsRan} fuzzed commands ran although run_terminal_cmd is denied`);
   if (r.outsideChanged.length > 0)
     f.push(`files outside the workspace changed: ${r.outsideChanged.slice(0, 5).join(", ")}`);
+  if (r.deep.answeredInvalidParams < r.deep.sent)
+    f.push(`${r.deep.sent - r.deep.answeredInvalidParams} too-deep requests got no -32602 answer`);
   if (r.oversized.answeredWithError < r.oversized.sent)
     f.push(`${r.oversized.sent - r.oversized.answeredWithError} oversized frames got no -32600 answer`);
   return f;

@@ -16,6 +16,7 @@ import { closeSync, fstatSync, readSync, statSync } from "node:fs";
 import { LRUCache } from "lru-cache";
 import { openConfinedForRead, openConfinedSync } from "../support/confined-fs.js";
 import type { BufferPool } from "../support/memory-pool.js";
+import type { FileCacheStats } from "../protocol/methods.js";
 
 /** What identifies one version of a file. */
 export interface FileKey {
@@ -39,22 +40,8 @@ export type MemoBuilder = (data: Buffer) => { value: unknown; bytes: number };
 /** Longest synchronous slice of background memo building. */
 const MEMO_SLICE_MS = 6;
 
-export interface FileCacheStats {
-  enabled: boolean;
-  entries: number;
-  bytes: number;
-  maxBytes: number;
-  /** Largest single file kept; bigger files are read through the pool each time. */
-  maxFileBytes: number;
-  /** Of `bytes`, what search summaries take (see src/index/warm-scan.ts). */
-  memoBytes: number;
-  /** True while summaries are being built in the background. */
-  summarizing: boolean;
-  hits: number;
-  misses: number;
-  evictions: number;
-  invalidations: number;
-}
+/** The `fileCache` section of `daemon/stats`, declared once in the protocol. */
+export type { FileCacheStats };
 
 export interface FileCacheOptions {
   maxBytes: number;

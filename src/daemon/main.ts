@@ -30,7 +30,7 @@ import {
   type RuntimeFiles,
 } from "../workspace/locate.js";
 import { Workspace } from "../workspace/workspace.js";
-import { createRootLogger, setLogRotation } from "./logger.js";
+import { createRootLogger, flushLogsSync, setLogRotation } from "./logger.js";
 import { DaemonServer } from "./server.js";
 import { ensurePrivateDir } from "../workspace/socket-dir.js";
 import { sweepTempFiles } from "./temp-sweep.js";
@@ -473,7 +473,7 @@ export async function main(argv: string[]): Promise<void> {
     process.stderr.write(`${message}\n`);
     tellStarter({ type: "error", message });
     process.exitCode = 1;
-    log.flush();
+    flushLogsSync();
     return;
   }
   tellStarter({ type: "ready", pid: process.pid, socket: opts.socket });
@@ -497,7 +497,7 @@ export async function main(argv: string[]): Promise<void> {
     // Should the drain itself hang, leave anyway.
     setTimeout(
       () => {
-        log.flush();
+        flushLogsSync();
         process.exit(1);
       },
       (config.daemon.drain_timeout_secs + 5) * 1000,
@@ -507,6 +507,6 @@ export async function main(argv: string[]): Promise<void> {
   // A forgotten promise: logged; the state it leaves is the caller's own, not the process's.
   process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection"));
   await daemon.stopped;
-  log.flush();
+  flushLogsSync();
   process.exit(crashed ? 1 : 0);
 }

@@ -388,6 +388,7 @@ export class Dispatcher {
       if (outcome !== "invalid" || definition) {
         stats.recordToolCall(toolName, durationMs, outcome !== "ok");
       }
+      // One line per call: `toold logs` shows them (see docs/benchmarks.md for what it costs).
       log.info(
         {
           conn: session.id,

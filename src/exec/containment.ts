@@ -5,7 +5,8 @@
  * unprivileged user namespace), each command runs as
  *
  *   setpriv --pdeathsig KILL -- unshare [--user --map-current-user] --pid --fork --kill-child
- *     [--mount-proc] -- /bin/sh -c '<run "$@", exit with its status>' toold-session <command…>
+ *     [--mount-proc] -- /bin/sh -c '<run "$@", exit with its status>' toold-session
+ *     env -i -- <the command's environment…> <command…>
  *
  * - `unshare --fork` makes the `sh` the namespace's init; `--kill-child` kills it when unshare
  *   dies; `setpriv --pdeathsig KILL` kills unshare when the daemon dies, even by SIGKILL.
@@ -20,7 +21,9 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { accessSync, constants as fsConstants } from "node:fs";
 import { constants } from "node:os";
+import path from "node:path";
 import { environHas, listPids, pidNamespaceOf, readStat, signalPid, type ProcStat } from "./proc.js";
 
 export type ContainmentMode = "pid-namespace" | "sweep";
@@ -32,6 +35,11 @@ export interface Containment {
   readonly mountProc: boolean;
   /** `setpriv --pdeathsig` is available: the namespace dies with the daemon. */
   readonly pdeathsig: boolean;
+  /**
+   * Absolute paths of the helpers, found on the daemon's PATH when probed: a command's own `env`
+   * (PATH, LD_PRELOAD…) must never choose or load the programs that contain it.
+   */
+  readonly bin: { readonly setpriv: string; readonly unshare: string; readonly env: string };
   /** One line for logs and stats. */
   readonly summary: string;
 }
@@ -54,16 +62,35 @@ export function newMarker(workspaceKey: string, label: string): string {
  */
 const INIT_SCRIPT = `exec 3>&2 2>/dev/null; /bin/sh -c 'exec 2>&3 3>&-; exec "$@"' toold-command "$@"; exit $?`;
 
+/** The environment the helpers run with; the command gets its own through `env -i`. */
+const HELPER_ENV: Readonly<Record<string, string>> = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
+
 function runs(file: string, args: string[]): Promise<boolean> {
   return new Promise((resolve) => {
-    execFile(file, args, { timeout: 5000 }, (err) => resolve(!err));
+    execFile(file, args, { timeout: 5000, env: HELPER_ENV }, (err) => resolve(!err));
   });
+}
+
+/** `name` on the daemon's PATH (then the system folders), as an absolute path. */
+function which(name: string, env: NodeJS.ProcessEnv): string {
+  for (const dir of [...(env.PATH ?? "").split(":"), ...HELPER_ENV.PATH!.split(":")]) {
+    if (!dir.startsWith("/")) continue;
+    const file = path.join(dir, name);
+    try {
+      accessSync(file, fsConstants.X_OK);
+      return file;
+    } catch {
+      /* next */
+    }
+  }
+  return name;
 }
 
 /** Tries what this machine allows, best first. `TOOLD_EXEC_CONTAINMENT=sweep` forces the fallback (tests). */
 export async function probeContainment(env: NodeJS.ProcessEnv = process.env): Promise<Containment> {
   const forced = env.TOOLD_EXEC_CONTAINMENT;
-  const pdeathsig = await runs("setpriv", ["--pdeathsig", "KILL", "--", "true"]);
+  const bin = { setpriv: which("setpriv", env), unshare: which("unshare", env), env: which("env", env) };
+  const pdeathsig = await runs(bin.setpriv, ["--pdeathsig", "KILL", "--", "true"]);
   if (forced !== "sweep") {
     const variants: [boolean, boolean][] = [
       [false, true],
@@ -73,12 +100,13 @@ export async function probeContainment(env: NodeJS.ProcessEnv = process.env): Pr
     ];
     for (const [userNamespace, mountProc] of variants) {
       const args = unshareArgs(userNamespace, mountProc);
-      if (await runs("unshare", [...args, "--", "true"])) {
+      if (await runs(bin.unshare, [...args, "--", bin.env, "-i", "--", "true"])) {
         return {
           mode: "pid-namespace",
           userNamespace,
           mountProc,
           pdeathsig,
+          bin,
           summary: `PID namespace per command (unshare${userNamespace ? " in a user namespace" : ""}${mountProc ? ", own /proc" : ""}${pdeathsig ? ", dies with the daemon" : ""})`,
         };
       }
@@ -89,6 +117,7 @@ export async function probeContainment(env: NodeJS.ProcessEnv = process.env): Pr
     userNamespace: false,
     mountProc: false,
     pdeathsig,
+    bin,
     summary:
       forced === "sweep"
         ? "process sweep (forced by TOOLD_EXEC_CONTAINMENT=sweep)"
@@ -114,20 +143,35 @@ export function containment(): Promise<Containment> {
   return probed;
 }
 
-/** The argv that runs `argv` contained. */
-export function containedArgv(c: Containment, argv: readonly string[]): string[] {
-  if (c.mode === "sweep") return [...argv];
-  return [
-    ...(c.pdeathsig ? ["setpriv", "--pdeathsig", "KILL", "--"] : []),
-    "unshare",
+/**
+ * What to spawn to run `argv` with `env`, contained. In a namespace the helpers (setpriv,
+ * unshare, the init) run with a fixed environment, and `env -i` hands the command its own.
+ */
+export function containedSpawn(
+  c: Containment,
+  argv: readonly string[],
+  env: Readonly<Record<string, string>>,
+): { file: string; args: string[]; env: Record<string, string> } {
+  if (c.mode === "sweep") return { file: argv[0]!, args: argv.slice(1), env: { ...env } };
+  const assignments = Object.entries(env)
+    .filter(([name]) => name !== "" && !name.includes("="))
+    .map(([name, value]) => `${name}=${value}`);
+  const full = [
+    ...(c.pdeathsig ? [c.bin.setpriv, "--pdeathsig", "KILL", "--"] : []),
+    c.bin.unshare,
     ...unshareArgs(c.userNamespace, c.mountProc),
     "--",
     "/bin/sh",
     "-c",
     INIT_SCRIPT,
     "toold-session",
+    c.bin.env,
+    "-i",
+    "--",
+    ...assignments,
     ...argv,
   ];
+  return { file: full[0]!, args: full.slice(1), env: { ...HELPER_ENV } };
 }
 
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [n as number, name]));

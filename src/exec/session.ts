@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import type { IPty } from "@lydell/node-pty";
-import { containedArgv, exitStatus, ProcessTree, signalName, type Containment } from "./containment.js";
+import { containedSpawn, exitStatus, ProcessTree, signalName, type Containment } from "./containment.js";
 import { HeadTailBuffer } from "./head-tail-buffer.js";
 import { budgetOutput, type BudgetedOutput } from "./truncate.js";
 
@@ -93,8 +93,7 @@ export class ExecSession {
     containment: Containment,
     marker: string,
   ): Promise<ExecSession> {
-    const argv = containedArgv(containment, spec.argv);
-    const [file, ...args] = argv as [string, ...string[]];
+    const { file, args, env } = containedSpawn(containment, spec.argv, spec.env);
     if (spec.tty) {
       const pty = await loadPty();
       let term: IPty;
@@ -104,7 +103,7 @@ export class ExecSession {
           cols: TERMINAL_SIZE.cols,
           rows: TERMINAL_SIZE.rows,
           cwd: spec.cwd,
-          env: spec.env,
+          env,
           encoding: null,
         });
       } catch (err) {
@@ -121,7 +120,7 @@ export class ExecSession {
     }
     const child = spawn(file, args, {
       cwd: spec.cwd,
-      env: spec.env,
+      env,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -40,6 +40,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { FileCache } from "../cache/file-cache.js";
+import type { IndexStats } from "../protocol/methods.js";
 import { EntryFilter } from "../search/entry-filter.js";
 import { IgnoreStack, loadIgnoreLevelSync, type IgnoreLevel } from "../search/ignore-rules.js";
 import { compareByteOrder, type EntryType, type WalkEntry, type WalkOptions } from "../search/walk.js";
@@ -59,20 +60,12 @@ interface DirNode {
   watcher: FSWatcher | undefined;
 }
 
-export interface WorkspaceIndexStats {
-  ready: boolean;
-  healthy: boolean;
-  dirs: number;
-  files: number;
-  watches: number;
-  /** Folders the ignore files exclude, neither indexed nor watched. */
+/**
+ * The `index` section of `daemon/stats` (declared in the protocol), plus the folders the ignore
+ * files exclude, which the index neither holds nor watches.
+ */
+export interface WorkspaceIndexStats extends IndexStats {
   unindexed: number;
-  /** Watcher events applied since start. */
-  events: number;
-  syncs: number;
-  rebuilds: number;
-  /** Milliseconds the initial scan took. */
-  buildMs: number;
 }
 
 export interface WorkspaceIndexOptions {
@@ -81,6 +74,8 @@ export interface WorkspaceIndexOptions {
   log?: Logger;
   /** How long `sync()` waits for its cookie before declaring the watcher unhealthy. */
   syncTimeoutMs?: number;
+  /** An unhealthy index rebuilds itself at most this often (ms). Default 30 s. */
+  recoverEveryMs?: number;
   /**
    * A private folder (0700, outside the workspace) in which the index makes its own cookie folder;
    * default the system temp folder. Never the workspace or `.git`: a tool could plant a symlink
@@ -142,6 +137,8 @@ export class WorkspaceIndex {
   private readonly cache: FileCache | undefined;
   private readonly log: Logger | undefined;
   private readonly syncTimeoutMs: number;
+  private readonly recoverEveryMs: number;
+  private lastRecovery = 0;
   private readonly privateDir: string;
   private readonly onChange: ((changes: readonly IndexChange[]) => void) | undefined;
   private readyPromise: Promise<void> | undefined;
@@ -178,6 +175,7 @@ export class WorkspaceIndex {
     this.cache = options.cache;
     this.log = options.log;
     this.syncTimeoutMs = options.syncTimeoutMs ?? 2000;
+    this.recoverEveryMs = options.recoverEveryMs ?? 30_000;
     this.privateDir = options.privateDir ?? os.tmpdir();
     this.onChange = options.onChange;
   }
@@ -194,6 +192,43 @@ export class WorkspaceIndex {
   /** Its watches work (it may still be building): every change is seen. */
   get watching(): boolean {
     return this.healthy && !this.disposed;
+  }
+
+  /**
+   * An unhealthy index (a watch failed, a cookie was lost, applying events threw) no longer stays
+   * so: at most every `recoverEveryMs` it closes its watches, forgets the tree and the cached
+   * contents it vouched for (events may have been missed), and scans again in the background.
+   * Calls read the disk meanwhile.
+   */
+  private recover(): void {
+    if (this.healthy || this.disposed || !this.isReady) return;
+    if (Date.now() - this.lastRecovery < this.recoverEveryMs) return;
+    this.lastRecovery = Date.now();
+    this.rebuilds++;
+    this.log?.info("rebuilding the workspace index after it became unhealthy");
+    for (const node of this.dirs.values()) node.watcher?.close();
+    this.dirs.clear();
+    this.unindexed.clear();
+    this.fileCount = 0;
+    this.generation++;
+    this.lastWalk = undefined;
+    this.cache?.clear();
+    this.healthy = true;
+    this.isReady = false;
+    const started = performance.now();
+    this.readyPromise = this.scanTree("")
+      .then(() => {
+        this.buildMs = performance.now() - started;
+        this.isReady = true;
+      })
+      .catch((err: unknown) => {
+        this.healthy = false;
+        this.isReady = true;
+        this.log?.warn(
+          { err: (err as Error).message },
+          "workspace index failed to rebuild; tools read the disk",
+        );
+      });
   }
 
   /** The initial scan is done (it may still be unhealthy: see `usable`). */
@@ -540,7 +575,10 @@ export class WorkspaceIndex {
    */
   async sync(signal?: AbortSignal): Promise<boolean> {
     await this.start();
-    if (!this.usable || !this.cookieDir) return false;
+    if (!this.usable || !this.cookieDir) {
+      this.recover();
+      return false;
+    }
     this.syncs++;
     // A random name: nothing else can predict it (it once showed in `status` and `stats`).
     const name = `${COOKIE_PREFIX}${++this.cookieSeq}-${randomBytes(6).toString("hex")}`;

@@ -85,18 +85,20 @@ export class LspDecoder implements FrameDecoder {
     const bodies: string[] = [];
     if (this.failed) return { bodies };
     this.buffered.add(asBuffer(chunk));
+    // Walk the buffered bytes by offset and drop what was consumed once, at the end.
+    const data = this.buffered.whole();
+    let pos = 0;
     for (;;) {
       if (this.expected === undefined) {
-        if (this.buffered.length === 0) break;
-        const head = this.buffered.whole();
-        const end = head.indexOf("\r\n\r\n", 0, "latin1");
+        if (pos >= data.length) break;
+        const end = data.indexOf(CRLFCRLF, pos);
         if (end === -1) {
-          if (this.buffered.length > MAX_HEADER_BYTES)
+          if (data.length - pos > MAX_HEADER_BYTES)
             return this.fail(bodies, "header section longer than 8 KiB");
           break;
         }
-        if (end > MAX_HEADER_BYTES) return this.fail(bodies, "header section longer than 8 KiB");
-        const length = contentLength(head.toString("latin1", 0, end));
+        if (end - pos > MAX_HEADER_BYTES) return this.fail(bodies, "header section longer than 8 KiB");
+        const length = plainContentLength(data, pos, end) ?? contentLength(data.toString("latin1", pos, end));
         if (typeof length === "string") return this.fail(bodies, length);
         if (length > this.maxMessageBytes) {
           this.failed = true;
@@ -104,14 +106,14 @@ export class LspDecoder implements FrameDecoder {
           return { bodies, failure: { kind: "too-large", bytes: length } };
         }
         this.expected = length;
-        this.buffered.consume(end + 4);
+        pos = end + 4;
       }
-      if (this.buffered.length < this.expected) break;
-      const all = this.buffered.whole();
-      bodies.push(all.toString("utf8", 0, this.expected));
-      this.buffered.consume(this.expected);
+      if (data.length - pos < this.expected) break;
+      bodies.push(data.toString("utf8", pos, pos + this.expected));
+      pos += this.expected;
       this.expected = undefined;
     }
+    this.buffered.consume(pos);
     return { bodies };
   }
 
@@ -135,13 +137,26 @@ export class LspDecoder implements FrameDecoder {
   }
 }
 
+const CRLFCRLF = Buffer.from("\r\n\r\n", "latin1");
+const PLAIN_HEADER = Buffer.from("Content-Length: ", "latin1");
+
+/** The common header, exactly `Content-Length: <digits>` as vscode-jsonrpc writes it, read from the bytes. */
+function plainContentLength(data: Buffer, start: number, end: number): number | undefined {
+  const digits = end - start - PLAIN_HEADER.length;
+  if (digits < 1 || digits > 15) return undefined;
+  if (data.compare(PLAIN_HEADER, 0, PLAIN_HEADER.length, start, start + PLAIN_HEADER.length) !== 0)
+    return undefined;
+  let value = 0;
+  for (let i = start + PLAIN_HEADER.length; i < end; i++) {
+    const c = data[i] as number;
+    if (c < 0x30 || c > 0x39) return undefined;
+    value = value * 10 + (c - 0x30);
+  }
+  return value;
+}
+
 /** The body length from a header section, or what is wrong with it. */
 function contentLength(text: string): number | string {
-  // The common case, one header as vscode-jsonrpc writes it, without splitting.
-  if (text.startsWith("Content-Length: ") && text.indexOf("\r\n") === -1) {
-    const value = text.slice(16);
-    if (/^\d{1,15}$/.test(value)) return Number(value);
-  }
   let length: number | undefined;
   for (const line of text.split("\r\n")) {
     const colon = line.indexOf(":");

@@ -88,6 +88,22 @@ const inputSchema = Type.Object(
         description: "Environment variables set for the command, on top of the daemon's environment.",
       }),
     ),
+    justification: Type.Optional(
+      Type.String({
+        description:
+          "Codex: why the command needs more than its sandbox. Accepted, and shown with the arguments when approval is asked; toold has no sandbox to escalate from.",
+      }),
+    ),
+    sandbox_permissions: Type.Optional(
+      Type.String({
+        description: "Codex: accepted and ignored (toold's policy decides, see [tools.policies]).",
+      }),
+    ),
+    prefix_rule: Type.Optional(
+      Type.Array(Type.String(), {
+        description: "Codex: accepted and ignored (toold's [commands] rules decide what may run).",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import { StringDecoder } from "node:string_decoder";
 import { Type } from "@sinclair/typebox";
 import {
-  containedArgv,
+  containedSpawn,
   containment,
   exitStatus,
   MARKER_NAME,
@@ -134,14 +134,16 @@ export const runTerminalCmdTool = defineTool({
     const contained = await containment();
     ctx.signal.throwIfAborted();
 
-    const [file, ...argv] = containedArgv(
+    const spawned = containedSpawn(
       contained,
       typeof command === "string" ? ["/bin/sh", "-c", command] : command,
-    ) as [string, ...string[]];
-    const started = performance.now();
-    const child = spawn(file, argv, {
-      cwd: cwd.abs,
       env,
+    );
+    const file = spawned.file;
+    const started = performance.now();
+    const child = spawn(file, spawned.args, {
+      cwd: cwd.abs,
+      env: spawned.env,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });

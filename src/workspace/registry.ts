@@ -15,7 +15,9 @@ import {
   writeFileSync,
   lstatSync,
 } from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import { checkPrivateDir } from "./socket-dir.js";
 
 export interface DaemonState {
   pid: number;
@@ -112,7 +114,24 @@ export async function isOwnerServing(state: DaemonState): Promise<boolean> {
   return (await probeSocket(state.socket)) !== "refused";
 }
 
+/**
+ * True when `dir` is ours alone (0700, our uid, not a link). A registry another user could write
+ * to is ignored: a planted state file could send our calls to a socket of their choosing.
+ */
+function isPrivate(dir: string): boolean {
+  const uid = process.getuid?.();
+  if (uid === undefined) return true;
+  try {
+    checkPrivateDir(dir, uid);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The state file's content, or undefined when absent, unreadable, or in a folder not ours alone. */
 export function readState(file: string): DaemonState | undefined {
+  if (!isPrivate(path.dirname(file))) return undefined;
   try {
     const parsed = JSON.parse(readFileSync(file, "utf8")) as DaemonState;
     return typeof parsed.pid === "number" && typeof parsed.socket === "string" ? parsed : undefined;
@@ -177,6 +196,13 @@ export async function buryDeadOwner(
 
 /** Every state file in the runtime folder (live or not), by workspace id. */
 export function listStates(runtimeDir: string): { id: string; file: string; state: DaemonState }[] {
+  // Throws (SocketDirError, saying how to fix it) when the folder exists but is not ours alone.
+  try {
+    checkPrivateDir(runtimeDir, process.getuid?.() ?? os.userInfo().uid);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
+  }
   let names: string[];
   try {
     names = readdirSync(runtimeDir);

@@ -7,11 +7,12 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { CLI, REPO_ROOT, makeTestDaemon, pidAlive, waitFor, type CliResult } from "../helpers/daemon.js";
 import { processStartTime, readState } from "../../src/workspace/registry.js";
+import { runtimeFiles } from "../../src/workspace/locate.js";
 
 function run(args: string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<CliResult> {
   return new Promise((resolve) => {
@@ -116,6 +117,44 @@ describe("an explicit socket does not make a second daemon", () => {
       const noStart = await run(["--workspace", d.root, "--no-start", "status"], altEnv);
       assert.equal(noStart.code, 3);
       assert.match(noStart.stderr, new RegExp(`listens on ${d.socket} \\(pass --socket`));
+    } finally {
+      await d.cleanup();
+    }
+  });
+});
+
+describe("the registry is trusted only when it is ours alone", () => {
+  it("a state file in a registry others can write is ignored: it cannot redirect calls", async () => {
+    const d = await makeTestDaemon({});
+    try {
+      const shared = path.join(d.runDir, "shared");
+      await mkdir(shared, { mode: 0o777 });
+      await chmod(shared, 0o777);
+      const decoy = path.join(d.runDir, "decoy.sock");
+      const env: NodeJS.ProcessEnv = { ...d.env, TOOLD_RUNTIME_DIR: shared };
+      delete env.TOOLD_SOCKET;
+      // A live pid (this test) and a socket path of the planter's choosing.
+      const planted = runtimeFiles(d.root, decoy, env).state;
+      await writeFile(
+        planted,
+        JSON.stringify({
+          pid: process.pid,
+          pidStartTime: processStartTime(process.pid),
+          version: "0.1.0",
+          workspace: d.root,
+          socket: decoy,
+          logFile: null,
+          startedAt: new Date().toISOString(),
+          phase: "ready",
+        }),
+      );
+      const r = await run(["--workspace", d.root, "socket"], env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.notEqual(r.stdout.trim(), decoy);
+      assert.ok(r.stdout.startsWith(`${shared}/`), r.stdout);
+      const ps = await run(["ps"], env);
+      assert.notEqual(ps.code, 0);
+      assert.match(ps.stderr, /has mode 0777.*chmod 700/);
     } finally {
       await d.cleanup();
     }

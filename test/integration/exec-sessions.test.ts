@@ -6,7 +6,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { workspaceId } from "../../src/workspace/locate.js";
 import { RpcError } from "../../src/client/index.js";
@@ -249,7 +248,7 @@ test("exec_command has its own prompt policy and [commands] rules; max_sessions 
 
 /** The daemon's pid, from its state file. */
 function daemonPid(d: TestDaemon): number {
-  return (JSON.parse(readFileSync(path.join(d.runDir, "toold.state.json"), "utf8")) as { pid: number }).pid;
+  return (JSON.parse(readFileSync(d.state, "utf8")) as { pid: number }).pid;
 }
 
 test("a daemon killed with SIGKILL takes its sessions' processes with it (PID namespace), or the next daemon ends them (sweep)", async () => {
@@ -283,5 +282,26 @@ test("a daemon killed with SIGKILL takes its sessions' processes with it (PID na
     } finally {
       await d.cleanup();
     }
+  }
+});
+
+test("the daemon does not exit for idleness while a session is open, and does once it ended", async () => {
+  const d = await makeTestDaemon({ toml: `${TOML}[daemon]\nidle_timeout_secs = 1\n` });
+  try {
+    const r = await d.cli(["call", "exec_command", '{"cmd":"sleep 30","yield_time_ms":0}']);
+    assert.equal(r.code, 0, r.stderr);
+    const id = sessionIdOf(r.stdout);
+    await sleep(2500);
+    assert.equal((await d.cli(["status"])).code, 0, "the daemon exited under a running session");
+    assert.equal((await d.cli(["sessions", "kill", String(id)])).code, 0);
+    // Each status call is activity that restarts the idle timer: look rarely.
+    let code = 0;
+    for (let i = 0; i < 5 && code !== 3; i++) {
+      await sleep(2000);
+      code = (await d.cli(["status"])).code;
+    }
+    assert.equal(code, 3, "the daemon did not exit once its last session ended");
+  } finally {
+    await d.cleanup();
   }
 });

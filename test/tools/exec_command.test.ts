@@ -4,7 +4,7 @@
  * machine allows, and with the /proc sweep forced.
  */
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, realpath, rm, symlink } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, realpath, rm, symlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -255,6 +255,52 @@ describe("exec_command", () => {
     assert.ok(Buffer.byteLength(sc(r).output as string) <= SESSION_OUTPUT_CAP + 200);
     assert.ok((sc(r).original_token_count as number) * 4 > 4 * SESSION_OUTPUT_CAP);
     await w.sessions.kill(id);
+  });
+});
+
+describe("exec_command against an agent that controls its arguments", () => {
+  it("an env with its own PATH or LD_PRELOAD cannot swap the programs that contain the command", async () => {
+    const w = await open();
+    // Fake setpriv/unshare that run the command with no namespace, first on the PATH the agent gives.
+    await w.write({
+      "evil/setpriv": '#!/bin/sh\nwhile [ "$1" != "--" ]; do shift; done; shift; exec "$@"\n',
+      "evil/unshare": '#!/bin/sh\nwhile [ "$1" != "--" ]; do shift; done; shift; exec "$@"\n',
+    });
+    await chmod(path.join(w.root, "evil/setpriv"), 0o755);
+    await chmod(path.join(w.root, "evil/unshare"), 0o755);
+    const token = uniqueSleep();
+    const r = await w.call("exec_command", {
+      cmd: `setsid sleep ${token} >/dev/null 2>&1 < /dev/null & echo "$PATH"`,
+      env: { PATH: `${path.join(w.root, "evil")}:${process.env.PATH}`, LD_PRELOAD: "/nonexistent.so" },
+    });
+    assertOk(r);
+    assert.match(
+      sc(r).output as string,
+      new RegExp(`^${path.join(w.root, "evil")}:`, "m"),
+      "the command has its env",
+    );
+    assert.ok(await waitNoneLeft(token), `setsid sleep ${token} escaped through the agent's PATH`);
+    const run = await w.call("run_terminal_cmd", {
+      command: `setsid sleep ${token} >/dev/null 2>&1 < /dev/null &`,
+      env: { PATH: `${path.join(w.root, "evil")}:${process.env.PATH}` },
+    });
+    assertOk(run);
+    assert.ok(
+      await waitNoneLeft(token),
+      `run_terminal_cmd: setsid sleep ${token} escaped through the agent's PATH`,
+    );
+  });
+
+  it("takes Codex's justification, sandbox_permissions and prefix_rule without acting on them", async () => {
+    const w = await open();
+    const r = await w.call("exec_command", {
+      cmd: "echo ok",
+      justification: "needs the network",
+      sandbox_permissions: "require_escalated",
+      prefix_rule: ["echo"],
+    });
+    assertOk(r);
+    assert.equal(sc(r).output, "ok\n");
   });
 });
 

@@ -357,4 +357,32 @@ describe("WorkspaceIndex", () => {
       await ws.cleanup();
     }
   });
+
+  test("an unhealthy index rebuilds itself; calls read the disk meanwhile", async () => {
+    const ws = await makeTestWorkspace({ warm: false });
+    const index = new WorkspaceIndex({ root: ws.root, cache: ws.files, recoverEveryMs: 0 });
+    try {
+      await ws.write({ "a.txt": "needle\n" });
+      const grep = async () => {
+        const r = await ws.call("grep_file", { pattern: "needle", literal: true }, { index });
+        return ((r.structuredContent?.results ?? []) as { path: string }[]).map((x) => x.path).sort();
+      };
+      assert.deepEqual(await grep(), ["a.txt"]);
+      await index.start();
+      assert.deepEqual(await grep(), ["a.txt"]);
+      // As after a failed watch: the index stops vouching for the tree.
+      (index as unknown as { healthy: boolean }).healthy = false;
+      sh(ws.root, "echo needle > b.txt");
+      assert.deepEqual(await grep(), ["a.txt", "b.txt"]); // the disk, while it rebuilds
+      await index.start();
+      assert.equal(index.stats().healthy, true);
+      assert.equal(index.usable, true);
+      sh(ws.root, "echo needle > c.txt && rm a.txt");
+      assert.deepEqual(await grep(), ["b.txt", "c.txt"]);
+      assert.ok(index.stats().rebuilds >= 1);
+    } finally {
+      index.dispose();
+      await ws.cleanup();
+    }
+  });
 });

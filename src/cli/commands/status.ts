@@ -28,7 +28,12 @@ export const status: Command = {
     } catch (err) {
       if (!(err instanceof DaemonUnreachableError)) throw err;
       // Say what became of the last daemon (and clean up after one that died).
-      const { last } = await workspaceRecord(globals);
+      const { live, last } = await workspaceRecord(globals);
+      if (live?.phase === "starting")
+        return fail(
+          `toold is starting for ${live.workspace} (pid ${live.pid}); try again in a moment`,
+          EXIT.unreachable,
+        );
       if (!last) throw err;
       return fail(`toold is not running for ${last.workspace}: ${describeLastRun(last)}`, EXIT.unreachable);
     }

@@ -48,6 +48,11 @@ export function checkProgram(
 ): void {
   if (program === "")
     throw new ToolFailure('the program (argv[0]) is empty: give the program to run, e.g. ["ls", "-la"]');
+  if (program.includes("=")) {
+    throw new ToolFailure(
+      `the program "${program}" has "=" in its name, which reads as an environment assignment: run it through a shell string, or rename it`,
+    );
+  }
   const executable = (file: string): boolean => {
     try {
       accessSync(file, constants.X_OK);
