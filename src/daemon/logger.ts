@@ -1,5 +1,5 @@
 /**
- * The one pino root logger. Detached daemons log JSON lines to a file next to the socket, rotated
+ * The one pino root logger. Detached daemons log JSON lines to a file in the state folder, rotated
  * by size: when the file would pass `maxBytes` it becomes `<log>.1` (older ones shift up to
  * `<log>.<maxFiles>`, the oldest is deleted) and a new file starts, so the logs never hold more
  * than about (maxFiles + 1) × maxBytes.

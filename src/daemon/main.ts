@@ -51,7 +51,7 @@ const SOCKET_WATCH_INTERVAL_MS =
 export interface DaemonOptions {
   workspace: string;
   socket: string;
-  /** Log to stderr instead of the log file next to the socket. */
+  /** Log to stderr instead of the log file in the state folder. */
   foreground: boolean;
   /**
    * The toold state folder holding the journal (`--state-dir`); default $TOOLD_STATE_DIR,

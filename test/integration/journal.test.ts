@@ -345,6 +345,27 @@ test("concurrent writes to one file are journaled one at a time: undoing them ne
   }
 });
 
+test("move_file, copy_file and create_directory are journaled and undone", async () => {
+  const d = await makeTestDaemon({ files: { "src/a.ts": "a\n", "src/sub/b.ts": "b\n", "keep.txt": "k\n" } });
+  try {
+    const call = async (tool: string, args: Record<string, unknown>) => {
+      const r = await d.cli(["call", tool, "-"], { input: JSON.stringify(args) });
+      assert.equal(r.code, 0, r.stderr);
+    };
+    await call("move_file", { source: "src", destination: "lib/src" });
+    await call("copy_file", { source: "keep.txt", destination: "copies/keep.txt" });
+    await call("create_directory", { path: "x/y/z" });
+    const tools = (await history(d)).entries.map((e) => e.tool);
+    assert.deepEqual(tools, ["create_directory", "copy_file", "move_file"]);
+    for (let i = 0; i < 3; i++) assert.equal((await d.cli(["undo", String(3 - i)])).code, 0);
+    assert.deepEqual(readdirSync(d.root).sort(), ["keep.txt", "src"]);
+    assert.equal(read(d, "src/sub/b.ts"), "b\n");
+    assert.equal(read(d, "src/a.ts"), "a\n");
+  } finally {
+    await d.cleanup();
+  }
+});
+
 test("journal/undo and journal/list reject bad params with a clear error", async () => {
   const d = await makeTestDaemon({ files: { "a.txt": "a" } });
   const client = await d.connect();

@@ -41,7 +41,7 @@ export const history: Command = {
   details:
     "Each entry: its id (for `toold undo ID`), local time, the tool (or `undo of ID`), the client that made it, " +
     "and its paths with git-status letters (A created, D deleted, M modified, T type changed, ? interrupted). " +
-    "Changes made by shell commands (run_terminal_cmd) are not journaled. The journal keeps the newest entries " +
+    "Changes made by shell commands (run_terminal_cmd, exec_command) are not journaled. The journal keeps the newest entries " +
     "within [journal] max_bytes.",
   options: {
     json: { type: "boolean", description: "print the journal/list answer as JSON" },
