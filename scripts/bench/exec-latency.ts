@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import type { MessageConnection } from "vscode-jsonrpc/node";
 
@@ -37,6 +38,17 @@ function median(xs: number[]): number {
 }
 const ms = (n: number): string => `${n.toFixed(n < 10 ? 2 : 1)} ms`;
 
+function answers(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(socket);
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
 async function startDaemon(
   daemon: string,
   workspace: string,
@@ -52,7 +64,8 @@ async function startDaemon(
     },
   );
   const deadline = Date.now() + 20_000;
-  while (!existsSync(socket)) {
+  // The socket file exists from bind(), before listen(): wait until it answers.
+  while (!(existsSync(socket) && (await answers(socket)))) {
     if (Date.now() > deadline || child.exitCode !== null)
       throw new Error(`daemon did not start on ${socket}`);
     await new Promise((r) => setTimeout(r, 20));

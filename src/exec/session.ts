@@ -167,15 +167,16 @@ export class ExecSession {
     this.exitCode = status.code;
     this.exitSignal = status.signal;
     if (this.trackTimer) clearInterval(this.trackTimer);
-    // Whatever the command left behind (the kernel already ended it in a PID namespace).
-    void this.tree.terminate(100).finally(() => {
-      if (this.pty) {
-        // The terminal may still hold output the command wrote just before it ended.
-        setTimeout(() => this.finish(), 20);
-      } else {
-        setTimeout(() => this.finish(), DRAIN_AFTER_EXIT_MS).unref();
-      }
-    });
+    if (this.pty) {
+      // The terminal may still hold output the command wrote just before it ended.
+      setTimeout(() => this.finish(), 20);
+    } else {
+      // The pipes' close finishes it; this only bounds the wait for a leftover holding them.
+      setTimeout(() => this.finish(), DRAIN_AFTER_EXIT_MS).unref();
+    }
+    // Whatever the command left behind (the kernel already ended it in a PID namespace). After
+    // the pending events: the sweep reads all of /proc and the result should not wait for it.
+    setTimeout(() => void this.tree.terminate(100), 10).unref();
   }
 
   private finish(): void {

@@ -250,8 +250,9 @@ export const runTerminalCmdTool = defineTool({
       ctx.signal.removeEventListener("abort", onAbort);
       clearTimeout(backgroundTimer);
       // Processes that outlive the command (even with their output redirected) are stopped:
-      // SIGTERM now, SIGKILL after the grace period if they are still there.
-      terminate();
+      // SIGTERM now, SIGKILL after the grace period if they are still there. Right after the
+      // result, not before it: the sweep reads all of /proc.
+      setImmediate(terminate);
       if (flushTimer) clearTimeout(flushTimer);
       for (const stream of ["stdout", "stderr"] as const) pending[stream] += decoders[stream].end();
       flush();
