@@ -6,7 +6,7 @@
  *                                      or ../bench-corpus; a missing one is built there with
  *                                      scripts/bench/make-corpus.sh, pinned npm packages)
  *   npm run bench -- --quick           small generated corpus, few runs (CI); writes a temp file
- *   options: --corpus DIR  --runs N  --out FILE  --rows a,b,c,d,e,f,g,h,j,x,m,s
+ *   options: --corpus DIR  --runs N  --out FILE  --rows a,b,c,d,e,f,g,h,j,x,m,s,k
  *
  * The daemon and the CLI are the compiled ones in dist/ (built when missing). The daemon runs
  * with --trace-gc so row f can count collections per phase.
@@ -39,6 +39,7 @@ import { execRows } from "./bench/exec-latency.js";
 import { firstGrepRows, warmSearchRows, type BenchKit } from "./bench/search-rows.js";
 import { journalRows } from "./bench/journal.js";
 import { confinedOpenRows } from "./bench/confined-open.js";
+import { commandRuleRows } from "./bench/command-rules.js";
 import { mcpRows } from "./bench/mcp.js";
 import { fileToolRows } from "./bench/file-tools.js";
 
@@ -603,7 +604,7 @@ async function main(): Promise<void> {
   const runs = Number(values.runs ?? (quick ? 3 : 7));
   if (!Number.isInteger(runs) || runs < 1)
     throw new Error(`--runs must be a positive integer (got ${values.runs})`);
-  const rowsWanted = new Set((values.rows ?? "a,b,c,d,e,f,g,h,j,x,m,s").split(","));
+  const rowsWanted = new Set((values.rows ?? "a,b,c,d,e,f,g,h,j,x,m,s,k").split(","));
   const started = new Date();
 
   if (!existsSync(DAEMON) || !existsSync(CLI)) {
@@ -698,6 +699,11 @@ async function main(): Promise<void> {
         c.rows.push(...(await execRows({ ...c, daemon: DAEMON, connect: connectLsp }))),
       );
     }
+    if (rowsWanted.has("k")) {
+      log("rows k");
+      const measured = (await guarded(c, "k", async () => commandRuleRows(c.runs))) ?? [];
+      c.rows.push(...measured.map((m) => ({ id: "k", ...m, goal: "report", met: "n/a" as const })));
+    }
     if (rowsWanted.has("j")) {
       log("rows j, j2");
       await guarded(c, "j", async () => c.rows.push(...(await journalRows({ repo: REPO, runs, quick }))));
@@ -725,6 +731,7 @@ async function main(): Promise<void> {
     "s",
     "s2",
     "br",
+    "k",
   ];
   c.rows.sort((x, y) => order.indexOf(x.id) - order.indexOf(y.id));
   const out = path.resolve(

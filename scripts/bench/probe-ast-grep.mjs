@@ -7,14 +7,16 @@ import { findInFiles } from "@ast-grep/napi";
 
 const [dir, language, pattern] = process.argv.slice(2);
 let matches = 0;
-let pending = 0;
+let called = 0;
+let expected = Infinity;
 let done;
 const finished = new Promise((resolve) => (done = resolve));
-const files = await findInFiles(language, { paths: [dir], matcher: { rule: { pattern } } }, (err, nodes) => {
+const onFile = (err, nodes) => {
   if (err) throw err;
   matches += nodes.length;
-  if (++pending === files) done();
-});
-// The promise gives the number of files with results; their callbacks may still be queued.
-if (pending < files) await finished;
+  if (++called >= expected) done();
+};
+// The promise gives the number of files the callback is called for; some calls may come later.
+expected = await findInFiles(language, { paths: [dir], matcher: { rule: { pattern } } }, onFile);
+if (called < expected) await finished;
 process.stdout.write(`${matches}\n`);

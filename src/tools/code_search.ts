@@ -210,10 +210,20 @@ interface Match {
   captures?: Record<string, string | string[]>;
 }
 
-/** The file's text from the cache (or the pool), or undefined when it is binary or too large. */
-async function textOf(ctx: ToolContext, abs: string): Promise<string | undefined> {
+/**
+ * The file's text from the cache (or the pool) when it may match: undefined when it is binary, too
+ * large, or lacks one of the pattern's words. The words are looked for in the bytes (memchr-fast),
+ * so a file that cannot match is never decoded.
+ */
+async function candidateText(
+  ctx: ToolContext,
+  abs: string,
+  words: readonly Buffer[],
+): Promise<string | undefined> {
   try {
-    return await ctx.files.read(abs, (data) => (looksBinary(data) ? undefined : data.toString("utf8")), {
+    const take = (data: Buffer) =>
+      looksBinary(data) || !words.every((w) => data.includes(w)) ? undefined : data.toString("utf8");
+    return await ctx.files.read(abs, take, {
       maxBytes: DEFAULT_MAX_BYTES,
       pool: ctx.pool,
       signal: ctx.signal,
@@ -284,30 +294,35 @@ async function search(args: Args, ctx: ToolContext) {
   const userPath = args.path ?? ".";
   const files = await targets(ctx, userPath, new Set(langs));
   const maxResults = args.max_results ?? DEFAULT_MAX_RESULTS;
-  const words = requiredWords(args.pattern);
+  const wordBytes = requiredWords(args.pattern).map((w) => Buffer.from(w));
   const vars = metaVariables(args.pattern);
   const results: Match[] = [];
   let total = 0;
   let parsed = 0;
   let filesWithMatches = 0;
   // In order, a few files at a time, so results come sorted by path as grep_file's do.
-  for (let i = 0; i < files.length && results.length < maxResults; i += PARSE_CONCURRENCY) {
+  // Every file is searched, so total_matches is exact (as grep_file's); only the first
+  // max_results matches are turned into results. A few files at a time, in path order.
+  for (let i = 0; i < files.length; i += PARSE_CONCURRENCY) {
     ctx.signal.throwIfAborted();
     const batch = files.slice(i, i + PARSE_CONCURRENCY);
     const found = await Promise.all(
       batch.map(async (file) => {
-        const text = await textOf(ctx, file.abs);
-        if (text === undefined || !words.every((w) => text.includes(w))) return [];
+        const text = await candidateText(ctx, file.abs, wordBytes);
+        if (text === undefined) return undefined;
         parsed++;
         const root = (await napi.parseAsync(napiName(file.lang), text)).root();
-        return root.findAll(args.pattern).map((node) => toMatch(node, file.rel, text, vars));
+        return { file, text, nodes: root.findAll(args.pattern) };
       }),
     );
-    for (const matches of found) {
-      if (matches.length === 0) continue;
+    for (const hit of found) {
+      if (!hit || hit.nodes.length === 0) continue;
       filesWithMatches++;
-      total += matches.length;
-      for (const m of matches) if (results.length < maxResults) results.push(m);
+      total += hit.nodes.length;
+      for (const node of hit.nodes) {
+        if (results.length >= maxResults) break;
+        results.push(toMatch(node, hit.file.rel, hit.text, vars));
+      }
     }
   }
   const truncated = total > results.length;
@@ -328,7 +343,7 @@ async function search(args: Args, ctx: ToolContext) {
   }
   const lines = results.map((m) => `${m.path}:${m.line}:${m.column}: ${m.text}`);
   if (truncated)
-    lines.push(`(showing the first ${results.length} matches; raise max_results or narrow path)`);
+    lines.push(`(showing the first ${results.length} of ${total} matches; raise max_results or narrow path)`);
   return textResult(lines.join("\n"), facts);
 }
 

@@ -5,7 +5,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { appendFileSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { makeTestDaemon, waitFor, type TestDaemon } from "../helpers/daemon.js";
@@ -361,6 +369,25 @@ test("move_file, copy_file and create_directory are journaled and undone", async
     assert.deepEqual(readdirSync(d.root).sort(), ["keep.txt", "src"]);
     assert.equal(read(d, "src/sub/b.ts"), "b\n");
     assert.equal(read(d, "src/a.ts"), "a\n");
+  } finally {
+    await d.cleanup();
+  }
+});
+
+test("an unusable state folder turns the journal off with the reason; tools keep working", async () => {
+  const d = await makeTestDaemon({ files: { "a.txt": "a" } });
+  try {
+    // The journal's folder is taken by a file: the journal cannot be created.
+    mkdirSync(d.env.TOOLD_STATE_DIR!, { recursive: true, mode: 0o700 });
+    writeFileSync(path.join(d.env.TOOLD_STATE_DIR!, "journal"), "not a folder");
+    assert.equal((await d.cli(["call", "write_file", "path=a.txt", "content=b"])).code, 0);
+    assert.equal(read(d, "a.txt"), "b");
+    const h = await d.cli(["history"]);
+    assert.equal(h.code, 0);
+    assert.match(h.stderr, /the journal is off: the journal at .* cannot be used/);
+    const undo = await d.cli(["undo"]);
+    assert.equal(undo.code, 1);
+    assert.match(undo.stderr, /the journal is off/);
   } finally {
     await d.cleanup();
   }

@@ -352,7 +352,7 @@ describe("properties: wrappers never hide a denied program; nothing throws", () 
     script((c) => `sh -c ${quote(c)}`),
     script((c) => `bash -c ${quote(c)}`),
     script((c) => `eval ${quote(c)}`),
-    compound((c) => `time ${c}`),
+    prefix((c) => `time ${c}`), // a keyword only at a pipeline's start: after `|` it is /usr/bin/time
     compound((c) => `( ${c} )`),
     compound((c) => `{ ${c}; }`),
     // The space keeps `$( ( …` a command substitution, not `$((` arithmetic.

@@ -95,7 +95,7 @@ for (const warm of [true, false]) {
       const capped = await ws.call("code_search", { pattern: "console.log($A)", max_results: 1 });
       assert.equal((sc(capped).results as R[]).length, 1);
       assert.equal(sc(capped).truncated, true);
-      assert.match(textOf(capped), /showing the first 1 matches/);
+      assert.match(textOf(capped), /showing the first 1 of 3 matches/);
     });
 
     it("reports no match as an error result that says what was searched", async () => {
