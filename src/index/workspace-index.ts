@@ -60,14 +60,6 @@ interface DirNode {
   watcher: FSWatcher | undefined;
 }
 
-/**
- * The `index` section of `daemon/stats` (declared in the protocol), plus the folders the ignore
- * files exclude, which the index neither holds nor watches.
- */
-export interface WorkspaceIndexStats extends IndexStats {
-  unindexed: number;
-}
-
 export interface WorkspaceIndexOptions {
   root: string;
   cache?: FileCache;
@@ -725,7 +717,7 @@ export class WorkspaceIndex {
     return false;
   }
 
-  stats(): WorkspaceIndexStats {
+  stats(): IndexStats {
     let watches = 0;
     for (const node of this.dirs.values()) if (node.watcher) watches++;
     return {

@@ -148,6 +148,8 @@ export interface IndexStats {
   rebuilds: number;
   /** Milliseconds the initial scan took. */
   buildMs: number;
+  /** Folders the ignore files exclude: neither held nor watched. */
+  unindexed: number;
 }
 /** exec_command sessions: open now, and counts since the daemon started. */
 export interface ExecSessionStats {
