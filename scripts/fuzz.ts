@@ -14,7 +14,15 @@
  * outside the workspace changed.
  */
 import { parseArgs } from "node:util";
-import { endRun, intFlag, makeSandbox, mb, REPORT_FLAGS, startDaemon } from "./reliability/harness.js";
+import {
+  endRun,
+  intFlag,
+  makeSandbox,
+  mb,
+  REPORT_FLAGS,
+  runScript,
+  startDaemon,
+} from "./reliability/harness.js";
 import { CASE_MIX, FUZZ_TOML, fuzzFailures, prepareFuzzWorkspace, runFuzz } from "./reliability/fuzz-core.js";
 
 async function main(): Promise<number> {
@@ -90,10 +98,4 @@ async function main(): Promise<number> {
   return failures.length === 0 ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    process.stderr.write(`fuzz: ${err.stack ?? err.message}\n`);
-    process.exit(1);
-  },
-);
+runScript("fuzz", main);

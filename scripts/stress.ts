@@ -10,7 +10,15 @@
  * fails when fds grow or RSS keeps rising through the second half of the run.
  */
 import { parseArgs } from "node:util";
-import { endRun, intFlag, makeSandbox, mb, REPORT_FLAGS, startDaemon } from "./reliability/harness.js";
+import {
+  endRun,
+  intFlag,
+  makeSandbox,
+  mb,
+  REPORT_FLAGS,
+  runScript,
+  startDaemon,
+} from "./reliability/harness.js";
 import {
   formatSample,
   MIX,
@@ -137,10 +145,4 @@ async function main(): Promise<number> {
   return failures.length === 0 ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    process.stderr.write(`stress: ${err.message}\n`);
-    process.exit(1);
-  },
-);
+runScript("stress", main);

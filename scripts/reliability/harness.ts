@@ -215,3 +215,14 @@ export async function endRun(
   if (!keep) await sb.remove();
   else log(`${prog}: kept ${sb.base} (daemon log: ${sb.logFile})`);
 }
+
+/** Runs a script's main and exits with its code; a crash prints `prog: <stack>` and exits 1. */
+export function runScript(prog: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`${prog}: ${err.stack ?? err.message}\n`);
+      process.exit(1);
+    },
+  );
+}
