@@ -42,31 +42,14 @@ import { confinedOpenRows } from "./bench/confined-open.js";
 import { commandRuleRows } from "./bench/command-rules.js";
 import { mcpRows } from "./bench/mcp.js";
 import { fileToolRows } from "./bench/file-tools.js";
+import { fmt, median, ms, type Row } from "./bench/common.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const DAEMON = path.join(REPO, "dist/daemon/entry.js");
 const CLI = path.join(REPO, "dist/cli/main.js");
 
-interface Row {
-  id: string;
-  figure: string;
-  baseline: string;
-  result: string;
-  ratio: string;
-  goal: string;
-  met: "yes" | "no" | "n/a" | "skipped";
-}
-
 // ---------------------------------------------------------------- helpers
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : String(n));
-const ms = (n: number): string => `${fmt(n, n < 10 ? 2 : 1)} ms`;
 const mb = (n: number): string => `${fmt(n / 1024 / 1024, 0)} MB`;
 
 function has(cmd: string): boolean {
@@ -524,9 +507,6 @@ function searchKit(c: Ctx): BenchKit {
     hasRg: c.hasRg,
     rows: c.rows,
     notes: c.notes,
-    median,
-    fmt,
-    ms,
     mb,
     timeSpawn,
     connect: connectLsp,

@@ -14,7 +14,15 @@
  * outside the workspace changed.
  */
 import { parseArgs } from "node:util";
-import { makeSandbox, mb, startDaemon, intFlag } from "./reliability/harness.js";
+import {
+  endRun,
+  intFlag,
+  makeSandbox,
+  mb,
+  REPORT_FLAGS,
+  runScript,
+  startDaemon,
+} from "./reliability/harness.js";
 import { CASE_MIX, FUZZ_TOML, fuzzFailures, prepareFuzzWorkspace, runFuzz } from "./reliability/fuzz-core.js";
 
 async function main(): Promise<number> {
@@ -25,9 +33,7 @@ async function main(): Promise<number> {
       workers: { type: "string" },
       "first-case": { type: "string" },
       "benign-globs": { type: "boolean", default: false },
-      json: { type: "boolean", default: false },
-      keep: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
+      ...REPORT_FLAGS,
     },
     strict: true,
   });
@@ -60,10 +66,7 @@ async function main(): Promise<number> {
       onProgress: (n) => log(`  ${n}/${cases} cases`),
     });
   } finally {
-    const exit = await daemon.stop();
-    if (exit !== 0) log(`fuzz: the daemon exited with ${exit} on SIGTERM (expected 0)`);
-    if (!values.keep) await sb.remove();
-    else log(`fuzz: kept ${sb.base} (daemon log: ${sb.logFile})`);
+    await endRun("fuzz", daemon, sb, values.keep, log);
   }
   const failures = fuzzFailures(report);
   if (values.json) {
@@ -95,10 +98,4 @@ async function main(): Promise<number> {
   return failures.length === 0 ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    process.stderr.write(`fuzz: ${err.stack ?? err.message}\n`);
-    process.exit(1);
-  },
-);
+runScript("fuzz", main);

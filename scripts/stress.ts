@@ -10,7 +10,15 @@
  * fails when fds grow or RSS keeps rising through the second half of the run.
  */
 import { parseArgs } from "node:util";
-import { makeSandbox, mb, startDaemon, intFlag } from "./reliability/harness.js";
+import {
+  endRun,
+  intFlag,
+  makeSandbox,
+  mb,
+  REPORT_FLAGS,
+  runScript,
+  startDaemon,
+} from "./reliability/harness.js";
 import {
   formatSample,
   MIX,
@@ -34,9 +42,7 @@ async function main(): Promise<number> {
       "rss-slack-mb": { type: "string" },
       "soak-minutes": { type: "string" },
       "sample-secs": { type: "string" },
-      json: { type: "boolean", default: false },
-      keep: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
+      ...REPORT_FLAGS,
     },
     strict: true,
   });
@@ -82,10 +88,7 @@ async function main(): Promise<number> {
       ...(soakMinutes !== undefined ? { onSample: (s) => log(`  ${formatSample(s)}`) } : {}),
     });
   } finally {
-    const exit = await daemon.stop();
-    if (exit !== 0) log(`stress: the daemon exited with ${exit} on SIGTERM (expected 0)`);
-    if (!values.keep) await sb.remove();
-    else log(`stress: kept ${sb.base}`);
+    await endRun("stress", daemon, sb, values.keep, log);
   }
 
   const failures: string[] = [];
@@ -142,10 +145,4 @@ async function main(): Promise<number> {
   return failures.length === 0 ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    process.stderr.write(`stress: ${err.message}\n`);
-    process.exit(1);
-  },
-);
+runScript("stress", main);

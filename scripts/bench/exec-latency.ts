@@ -9,17 +9,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import type { MessageConnection } from "vscode-jsonrpc/node";
-
-/** The shape of scripts/bench.ts's rows. */
-export interface ExecRow {
-  id: string;
-  figure: string;
-  baseline: string;
-  result: string;
-  ratio: string;
-  goal: string;
-  met: "yes" | "no" | "n/a" | "skipped";
-}
+import { median, ms, type Row } from "./common.js";
 
 export interface ExecBenchOptions {
   runs: number;
@@ -30,13 +20,6 @@ export interface ExecBenchOptions {
   /** scripts/bench.ts's LSP-framed connection to a socket. */
   connect: (socket: string) => Promise<{ conn: MessageConnection; close: () => void }>;
 }
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-const ms = (n: number): string => `${n.toFixed(n < 10 ? 2 : 1)} ms`;
 
 function answers(socket: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -92,7 +75,7 @@ function spawnShTrue(): Promise<void> {
   });
 }
 
-export async function execRows(o: ExecBenchOptions): Promise<ExecRow[]> {
+export async function execRows(o: ExecBenchOptions): Promise<Row[]> {
   const n = o.quick ? 10 : Math.max(30, o.runs * 10);
   const daemons: ChildProcess[] = [];
   const clients: { close(): void }[] = [];

@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
-import type { BenchRow } from "./mcp.js";
+import { median, ms, type Row } from "./common.js";
 
 export interface FileToolsBenchOptions {
   repo: string;
@@ -24,14 +24,6 @@ interface Client {
   ): Promise<{ isError?: boolean; content: { text: string }[]; structuredContent?: Record<string, unknown> }>;
   close(): void;
 }
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-const fmt = (x: number) => (x < 10 ? `${x.toFixed(2)} ms` : `${x.toFixed(1)} ms`);
 
 /** The TypeScript patterns: one whose words few files hold, one that nearly every file matches. */
 function patterns(quick: boolean): { id: string; what: string; pattern: string }[] {
@@ -72,12 +64,12 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   return [performance.now() - t, v];
 }
 
-export async function fileToolRows(o: FileToolsBenchOptions): Promise<BenchRow[]> {
+export async function fileToolRows(o: FileToolsBenchOptions): Promise<Row[]> {
   const { ToolDClient } = (await import(path.join(o.repo, "dist/client/index.js"))) as {
     ToolDClient: { connect(opts: Record<string, unknown>): Promise<Client> };
   };
   const client = await ToolDClient.connect({ workspace: o.corpus, socket: o.socket });
-  const rows: BenchRow[] = [];
+  const rows: Row[] = [];
   try {
     for (const { id, what, pattern } of patterns(o.quick)) {
       const args = { pattern, language: "typescript", max_results: 1000 };
@@ -105,8 +97,8 @@ export async function fileToolRows(o: FileToolsBenchOptions): Promise<BenchRow[]
       rows.push({
         id,
         figure: `code_search warm, ${what} TypeScript pattern \`${pattern}\` (${warmCount} matches; cold: ${coldCount})`,
-        baseline: `cold ast-grep run (new process, @ast-grep/napi findInFiles) ${fmt(c)}`,
-        result: fmt(w),
+        baseline: `cold ast-grep run (new process, @ast-grep/napi findInFiles) ${ms(c)}`,
+        result: ms(w),
         ratio: (w / c).toFixed(2),
         goal: "< 1",
         met: w < c ? "yes" : "no",
@@ -135,8 +127,8 @@ export async function fileToolRows(o: FileToolsBenchOptions): Promise<BenchRow[]
     rows.push({
       id: "br",
       figure: "read_file: one call with `reads` of 50 files",
-      baseline: `50 single read_file calls, sequential ${fmt(s)}`,
-      result: fmt(b),
+      baseline: `50 single read_file calls, sequential ${ms(s)}`,
+      result: ms(b),
       ratio: (b / s).toFixed(2),
       goal: "< 1",
       met: b < s ? "yes" : "no",

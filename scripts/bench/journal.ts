@@ -9,24 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import os from "node:os";
 import path from "node:path";
 import { ToolDClient } from "../../src/client/index.js";
-
-export interface JournalBenchRow {
-  id: string;
-  figure: string;
-  baseline: string;
-  result: string;
-  ratio: string;
-  goal: string;
-  met: "yes" | "no" | "n/a" | "skipped";
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-const fmt = (x: number) => (x < 10 ? `${x.toFixed(2)} ms` : `${x.toFixed(1)} ms`);
+import { median, ms, type Row } from "./common.js";
 
 interface Side {
   child: ChildProcess;
@@ -56,11 +39,7 @@ async function startSide(repo: string, base: string, name: string, journal: bool
   return { child, client, root };
 }
 
-export async function journalRows(opts: {
-  repo: string;
-  runs: number;
-  quick: boolean;
-}): Promise<JournalBenchRow[]> {
+export async function journalRows(opts: { repo: string; runs: number; quick: boolean }): Promise<Row[]> {
   const base = mkdtempSync(path.join(os.tmpdir(), "toold-bench-journal-"));
   const sides: Side[] = [];
   try {
@@ -102,7 +81,7 @@ export async function journalRows(opts: {
       }
       return (performance.now() - t) / m;
     };
-    const rows: JournalBenchRow[] = [];
+    const rows: Row[] = [];
     for (const [id, what, fn] of [
       ["j", "edit_file of a 16 KiB file (replace_all, ~230 replacements)", edits],
       ["j2", "write_file replacing a 1 MiB file", writes],
@@ -119,8 +98,8 @@ export async function journalRows(opts: {
       rows.push({
         id,
         figure: `${what}, ms per call, [journal] on vs off`,
-        baseline: `journal off ${fmt(median(without))}`,
-        result: fmt(median(withJournal)),
+        baseline: `journal off ${ms(median(without))}`,
+        result: ms(median(withJournal)),
         ratio: `${ratio.toFixed(2)}x`,
         goal: "n/a (the price of undo)",
         met: "n/a",

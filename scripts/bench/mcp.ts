@@ -8,16 +8,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-
-export interface BenchRow {
-  id: string;
-  figure: string;
-  baseline: string;
-  result: string;
-  ratio: string;
-  goal: string;
-  met: "yes" | "no" | "n/a" | "skipped";
-}
+import { median, type Row } from "./common.js";
 
 export interface McpBenchOptions {
   repo: string;
@@ -28,12 +19,6 @@ export interface McpBenchOptions {
   socket: string;
   runs: number;
   quick: boolean;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 async function connect(command: string, args: string[], env?: Record<string, string>): Promise<Client> {
@@ -78,7 +63,7 @@ function officialServer(repo: string): string | undefined {
   }
 }
 
-export async function mcpRows(o: McpBenchOptions): Promise<BenchRow[]> {
+export async function mcpRows(o: McpBenchOptions): Promise<Row[]> {
   const n = o.quick ? 100 : 300;
   const cli = path.join(o.repo, "dist/cli/main.js");
   const toold = await connect(process.execPath, [cli, "mcp", "--workspace", o.corpus, "--socket", o.socket]);
@@ -112,7 +97,7 @@ export async function mcpRows(o: McpBenchOptions): Promise<BenchRow[]> {
   const t = median(tooldMs);
   const b = median(bareMs);
   const fmt = (x: number) => `${x.toFixed(3)} ms`;
-  const rows: BenchRow[] = [
+  const rows: Row[] = [
     {
       id: "m",
       figure: "MCP `tools/call read_file` through `toold mcp`, sequential, per call",

@@ -11,16 +11,7 @@
  * bench.ts hands in its helpers (`BenchKit`), so this module owns only the search rows.
  */
 import type { MessageConnection } from "vscode-jsonrpc/node";
-
-export interface Row {
-  id: string;
-  figure: string;
-  baseline: string;
-  result: string;
-  ratio: string;
-  goal: string;
-  met: "yes" | "no" | "n/a" | "skipped";
-}
+import { fmt, median, ms, type Row } from "./common.js";
 
 interface ToolResult {
   content: { text: string }[];
@@ -43,9 +34,6 @@ export interface BenchKit {
   hasRg: boolean;
   rows: Row[];
   notes: string[];
-  median(xs: number[]): number;
-  fmt(n: number, digits?: number): string;
-  ms(n: number): string;
   mb(n: number): string;
   timeSpawn(
     cmd: string,
@@ -125,27 +113,27 @@ export async function warmSearchRows(k: BenchKit, daemon: Daemon): Promise<void>
           if (r === 0) same = sameLines(ours, rgLines(rr.stdout));
         }
       }
-      const oursMs = k.median(times);
+      const oursMs = median(times);
       if (!k.hasRg) {
         k.rows.push({
           id: "d",
           figure: `warm grep_file ${q.name}`,
           baseline: "rg not installed",
-          result: k.ms(oursMs),
+          result: ms(oursMs),
           ratio: "—",
           goal: "<= 0.5x rg",
           met: "skipped",
         });
         continue;
       }
-      const rgMs = k.median(rgTimes);
+      const rgMs = median(rgTimes);
       const ratio = oursMs / rgMs;
       k.rows.push({
         id: "d",
         figure: `warm grep_file ${q.name} \`${q.args.pattern}\`, whole corpus (${same})`,
-        baseline: `\`rg ${rgArgs(q).join(" ")}\` ${k.ms(rgMs)}`,
-        result: k.ms(oursMs),
-        ratio: `${k.fmt(ratio)}x`,
+        baseline: `\`rg ${rgArgs(q).join(" ")}\` ${ms(rgMs)}`,
+        result: ms(oursMs),
+        ratio: `${fmt(ratio)}x`,
         goal: "<= 0.5x",
         met: ratio <= 0.5 && same.startsWith("same") ? "yes" : "no",
       });
@@ -165,7 +153,7 @@ export async function warmSearchRows(k: BenchKit, daemon: Daemon): Promise<void>
       figure: `daemon RSS after warming the whole corpus (file cache ${k.mb(stats.fileCache.bytes)} in ${stats.fileCache.entries} files, max_bytes ${k.mb(stats.fileCache.maxBytes)}; index ${stats.index?.dirs ?? "?"} folders, ${stats.index?.watches ?? "?"} watches)`,
       baseline: `corpus ${k.mb(k.corpusBytes)}`,
       result: k.mb(rss),
-      ratio: `${k.fmt(rss / k.corpusBytes)}x`,
+      ratio: `${fmt(rss / k.corpusBytes)}x`,
       goal: `<= 1.5x + 100 MB (${k.mb(bound)}), cache within max_bytes`,
       met: rss <= bound && withinCache ? "yes" : "no",
     });
@@ -199,13 +187,13 @@ export async function warmSearchRows(k: BenchKit, daemon: Daemon): Promise<void>
         rgCount = rr.stdout.split("\n").filter(Boolean).length;
       }
     }
-    const ratio = k.median(times) / k.median(rgTimes);
+    const ratio = median(times) / median(rgTimes);
     k.rows.push({
       id: "e",
       figure: `warm list_files recursive, whole corpus, one page (${listed} entries; rg lists ${rgCount})`,
-      baseline: k.hasRg ? `\`rg --files\` ${k.ms(k.median(rgTimes))}` : "rg not installed",
-      result: k.ms(k.median(times)),
-      ratio: k.hasRg ? `${k.fmt(ratio)}x` : "—",
+      baseline: k.hasRg ? `\`rg --files\` ${ms(median(rgTimes))}` : "rg not installed",
+      result: ms(median(times)),
+      ratio: k.hasRg ? `${fmt(ratio)}x` : "—",
       goal: "<= 0.5x",
       met: !k.hasRg ? "skipped" : ratio <= 0.5 ? "yes" : "no",
     });
@@ -238,20 +226,20 @@ export async function firstGrepRows(k: BenchKit): Promise<void> {
         id: "d2",
         figure: `first grep_file ${q.name} after start`,
         baseline: "rg not installed",
-        result: k.ms(k.median(times)),
+        result: ms(median(times)),
         ratio: "—",
         goal: "<= 1.5x",
         met: "skipped",
       });
       continue;
     }
-    const ratio = k.median(times) / k.median(rgTimes);
+    const ratio = median(times) / median(rgTimes);
     k.rows.push({
       id: "d2",
       figure: `first grep_file ${q.name} \`${q.args.pattern}\` after start (index building, empty cache; OS page cache warm for both)`,
-      baseline: `rg ${k.ms(k.median(rgTimes))}`,
-      result: k.ms(k.median(times)),
-      ratio: `${k.fmt(ratio)}x`,
+      baseline: `rg ${ms(median(rgTimes))}`,
+      result: ms(median(times)),
+      ratio: `${fmt(ratio)}x`,
       goal: "<= 1.5x",
       met: ratio <= 1.5 ? "yes" : "no",
     });

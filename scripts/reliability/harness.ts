@@ -194,3 +194,35 @@ export function intFlag(prog: string, value: string | undefined, name: string, d
   }
   return n;
 }
+
+/** The flags every reliability script takes besides its own. */
+export const REPORT_FLAGS = {
+  json: { type: "boolean", default: false },
+  keep: { type: "boolean", default: false },
+  help: { type: "boolean", default: false },
+} as const;
+
+/** Ends a run: stops the daemon (saying so when SIGTERM did not exit it cleanly), removes the sandbox unless kept. */
+export async function endRun(
+  prog: string,
+  daemon: DaemonProcess,
+  sb: Sandbox,
+  keep: boolean,
+  log: (line: string) => void,
+): Promise<void> {
+  const exit = await daemon.stop();
+  if (exit !== 0) log(`${prog}: the daemon exited with ${exit} on SIGTERM (expected 0)`);
+  if (!keep) await sb.remove();
+  else log(`${prog}: kept ${sb.base} (daemon log: ${sb.logFile})`);
+}
+
+/** Runs a script's main and exits with its code; a crash prints `prog: <stack>` and exits 1. */
+export function runScript(prog: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`${prog}: ${err.stack ?? err.message}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -22,6 +22,7 @@ import {
   ToolFailure,
   type ToolContext,
 } from "./shared/types.js";
+import { readOnlyAnnotations } from "./shared/annotations.js";
 
 /** Language names (as ast-grep spells them, lower-cased) → file extensions. */
 const LANGUAGES = {
@@ -357,13 +358,7 @@ export const codeSearchTool = defineTool({
     "line, column, the line, the matched node's range and text, and what each $NAME captured.",
   inputSchema,
   example: { pattern: "console.log($A)", language: "typescript", path: "src" },
-  annotations: {
-    title: "Code search",
-    readOnlyHint: true,
-    destructiveHint: false,
-    idempotentHint: true,
-    openWorldHint: false,
-  },
+  annotations: readOnlyAnnotations("Code search"),
   argumentAliases: { query: "pattern", lang: "language", directory: "path", limit: "max_results" },
   async handler(args, ctx) {
     return search(args, ctx);

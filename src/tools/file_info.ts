@@ -12,6 +12,7 @@ import { looksBinary } from "../support/text.js";
 import { DEFAULT_MAX_BYTES } from "./shared/limits.js";
 import { memoLines, memoSha256 } from "./shared/file-facts.js";
 import { defineTool, textResult, ToolFailure, type ToolContext } from "./shared/types.js";
+import { readOnlyAnnotations } from "./shared/annotations.js";
 
 export const inputSchema = Type.Object(
   {
@@ -90,13 +91,7 @@ export const fileInfoTool = defineTool({
     "symlink its target, when that is inside the workspace.",
   inputSchema,
   example: { path: "package.json" },
-  annotations: {
-    title: "File info",
-    readOnlyHint: true,
-    destructiveHint: false,
-    idempotentHint: true,
-    openWorldHint: false,
-  },
+  annotations: readOnlyAnnotations("File info"),
   argumentAliases: { file_path: "path" },
   async handler(args, ctx) {
     const root = ctx.workspace.root;

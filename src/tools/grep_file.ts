@@ -14,6 +14,7 @@ import { GlobError } from "../support/glob.js";
 import { PatternError } from "../search/matcher.js";
 import { compileQuery, type SearchQuery } from "../search/query.js";
 import { defineTool, errorResult, textResult, ToolFailure, type ToolContext } from "./shared/types.js";
+import { readOnlyAnnotations } from "./shared/annotations.js";
 
 export const DEFAULT_MAX_RESULTS = 200;
 export const MAX_MAX_RESULTS = 10_000;
@@ -228,13 +229,7 @@ export const grepFileTool = defineTool({
     "string index + 1) of the match start. Matches never span lines. Results are sorted by path (byte order), line, column; " +
     `at most max_results (default ${DEFAULT_MAX_RESULTS}), with \`truncated\` and \`total_matches\`.`,
   inputSchema,
-  annotations: {
-    title: "Search file contents",
-    readOnlyHint: true,
-    destructiveHint: false,
-    idempotentHint: true,
-    openWorldHint: false,
-  },
+  annotations: readOnlyAnnotations("Search file contents"),
   argumentAliases: { file_path: "path" },
   async handler(args, ctx) {
     const query = compile(args);

@@ -10,6 +10,7 @@ import { compileQuery, type SearchQuery } from "../search/query.js";
 import type { EntryType, WalkEntry, WalkOptions } from "../search/walk.js";
 import { searchTrees } from "./shared/trees.js";
 import { defineTool, textResult, ToolFailure } from "./shared/types.js";
+import { readOnlyAnnotations } from "./shared/annotations.js";
 
 export const DEFAULT_MAX_ITEMS = 1000;
 export const MAX_MAX_ITEMS = 100_000;
@@ -166,13 +167,7 @@ export const listFilesTool = defineTool({
     '"name/", so its contents follow it). One path per line, folders end with "/". Paged: page (1-based) and per_page ' +
     `(default ${DEFAULT_PER_PAGE}); total, has_more; max_items (default ${DEFAULT_MAX_ITEMS}) caps the entries collected.`,
   inputSchema,
-  annotations: {
-    title: "List files",
-    readOnlyHint: true,
-    destructiveHint: false,
-    idempotentHint: true,
-    openWorldHint: false,
-  },
+  annotations: readOnlyAnnotations("List files"),
   argumentAliases: { file_path: "path" },
   async handler(args, ctx) {
     const mode = pickMode(args);

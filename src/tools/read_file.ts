@@ -18,6 +18,7 @@ import {
   type ToolContext,
 } from "./shared/types.js";
 import { FileTooLargeError, type FileCache } from "../cache/file-cache.js";
+import { readOnlyAnnotations } from "./shared/annotations.js";
 
 export const DEFAULT_LINE_LIMIT = 2000;
 export const DEFAULT_MAX_LINE_CHARS = 2000;
@@ -294,13 +295,7 @@ export const readFileTool = defineTool({
     "prefixes `L12: `. Lines over max_line_chars (2000) are cut with a marker. `reads` reads several files in one call.",
   inputSchema,
   example: { path: "src/main.ts", offset: 1, limit: 200 },
-  annotations: {
-    title: "Read file",
-    readOnlyHint: true,
-    destructiveHint: false,
-    idempotentHint: true,
-    openWorldHint: false,
-  },
+  annotations: readOnlyAnnotations("Read file"),
   argumentAliases: { file_path: "path" },
   async handler(args, ctx) {
     if (args.reads !== undefined) {

@@ -10,6 +10,7 @@
  */
 import type { TSchema } from "@sinclair/typebox";
 import type { ValueError } from "@sinclair/typebox/value";
+import { editDistance } from "../../support/nearest.js";
 import type { AnyToolDefinition } from "./types.js";
 
 type JsonSchema = Record<string, unknown>;
@@ -72,21 +73,11 @@ export function acceptedNames(def: AnyToolDefinition): string[] {
   return [...props, ...Object.keys(def.argumentAliases ?? {})];
 }
 
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j]!;
-      row[j] = Math.min(above + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length]!;
-}
-
-/** The accepted name closest to `given` (case, `_`, `-` ignored; then edit distance), if close. */
+/**
+ * The accepted name closest to `given` (case, `_`, `-` ignored; then edit distance), if close. Its
+ * thresholds are looser than support/nearest.ts's nearestName (any prefix counts as 1 edit, up to
+ * max(2, length/3) edits) and were kept as they were; the distance is the shared one.
+ */
 export function nearestName(given: string, names: readonly string[]): string | undefined {
   const fold = (s: string) => s.toLowerCase().replace(/[_-]/g, "");
   const g = fold(given);
