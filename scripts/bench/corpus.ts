@@ -54,7 +54,9 @@ export async function makeQuickCorpus(dir: string, files = 600, avgBytes = 6000)
             ? `  const ${pick()}${i} = ${pick()}.${pick()}(${pick()}, ${Math.floor(rand() * 1000)});`
             : r < 0.303
               ? `  return React.createElement("div", ${pick()});`
-              : `  // ${pick()} ${pick()} ${pick()} ${pick()}`;
+              : r < 0.31
+                ? `export class ${pick()}${i} extends ${pick()}Base {`
+                : `  // ${pick()} ${pick()} ${pick()} ${pick()}`;
       lines.push(line);
       size += line.length + 1;
     }
