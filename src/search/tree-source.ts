@@ -18,7 +18,7 @@ import { scanContent, MAX_SEARCH_FILE_BYTES, TRIGRAM_MEMO } from "./file-search.
 import type { SearchQuery } from "./query.js";
 import type { FileScan, ScanOptions } from "./scan-types.js";
 import { walkSync, type WalkEntry, type WalkOptions } from "./walk.js";
-import { fileMayMatch, scanByLiteral, summarize, type Summary } from "./warm-scan.js";
+import { fileMayMatch, scanByLiteral, summarize, summaryBytes, type Summary } from "./warm-scan.js";
 
 export interface TreeSource {
   readonly kind: "indexed" | "disk";
@@ -66,7 +66,7 @@ export function scanWithQuery(
 export function summarizeCached(cache: FileCache): void {
   cache.scheduleMemo(TRIGRAM_MEMO, (data) => {
     const summary = summarize(data);
-    return { value: summary, bytes: summary.bits.byteLength + 48 };
+    return { value: summary, bytes: summaryBytes(summary) };
   });
 }
 
