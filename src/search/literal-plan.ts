@@ -3,11 +3,11 @@
  * check against the files' summaries (warm-scan.ts) and as a quick test of a whole file.
  *
  * Case: the summaries hold ASCII-case-folded trigrams, so one summary serves case-sensitive and
- * case-insensitive queries alike (the query's trigrams are folded the same way). For a
- * case-insensitive query a trigram is only used when it is pure ASCII without k or s: RE2 folds
- * case by Unicode's simple case folding, where "k" also matches the Kelvin sign (U+212A) and "s"
- * the long s (U+017F), and a non-ASCII letter matches other bytes; such a trigram could be absent
- * from a file that matches.
+ * case-insensitive queries alike (the query's trigrams are folded the same way). RE2 folds case
+ * by Unicode's simple case folding, where "k" also matches the Kelvin sign (U+212A) and "s" the
+ * long s (U+017F): the summaries also hold the trigrams with those two signs read as "k" and "s"
+ * (warm-scan.ts), so every ASCII trigram of a case-insensitive literal is usable. A trigram with a
+ * non-ASCII byte is not, for a case-insensitive query: a non-ASCII letter matches other bytes.
  */
 import { RE2 } from "../support/regex.js";
 import { escapeRegex } from "./matcher.js";
@@ -16,9 +16,9 @@ import { escapeRegex } from "./matcher.js";
 export const FOLD = new Uint8Array(256);
 for (let i = 0; i < 256; i++) FOLD[i] = i >= 0x41 && i <= 0x5a ? i + 32 : i;
 
-/** A byte that may match other bytes under case-insensitive matching (see the module comment). */
+/** A byte whose trigrams a case-insensitive literal cannot use (see the module comment). */
 function caseUnsafe(c: number): boolean {
-  return c >= 0x80 || c === 0x6b || c === 0x73; // non-ASCII, k, s (folded)
+  return c >= 0x80;
 }
 
 /** The folded trigrams of a literal's UTF-8 bytes, as 24-bit numbers; see the module comment. */

@@ -27,13 +27,15 @@ import { FOLD, type LiteralPlan, type PlanAlternative } from "./literal-plan.js"
 const LONG_LINE_BYTES = 4096;
 
 /** Files up to this size get one summary; larger ones one per block of this size. */
-const BLOCK_BYTES = 16 * 1024;
+const BLOCK_BYTES = 4 * 1024;
 /** Smallest summary of a small file, in bits. */
 const MIN_BITS = 1 << 9;
 /** A summary counts lines (and UTF-16 units) before every step of this many bytes. */
 const MARK_SHIFT = 10;
 const MARK_BYTES = 1 << MARK_SHIFT;
 const MARKS_PER_BLOCK = BLOCK_BYTES / MARK_BYTES;
+/** A block's trigrams include those ending in this many bytes of the next block (<= MARK_BYTES). */
+const OVERLAP_BYTES = 128;
 
 const NL = 0x0a;
 
@@ -47,8 +49,16 @@ function trigramHash(t: number, shift: number): number {
 
 /**
  * A file's summary: per block of BLOCK_BYTES (one block for a small file), the bits hash(t) of
- * every trigram t whose last byte is in the block; and every MARK_BYTES, the newlines (and for
+ * every trigram t whose last byte is in the block or in the first OVERLAP_BYTES of the next one
+ * (so a literal occurrence up to that long is whole in the block where it starts); and every
+ * MARK_BYTES, the newlines (and for
  * non-ASCII UTF-8 the UTF-16 units) before that point.
+ *
+ * Trigrams are taken twice where it matters (see literal-plan.ts): over the bytes with ASCII
+ * case folded (what a case-sensitive literal's trigrams are checked against), and over the
+ * characters with case folded as RE2 folds it, where the Kelvin sign is a "k" and the long s an
+ * "s" (so a case-insensitive literal's trigrams with k or s can be checked too). The two differ
+ * only for the two trigrams after one of those signs.
  */
 export interface Summary {
   readonly blocks: number;
@@ -56,6 +66,8 @@ export interface Summary {
   readonly words: number;
   readonly shift: number;
   readonly bits: Uint32Array;
+  /** The union of every block's bits (a file-wide test), for a file of several blocks. */
+  readonly fileBits: Uint32Array | undefined;
   /** Newlines before each MARK_BYTES step. */
   readonly lineMarks: Uint32Array;
   /** Newlines in the file. */
@@ -67,35 +79,65 @@ export interface Summary {
   readonly utf8: boolean;
 }
 
+const KELVIN_LAST = 0xaa; // U+212A is E2 84 AA
+const LONG_S_LAST = 0xbf; // U+017F is C5 BF
+
 export function summarize(data: Buffer): Summary {
   const n = data.length;
   const blocks = Math.max(1, Math.ceil(n / BLOCK_BYTES));
-  // Source files hold about one distinct trigram per 20 bytes (measured on the bench corpus), so
-  // a bit per 4 bytes leaves ~80% of bits clear: a literal of 6 trigrams passes a block without
-  // it about once in 10^4 (0.2^6), at 1/32 of the file's size in memory.
+  // A 4 KiB block of source or bundled code holds ~700 distinct trigrams: a bit per 2 bytes
+  // leaves ~70% of bits clear, so each trigram of a literal rejects ~70% of the blocks without
+  // it, at 1/16 of the file's size in memory. Large blocks (16 KiB) let common trigrams ("ext",
+  // "end", "cla") into nearly every block of a large bundle.
   let nbits = MIN_BITS;
-  while (nbits < Math.min(n, BLOCK_BYTES) / Number(process.env.BYTES_PER_BIT ?? 4)) nbits <<= 1;
+  while (nbits < Math.min(n, BLOCK_BYTES) / 2) nbits <<= 1;
   const words = nbits >>> 5;
   const shift = 32 - Math.log2(nbits);
   const bits = new Uint32Array(words * blocks);
   const steps = Math.max(1, Math.ceil(n / MARK_BYTES));
   const lineMarks = new Uint32Array(steps);
   let lines = 0;
+  // t: the byte stream (ASCII-folded); f: the character stream (RE2-folded), with f1, f2 its
+  // values one and two bytes back (a folded sign replaces the trigram that ended before it).
   let t = 0;
+  let f = 0;
+  let f1 = 0;
+  let f2 = 0;
   for (let m = 0; m < steps; m++) {
     lineMarks[m] = lines;
     const base = Math.floor(m / MARKS_PER_BLOCK) * words;
-    const end = Math.min(n, (m + 1) * MARK_BYTES);
-    for (let i = m * MARK_BYTES; i < end; i++) {
+    const start = m * MARK_BYTES;
+    const end = Math.min(n, start + MARK_BYTES);
+    // The first bytes of a block count for the previous block too (see Summary).
+    const overlapEnd = m > 0 && m % MARKS_PER_BLOCK === 0 ? start + OVERLAP_BYTES : -1;
+    const prev = base - words;
+    for (let i = start; i < end; i++) {
       const c = data[i]!;
       if (c === NL) lines++;
-      // ASCII-case-folded: one summary serves case-sensitive and -insensitive queries (literal-plan.ts).
-      t = ((t << 8) | FOLD[c]!) & 0xffffff;
-      if (i >= 2) {
-        const h = Math.imul(t, 0x9e3779b1) >>> shift;
-        bits[base + (h >>> 5)]! |= 1 << (h & 31);
+      const folded = FOLD[c]!;
+      t = ((t << 8) | folded) & 0xffffff;
+      let nf: number;
+      if (c === KELVIN_LAST && data[i - 1] === 0x84 && data[i - 2] === 0xe2) nf = ((f2 << 8) | 0x6b) & 0xffffff;
+      else if (c === LONG_S_LAST && data[i - 1] === 0xc5) nf = ((f1 << 8) | 0x73) & 0xffffff;
+      else nf = ((f << 8) | folded) & 0xffffff;
+      f2 = f1;
+      f1 = f;
+      f = nf;
+      if (i < 2) continue;
+      const h = Math.imul(t, 0x9e3779b1) >>> shift;
+      bits[base + (h >>> 5)]! |= 1 << (h & 31);
+      if (i < overlapEnd) bits[prev + (h >>> 5)]! |= 1 << (h & 31);
+      if (f !== t) {
+        const g = Math.imul(f, 0x9e3779b1) >>> shift;
+        bits[base + (g >>> 5)]! |= 1 << (g & 31);
+        if (i < overlapEnd) bits[prev + (g >>> 5)]! |= 1 << (g & 31);
       }
     }
+  }
+  let fileBits: Uint32Array | undefined;
+  if (blocks > 1) {
+    fileBits = new Uint32Array(words);
+    for (let b = 0; b < blocks; b++) for (let w = 0; w < words; w++) fileBits[w]! |= bits[b * words + w]!;
   }
   const ascii = isAscii(data);
   const utf8 = ascii || isUtf8(data);
@@ -109,12 +151,18 @@ export function summarize(data: Buffer): Summary {
       for (let i = m * MARK_BYTES; i < end; i++) u += UNITS[data[i]!]!;
     }
   }
-  return { blocks, words, shift, bits, lineMarks, lines, unitMarks, ascii, utf8 };
+  return { blocks, words, shift, bits, fileBits, lineMarks, lines, unitMarks, ascii, utf8 };
 }
 
 /** Bytes a summary holds (counted against the cache's bound). */
 export function summaryBytes(s: Summary): number {
-  return s.bits.byteLength + s.lineMarks.byteLength + (s.unitMarks?.byteLength ?? 0) + 64;
+  return (
+    s.bits.byteLength +
+    (s.fileBits?.byteLength ?? 0) +
+    s.lineMarks.byteLength +
+    (s.unitMarks?.byteLength ?? 0) +
+    64
+  );
 }
 
 /** False when no alternative of the plan can occur in the file (some trigram of each is in no block). */
@@ -124,29 +172,33 @@ export function fileMayMatch(s: Summary, plan: LiteralPlan): boolean {
 
 /** False when some trigram of `grams` is in no block: then the file holds a literal nowhere. */
 export function fileMayContain(s: Summary, grams: readonly number[]): boolean {
+  const all = s.fileBits ?? s.bits;
   for (const t of grams) {
     const h = trigramHash(t, s.shift);
-    let found = false;
-    for (let b = 0; b < s.blocks && !found; b++) found = blockHas(s, b, h);
-    if (!found) return false;
+    if ((all[h >>> 5]! & (1 << (h & 31))) === 0) return false;
   }
   return true;
 }
 
-function blockHas(s: Summary, b: number, h: number): boolean {
-  return (s.bits[b * s.words + (h >>> 5)]! & (1 << (h & 31))) !== 0;
-}
-
-/** Every hash is in one of the blocks [from, to] (clipped to the file). */
-function blocksHaveAll(s: Summary, hashes: readonly number[], from: number, to: number): boolean {
-  const lo = Math.max(0, from);
-  const hi = Math.min(s.blocks - 1, to);
+/** Clears out[b] unless every hash is set in one of the blocks b-before .. b+after. */
+function blocksWith(s: Summary, hashes: readonly number[], out: Uint8Array, before: number, after: number): void {
+  const { blocks, words, bits } = s;
+  const has = before + after > 0 ? new Uint8Array(blocks) : undefined;
   for (const h of hashes) {
-    let found = false;
-    for (let b = lo; b <= hi && !found; b++) found = blockHas(s, b, h);
-    if (!found) return false;
+    const w = h >>> 5;
+    const mask = 1 << (h & 31);
+    if (!has) {
+      for (let b = 0, o = w; b < blocks; b++, o += words) if ((bits[o]! & mask) === 0) out[b] = 0;
+      continue;
+    }
+    for (let b = 0, o = w; b < blocks; b++, o += words) has[b] = (bits[o]! & mask) === 0 ? 0 : 1;
+    for (let b = 0; b < blocks; b++) {
+      if (!out[b] || has[b]) continue;
+      let near = false;
+      for (let k = Math.max(0, b - before); k <= Math.min(blocks - 1, b + after) && !near; k++) near = has[k] === 1;
+      if (!near) out[b] = 0;
+    }
   }
-  return true;
 }
 
 /** Whether block b holds a line break. */
@@ -156,56 +208,64 @@ function blockHasNewline(s: Summary, b: number): boolean {
 }
 
 /**
- * The blocks of a large file where a match of `alt` may have the last byte of its rarest
- * literal (`take` is set for them). Per file, the literal with the fewest candidate blocks is
- * chosen: block b may hold the last byte of an occurrence when every trigram of the literal is
- * in block b-1 or b (an occurrence is shorter than a block). Around a block whose neighbours
- * both hold a line break, the line holding such an occurrence lies within blocks b-1..b+1, and
- * so does the match: there, every other literal's trigrams must be in those blocks too.
+ * Sets `take` for the blocks of a large file where a match of `alt` may have the first byte of
+ * its rarest literal. Per file, the literal with the fewest such blocks is chosen: an occurrence
+ * of at most OVERLAP_BYTES + 1 bytes has every trigram in the block where it starts (a longer one,
+ * shorter than a block, in that block or the next). Where the blocks on both sides hold a line
+ * break, the line holding that occurrence lies within blocks b-1..b+1, and so does the match:
+ * there, every other literal's trigrams must be in those blocks too.
  */
-function markAlternative(s: Summary, alt: PlanAlternative, take: Uint8Array): void {
+function markAlternative(s: Summary, alt: PlanAlternative, ignoreCase: boolean, take: Uint8Array): void {
   const hashes = alt.literalGrams.map((grams) => grams.map((t) => trigramHash(t, s.shift)));
-  const cands = hashes.map((hs) => {
-    const own = new Uint8Array(s.blocks);
+  let best = -1;
+  let own: Uint8Array | undefined;
+  let fewest = Infinity;
+  for (let i = 0; i < hashes.length; i++) {
+    const cand = new Uint8Array(s.blocks).fill(1);
+    // A case-insensitive character can take 3 bytes (the Kelvin sign for "k").
+    const longest = alt.literals[i]!.length * (ignoreCase ? 3 : 1);
+    blocksWith(s, hashes[i]!, cand, 0, longest - 1 <= OVERLAP_BYTES ? 0 : 1);
     let count = 0;
-    for (let b = 0; b < s.blocks; b++) {
-      if (blocksHaveAll(s, hs, b - 1, b)) {
-        own[b] = 1;
-        count++;
-      }
+    for (let b = 0; b < s.blocks; b++) count += cand[b]!;
+    if (count < fewest) {
+      fewest = count;
+      best = i;
+      own = cand;
     }
-    return { own, count };
-  });
-  let best = 0;
-  for (let i = 1; i < cands.length; i++) if (cands[i]!.count < cands[best]!.count) best = i;
-  const own = cands[best]!.own;
-  const others = hashes.filter((hs, i) => i !== best && hs.length > 0);
+    if (count === 0) break;
+  }
+  if (!own || fewest === 0) return;
+  const others = new Uint8Array(s.blocks).fill(1);
+  for (let i = 0; i < hashes.length; i++) if (i !== best) blocksWith(s, hashes[i]!, others, 1, 1);
   for (let b = 0; b < s.blocks; b++) {
-    if (!own[b]) continue;
+    if (!own[b] || others[b]) {
+      if (own[b]) take[b] = 1;
+      continue;
+    }
+    // Not every other literal is near: only a line reaching beyond blocks b-1..b+1 can match.
     const confined =
       (b === 0 || blockHasNewline(s, b - 1)) && (b === s.blocks - 1 || blockHasNewline(s, b + 1));
-    if (confined && !others.every((hs) => blocksHaveAll(s, hs, b - 1, b + 1))) continue;
-    take[b] = 1;
+    if (!confined) take[b] = 1;
   }
 }
 
 /**
- * Byte ranges of the file that hold every line where a match of `plan` may be: around the
- * candidate blocks of each alternative (markAlternative), widened to the left by the longest
- * literal, merged. A matching line holds an occurrence of each of its alternative's literals
- * within one of them; an exact literal's occurrences lie entirely in one.
+ * Byte ranges of the file that hold every line where a match of `plan` may be: the candidate
+ * blocks of each alternative (markAlternative), widened to the right by the longest literal,
+ * merged. A matching line holds an occurrence of each of its alternative's literals, the chosen
+ * one starting in a candidate block; an exact literal's occurrences lie entirely in the ranges.
  */
 export function planRanges(s: Summary, plan: LiteralPlan, size: number): [number, number][] {
   if (s.blocks === 1 || plan.maxLiteralBytes > BLOCK_BYTES) return [[0, size]];
   const take = new Uint8Array(s.blocks);
-  for (const alt of plan.alternatives) markAlternative(s, alt, take);
+  for (const alt of plan.alternatives) markAlternative(s, alt, plan.ignoreCase, take);
   const ranges: [number, number][] = [];
   for (let b = 0; b < s.blocks; b++) {
     if (!take[b]) continue;
     let e = b;
     while (e + 1 < s.blocks && take[e + 1]) e++;
-    const start = Math.max(0, b * BLOCK_BYTES - plan.maxLiteralBytes);
-    const end = Math.min(size, (e + 1) * BLOCK_BYTES);
+    const start = b * BLOCK_BYTES;
+    const end = Math.min(size, (e + 1) * BLOCK_BYTES + plan.maxLiteralBytes);
     const last = ranges[ranges.length - 1];
     // Widening can make neighbours overlap: merge them so no occurrence is seen twice.
     if (last && start <= last[1]) last[1] = end;
