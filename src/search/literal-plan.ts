@@ -41,8 +41,9 @@ export interface PlanAlternative {
   readonly literalGrams: readonly (readonly number[])[];
   /** All their trigrams, all of which a file holding such a match has. */
   readonly grams: readonly number[];
-  /** The literal a heuristic thinks rarest: what an exact search scans for with indexOf. */
+  /** The literal a heuristic thinks rarest (one of `literals`, at `needleIndex`). */
   readonly needle: Buffer;
+  readonly needleIndex: number;
 }
 
 export interface LiteralPlan {
@@ -56,6 +57,36 @@ export interface LiteralPlan {
   readonly maxLiteralBytes: number;
   /** Whether any alternative's needle occurs in the text (a necessary condition for a match). */
   test(text: string | Buffer): boolean;
+  /**
+   * A finder of the first occurrence of any of `needles` (literals of the alternatives, one per
+   * alternative) in content[from, to), as [start, end), matching case as the query does.
+   * Compiled once per set of needles and query.
+   */
+  finder(needles: readonly Buffer[]): Finder;
+}
+
+export type Finder = (content: Buffer, from: number, to: number) => [number, number] | undefined;
+
+/** The finder of `needles`: Buffer.indexOf for one case-sensitive needle, else one RE2 (a DFA). */
+function makeFinder(needles: readonly Buffer[], ignoreCase: boolean): Finder {
+  if (needles.length === 1 && !ignoreCase) {
+    const needle = needles[0]!;
+    return (content, from, to) => {
+      if (from >= to) return undefined;
+      const at = content.subarray(from, to).indexOf(needle);
+      return at === -1 ? undefined : [from + at, from + at + needle.length];
+    };
+  }
+  const source = [...new Set(needles.map((n) => escapeRegex(n.toString("utf8"))))].join("|");
+  const global = new RE2(source, ignoreCase ? "gi" : "g");
+  return (content, from, to) => {
+    if (from >= to) return undefined;
+    global.lastIndex = 0;
+    const m = global.exec(content.subarray(from, to));
+    if (!m) return undefined;
+    const start = from + m.index;
+    return [start, start + (m[0] as unknown as Buffer).length];
+  };
 }
 
 /**
@@ -75,16 +106,25 @@ export function buildPlan(
     if (needleText === undefined) return undefined;
     const literals = usable.map((l) => Buffer.from(l, "utf8"));
     const literalGrams = literals.map((l) => trigramsOf(l, ignoreCase));
+    const needleIndex = Math.max(0, usable.indexOf(needleText));
     alts.push({
       literals,
       literalGrams,
       grams: [...new Set(literalGrams.flat())],
-      needle: Buffer.from(needleText, "utf8"),
+      needle: literals[needleIndex]!,
+      needleIndex,
     });
   }
   const longest = Math.max(...alts.flatMap((a) => a.literals.map((l) => l.length)));
   // A case-insensitive ASCII character can match a 3-byte one (the Kelvin sign).
   const maxLiteralBytes = ignoreCase ? longest * 3 : longest;
+  const finders = new Map<string, Finder>();
+  const finder = (needles: readonly Buffer[]): Finder => {
+    const key = needles.map((n) => n.toString("latin1")).join("\0");
+    let f = finders.get(key);
+    if (!f) finders.set(key, (f = makeFinder(needles, ignoreCase)));
+    return f;
+  };
   if (alts.length === 1 && !ignoreCase) {
     const needle = alts[0]!.needle;
     const text = needle.toString("utf8");
@@ -93,9 +133,13 @@ export function buildPlan(
       ignoreCase,
       maxLiteralBytes,
       test: (t) => (typeof t === "string" ? t.includes(text) : t.indexOf(needle) !== -1),
+      finder,
     };
   }
   // Several needles, or case folding: one RE2 of the escaped needles (a DFA over the bytes).
-  const probe = new RE2(alts.map((a) => escapeRegex(a.needle.toString("utf8"))).join("|"), ignoreCase ? "i" : "");
-  return { alternatives: alts, ignoreCase, maxLiteralBytes, test: (t) => probe.test(t as string) };
+  const probe = new RE2(
+    alts.map((a) => escapeRegex(a.needle.toString("utf8"))).join("|"),
+    ignoreCase ? "i" : "",
+  );
+  return { alternatives: alts, ignoreCase, maxLiteralBytes, test: (t) => probe.test(t as string), finder };
 }

@@ -117,7 +117,8 @@ export function summarize(data: Buffer): Summary {
       const folded = FOLD[c]!;
       t = ((t << 8) | folded) & 0xffffff;
       let nf: number;
-      if (c === KELVIN_LAST && data[i - 1] === 0x84 && data[i - 2] === 0xe2) nf = ((f2 << 8) | 0x6b) & 0xffffff;
+      if (c === KELVIN_LAST && data[i - 1] === 0x84 && data[i - 2] === 0xe2)
+        nf = ((f2 << 8) | 0x6b) & 0xffffff;
       else if (c === LONG_S_LAST && data[i - 1] === 0xc5) nf = ((f1 << 8) | 0x73) & 0xffffff;
       else nf = ((f << 8) | folded) & 0xffffff;
       f2 = f1;
@@ -181,7 +182,13 @@ export function fileMayContain(s: Summary, grams: readonly number[]): boolean {
 }
 
 /** Clears out[b] unless every hash is set in one of the blocks b-before .. b+after. */
-function blocksWith(s: Summary, hashes: readonly number[], out: Uint8Array, before: number, after: number): void {
+function blocksWith(
+  s: Summary,
+  hashes: readonly number[],
+  out: Uint8Array,
+  before: number,
+  after: number,
+): void {
   const { blocks, words, bits } = s;
   const has = before + after > 0 ? new Uint8Array(blocks) : undefined;
   for (const h of hashes) {
@@ -195,7 +202,8 @@ function blocksWith(s: Summary, hashes: readonly number[], out: Uint8Array, befo
     for (let b = 0; b < blocks; b++) {
       if (!out[b] || has[b]) continue;
       let near = false;
-      for (let k = Math.max(0, b - before); k <= Math.min(blocks - 1, b + after) && !near; k++) near = has[k] === 1;
+      for (let k = Math.max(0, b - before); k <= Math.min(blocks - 1, b + after) && !near; k++)
+        near = has[k] === 1;
       if (!near) out[b] = 0;
     }
   }
@@ -209,18 +217,21 @@ function blockHasNewline(s: Summary, b: number): boolean {
 
 /**
  * Sets `take` for the blocks of a large file where a match of `alt` may have the first byte of
- * its rarest literal. Per file, the literal with the fewest such blocks is chosen: an occurrence
- * of at most OVERLAP_BYTES + 1 bytes has every trigram in the block where it starts (a longer one,
- * shorter than a block, in that block or the next). Where the blocks on both sides hold a line
- * break, the line holding that occurrence lies within blocks b-1..b+1, and so does the match:
- * there, every other literal's trigrams must be in those blocks too.
+ * its rarest literal, and returns that literal's index (-1: the alternative matches nowhere).
+ * Per file, the literal with the fewest such blocks is chosen: an occurrence of at most
+ * OVERLAP_BYTES + 1 bytes has every trigram in the block where it starts (a longer one, shorter
+ * than a block, in that block or the next). Where the blocks on both sides hold a line break,
+ * the line holding that occurrence lies within blocks b-1..b+1, and so does the match: there,
+ * every other literal's trigrams must be in those blocks too.
  */
-function markAlternative(s: Summary, alt: PlanAlternative, ignoreCase: boolean, take: Uint8Array): void {
+function markAlternative(s: Summary, alt: PlanAlternative, ignoreCase: boolean, take: Uint8Array): number {
   const hashes = alt.literalGrams.map((grams) => grams.map((t) => trigramHash(t, s.shift)));
   let best = -1;
   let own: Uint8Array | undefined;
   let fewest = Infinity;
-  for (let i = 0; i < hashes.length; i++) {
+  // The heuristic's choice first: another literal must do strictly better.
+  const order = [alt.needleIndex, ...hashes.keys()].filter((i, k) => k === 0 || i !== alt.needleIndex);
+  for (const i of order) {
     const cand = new Uint8Array(s.blocks).fill(1);
     // A case-insensitive character can take 3 bytes (the Kelvin sign for "k").
     const longest = alt.literals[i]!.length * (ignoreCase ? 3 : 1);
@@ -232,9 +243,9 @@ function markAlternative(s: Summary, alt: PlanAlternative, ignoreCase: boolean, 
       best = i;
       own = cand;
     }
-    if (count === 0) break;
+    if (count === 0) return -1;
   }
-  if (!own || fewest === 0) return;
+  if (!own) return -1;
   const others = new Uint8Array(s.blocks).fill(1);
   for (let i = 0; i < hashes.length; i++) if (i !== best) blocksWith(s, hashes[i]!, others, 1, 1);
   for (let b = 0; b < s.blocks; b++) {
@@ -247,18 +258,29 @@ function markAlternative(s: Summary, alt: PlanAlternative, ignoreCase: boolean, 
       (b === 0 || blockHasNewline(s, b - 1)) && (b === s.blocks - 1 || blockHasNewline(s, b + 1));
     if (!confined) take[b] = 1;
   }
+  return best;
+}
+
+/** Where to look in one file: byte ranges, and the literal to find in them per alternative. */
+export interface Candidates {
+  readonly ranges: [number, number][];
+  readonly needles: readonly Buffer[];
 }
 
 /**
- * Byte ranges of the file that hold every line where a match of `plan` may be: the candidate
- * blocks of each alternative (markAlternative), widened to the right by the longest literal,
- * merged. A matching line holds an occurrence of each of its alternative's literals, the chosen
- * one starting in a candidate block; an exact literal's occurrences lie entirely in the ranges.
+ * Every line where a match of `plan` may be holds an occurrence of one of `needles` that lies
+ * entirely in one of `ranges`: the candidate blocks of each alternative (markAlternative),
+ * widened to the right by the longest literal, merged.
  */
-export function planRanges(s: Summary, plan: LiteralPlan, size: number): [number, number][] {
-  if (s.blocks === 1 || plan.maxLiteralBytes > BLOCK_BYTES) return [[0, size]];
+export function planCandidates(s: Summary, plan: LiteralPlan, size: number): Candidates {
+  if (s.blocks === 1 || plan.maxLiteralBytes > BLOCK_BYTES)
+    return { ranges: [[0, size]], needles: plan.alternatives.map((a) => a.needle) };
   const take = new Uint8Array(s.blocks);
-  for (const alt of plan.alternatives) markAlternative(s, alt, plan.ignoreCase, take);
+  const needles: Buffer[] = [];
+  for (const alt of plan.alternatives) {
+    const chosen = markAlternative(s, alt, plan.ignoreCase, take);
+    if (chosen !== -1) needles.push(alt.literals[chosen]!);
+  }
   const ranges: [number, number][] = [];
   for (let b = 0; b < s.blocks; b++) {
     if (!take[b]) continue;
@@ -272,7 +294,7 @@ export function planRanges(s: Summary, plan: LiteralPlan, size: number): [number
     else ranges.push([start, end]);
     b = e;
   }
-  return ranges;
+  return { ranges, needles };
 }
 
 /** Newlines in content[from, to). */
@@ -354,28 +376,36 @@ class Utf16Offsets {
 }
 
 /**
- * `ranges` widened to whole lines and merged, for the line finder: a match lies in one line,
- * and the candidate ranges only say where one of its literals is.
+ * A stretch of the file the scan looks through: whole lines, searched with the line finder (a
+ * superset regex: one RE2 pass stops at each line that may match), or, inside long lines (where
+ * widening a candidate range to whole lines would read megabytes), the range itself, searched
+ * for the needle.
  */
-function lineWindows(content: Buffer, ranges: readonly [number, number][], bom: number): [number, number][] {
+interface Window {
+  readonly start: number;
+  end: number;
+  readonly lines: boolean;
+}
+
+/** `ranges` as windows: widened to whole lines where the line breaks are near, merged. */
+function scanWindows(content: Buffer, ranges: readonly [number, number][], bom: number): Window[] {
   const bytes = content.length;
-  const widened: [number, number][] = [];
+  const out: Window[] = [];
   for (const [rs, re] of ranges) {
-    const last = widened[widened.length - 1];
-    // Inside the previous window already (a long line spans many ranges): no search back, which
-    // on a minified file made every range scan to the line's start again.
-    if (last && re <= last[1]) continue;
-    const nl = re >= bytes ? -1 : content.indexOf(NL, re - 1);
-    const le = nl === -1 ? bytes : nl + 1;
-    if (last && rs < last[1]) {
-      last[1] = le;
+    const back = rs === 0 ? 0 : content.subarray(Math.max(0, rs - LONG_LINE_BYTES), rs).lastIndexOf(NL);
+    const ahead = re >= bytes ? 0 : content.subarray(re - 1, re - 1 + LONG_LINE_BYTES).indexOf(NL);
+    const last = out[out.length - 1];
+    if (back === -1 || ahead === -1) {
+      if (last && !last.lines && rs <= last.end) last.end = Math.max(last.end, re);
+      else out.push({ start: rs, end: re, lines: false });
       continue;
     }
-    const ls = Math.max(bom, rs === 0 ? 0 : content.lastIndexOf(NL, rs - 1) + 1);
-    if (last && ls <= last[1]) last[1] = le;
-    else widened.push([ls, le]);
+    const ls = Math.max(bom, rs === 0 ? 0 : rs - Math.min(rs, LONG_LINE_BYTES) + back + 1);
+    const le = re >= bytes ? bytes : re + ahead;
+    if (last && last.lines && ls <= last.end) last.end = Math.max(last.end, le);
+    else out.push({ start: ls, end: le, lines: true });
   }
-  return widened;
+  return out;
 }
 
 /**
@@ -392,37 +422,48 @@ export function scanByLiteral(
 ): FileScan {
   const bytes = content.length;
   const exact = options.exact ?? false;
-  const needle = plan.alternatives[0]!.needle;
   const bom = bytes >= 3 && content[0] === 0xef && content[1] === 0xbb && content[2] === 0xbf ? 3 : 0;
-  // Where a match may be: everywhere, or around the candidate blocks of the summary.
-  const ranges = summary ? planRanges(summary, plan, bytes) : [[0, bytes] as [number, number]];
+  // Where a match may be: everywhere, or around the candidate blocks of the summary; and the
+  // literal every such match holds (per alternative), found first.
+  const { ranges, needles } = summary
+    ? planCandidates(summary, plan, bytes)
+    : { ranges: [[0, bytes] as [number, number]], needles: plan.alternatives.map((a) => a.needle) };
+  if (needles.length === 0) return { kind: "no_match", bytes };
+  const find = plan.finder(needles);
+  const needle = needles[0]!;
   const inner = matcher.inner ?? matcher;
-  const find = exact ? undefined : matcher.findCandidate;
-  const windows = exact ? ranges : lineWindows(content, ranges, bom);
-  let range = 0;
+  const findCandidate = exact ? undefined : matcher.findCandidate;
+  const windows: Window[] = findCandidate
+    ? scanWindows(content, ranges, bom)
+    : ranges.map(([start, end]) => ({ start, end, lines: false }));
+  let w = 0;
   let windowBytes: Buffer | undefined;
-  /** End of the needle occurrence `next` found last (exact). */
+  /** End of the needle occurrence `next` found last; a line finder's candidate counts as empty. */
   let foundEnd = 0;
-  /**
-   * The next position at or after `from` where a match may start: a needle occurrence (exact),
-   * a candidate of the line finder, or (without one) every line start in the windows. -1: none.
-   */
+  /** Whether that was a needle occurrence (else the line finder's candidate: a probe said yes). */
+  let byNeedle = true;
+  /** The next place at or after `from` where a match may be (a needle occurrence or a line finder's candidate), or -1. */
   const next = (from: number): number => {
-    for (; range < windows.length; range++, windowBytes = undefined) {
-      const [rs, re] = windows[range]!;
-      if (from >= re) continue;
-      const s = Math.max(from, rs);
-      if (exact) {
-        const at = content.subarray(s, re).indexOf(needle);
+    for (; w < windows.length; w++, windowBytes = undefined) {
+      const { start: ws, end: we, lines } = windows[w]!;
+      if (from >= we) continue;
+      const s = Math.max(from, ws);
+      if (lines) {
+        windowBytes ??= content.subarray(ws, we);
+        const at = findCandidate!(windowBytes, s - ws);
         if (at !== -1) {
-          foundEnd = s + at + needle.length;
-          return s + at;
+          foundEnd = ws + at;
+          byNeedle = false;
+          return ws + at;
         }
-      } else if (find) {
-        windowBytes ??= content.subarray(rs, re);
-        const at = find(windowBytes, s - rs);
-        if (at !== -1) return rs + at;
-      } else return s;
+        continue;
+      }
+      const found = find(content, s, we);
+      if (found) {
+        foundEnd = found[1];
+        byNeedle = true;
+        return found[0];
+      }
     }
     return -1;
   };
@@ -438,7 +479,7 @@ export function scanByLiteral(
   while (at !== -1) {
     const start = at === 0 ? 0 : content.lastIndexOf(NL, at - 1) + 1;
     const lineNo = numbers.at(start);
-    const endNl = content.indexOf(NL, exact ? foundEnd : at);
+    const endNl = content.indexOf(NL, foundEnd);
     const end = endNl === -1 ? bytes : endNl;
     let following = -1;
     if ((exact || bytesMatcher) && end - start > LONG_LINE_BYTES && (start > 0 || bom === 0)) {
@@ -492,6 +533,13 @@ export function scanByLiteral(
         at = exact ? following : next(endNl + 1);
         continue;
       }
+    }
+    // A regex: most lines holding the needle do not match; the probe (RE2 on the line's bytes,
+    // a superset of the pattern) sends on only those that may, and only those are decoded.
+    if (!exact && byNeedle && !inner.mayMatch(content.subarray(start === 0 ? bom : start, end))) {
+      if (endNl === -1) break;
+      at = next(endNl + 1);
+      continue;
     }
     // A file that ends with "\n" has no empty last line (as split + pop in file-search.ts).
     const line = decode(start, end);

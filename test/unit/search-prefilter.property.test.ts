@@ -159,7 +159,10 @@ describe("search prefilter properties", () => {
           if (!query?.plan) return;
           const content = Buffer.from(`${"abcdefghij\n".repeat(Math.ceil(offset / 11))}${text}\nzzz\n`);
           const summary = summarize(content);
-          assert.ok(fileMayMatch(summary, query.plan), `summary excludes ${JSON.stringify(text)} for ${pattern}`);
+          assert.ok(
+            fileMayMatch(summary, query.plan),
+            `summary excludes ${JSON.stringify(text)} for ${pattern}`,
+          );
           const cold = hitsOf(scanContent(content, query.lineMatcher));
           assert.ok(cold.length > 0, "the matcher finds it");
           assert.deepEqual(hitsOf(scanByLiteral(content, query.plan, query.matcher, {}, summary)), cold);
@@ -197,7 +200,9 @@ describe("search prefilter properties", () => {
           const before = "abcdefghij\n".repeat(Math.ceil(at / 11) + 1).slice(0, at);
           const content = Buffer.from(`${before}\n${line}\n${"mm\n".repeat(3000)}`);
           const cold = hitsOf(scanContent(content, query.lineMatcher));
-          const warm = hitsOf(scanByLiteral(content, query.plan, query.matcher, { exact: query.exact }, summarize(content)));
+          const warm = hitsOf(
+            scanByLiteral(content, query.plan, query.matcher, { exact: query.exact }, summarize(content)),
+          );
           assert.deepEqual(warm, cold, `${JSON.stringify(query.pattern)} at ${at}, gap ${gap}`);
         },
       ),
