@@ -152,7 +152,12 @@ describe("list_files", () => {
   });
 
   it("paths_only answers with the text alone: the same paths and paging, no items", async () => {
-    for (const args of [{ recursive: true }, {}, { mode: "tree" }, { recursive: true, per_page: 3, page: 2 }]) {
+    for (const args of [
+      { recursive: true },
+      {},
+      { mode: "tree" },
+      { recursive: true, per_page: 3, page: 2 },
+    ]) {
       const full = await ws.call("list_files", args);
       const bare = await ws.call("list_files", { ...args, paths_only: true });
       assert.equal(textOf(bare), textOf(full), JSON.stringify(args));
