@@ -254,6 +254,7 @@ export class DaemonServer {
           socket.destroy();
         },
       },
+      () => reader.outstanding,
     );
     const rpcLog = log.child({ conn: session.id });
     const connection = createMessageConnection(

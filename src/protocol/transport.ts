@@ -241,8 +241,20 @@ export interface OutputLimits {
  * buffer, which goes back to the pool once the socket has taken it (the write callback).
  * JSON.stringify never emits a raw newline, so NDJSON lines cannot tear.
  */
+/**
+ * Answers written while more requests of the connection are still unanswered are held in the
+ * corked socket and leave together (one writev) once none is left, this many are held, or
+ * `BATCH_FLUSH_MS` passed: a pipelining client gets its answers in batches instead of one
+ * syscall each; a client that waits for each answer gets it at once (nothing else is pending).
+ */
+const BATCH_MAX_ANSWERS = 32;
+const BATCH_FLUSH_MS = 1;
+
 export class PooledMessageWriter extends AbstractMessageWriter implements MessageWriter {
   private errorCount = 0;
+  /** Answers written into the corked socket and not yet flushed. */
+  private batched = 0;
+  private batchTimer: NodeJS.Timeout | undefined;
   /** `$/progress` held while the peer is behind: the latest per token, in first-held order. */
   private readonly heldProgress = new Map<unknown, Message>();
   private drainWaiters: (() => void)[] = [];
@@ -256,10 +268,14 @@ export class PooledMessageWriter extends AbstractMessageWriter implements Messag
     /** Told once the answer to a request has left for the socket (frees its in-flight slot). */
     private readonly onAnswered?: (id: Id) => void,
     private readonly limits?: OutputLimits,
+    /** Requests of the connection not yet answered (the reader's count); enables answer batching. */
+    private readonly unanswered?: () => number,
   ) {
     super();
     stream.on("error", (err: Error) => this.fireError(err));
     stream.on("close", () => {
+      if (this.batchTimer) clearTimeout(this.batchTimer);
+      this.batchTimer = undefined;
       this.heldProgress.clear();
       if (this.stallTimer) clearInterval(this.stallTimer);
       this.wakeDrainWaiters();
@@ -293,16 +309,37 @@ export class PooledMessageWriter extends AbstractMessageWriter implements Messag
       this.listenForDrain();
       return Promise.resolve();
     }
+    const isAnswer = m.method === undefined && (typeof m.id === "string" || typeof m.id === "number");
+    if (isAnswer && this.batched === 0 && this.unanswered && this.unanswered() > 1) this.startBatch();
     const written = this.send(msg);
+    if (this.batched > 0 || this.batchTimer) {
+      if (isAnswer) this.batched++;
+      // Anything but an answer (a request to the client, a notification) is not held: the peer
+      // may be waiting for it. Else flush once every pending request is answered or the batch is full.
+      if (!isAnswer || this.batched >= BATCH_MAX_ANSWERS || this.unanswered!() <= this.batched)
+        this.flushBatch();
+    }
     const onAnswered = this.onAnswered;
-    if (onAnswered && m.method === undefined && (typeof m.id === "string" || typeof m.id === "number")) {
-      const id = m.id;
+    if (onAnswered && isAnswer) {
+      const id = m.id as Id;
       // The slot frees once the answer has left for the socket, not when it is queued: a client
       // that never reads its answers holds at most max_in_flight of them here.
       const free = () => onAnswered(id);
       written.then(free, free);
     }
     return written;
+  }
+
+  private startBatch(): void {
+    this.stream.cork();
+    this.batchTimer = setTimeout(() => this.flushBatch(), BATCH_FLUSH_MS);
+  }
+
+  private flushBatch(): void {
+    if (this.batchTimer) clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    this.batched = 0;
+    this.stream.uncork();
   }
 
   /** While backed up, watches that the peer takes bytes at all; one that does not is closed. */

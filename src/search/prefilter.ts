@@ -229,6 +229,12 @@ export interface PrefilteredMatcher extends Matcher {
    * making a string of it; absent when this pattern cannot be scanned that way.
    */
   readonly matchesBytes?: (line: Buffer) => Span[];
+  /**
+   * Where in `window` (UTF-8 bytes starting at a line start), at or after byte `from`, the
+   * first match of the pattern may start (-1: none): a superset of the matches, so the line
+   * holding the returned offset is worth giving to the matcher and no line before it is.
+   */
+  readonly findCandidate?: (window: Buffer, from: number) => number;
 }
 
 /**
@@ -263,18 +269,19 @@ function bytesScanner(src: PatternSource, ignoreCase: boolean): ((line: Buffer) 
 }
 
 /**
- * A probe that says yes wherever `pattern` matches, on a cheaper RE2 (see `supersetPerlClasses`):
- * RE2 with Unicode \w and case folding builds a large automaton, slow on big inputs.
+ * The source of a regex that matches wherever `src` matches (and sometimes more), cheap for RE2:
+ * `\w \d \s` widened to SUPERSET_CLASSES (RE2 with Unicode `\w` and case folding builds a large
+ * automaton, slow on big inputs). Undefined when nothing is cheaper than the pattern itself.
  */
-function supersetProbe(
-  pattern: string,
-  ignoreCase: boolean,
-): ((text: string | Buffer) => boolean) | undefined {
-  const wide = supersetPerlClasses(pattern);
-  if (wide === undefined || wide === pattern) return undefined;
+function supersetSource(src: PatternSource): string | undefined {
+  if (src.literal) return undefined;
+  const wide = supersetPerlClasses(src.pattern);
+  return wide === undefined || wide === src.pattern ? undefined : wide;
+}
+
+function compileOrUndefined(source: string, flags: string): RE2 | undefined {
   try {
-    const re = new RE2(wide, ignoreCase ? "mi" : "m");
-    return (text) => re.test(text as string);
+    return new RE2(source, flags);
   } catch {
     return undefined;
   }
@@ -295,15 +302,29 @@ export function withLiteralPrefilter(
   exact = false,
   source?: PatternSource,
 ): PrefilteredMatcher {
-  const probe = source && !source.literal ? supersetProbe(source.pattern, matcher.ignoreCase) : undefined;
-  const mayMatch = probe ?? ((text: string | Buffer) => matcher.mayMatch(text));
+  const wide = source ? supersetSource(source) : undefined;
+  const flags = matcher.ignoreCase ? "mi" : "m";
+  const probeRe = wide === undefined ? undefined : compileOrUndefined(wide, flags);
+  const mayMatch = probeRe
+    ? (text: string | Buffer) => probeRe.test(text as string)
+    : (text: string | Buffer) => matcher.mayMatch(text);
   if (plan === undefined) {
-    return probe
+    return probeRe
       ? { ignoreCase: matcher.ignoreCase, mayMatch, matches: (l) => matcher.matches(l), inner: matcher }
       : matcher;
   }
   const literal = exact ? plan.alternatives[0]!.needle.toString("utf8") : "";
   const bytes = !exact && source ? bytesScanner(source, matcher.ignoreCase) : undefined;
+  // The line finder: the superset (or the pattern itself) as a global RE2 over bytes. A word-bounded
+  // pattern's matches are matches of the bare pattern, so the bare one serves it too.
+  const findRe =
+    exact || !source
+      ? undefined
+      : ((wide === undefined ? undefined : compileOrUndefined(wide, `g${flags}`)) ??
+        compileOrUndefined(
+          source.literal ? escapeRegex(source.pattern) : unicodePerlClasses(source.pattern),
+          `g${flags}`,
+        ));
   return {
     ignoreCase: matcher.ignoreCase,
     inner: { ignoreCase: matcher.ignoreCase, mayMatch, matches: (l) => matcher.matches(l) },
@@ -317,5 +338,14 @@ export function withLiteralPrefilter(
       return spans;
     },
     ...(bytes ? { matchesBytes: bytes } : {}),
+    ...(findRe
+      ? {
+          findCandidate: (window: Buffer, from: number) => {
+            findRe.lastIndex = from;
+            const m = findRe.exec(window);
+            return m ? m.index : -1;
+          },
+        }
+      : {}),
   };
 }

@@ -23,7 +23,7 @@ import { clipLine, MAX_SEARCH_FILE_BYTES, scanWithQuery, TRIGRAM_MEMO } from "./
 import type { SearchQuery } from "./query.js";
 import type { FileScan, ScanOptions } from "./scan-types.js";
 import { walkSync, type WalkEntry, type WalkOptions } from "./walk.js";
-import { summarize } from "./warm-scan.js";
+import { summarize, summaryBytes } from "./warm-scan.js";
 
 export interface TreeSource {
   readonly kind: "indexed" | "disk";
@@ -165,7 +165,7 @@ export async function* scanFilesWith<F extends { readonly abs: string }>(
 export function summarizeCached(cache: FileCache): void {
   cache.scheduleMemo(TRIGRAM_MEMO, (data) => {
     const summary = summarize(data);
-    return { value: summary, bytes: summary.bits.byteLength + 48 };
+    return { value: summary, bytes: summaryBytes(summary) };
   });
 }
 

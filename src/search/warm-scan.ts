@@ -1,40 +1,64 @@
 /**
  * The warm search fast path, for patterns with required literals (see prefilter.ts):
  *
- * 1. Trigram summaries: each cached file gets a small Bloom filter of its byte trigrams (1 bit
- *    per 4 bytes of file, rounded up to a power of two, one hash). A file whose filter lacks any
- *    trigram of any required literal cannot match and is skipped without touching its bytes.
- *    This is the trigram index of code-search engines, kept per file so it lives and dies with
- *    the cache entry (an edit invalidates both). Summaries are built in the background, in
- *    short slices, after a search has filled the cache.
- * 2. Occurrence scanning: in a candidate file, `Buffer.indexOf` finds each occurrence of the
- *    rarest literal; only the lines holding one are decoded and given to the matcher. A file is
- *    never decoded or split whole, and the regex engine only sees lines that can match.
+ * 1. Trigram summaries: each cached file gets a small Bloom filter of its byte trigrams per
+ *    16 KiB block (1 bit per 4 bytes of file, rounded up to a power of two, one hash). A file
+ *    whose filter lacks any trigram of any required literal cannot match and is skipped without
+ *    touching its bytes; in a large file, only the blocks that may hold the rarest literal (and,
+ *    around a short line, the others too) are looked at. This is the trigram index of
+ *    code-search engines, kept per file so it lives and dies with the cache entry (an edit
+ *    invalidates both). Summaries are built in the background, in short slices, after a search
+ *    has filled the cache; they also hold line and UTF-16 counts every KiB, so a hit deep in a
+ *    file (or in a long minified line) gets its line and column without counting from the start.
+ * 2. Candidate lines: an exact literal is found with `Buffer.indexOf` in the candidate ranges;
+ *    a regex by one pass of a cheap superset RE2 (prefilter.ts) over the candidate lines, which
+ *    stops at each line that may match. Only those lines are decoded and given to the matcher.
+ *    A file is never decoded or split whole, and the regex engine sees each candidate byte once.
  *
  * Results are exactly the matcher's (it still decides every line); this only skips work.
  */
 import { isAscii, isUtf8 } from "node:buffer";
 import type { FileScan, LineHit, ScanOptions } from "./scan-types.js";
-import type { Matcher, Span } from "./matcher.js";
+import type { Span } from "./matcher.js";
 import type { PrefilteredMatcher } from "./prefilter.js";
-import { FOLD, type LiteralPlan } from "./literal-plan.js";
+import { FOLD, type LiteralPlan, type PlanAlternative } from "./literal-plan.js";
 
-/** Lines longer than this (bytes) are never decoded whole by an exact literal search. */
+/** Lines longer than this (bytes) are never decoded whole when their matches can be found on bytes. */
 const LONG_LINE_BYTES = 4096;
 
 /** Files up to this size get one summary; larger ones one per block of this size. */
-const BLOCK_BYTES = 16 * 1024;
+const BLOCK_BYTES = 4 * 1024;
 /** Smallest summary of a small file, in bits. */
 const MIN_BITS = 1 << 9;
+/** A summary counts lines (and UTF-16 units) before every step of this many bytes. */
+const MARK_SHIFT = 10;
+const MARK_BYTES = 1 << MARK_SHIFT;
+const MARKS_PER_BLOCK = BLOCK_BYTES / MARK_BYTES;
+/** A block's trigrams include those ending in this many bytes of the next block (<= MARK_BYTES). */
+const OVERLAP_BYTES = 128;
+
+const NL = 0x0a;
+
+/** UTF-16 units a byte adds to valid UTF-8 text: 0 for a continuation byte, 2 for a 4-byte lead. */
+const UNITS = new Uint8Array(256);
+for (let c = 0; c < 256; c++) UNITS[c] = (c & 0xc0) === 0x80 ? 0 : c >= 0xf0 ? 2 : 1;
 
 function trigramHash(t: number, shift: number): number {
   return Math.imul(t, 0x9e3779b1) >>> shift;
 }
 
 /**
- * A file's trigram summary: per block of BLOCK_BYTES (one block for a small file), the bits
- * hash(t) of every trigram t whose last byte is in the block, and the newlines before each
- * block (so a hit deep in a large file gets its line number without counting from the start).
+ * A file's summary: per block of BLOCK_BYTES (one block for a small file), the bits hash(t) of
+ * every trigram t whose last byte is in the block or in the first OVERLAP_BYTES of the next one
+ * (so a literal occurrence up to that long is whole in the block where it starts); and every
+ * MARK_BYTES, the newlines (and for
+ * non-ASCII UTF-8 the UTF-16 units) before that point.
+ *
+ * Trigrams are taken twice where it matters (see literal-plan.ts): over the bytes with ASCII
+ * case folded (what a case-sensitive literal's trigrams are checked against), and over the
+ * characters with case folded as RE2 folds it, where the Kelvin sign is a "k" and the long s an
+ * "s" (so a case-insensitive literal's trigrams with k or s can be checked too). The two differ
+ * only for the two trigrams after one of those signs.
  */
 export interface Summary {
   readonly blocks: number;
@@ -42,40 +66,104 @@ export interface Summary {
   readonly words: number;
   readonly shift: number;
   readonly bits: Uint32Array;
-  /** Newlines before the start of each block. */
-  readonly linesBefore: Uint32Array;
+  /** The union of every block's bits (a file-wide test), for a file of several blocks. */
+  readonly fileBits: Uint32Array | undefined;
+  /** Newlines before each MARK_BYTES step. */
+  readonly lineMarks: Uint32Array;
+  /** Newlines in the file. */
+  readonly lines: number;
+  /** UTF-16 units before each step; only for a file of valid UTF-8 that is not ASCII. */
+  readonly unitMarks: Uint32Array | undefined;
+  /** The file (so each of its lines: "\n" never splits a character) is ASCII / valid UTF-8. */
+  readonly ascii: boolean;
+  readonly utf8: boolean;
 }
+
+const KELVIN_LAST = 0xaa; // U+212A is E2 84 AA
+const LONG_S_LAST = 0xbf; // U+017F is C5 BF
 
 export function summarize(data: Buffer): Summary {
   const n = data.length;
   const blocks = Math.max(1, Math.ceil(n / BLOCK_BYTES));
-  // Source files hold about one distinct trigram per 20 bytes (measured on the bench corpus), so
-  // a bit per 4 bytes leaves ~80% of bits clear: a literal of 6 trigrams passes a block without
-  // it about once in 10^4 (0.2^6), at 1/32 of the file's size in memory.
+  // A 4 KiB block of source or bundled code holds ~700 distinct trigrams: a bit per 2 bytes
+  // leaves ~70% of bits clear, so each trigram of a literal rejects ~70% of the blocks without
+  // it, at 1/16 of the file's size in memory. Large blocks (16 KiB) let common trigrams ("ext",
+  // "end", "cla") into nearly every block of a large bundle.
   let nbits = MIN_BITS;
-  while (nbits < Math.min(n, BLOCK_BYTES) / 4) nbits <<= 1;
+  while (nbits < Math.min(n, BLOCK_BYTES) / 2) nbits <<= 1;
   const words = nbits >>> 5;
   const shift = 32 - Math.log2(nbits);
   const bits = new Uint32Array(words * blocks);
-  const linesBefore = new Uint32Array(blocks);
+  const steps = Math.max(1, Math.ceil(n / MARK_BYTES));
+  const lineMarks = new Uint32Array(steps);
   let lines = 0;
+  // t: the byte stream (ASCII-folded); f: the character stream (RE2-folded), with f1, f2 its
+  // values one and two bytes back (a folded sign replaces the trigram that ended before it).
   let t = 0;
-  for (let b = 0; b < blocks; b++) {
-    linesBefore[b] = lines;
-    const base = b * words;
-    const end = Math.min(n, (b + 1) * BLOCK_BYTES);
-    for (let i = b * BLOCK_BYTES; i < end; i++) {
+  let f = 0;
+  let f1 = 0;
+  let f2 = 0;
+  for (let m = 0; m < steps; m++) {
+    lineMarks[m] = lines;
+    const base = Math.floor(m / MARKS_PER_BLOCK) * words;
+    const start = m * MARK_BYTES;
+    const end = Math.min(n, start + MARK_BYTES);
+    // The first bytes of a block count for the previous block too (see Summary).
+    const overlapEnd = m > 0 && m % MARKS_PER_BLOCK === 0 ? start + OVERLAP_BYTES : -1;
+    const prev = base - words;
+    for (let i = start; i < end; i++) {
       const c = data[i]!;
-      if (c === 0x0a) lines++;
-      // ASCII-case-folded: one summary serves case-sensitive and -insensitive queries (literal-plan.ts).
-      t = ((t << 8) | FOLD[c]!) & 0xffffff;
-      if (i >= 2) {
-        const h = Math.imul(t, 0x9e3779b1) >>> shift;
-        bits[base + (h >>> 5)]! |= 1 << (h & 31);
+      if (c === NL) lines++;
+      const folded = FOLD[c]!;
+      t = ((t << 8) | folded) & 0xffffff;
+      let nf: number;
+      if (c === KELVIN_LAST && data[i - 1] === 0x84 && data[i - 2] === 0xe2)
+        nf = ((f2 << 8) | 0x6b) & 0xffffff;
+      else if (c === LONG_S_LAST && data[i - 1] === 0xc5) nf = ((f1 << 8) | 0x73) & 0xffffff;
+      else nf = ((f << 8) | folded) & 0xffffff;
+      f2 = f1;
+      f1 = f;
+      f = nf;
+      if (i < 2) continue;
+      const h = Math.imul(t, 0x9e3779b1) >>> shift;
+      bits[base + (h >>> 5)]! |= 1 << (h & 31);
+      if (i < overlapEnd) bits[prev + (h >>> 5)]! |= 1 << (h & 31);
+      if (f !== t) {
+        const g = Math.imul(f, 0x9e3779b1) >>> shift;
+        bits[base + (g >>> 5)]! |= 1 << (g & 31);
+        if (i < overlapEnd) bits[prev + (g >>> 5)]! |= 1 << (g & 31);
       }
     }
   }
-  return { blocks, words, shift, bits, linesBefore };
+  let fileBits: Uint32Array | undefined;
+  if (blocks > 1) {
+    fileBits = new Uint32Array(words);
+    for (let b = 0; b < blocks; b++) for (let w = 0; w < words; w++) fileBits[w]! |= bits[b * words + w]!;
+  }
+  const ascii = isAscii(data);
+  const utf8 = ascii || isUtf8(data);
+  let unitMarks: Uint32Array | undefined;
+  if (!ascii && utf8) {
+    unitMarks = new Uint32Array(steps);
+    let u = 0;
+    for (let m = 0; m < steps; m++) {
+      unitMarks[m] = u;
+      const end = Math.min(n, (m + 1) * MARK_BYTES);
+      for (let i = m * MARK_BYTES; i < end; i++) u += UNITS[data[i]!]!;
+    }
+  }
+  return { blocks, words, shift, bits, fileBits, lineMarks, lines, unitMarks, ascii, utf8 };
+}
+
+/** Bytes a summary holds (counted against the cache's bound). */
+export function summaryBytes(s: Summary): number {
+  return (
+    s.bits.byteLength +
+    (s.fileBits?.byteLength ?? 0) +
+    s.lineMarks.byteLength +
+    (s.unitMarks?.byteLength ?? 0) +
+    64
+  );
 }
 
 /** False when no alternative of the plan can occur in the file (some trigram of each is in no block). */
@@ -85,120 +173,295 @@ export function fileMayMatch(s: Summary, plan: LiteralPlan): boolean {
 
 /** False when some trigram of `grams` is in no block: then the file holds a literal nowhere. */
 export function fileMayContain(s: Summary, grams: readonly number[]): boolean {
+  const all = s.fileBits ?? s.bits;
   for (const t of grams) {
     const h = trigramHash(t, s.shift);
-    let found = false;
-    for (let b = 0; b < s.blocks && !found; b++) found = blockHas(s, b, h);
-    if (!found) return false;
+    if ((all[h >>> 5]! & (1 << (h & 31))) === 0) return false;
   }
   return true;
 }
 
-function blockHas(s: Summary, b: number, h: number): boolean {
-  return (s.bits[b * s.words + (h >>> 5)]! & (1 << (h & 31))) !== 0;
+/** Clears out[b] unless every hash is set in one of the blocks b-before .. b+after. */
+function blocksWith(
+  s: Summary,
+  hashes: readonly number[],
+  out: Uint8Array,
+  before: number,
+  after: number,
+): void {
+  const { blocks, words, bits } = s;
+  const has = before + after > 0 ? new Uint8Array(blocks) : undefined;
+  for (const h of hashes) {
+    const w = h >>> 5;
+    const mask = 1 << (h & 31);
+    if (!has) {
+      for (let b = 0, o = w; b < blocks; b++, o += words) if ((bits[o]! & mask) === 0) out[b] = 0;
+      continue;
+    }
+    for (let b = 0, o = w; b < blocks; b++, o += words) has[b] = (bits[o]! & mask) === 0 ? 0 : 1;
+    for (let b = 0; b < blocks; b++) {
+      if (!out[b] || has[b]) continue;
+      let near = false;
+      for (let k = Math.max(0, b - before); k <= Math.min(blocks - 1, b + after) && !near; k++)
+        near = has[k] === 1;
+      if (!near) out[b] = 0;
+    }
+  }
+}
+
+/** Whether block b holds a line break. */
+function blockHasNewline(s: Summary, b: number): boolean {
+  const next = (b + 1) * MARKS_PER_BLOCK;
+  return (next < s.lineMarks.length ? s.lineMarks[next]! : s.lines) > s.lineMarks[b * MARKS_PER_BLOCK]!;
 }
 
 /**
- * Byte ranges of the file where an occurrence of a literal with these trigrams may lie: the
- * blocks that hold all of them, or whose pair with a neighbour does (an occurrence spans at most
- * two blocks when it is shorter than a block), widened by the literal's length to the left.
+ * Sets `take` for the blocks of a large file where a match of `alt` may have the first byte of
+ * its rarest literal, and returns that literal's index (-1: the alternative matches nowhere).
+ * Per file, the literal with the fewest such blocks is chosen: an occurrence of at most
+ * OVERLAP_BYTES + 1 bytes has every trigram in the block where it starts (a longer one, shorter
+ * than a block, in that block or the next). Where the blocks on both sides hold a line break,
+ * the line holding that occurrence lies within blocks b-1..b+1, and so does the match: there,
+ * every other literal's trigrams must be in those blocks too.
  */
-export function candidateRanges(
-  s: Summary,
-  grams: readonly number[],
-  literalBytes: number,
-  size: number,
-): [number, number][] {
-  if (literalBytes > BLOCK_BYTES) return [[0, size]];
-  const hashes = grams.map((t) => trigramHash(t, s.shift));
-  const own = new Uint8Array(s.blocks);
-  for (let b = 0; b < s.blocks; b++) own[b] = hashes.every((h) => blockHas(s, b, h)) ? 1 : 0;
-  const take = new Uint8Array(s.blocks);
-  for (let b = 0; b < s.blocks; b++) {
-    if (own[b]) take[b] = 1;
-    else if (
-      b + 1 < s.blocks &&
-      !own[b + 1] &&
-      hashes.every((h) => blockHas(s, b, h) || blockHas(s, b + 1, h))
-    ) {
-      take[b] = 1;
-      take[b + 1] = 1;
+function markAlternative(s: Summary, alt: PlanAlternative, ignoreCase: boolean, take: Uint8Array): number {
+  const hashes = alt.literalGrams.map((grams) => grams.map((t) => trigramHash(t, s.shift)));
+  let best = -1;
+  let own: Uint8Array | undefined;
+  let fewest = Infinity;
+  // The heuristic's choice first: another literal must do strictly better.
+  const order = [alt.needleIndex, ...hashes.keys()].filter((i, k) => k === 0 || i !== alt.needleIndex);
+  for (const i of order) {
+    const cand = new Uint8Array(s.blocks).fill(1);
+    // A case-insensitive character can take 3 bytes (the Kelvin sign for "k").
+    const longest = alt.literals[i]!.length * (ignoreCase ? 3 : 1);
+    blocksWith(s, hashes[i]!, cand, 0, longest - 1 <= OVERLAP_BYTES ? 0 : 1);
+    let count = 0;
+    for (let b = 0; b < s.blocks; b++) count += cand[b]!;
+    if (count < fewest) {
+      fewest = count;
+      best = i;
+      own = cand;
     }
+    if (count === 0) return -1;
+  }
+  if (!own) return -1;
+  const others = new Uint8Array(s.blocks).fill(1);
+  for (let i = 0; i < hashes.length; i++) if (i !== best) blocksWith(s, hashes[i]!, others, 1, 1);
+  for (let b = 0; b < s.blocks; b++) {
+    if (!own[b] || others[b]) {
+      if (own[b]) take[b] = 1;
+      continue;
+    }
+    // Not every other literal is near: only a line reaching beyond blocks b-1..b+1 can match.
+    const confined =
+      (b === 0 || blockHasNewline(s, b - 1)) && (b === s.blocks - 1 || blockHasNewline(s, b + 1));
+    if (!confined) take[b] = 1;
+  }
+  return best;
+}
+
+/** Where to look in one file: byte ranges, and the literal to find in them per alternative. */
+export interface Candidates {
+  readonly ranges: [number, number][];
+  readonly needles: readonly Buffer[];
+}
+
+/**
+ * Every line where a match of `plan` may be holds an occurrence of one of `needles` that lies
+ * entirely in one of `ranges`: the candidate blocks of each alternative (markAlternative),
+ * widened to the right by the longest literal, merged.
+ */
+export function planCandidates(s: Summary, plan: LiteralPlan, size: number): Candidates {
+  if (s.blocks === 1 || plan.maxLiteralBytes > BLOCK_BYTES)
+    return { ranges: [[0, size]], needles: plan.alternatives.map((a) => a.needle) };
+  const take = new Uint8Array(s.blocks);
+  const needles: Buffer[] = [];
+  for (const alt of plan.alternatives) {
+    const chosen = markAlternative(s, alt, plan.ignoreCase, take);
+    if (chosen !== -1) needles.push(alt.literals[chosen]!);
   }
   const ranges: [number, number][] = [];
   for (let b = 0; b < s.blocks; b++) {
     if (!take[b]) continue;
     let e = b;
     while (e + 1 < s.blocks && take[e + 1]) e++;
-    ranges.push([Math.max(0, b * BLOCK_BYTES - literalBytes), Math.min(size, (e + 1) * BLOCK_BYTES)]);
+    const start = b * BLOCK_BYTES;
+    const end = Math.min(size, (e + 1) * BLOCK_BYTES + plan.maxLiteralBytes);
+    const last = ranges[ranges.length - 1];
+    // Widening can make neighbours overlap: merge them so no occurrence is seen twice.
+    if (last && start <= last[1]) last[1] = end;
+    else ranges.push([start, end]);
     b = e;
   }
-  // Widening can make neighbours overlap: merge them so no occurrence is seen twice.
-  const merged: [number, number][] = [];
-  for (const r of ranges) {
-    const last = merged[merged.length - 1];
-    if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
-    else merged.push(r);
+  return { ranges, needles };
+}
+
+/** Newlines in content[from, to). */
+function countNewlines(content: Buffer, from: number, to: number): number {
+  let k = 0;
+  for (let i = from; i < to; i++) if (content[i] === NL) k++;
+  return k;
+}
+
+/** UTF-16 units of content[from, to) (see UNITS). */
+function countUnits(content: Buffer, from: number, to: number): number {
+  let u = 0;
+  for (let i = from; i < to; i++) u += UNITS[content[i]!]!;
+  return u;
+}
+
+/** Line numbers of byte offsets of one file, counting from the nearest mark or the last answer. */
+class LineNumbers {
+  private pos = 0;
+  private line = 0;
+  constructor(
+    private readonly content: Buffer,
+    private readonly marks: Uint32Array | undefined,
+  ) {}
+
+  /** The 0-based number of the line holding byte `p`. */
+  at(p: number): number {
+    if (p < this.pos) {
+      this.pos = 0;
+      this.line = 0;
+    }
+    if (this.marks) {
+      const m = Math.floor(p / MARK_BYTES);
+      if (m * MARK_BYTES > this.pos) {
+        this.pos = m * MARK_BYTES;
+        this.line = this.marks[m]!;
+      }
+    }
+    this.line += countNewlines(this.content, this.pos, p);
+    this.pos = p;
+    return this.line;
   }
-  return merged;
 }
 
 /**
- * The candidate ranges of every alternative of `plan`, merged: where an occurrence of one of its
- * needles may lie.
+ * UTF-16 offsets, within the line starting at byte `start`, of byte offsets in that line (valid
+ * UTF-8): from the summary's marks when it has them, else counted forward from the line's start
+ * (then asked in increasing order).
  */
-export function planRanges(s: Summary, plan: LiteralPlan, size: number): [number, number][] {
-  if (plan.alternatives.length === 1)
-    return candidateRanges(s, plan.alternatives[0]!.needleGrams, plan.maxNeedleBytes, size);
-  const all = plan.alternatives
-    .flatMap((alt) => candidateRanges(s, alt.needleGrams, plan.maxNeedleBytes, size))
-    .sort((a, b) => a[0] - b[0]);
-  const merged: [number, number][] = [];
-  for (const r of all) {
-    const last = merged[merged.length - 1];
-    if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
-    else merged.push([r[0], r[1]]);
+class Utf16Offsets {
+  private byte = 0;
+  private units = 0;
+  private readonly base: number;
+  constructor(
+    private readonly content: Buffer,
+    private readonly start: number,
+    private readonly ascii: boolean,
+    private readonly marks: Uint32Array | undefined,
+  ) {
+    this.base = !ascii && marks ? this.unitsAt(start) : 0;
   }
-  return merged;
+
+  private unitsAt(abs: number): number {
+    const m = Math.floor(abs / MARK_BYTES);
+    return this.marks![m]! + countUnits(this.content, m * MARK_BYTES, abs);
+  }
+
+  at(offset: number): number {
+    if (this.ascii) return offset;
+    if (this.marks) {
+      // Near the last answer: count on from it; else from the nearest mark.
+      if (offset >= this.byte && offset - this.byte < MARK_BYTES) {
+        this.units += countUnits(this.content, this.start + this.byte, this.start + offset);
+      } else this.units = this.unitsAt(this.start + offset) - this.base;
+    } else this.units += countUnits(this.content, this.start + this.byte, this.start + offset);
+    this.byte = offset;
+    return this.units;
+  }
 }
 
-const NL = 0x0a;
+/**
+ * A stretch of the file the scan looks through: whole lines, searched with the line finder (a
+ * superset regex: one RE2 pass stops at each line that may match), or, inside long lines (where
+ * widening a candidate range to whole lines would read megabytes), the range itself, searched
+ * for the needle.
+ */
+interface Window {
+  readonly start: number;
+  end: number;
+  readonly lines: boolean;
+}
+
+/** `ranges` as windows: widened to whole lines where the line breaks are near, merged. */
+function scanWindows(content: Buffer, ranges: readonly [number, number][], bom: number): Window[] {
+  const bytes = content.length;
+  const out: Window[] = [];
+  for (const [rs, re] of ranges) {
+    const back = rs === 0 ? 0 : content.subarray(Math.max(0, rs - LONG_LINE_BYTES), rs).lastIndexOf(NL);
+    const ahead = re >= bytes ? 0 : content.subarray(re - 1, re - 1 + LONG_LINE_BYTES).indexOf(NL);
+    const last = out[out.length - 1];
+    if (back === -1 || ahead === -1) {
+      if (last && !last.lines && rs <= last.end) last.end = Math.max(last.end, re);
+      else out.push({ start: rs, end: re, lines: false });
+      continue;
+    }
+    const ls = Math.max(bom, rs === 0 ? 0 : rs - Math.min(rs, LONG_LINE_BYTES) + back + 1);
+    const le = re >= bytes ? bytes : re + ahead;
+    if (last && last.lines && ls <= last.end) last.end = Math.max(last.end, le);
+    else out.push({ start: ls, end: le, lines: true });
+  }
+  return out;
+}
 
 /**
- * `scanFile`'s result for one file's bytes, decoding only the lines that hold a needle of `plan`
- * (every match contains one) plus the context lines asked for. `lines` is sparse: only those
- * lines are filled in, which is all grep_file and list_files read.
+ * `scanFile`'s result for one file's bytes, decoding only the lines where a match may be (see
+ * the module comment) plus the context lines asked for. `lines` is sparse: only those lines are
+ * filled in, which is all grep_file and list_files read.
  */
 export function scanByLiteral(
   content: Buffer,
   plan: LiteralPlan,
-  matcher: Matcher,
+  matcher: PrefilteredMatcher,
   options: ScanOptions,
   summary?: Summary,
 ): FileScan {
   const bytes = content.length;
-  // The exact fast path scans for its one needle with Buffer.indexOf.
-  const needle = plan.alternatives[0]!.needle;
-  // Where a needle may occur: everywhere, or the candidate blocks of the summary.
-  const ranges = summary ? planRanges(summary, plan, bytes) : [[0, bytes] as [number, number]];
+  const exact = options.exact ?? false;
   const bom = bytes >= 3 && content[0] === 0xef && content[1] === 0xbb && content[2] === 0xbf ? 3 : 0;
-  // A regex (not an exact literal) is first probed on the bytes of each range, widened to whole
-  // lines, and the ranges that may match are halved (at line breaks) and probed again down to a
-  // few KiB: a handful of native RE2 passes instead of one call per line that holds the literal.
-  // Lines found below hold a needle already: the matcher without the plan's test decides them.
-  const inner = (matcher as PrefilteredMatcher).inner ?? matcher;
-  const windows = options.exact ? ranges : probeWindows(content, ranges, inner, bom);
-  let range = 0;
-  const find = plan.finder();
-  /** End of the occurrence `next` found last. */
+  // Where a match may be: everywhere, or around the candidate blocks of the summary; and the
+  // literal every such match holds (per alternative), found first.
+  const { ranges, needles } = summary
+    ? planCandidates(summary, plan, bytes)
+    : { ranges: [[0, bytes] as [number, number]], needles: plan.alternatives.map((a) => a.needle) };
+  if (needles.length === 0) return { kind: "no_match", bytes };
+  const find = plan.finder(needles);
+  const needle = needles[0]!;
+  const inner = matcher.inner ?? matcher;
+  const findCandidate = exact ? undefined : matcher.findCandidate;
+  const windows: Window[] = findCandidate
+    ? scanWindows(content, ranges, bom)
+    : ranges.map(([start, end]) => ({ start, end, lines: false }));
+  let w = 0;
+  let windowBytes: Buffer | undefined;
+  /** End of the needle occurrence `next` found last; a line finder's candidate counts as empty. */
   let foundEnd = 0;
+  /** Whether that was a needle occurrence (else the line finder's candidate: a probe said yes). */
+  let byNeedle = true;
+  /** The next place at or after `from` where a match may be (a needle occurrence or a line finder's candidate), or -1. */
   const next = (from: number): number => {
-    for (; range < windows.length; range++) {
-      const [rs, re] = windows[range]!;
-      if (from >= re) continue;
-      const found = find(content, Math.max(from, rs), re);
+    for (; w < windows.length; w++, windowBytes = undefined) {
+      const { start: ws, end: we, lines } = windows[w]!;
+      if (from >= we) continue;
+      const s = Math.max(from, ws);
+      if (lines) {
+        windowBytes ??= content.subarray(ws, we);
+        const at = findCandidate!(windowBytes, s - ws);
+        if (at !== -1) {
+          foundEnd = ws + at;
+          byNeedle = false;
+          return ws + at;
+        }
+        continue;
+      }
+      const found = find(content, s, we);
       if (found) {
         foundEnd = found[1];
+        byNeedle = true;
         return found[0];
       }
     }
@@ -209,100 +472,79 @@ export function scanByLiteral(
   const lines: string[] = [];
   const hits: LineHit[] = [];
   let matches = 0;
-  // Line numbering: `lineNo` is the 0-based number of the line starting at `lineStartPos`.
-  let lineNo = 0;
-  let countedTo = 0;
-  let at = next(bom);
+  const numbers = new LineNumbers(content, summary?.lineMarks);
+  const bytesMatcher = matcher.matchesBytes;
   const decode = (start: number, end: number) => content.toString("utf8", start === 0 ? bom : start, end);
+  let at = next(bom);
   while (at !== -1) {
-    // Count the newlines between the last counted position and this line's start.
     const start = at === 0 ? 0 : content.lastIndexOf(NL, at - 1) + 1;
-    if (summary) {
-      // Jump over skipped blocks: the summary knows the newlines before each block.
-      const block = Math.floor(start / BLOCK_BYTES);
-      if (block * BLOCK_BYTES > countedTo) {
-        countedTo = block * BLOCK_BYTES;
-        lineNo = summary.linesBefore[block]!;
-      }
-    }
-    let p = content.indexOf(NL, countedTo);
-    while (p !== -1 && p < start) {
-      lineNo++;
-      p = content.indexOf(NL, p + 1);
-    }
-    countedTo = start;
+    const lineNo = numbers.at(start);
     const endNl = content.indexOf(NL, foundEnd);
     const end = endNl === -1 ? bytes : endNl;
-    const bytesMatcher = (matcher as PrefilteredMatcher).matchesBytes;
-    const lineBytes = content.subarray(start, end);
-    let ascii: boolean;
-    if (
-      (options.exact || bytesMatcher) &&
-      end - start > LONG_LINE_BYTES &&
-      (start > 0 || bom === 0) &&
-      ((ascii = isAscii(lineBytes)) || isUtf8(lineBytes))
-    ) {
-      // A long line (minified code, source maps): the matches are found on its bytes, with
-      // Buffer.indexOf (an exact literal) or one RE2 pass (a regex, instead of one string call per
-      // match, each re-encoding the whole line), and the line is never decoded whole: byte
-      // offsets become UTF-16 ones by counting, and only the clipped display text is decoded.
-      let byteSpans: Span[] = [];
-      if (options.exact) {
-        for (
-          let o = at - start;
-          o !== -1 && o + needle.length <= lineBytes.length;
-          o = lineBytes.indexOf(needle, o + needle.length)
-        ) {
-          byteSpans.push({ start: o, end: o + needle.length });
-          if (stopAfter > 0 && matches + byteSpans.length >= stopAfter) break;
-        }
-      } else if (inner.mayMatch(lineBytes)) {
-        byteSpans = bytesMatcher!(lineBytes);
-        if (stopAfter > 0 && matches + byteSpans.length > stopAfter) byteSpans.length = stopAfter - matches;
-      }
-      if (byteSpans.length > 0) {
-        const shownBytes =
-          lineBytes.length > 0 && lineBytes[lineBytes.length - 1] === 0x0d
-            ? lineBytes.length - 1
-            : lineBytes.length;
-        const counter = new Utf16Counter(lineBytes, ascii);
-        const spans = byteSpans.map((sp) => ({ start: counter.at(sp.start), end: counter.at(sp.end) }));
-        if (options.clip && context === 0) {
-          // The counter only goes forward; a span may end past the shown part (a "\r", one unit).
-          const counted = Math.max(shownBytes, byteSpans[byteSpans.length - 1]!.end);
-          const view = new LineView(lineBytes, counter.at(counted) - (counted - shownBytes), ascii);
-          const clip = options.clip;
-          const texts = spans.map((sp, k) => {
-            view.anchor(byteSpans[k]!.start, sp.start);
-            return clip(view, sp.start);
-          });
-          hits.push({ index: lineNo, spans, texts });
+    let following = -1;
+    if ((exact || bytesMatcher) && end - start > LONG_LINE_BYTES && (start > 0 || bom === 0)) {
+      const lineBytes = content.subarray(start, end);
+      const ascii = summary ? summary.ascii : isAscii(lineBytes);
+      if (ascii || (summary ? summary.utf8 : isUtf8(lineBytes))) {
+        // A long line (minified code, source maps): the matches are found on its bytes, with
+        // Buffer.indexOf in the candidate ranges (an exact literal) or one RE2 pass (a regex),
+        // and the line is never decoded whole: byte offsets become UTF-16 ones by counting, and
+        // only the clipped display text is decoded.
+        let byteSpans: Span[] = [];
+        if (exact) {
+          for (let o = at; o !== -1; o = next(foundEnd)) {
+            if (o >= end) {
+              following = o; // the first occurrence on a later line
+              break;
+            }
+            byteSpans.push({ start: o - start, end: o - start + needle.length });
+            if (stopAfter > 0 && matches + byteSpans.length >= stopAfter) break;
+          }
         } else {
-          lines[lineNo] = decode(start, end);
-          hits.push({ index: lineNo, spans });
-          if (context > 0) fillContext(content, lines, lineNo, start, end, context, decode);
+          byteSpans = bytesMatcher!(lineBytes);
+          if (stopAfter > 0 && matches + byteSpans.length > stopAfter) byteSpans.length = stopAfter - matches;
         }
-        matches += spans.length;
-        if (stopAfter > 0 && matches >= stopAfter) break;
+        if (byteSpans.length > 0) {
+          const shownBytes =
+            lineBytes.length > 0 && lineBytes[lineBytes.length - 1] === 0x0d
+              ? lineBytes.length - 1
+              : lineBytes.length;
+          const units = new Utf16Offsets(content, start, ascii, summary?.unitMarks);
+          const spans = byteSpans.map((sp) => ({ start: units.at(sp.start), end: units.at(sp.end) }));
+          if (options.clip && context === 0) {
+            // The offsets may only go forward; a span may end past the shown part (a "\r", one unit).
+            const counted = Math.max(shownBytes, byteSpans[byteSpans.length - 1]!.end);
+            const view = new LineView(lineBytes, units.at(counted) - (counted - shownBytes), ascii);
+            const clip = options.clip;
+            const texts = spans.map((sp, k) => {
+              view.anchor(byteSpans[k]!.start, sp.start);
+              return clip(view, sp.start);
+            });
+            hits.push({ index: lineNo, spans, texts });
+          } else {
+            lines[lineNo] = decode(start, end);
+            hits.push({ index: lineNo, spans });
+            if (context > 0) fillContext(content, lines, lineNo, start, end, context, decode);
+          }
+          matches += spans.length;
+          if (stopAfter > 0 && matches >= stopAfter) break;
+        }
+        if (endNl === -1) break;
+        at = exact ? following : next(endNl + 1);
+        continue;
       }
-      if (endNl === -1) break;
-      at = next(endNl + 1);
-      continue;
     }
-    // A long line is first probed on its bytes (RE2 reads UTF-8 directly): most long lines that
-    // hold the literal (minified code) do not match, and are then never decoded.
-    if (
-      end - start > LONG_LINE_BYTES &&
-      (start > 0 || bom === 0) &&
-      !inner.mayMatch(content.subarray(start, end))
-    ) {
+    // A regex: most lines holding the needle do not match; the probe (RE2 on the line's bytes,
+    // a superset of the pattern) sends on only those that may, and only those are decoded.
+    if (!exact && byNeedle && !inner.mayMatch(content.subarray(start === 0 ? bom : start, end))) {
       if (endNl === -1) break;
       at = next(endNl + 1);
       continue;
     }
     // A file that ends with "\n" has no empty last line (as split + pop in file-search.ts).
     const line = decode(start, end);
-    const spans = inner.matches(line);
+    // Exact: the literal's occurrences (indexOf), as RE2 would give them.
+    const spans = (exact ? matcher : inner).matches(line);
     if (spans.length > 0) {
       lines[lineNo] = line;
       if (stopAfter > 0 && matches + spans.length > stopAfter) spans.length = stopAfter - matches;
@@ -321,44 +563,6 @@ export function scanByLiteral(
 function charBytes(c: number): number {
   return c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
 }
-
-/** UTF-16 offsets of increasing byte offsets in valid UTF-8, counted in one forward pass. */
-class Utf16Counter {
-  private byte = 0;
-  private units = 0;
-  constructor(
-    private readonly bytes: Buffer,
-    private readonly ascii: boolean,
-  ) {}
-
-  at(offset: number): number {
-    if (this.ascii) return offset;
-    const b = this.bytes;
-    let u = this.units;
-    let i = this.byte;
-    while (i < offset) {
-      // Long lines are mostly ASCII (minified code, source maps): a block of ASCII is one unit
-      // per byte, checked natively; only blocks with other bytes are counted byte by byte. (One
-      // byte loop over a 15 MB line cost ~20 ms, and kept deoptimizing the scan around it.)
-      const end = Math.min(offset, i + COUNT_BLOCK_BYTES);
-      if (end - i >= 64 && isAscii(b.subarray(i, end))) {
-        u += end - i;
-        i = end;
-        continue;
-      }
-      for (; i < end; i++) {
-        const c = b[i]!;
-        if ((c & 0xc0) !== 0x80) u += c >= 0xf0 ? 2 : 1;
-      }
-    }
-    this.byte = offset;
-    this.units = u;
-    return u;
-  }
-}
-
-/** Bytes Utf16Counter checks for ASCII at once. */
-const COUNT_BLOCK_BYTES = 4096;
 
 /**
  * A line given as valid UTF-8 bytes that behaves like its string for `length` and `slice`, for
@@ -409,64 +613,6 @@ class LineView {
     const stop = uz < z ? bz + charBytes(this.bytes[bz]!) : bz; // z inside a surrogate pair
     return this.bytes.toString("utf8", ba, stop).slice(a - ua, a - ua + (z - a));
   }
-}
-
-/** Ranges below this size are not split further by `probeWindows`. */
-const PROBE_CHUNK_BYTES = 2048;
-
-/** See scanByLiteral: the line-aligned parts of `ranges` where `matcher` may match. */
-function probeWindows(
-  content: Buffer,
-  ranges: readonly [number, number][],
-  matcher: Matcher,
-  bom: number,
-): [number, number][] {
-  const bytes = content.length;
-  const widened: [number, number][] = [];
-  for (const [rs, re] of ranges) {
-    const last = widened[widened.length - 1];
-    // Inside the previous window already (a long line spans many ranges): no search back, which
-    // on a minified file made every range scan to the line's start again.
-    if (last && re <= last[1]) continue;
-    const nl = re >= bytes ? -1 : content.indexOf(NL, re - 1);
-    const le = nl === -1 ? bytes : nl + 1;
-    if (last && rs < last[1]) {
-      last[1] = le;
-      continue;
-    }
-    const ls = Math.max(bom, rs === 0 ? 0 : content.lastIndexOf(NL, rs - 1) + 1);
-    if (last && ls <= last[1]) last[1] = le;
-    else widened.push([ls, le]);
-  }
-  const out: [number, number][] = [];
-  const refine = (s: number, e: number, whole = true): void => {
-    if (!matcher.mayMatch(content.subarray(s, e))) return;
-    if (e - s <= PROBE_CHUNK_BYTES) {
-      out.push([s, e]);
-      return;
-    }
-    if (whole && e - s > 4 * BLOCK_BYTES) {
-      // A big range that may match (a whole file on a first search, before summaries exist):
-      // halving it would probe it again at every level, O(n log n) where matches are dense. Cut
-      // it at line breaks into blocks and refine each: every byte is probed about twice.
-      for (let cs = s; cs < e;) {
-        const nl = cs + BLOCK_BYTES >= e ? -1 : content.indexOf(NL, cs + BLOCK_BYTES);
-        const ce = nl === -1 || nl + 1 >= e ? e : nl + 1;
-        refine(cs, ce, false);
-        cs = ce;
-      }
-      return;
-    }
-    const nl = content.indexOf(NL, s + ((e - s) >>> 1));
-    if (nl === -1 || nl + 1 >= e) {
-      out.push([s, e]); // one long line: nothing to split at
-      return;
-    }
-    refine(s, nl + 1);
-    refine(nl + 1, e);
-  };
-  for (const [s, e] of widened) refine(s, e);
-  return out;
 }
 
 /** Decodes up to `n` lines before and after the line [start, end) numbered `lineNo`. */

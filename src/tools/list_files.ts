@@ -93,6 +93,12 @@ export const inputSchema = Type.Object(
         description: `Most entries to collect across all pages; the walk stops there (\`truncated\`). Default ${DEFAULT_MAX_ITEMS}.`,
       }),
     ),
+    paths_only: Type.Optional(
+      Type.Boolean({
+        description:
+          "Answer with the text alone, one path per line (as `rg --files`): structuredContent keeps the counts and paging but no `items` (no per-entry type or size). For big listings: a third of the bytes. Default false.",
+      }),
+    ),
     page: Type.Optional(Type.Integer({ minimum: 1, description: "Page to return, 1-based. Default 1." })),
     per_page: Type.Optional(
       Type.Integer({
@@ -293,7 +299,9 @@ export const listFilesTool = defineTool({
       );
     }
     const shown = items.slice((page - 1) * perPage, page * perPage);
-    for (const item of shown) sizeOf(item);
+    const pathsOnly = args.paths_only ?? false;
+    // Sizes are shown in the text only by "largest" (which has them); otherwise only `items` carries them.
+    if (!pathsOnly) for (const item of shown) sizeOf(item);
     const hasMore = page < pages;
     const lines = shown.map((e) => {
       if (mode === "largest") return `${e.size} ${e.path}`;
@@ -322,7 +330,7 @@ export const listFilesTool = defineTool({
     return textResult(lines.join("\n"), {
       path: target.rel,
       mode,
-      items: shown,
+      ...(pathsOnly ? {} : { items: shown }),
       total,
       page,
       per_page: perPage,

@@ -151,6 +151,22 @@ describe("list_files", () => {
     assert.match(textOf(past), /past the last page/);
   });
 
+  it("paths_only answers with the text alone: the same paths and paging, no items", async () => {
+    for (const args of [
+      { recursive: true },
+      {},
+      { mode: "tree" },
+      { recursive: true, per_page: 3, page: 2 },
+    ]) {
+      const full = await ws.call("list_files", args);
+      const bare = await ws.call("list_files", { ...args, paths_only: true });
+      assert.equal(textOf(bare), textOf(full), JSON.stringify(args));
+      assert.equal(sc(bare).items, undefined);
+      const { items: _items, ...rest } = sc(full);
+      assert.deepEqual(sc(bare), rest);
+    }
+  });
+
   it("max_items caps the entries collected", async () => {
     const res = await ws.call("list_files", { recursive: true, max_items: 4 });
     assert.equal(sc(res).total, 4);

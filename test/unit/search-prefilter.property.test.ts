@@ -135,6 +135,81 @@ describe("search prefilter properties", () => {
     );
   });
 
+  test("a case-insensitive literal with k or s finds text written with the Kelvin sign or the long s", () => {
+    // RE2 folds "k" with U+212A and "s" with U+017F: the summaries read those signs as k and s.
+    const signAtom = fc.constantFrom("k", "K", "\u212a", "s", "S", "\u017f", "e", "X", "a", "-");
+    const flip = (ch: string, upper: boolean) => {
+      const plain = ch === "\u212a" ? "k" : ch === "\u017f" ? "s" : ch;
+      return upper ? plain.toUpperCase() : plain.toLowerCase();
+    };
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(signAtom, fc.boolean()), { minLength: 3, maxLength: 8 }),
+        fc.integer({ min: 0, max: 20_000 }),
+        fc.boolean(),
+        (chars, offset, regex) => {
+          const text = chars.map(([c]) => c).join("");
+          const pattern = chars.map(([c, upper]) => flip(c, upper)).join("");
+          const query = compile({
+            pattern: regex ? pattern.replace(/-/g, "\\-") : pattern,
+            literal: !regex,
+            caseSensitive: false,
+            wordBoundaries: false,
+          });
+          if (!query?.plan) return;
+          const content = Buffer.from(`${"abcdefghij\n".repeat(Math.ceil(offset / 11))}${text}\nzzz\n`);
+          const summary = summarize(content);
+          assert.ok(
+            fileMayMatch(summary, query.plan),
+            `summary excludes ${JSON.stringify(text)} for ${pattern}`,
+          );
+          const cold = hitsOf(scanContent(content, query.lineMatcher));
+          assert.ok(cold.length > 0, "the matcher finds it");
+          assert.deepEqual(hitsOf(scanByLiteral(content, query.plan, query.matcher, {}, summary)), cold);
+        },
+      ),
+      { numRuns: 1500 },
+    );
+  });
+
+  test("summaries keep matches across block edges and literals far apart on one long line", () => {
+    // Blocks are 4 KiB: place the match near an edge, and a regex's two literals up to several
+    // blocks apart on one line, between runs of short lines.
+    const lit = fc
+      .array(fc.constantFrom(..."abxyzKkSs\u212a\u017f".split("")), { minLength: 3, maxLength: 6 })
+      .map((a) => a.join(""));
+    fc.assert(
+      fc.property(
+        lit,
+        lit,
+        fc.integer({ min: 0, max: 5 }),
+        fc.integer({ min: -48, max: 48 }),
+        fc.integer({ min: 0, max: 14_000 }),
+        fc.option(fc.boolean(), { nil: undefined }),
+        fc.boolean(),
+        (a, b, edge, shift, gap, caseSensitive, regex) => {
+          const query = compile({
+            pattern: regex ? `${a}.*${b}` : a,
+            literal: !regex,
+            caseSensitive,
+            wordBoundaries: false,
+          });
+          if (!query?.plan) return;
+          const line = regex ? `${a}${"-".repeat(gap)}${b}` : `--${a}--`;
+          const at = Math.max(0, edge * 4096 + shift);
+          const before = "abcdefghij\n".repeat(Math.ceil(at / 11) + 1).slice(0, at);
+          const content = Buffer.from(`${before}\n${line}\n${"mm\n".repeat(3000)}`);
+          const cold = hitsOf(scanContent(content, query.lineMatcher));
+          const warm = hitsOf(
+            scanByLiteral(content, query.plan, query.matcher, { exact: query.exact }, summarize(content)),
+          );
+          assert.deepEqual(warm, cold, `${JSON.stringify(query.pattern)} at ${at}, gap ${gap}`);
+        },
+      ),
+      { numRuns: 1500 },
+    );
+  });
+
   test("the warm scan gives exactly the cold scan's hits", () => {
     fc.assert(
       fc.property(

@@ -118,3 +118,69 @@ test("writer: progress for a peer that does not read is coalesced to the latest 
     await done();
   }
 });
+
+test("writer: answers to a pipelining peer leave in batches; a lone answer and anything not an answer leave at once", async () => {
+  const { server, client, done } = await socketPair();
+  try {
+    let unanswered = 0;
+    const writer = new PooledMessageWriter(
+      server,
+      "ndjson",
+      lender,
+      () => unanswered--,
+      undefined,
+      () => unanswered,
+    );
+    const writes: number[] = [];
+    const original = server._writev?.bind(server);
+    // Count what reaches the socket as separate writes (writev of a batch counts once).
+    server._write = ((chunk: Buffer, enc: BufferEncoding, cb: (e?: Error | null) => void) => {
+      writes.push(1);
+      return net.Socket.prototype._write.call(server, chunk, enc, cb);
+    }) as typeof server._write;
+    server._writev = ((chunks: { chunk: Buffer }[], cb: (e?: Error | null) => void) => {
+      writes.push(chunks.length);
+      return original!(chunks as never, cb);
+    }) as typeof server._writev;
+    const answer = (id: number) => ({ jsonrpc: "2.0", id, result: id }) as Message;
+    const received: unknown[] = [];
+    const decoder = new NdjsonDecoder(1 << 20);
+    client.on("data", (chunk: Buffer) => {
+      for (const body of decoder.push(chunk).bodies) received.push((JSON.parse(body) as { id: unknown }).id);
+    });
+
+    // Sequential: one request pending, its answer is written at once.
+    unanswered = 1;
+    await writer.write(answer(1));
+    assert.deepEqual(writes, [1]);
+
+    // Pipelined: five pending; the first four answers wait in the corked socket, the fifth
+    // (nothing else pending) sends all five in one writev.
+    writes.length = 0;
+    unanswered = 5;
+    const all = [2, 3, 4, 5].map((id) => writer.write(answer(id)));
+    assert.deepEqual(writes, []);
+    all.push(writer.write(answer(6)));
+    await Promise.all(all);
+    assert.deepEqual(writes, [5]);
+
+    // A request to the client is never held behind pending answers.
+    writes.length = 0;
+    unanswered = 3;
+    const held = writer.write(answer(7));
+    assert.deepEqual(writes, []);
+    await writer.write({ jsonrpc: "2.0", id: "s1", method: "client/approve", params: {} } as Message);
+    await held;
+    assert.deepEqual(writes, [2]);
+
+    // A batch that never fills leaves after a millisecond.
+    writes.length = 0;
+    unanswered = 10;
+    await writer.write(answer(8));
+    assert.deepEqual(writes, [1]);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(received, [1, 2, 3, 4, 5, 6, 7, "s1", 8]);
+  } finally {
+    await done();
+  }
+});
