@@ -317,6 +317,9 @@ export class ColdSearchPool {
     signal?: AbortSignal,
   ): AsyncGenerator<Scanned<F>[]> {
     const id = this.nextJob++;
+    const began = performance.now();
+    let walkedAt = 0;
+    let firstAnswerAt = 0;
     const job = new Job(id);
     this.jobs.set(id, job);
     const start: ToWorker = { t: "job", job: id, query: { ...query.options }, scan: options };
@@ -344,6 +347,7 @@ export class ColdSearchPool {
             const next = files.next();
             if (next.done) {
               walked = true;
+              walkedAt = performance.now();
               break;
             }
             batch.push(next.value);
@@ -373,7 +377,10 @@ export class ColdSearchPool {
           job.batches.delete(nextOut);
           nextOut++;
         }
-        if (out.length > 0) yield out;
+        if (out.length > 0) {
+          firstAnswerAt ||= performance.now();
+          yield out;
+        }
         if (walked && nextOut === seq) {
           completed = true;
           return;
@@ -413,6 +420,17 @@ export class ColdSearchPool {
       if (chunk.length > 0) yield chunk;
       completed = true;
     } finally {
+      this.options.log?.debug(
+        {
+          batches: seq,
+          completed,
+          failed: job.failed,
+          ms: Math.round(performance.now() - began),
+          walkMs: Math.round(walkedAt - began),
+          firstMs: Math.round(firstAnswerAt - began),
+        },
+        "cold search",
+      );
       if (!completed) Atomics.store(this.cancelled, id % CANCEL_SLOTS, id);
       job.batches.clear();
       this.jobs.delete(id);
