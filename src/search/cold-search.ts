@@ -16,7 +16,8 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Logger } from "pino";
-import type { CacheFill } from "../cache/file-cache.js";
+import type { FileKey } from "../cache/file-cache.js";
+import type { Summary } from "./warm-scan.js";
 import type { SearchQuery } from "./query.js";
 import type { FileScan } from "./scan-types.js";
 import type { ColdWorkerData, FromWorker, ToWorker, WireFill, WireScanOptions } from "./cold-worker.js";
@@ -55,7 +56,10 @@ export interface ColdSearchOptions {
 
 /** The cache a search fills, and what to do once its reads are in. */
 export interface FillTarget {
-  readonly fill: CacheFill;
+  /** Puts one file read for the cache (with its summary, when `summaries`). */
+  readonly add: (abs: string, data: Buffer, key: FileKey, summary: Summary | undefined) => void;
+  /** The workers build each file's trigram summary too. */
+  readonly summaries: boolean;
   /** Larger files are not kept. */
   readonly maxFileBytes: number;
   /** Reading stops past this many bytes (the cache's size: more would only evict). */
@@ -248,7 +252,7 @@ export class ColdSearchPool {
       this.restarts.push(now);
       this.spawn(slot);
     });
-    // An idle pool does not keep the process alive (see `hold`).
+    // An idle pool does not keep the process alive (see `updateRefs`).
     if (this.searches === 0) worker.unref();
   }
 
@@ -278,6 +282,7 @@ export class ColdSearchPool {
       slot.filling = undefined;
       if (work) this.fillAnswered(work, this.putFill(work.target, m.fill));
       this.pumpFill();
+      this.updateRefs();
       return;
     }
     slot.inFlight = Math.max(0, slot.inFlight - 1);
@@ -446,13 +451,18 @@ export class ColdSearchPool {
     const before = this.searches;
     this.searches += delta;
     if ((before === 0) === (this.searches === 0)) return;
-    for (const slot of this.slots) {
-      if (this.searches > 0) slot.worker?.ref();
-      else slot.worker?.unref();
-    }
+    this.updateRefs();
     if (this.searches > 0) return;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
     setImmediate(() => this.pumpFill());
+  }
+
+  /** A worker keeps the process alive only while it has work (a search, or a fill batch). */
+  private updateRefs(): void {
+    for (const slot of this.slots) {
+      if (this.searches > 0 || slot.filling) slot.worker?.ref();
+      else slot.worker?.unref();
+    }
   }
 
   /**
@@ -492,7 +502,9 @@ export class ColdSearchPool {
         seq: this.fillSeq++,
         files,
         maxFileBytes: work.target.maxFileBytes,
+        summarize: work.target.summaries,
       } satisfies ToWorker);
+      slot.worker.ref();
     }
   }
 
@@ -509,21 +521,17 @@ export class ColdSearchPool {
   }
 
   private fillDone(work: FillWork): void {
-    work.target.fill.end();
     work.target.done();
   }
 
   /** Puts a fill batch's files in the cache; returns its bytes. */
   private putFill(target: FillTarget, fill: WireFill): number {
-    const { bytes, at, paths } = fill;
+    const { bytes, at, paths, summaries } = fill;
     for (let i = 0; i < paths.length; i++) {
       const o = i * 4;
       const size = at[o + 1]!;
-      target.fill.add(paths[i]!, Buffer.from(bytes, at[o]!, size), {
-        size,
-        ino: at[o + 2]!,
-        mtimeMs: at[o + 3]!,
-      });
+      const key = { size, ino: at[o + 2]!, mtimeMs: at[o + 3]! };
+      target.add(paths[i]!, Buffer.from(bytes, at[o]!, size), key, summaries?.[i]);
     }
     return bytes.byteLength;
   }

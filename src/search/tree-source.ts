@@ -102,13 +102,24 @@ export function fillTarget(
   after?: () => Promise<void> | undefined,
 ): FillTarget | undefined {
   if (!cache.enabled) return undefined;
+  const fill = cache.beginFill();
   return {
     ...(after ? { after } : {}),
-    fill: cache.beginFill(),
+    add: (abs, data, key, summary) =>
+      fill.add(
+        abs,
+        data,
+        key,
+        summary ? { name: TRIGRAM_MEMO, value: summary, bytes: summaryBytes(summary) } : undefined,
+      ),
+    summaries: true,
     maxFileBytes: cache.maxCachedFileBytes,
     maxBytes: cache.stats().maxBytes,
     wants: (abs) => !cache.has(abs),
-    done: () => summarizeCached(cache),
+    done: () => {
+      fill.end();
+      summarizeCached(cache);
+    },
   };
 }
 

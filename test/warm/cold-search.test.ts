@@ -6,11 +6,12 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Worker } from "node:worker_threads";
 import { makeTestWorkspace, type TestWorkspace } from "../helpers/tool-context.js";
-import { ColdSearchPool } from "../../src/search/cold-search.js";
+import { ColdSearchPool, type FillTarget } from "../../src/search/cold-search.js";
+import { summarize, type Summary } from "../../src/search/warm-scan.js";
 import { FileCache } from "../../src/cache/file-cache.js";
 import { compileQuery } from "../../src/search/query.js";
 import { clipLine } from "../../src/search/file-search.js";
@@ -164,7 +165,7 @@ describe("cold search pool", () => {
     }
   });
 
-  test("fills the cache after the search, with entries that match the disk", async () => {
+  test("fills the cache after the search, with entries that match the disk and their summaries", async () => {
     const pool = newPool(100);
     try {
       await pool.ready(10_000);
@@ -177,6 +178,49 @@ describe("cold search pool", () => {
       const second = await ws.call("grep_file", ARGS, { coldSearch: pool });
       assert.deepEqual(second, first);
       assert.equal(ws.files.stats().misses, misses, "served from the cache");
+    } finally {
+      await pool.dispose();
+    }
+  });
+});
+
+describe("the cache fill", () => {
+  test("brings each file's bytes, its stat and the summary a warm search needs", async () => {
+    const pool = newPool();
+    try {
+      await pool.ready(10_000);
+      const got = new Map<string, { data: Buffer; size: number; summary: Summary | undefined }>();
+      let done!: () => void;
+      const filled = new Promise<void>((resolve) => (done = resolve));
+      const target: FillTarget = {
+        add: (abs, data, key, summary) =>
+          void got.set(abs, { data: Buffer.from(data), size: key.size, summary }),
+        summaries: true,
+        maxFileBytes: 1 << 30,
+        maxBytes: 1 << 30,
+        wants: () => true,
+        done,
+      };
+      const files = ["d0/big.txt", "d1/e1/f0001.txt", "d3/e3/f0003.txt"].map((rel) => ({
+        abs: path.join(ws.root, rel),
+      }));
+      const scan = pool.scan(
+        files[Symbol.iterator](),
+        compileQuery({ pattern: "needle" }),
+        { stopAfter: 0, maxBytes: 1 << 30, contextLines: 0, invert: false, clip: true },
+        () => assert.fail("no fallback"),
+        target,
+      );
+      for await (const chunk of scan) void chunk;
+      await filled;
+      assert.equal(got.size, 3);
+      for (const { abs } of files) {
+        const disk = await readFile(abs);
+        const entry = got.get(abs)!;
+        assert.ok(entry.data.equals(disk));
+        assert.equal(entry.size, disk.length);
+        assert.deepEqual(entry.summary, summarize(disk));
+      }
     } finally {
       await pool.dispose();
     }
