@@ -99,7 +99,8 @@ interface Slot {
 
 interface Batch<F> {
   readonly files: F[];
-  readonly slot: Slot;
+  /** The worker scanning it; undefined for a batch scanned on the main thread (cached files). */
+  readonly slot: Slot | undefined;
   scans: [number, FileScan][] | undefined;
 }
 
@@ -204,6 +205,11 @@ export class ColdSearchPool {
         resolve();
       });
     });
+  }
+
+  /** Files of finished searches are still being read for the cache. */
+  get filling(): boolean {
+    return this.fillQueue.length > 0 || this.slots.some((s) => s.filling !== undefined);
   }
 
   /** See ColdSearchOptions.minFiles. */
@@ -320,6 +326,8 @@ export class ColdSearchPool {
     fallback: (file: F) => FileScan | Promise<FileScan>,
     target: FillTarget | undefined,
     signal?: AbortSignal,
+    /** Files the cache holds: a batch mostly of those is scanned here, from the cache. */
+    cached?: (file: F) => boolean,
   ): AsyncGenerator<Scanned<F>[]> {
     const id = this.nextJob++;
     const began = performance.now();
@@ -358,6 +366,16 @@ export class ColdSearchPool {
             batch.push(next.value);
           }
           if (batch.length === 0) break;
+          if (cached && batch.filter(cached).length * 2 >= batch.length) {
+            // Mostly cached (a fill under way, or a tree searched before): cheaper here.
+            const scans: [number, FileScan][] = [];
+            for (let i = 0; i < batch.length; i++) {
+              const scan = await fallback(batch[i]!);
+              if (scan.kind !== "no_match") scans.push([i, scan]);
+            }
+            job.batches.set(seq++, { files: batch, slot: undefined, scans });
+            continue;
+          }
           job.batches.set(seq, { files: batch, slot, scans: undefined });
           slot.inFlight++;
           const paths = batch.map((f) => f.abs);

@@ -14,7 +14,7 @@ import { ColdSearchPool, type FillTarget } from "../../src/search/cold-search.js
 import { summarize, type Summary } from "../../src/search/warm-scan.js";
 import { FileCache } from "../../src/cache/file-cache.js";
 import { compileQuery } from "../../src/search/query.js";
-import { clipLine } from "../../src/search/file-search.js";
+import { clipLine, scanWithQuery } from "../../src/search/file-search.js";
 import type { FileScan } from "../../src/search/scan-types.js";
 
 const FILES = 900;
@@ -85,6 +85,57 @@ describe("cold search pool", () => {
         const b = await ws.call("grep_file", { ...ARGS, ...extra }, { coldSearch: pool });
         assert.deepEqual(b, a, JSON.stringify(extra));
       }
+    } finally {
+      await pool.dispose();
+    }
+  });
+
+  test("batches of cached files are scanned on the main thread, the rest on the workers, in order", async () => {
+    const pool = newPool();
+    try {
+      await pool.ready(10_000);
+      const rels: string[] = [];
+      for (let i = 0; i < FILES; i++) rels.push(`d${i % 7}/e${i % 13}/f${String(i).padStart(4, "0")}.txt`);
+      const files = rels.map((rel, i) => ({ abs: path.join(ws.root, rel), i }));
+      const query = compileQuery({ pattern: "needle" });
+      const options = {
+        stopAfter: 0,
+        maxBytes: 1 << 30,
+        contextLines: 0,
+        invert: false,
+        clip: true,
+      } as const;
+      const here = new Set<number>();
+      const scanHere = async (file: { abs: string; i: number }): Promise<FileScan> => {
+        here.add(file.i);
+        return ws.files.read(file.abs, (data) => scanWithQuery(data, query, { ...options, clip: clipLine }));
+      };
+      const got: { i: number; scan: FileScan }[] = [];
+      // The first 300 files count as cached (as while a fill is under way).
+      for await (const chunk of pool.scan(
+        files[Symbol.iterator](),
+        query,
+        options,
+        scanHere,
+        undefined,
+        undefined,
+        (f) => f.i < 300,
+      ))
+        for (const { file, scan } of chunk) got.push({ i: file.i, scan });
+      assert.deepEqual(
+        got.map((g) => g.i),
+        files.map((f) => f.i),
+        "walk order",
+      );
+      assert.ok(
+        [...here].every((i) => i < 300 + 48) && here.has(0),
+        "cached batches on the main thread only",
+      );
+      for (const { i, scan } of got)
+        assert.deepEqual(
+          scan.kind === "no_match" ? "no_match" : scan,
+          await scanHere(files[i]!).then((s) => (s.kind === "no_match" ? "no_match" : s)),
+        );
     } finally {
       await pool.dispose();
     }
