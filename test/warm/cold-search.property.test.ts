@@ -77,7 +77,7 @@ after(async () => {
 });
 
 describe("the cold search's workers", () => {
-  test("answer grep_file exactly as the main thread does", async () => {
+  test("answer grep_file and list_files find_content exactly as the main thread does", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fileArb, { minLength: 1, maxLength: 14 }),
@@ -101,6 +101,19 @@ describe("the cold search's workers", () => {
               const workers = await ws.call("grep_file", q, { coldSearch: pool });
               ws.files.clear();
               assert.deepEqual(workers, here, JSON.stringify(q));
+              // list_files find_content scans the same way.
+              const list = {
+                path: ".",
+                mode: "find_content",
+                content_pattern: q.pattern,
+                include_hidden: q.include_hidden,
+                max_items: q.max_results,
+              };
+              const listHere = await ws.call("list_files", list);
+              ws.files.clear();
+              const listWorkers = await ws.call("list_files", list, { coldSearch: pool });
+              ws.files.clear();
+              assert.deepEqual(listWorkers, listHere, JSON.stringify(list));
             }
           } finally {
             await ws.cleanup();
