@@ -9,6 +9,7 @@ import { displayLine, MAX_SEARCH_FILE_BYTES } from "../search/file-search.js";
 import { UnknownFileTypeError } from "../search/file-types.js";
 import type { WalkEntry, WalkOptions } from "../search/walk.js";
 import type { TreeSource } from "../search/tree-source.js";
+import type { ScanOptions } from "../search/scan-types.js";
 import { searchTrees } from "./shared/trees.js";
 import { GlobError } from "../support/glob.js";
 import { PatternError } from "../search/matcher.js";
@@ -278,6 +279,13 @@ export const grepFileTool = defineTool({
       globs: [...(args.glob_pattern === undefined ? [] : [args.glob_pattern]), ...excludes],
       types,
     });
+    const scanOptions: ScanOptions = {
+      contextLines,
+      // only_matching needs the whole line (the fast path would keep only a clipped view).
+      ...(onlyMatching ? {} : { clip }),
+      maxBytes,
+      ...(invert ? { invert } : {}),
+    };
     let sinceCheck = 0;
     for (const file of targets) {
       ctx.signal.throwIfAborted();
@@ -287,15 +295,11 @@ export const grepFileTool = defineTool({
         await new Promise((r) => setImmediate(r));
         sliceStart = performance.now();
       }
-      const stopAfter = filesOnly ? 1 : countLimit - totalMatches;
-      const scan = await source.scan(file.abs, query, {
-        stopAfter,
-        contextLines,
-        // only_matching needs the whole line (the fast path would keep only a clipped view).
-        ...(onlyMatching ? {} : { clip }),
-        maxBytes,
-        ...(invert ? { invert } : {}),
-      });
+      // One options object for the whole search (each scan is done before the next starts).
+      scanOptions.stopAfter = filesOnly ? 1 : countLimit - totalMatches;
+      const pending = source.scan(file.abs, query, scanOptions);
+      // The index answers synchronously: no await (a microtask per file) unless the disk does.
+      const scan = pending instanceof Promise ? await pending : pending;
       filesSearched++;
       if (scan.kind === "binary" || scan.kind === "too_large" || scan.kind === "unreadable") {
         skipped[scan.kind]++;
