@@ -660,7 +660,7 @@ async function main(): Promise<void> {
       await guarded(c, "s", async () => void c.rows.push(...(await fileToolRows(own))));
     }
     await daemon.stop();
-    if (rowsWanted.has("d")) {
+    if (rowsWanted.has("d") || rowsWanted.has("d2")) {
       log("row d2");
       await guarded(c, "d2", () => firstGrepRows(kit));
     }

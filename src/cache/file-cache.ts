@@ -34,6 +34,28 @@ interface Entry {
   memoBytes?: number;
 }
 
+/**
+ * A batch of files read elsewhere (the cold search's worker threads) on their way into the cache.
+ * See `FileCache.beginFill`.
+ */
+export interface CacheFill {
+  /**
+   * Caches `data` as the content of `abs` at `key` (its stat, taken before the read), unless
+   * `abs` was invalidated since the fill began, is cached already, or is too large to cache.
+   */
+  add(abs: string, data: Buffer, key: FileKey): void;
+  /** No more adds; forgets what was invalidated meanwhile. */
+  end(): void;
+}
+
+/** What a pending fill must not insert: the paths and folders invalidated since it began. */
+interface FillGuard {
+  readonly paths: Set<string>;
+  readonly prefixes: string[];
+  /** The cache was cleared or resized: nothing read before that goes in. */
+  dead: boolean;
+}
+
 /** Builds one memo for a file's bytes and says how much memory it holds. */
 export type MemoBuilder = (data: Buffer) => { value: unknown; bytes: number };
 
@@ -97,6 +119,8 @@ export class FileCache {
   /** Cached files that may lack a memo of a job (added when cached). */
   private readonly memoPending = new Set<string>();
   private memoRunning = false;
+  /** Fills in progress (`beginFill`): every invalidation is recorded in each. */
+  private readonly fills = new Set<FillGuard>();
 
   constructor(options: FileCacheOptions) {
     this.maxBytes = options.maxBytes;
@@ -123,9 +147,20 @@ export class FileCache {
     return this.lru !== undefined;
   }
 
+  /** Largest file the cache keeps (0 when it is off). */
+  get maxCachedFileBytes(): number {
+    return this.lru ? this.maxFileBytes : 0;
+  }
+
+  /** Whether `abs` is cached (fresh or not), without touching its recency. */
+  has(abs: string): boolean {
+    return this.lru?.has(abs) ?? false;
+  }
+
   /** Applies `[cache] max_bytes` at run time; shrinking evicts the least recently used at once. */
   configure(maxBytes: number): void {
     if (maxBytes === this.maxBytes) return;
+    for (const fill of this.fills) fill.dead = true;
     const old = this.lru;
     this.maxBytes = maxBytes;
     this.maxFileBytes = Math.min(DEFAULT_MAX_FILE_BYTES, Math.floor(maxBytes / 4));
@@ -147,22 +182,46 @@ export class FileCache {
 
   /** Drops a path (a file that changed or went away). Cheap when it is not cached. */
   invalidate(abs: string): void {
+    for (const fill of this.fills) fill.paths.add(abs);
     if (this.lru?.delete(abs)) this.invalidations++;
   }
 
   /** Drops every path below a folder (the folder was removed or renamed). */
   invalidateUnder(absDir: string): void {
-    if (!this.lru) return;
     const prefix = absDir.endsWith("/") ? absDir : `${absDir}/`;
+    for (const fill of this.fills) fill.prefixes.push(prefix);
+    if (!this.lru) return;
     for (const k of [...this.lru.keys()]) {
       if (k.startsWith(prefix)) this.invalidate(k);
     }
   }
 
   clear(): void {
+    for (const fill of this.fills) fill.dead = true;
     this.lru?.clear();
     this.memoJobs.clear();
     this.memoPending.clear();
+  }
+
+  /**
+   * Starts taking in files read outside the cache. The reader took each file's stat before
+   * reading it, but the bytes arrive later: a change seen meanwhile (the index's watcher calls
+   * `invalidate`) must keep the old bytes out, or a trusted read (`readTrusted`) would serve
+   * them. So every invalidation from now on is recorded, and `add` skips what it names.
+   */
+  beginFill(): CacheFill {
+    const guard: FillGuard = { paths: new Set(), prefixes: [], dead: false };
+    this.fills.add(guard);
+    return {
+      add: (abs, data, key) => {
+        const lru = this.lru;
+        if (!lru || guard.dead || data.length !== key.size || !this.cacheable(key.size)) return;
+        if (guard.paths.has(abs) || lru.has(abs)) return;
+        for (const prefix of guard.prefixes) if (abs.startsWith(prefix)) return;
+        this.put(abs, { data, key, memo: {} });
+      },
+      end: () => void this.fills.delete(guard),
+    };
   }
 
   /**

@@ -17,6 +17,7 @@ import { BUILTIN_TOOLS } from "../tools/index.js";
 import { BufferPool } from "../support/memory-pool.js";
 import { FileCache } from "../cache/file-cache.js";
 import { WorkspaceIndex } from "../index/workspace-index.js";
+import { ColdSearchPool } from "../search/cold-search.js";
 import { ToolRegistry } from "../tools/registry.js";
 import { SessionManager } from "../exec/manager.js";
 import { Journal, journalDirFor } from "../journal/journal.js";
@@ -43,6 +44,9 @@ import {
   type DaemonState,
 } from "./state-file.js";
 import type { LastRun } from "../workspace/registry.js";
+
+/** Longest the daemon waits for its cold search workers to load before it listens. */
+const COLD_WORKERS_WAIT_MS = 500;
 
 /** How often the daemon checks that its socket file is still there ($TOOLD_SOCKET_CHECK_MS: tests). */
 const SOCKET_WATCH_INTERVAL_MS =
@@ -73,6 +77,8 @@ export class Daemon {
   private readonly pool: BufferPool;
   private readonly registry: ToolRegistry;
   private readonly fileCache: FileCache;
+  /** Worker threads for whole-tree searches the index cannot serve yet (the first ones). */
+  private readonly coldSearch: ColdSearchPool;
   /** The watched workspace tree; undefined while `[cache] watch` is off. */
   private index: WorkspaceIndex | undefined;
   private readonly server: DaemonServer;
@@ -99,6 +105,8 @@ export class Daemon {
     private readonly rootLog: Logger,
     /** The warnings of the config in force, told to clients by `status` (printed by `toold start`). */
     private configWarnings?: ConfigWarnings,
+    /** The cold search's workers, when entry.ts started them before loading the daemon. */
+    coldSearch?: ColdSearchPool,
   ) {
     this.config = config;
     this.log = rootLog.child({ module: "daemon" });
@@ -143,6 +151,8 @@ export class Daemon {
       listener: this.feed,
     });
     this.fileCache = new FileCache({ maxBytes: config.cache.max_bytes });
+    this.coldSearch = coldSearch ?? new ColdSearchPool({ threads: os.availableParallelism() });
+    this.coldSearch.useLog(rootLog.child({ module: "cold-search" }));
     if (config.cache.watch) this.index = this.newIndex();
     this.sessions = new SessionManager({
       limits: () => this.config.exec,
@@ -162,6 +172,7 @@ export class Daemon {
       files: this.fileCache,
       index: () => this.index,
       sessions: this.sessions,
+      coldSearch: this.coldSearch,
     });
     this.server = new DaemonServer({
       dispatcher,
@@ -191,6 +202,8 @@ export class Daemon {
       // The sync cookies' folder goes in the daemon's private runtime folder, out of tools' reach.
       privateDir: this.files.socketDir,
       onChange: (changes) => this.feed.publish(changes),
+      // The first scan gives way to a first search running on the cold search's threads.
+      yieldTo: () => this.coldSearch.idle(),
     });
   }
 
@@ -199,6 +212,10 @@ export class Daemon {
     ensurePrivateDir(this.files.socketDir, os.userInfo().uid);
     ensurePrivateDir(this.files.registryDir, os.userInfo().uid);
     await acquireStateLock(this.files.state, this.files.last, this.state);
+    // Before listening: a first search must not wait for its workers to load (tens of ms; they
+    // load beside the daemon's own modules when entry.ts started them).
+    this.coldSearch.start();
+    await this.coldSearch.ready(COLD_WORKERS_WAIT_MS);
     try {
       this.removeStaleSocket();
       await this.server.listen(this.opts.socket);
@@ -206,6 +223,7 @@ export class Daemon {
       this.socketIno = statSync(this.opts.socket).ino;
     } catch (err) {
       releaseStateLock(this.files.state, process.pid);
+      await this.coldSearch.dispose();
       throw err;
     }
     this.state = { ...this.state, phase: "ready" };
@@ -373,6 +391,7 @@ export class Daemon {
       this.registry.dispose();
       this.feed.dispose();
       await this.journal.close();
+      await this.coldSearch.dispose();
       this.index?.dispose();
       this.fileCache.clear();
       this.log.info("stopped");
@@ -422,7 +441,7 @@ function warningsOf(loaded: LoadedConfig): ConfigWarnings | undefined {
 }
 
 /** Process entry: start, wire signals, exit when stopped. */
-export async function main(argv: string[]): Promise<void> {
+export async function main(argv: string[], started: { coldSearch?: ColdSearchPool } = {}): Promise<void> {
   let opts: DaemonOptions;
   let config: Config;
   let log: Logger;
@@ -449,7 +468,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const daemon = new Daemon(opts, config, log, configWarnings);
+  const daemon = new Daemon(opts, config, log, configWarnings, started.coldSearch);
   try {
     await daemon.start();
   } catch (err) {

@@ -35,6 +35,7 @@ import type { AnyToolDefinition, ToolContext } from "../tools/shared/types.js";
 import type { Workspace } from "../workspace/workspace.js";
 import type { FileCache } from "../cache/file-cache.js";
 import type { WorkspaceIndex } from "../index/workspace-index.js";
+import type { ColdSearchPool } from "../search/cold-search.js";
 import type { SessionManager } from "../exec/manager.js";
 import type { Journal } from "../journal/journal.js";
 import type { ChangeFeed } from "../journal/feed.js";
@@ -75,6 +76,8 @@ export interface DispatchDeps {
   readonly index?: () => WorkspaceIndex | undefined;
   /** The exec sessions (exec_command, write_stdin, `exec/sessions`, `exec/kill`). */
   readonly sessions?: SessionManager;
+  /** The cold search's worker threads (src/search/cold-search.ts). */
+  readonly coldSearch?: ColdSearchPool;
   /** Records changes made through tools and undoes them (absent: nothing is journaled). */
   readonly journal?: Journal;
   /** The live feed of workspace changes for `workspace/subscribe`. */
@@ -345,6 +348,7 @@ export class Dispatcher {
       files: this.deps.files,
       ...(index ? { index } : {}),
       ...(this.deps.sessions ? { sessions: this.deps.sessions } : {}),
+      ...(this.deps.coldSearch ? { coldSearch: this.deps.coldSearch } : {}),
       ...(progressToken !== undefined
         ? {
             progressToken,

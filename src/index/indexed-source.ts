@@ -5,7 +5,9 @@
 import { lstatSync } from "node:fs";
 import type { BufferPool } from "../support/memory-pool.js";
 import type { FileCache } from "../cache/file-cache.js";
-import { DiskSource, scanWithQuery, summarizeCached, type TreeSource } from "../search/tree-source.js";
+import { DiskSource, scanFilesWith, summarizeCached, type TreeSource } from "../search/tree-source.js";
+import type { ColdSearchPool } from "../search/cold-search.js";
+import { scanWithQuery } from "../search/file-search.js";
 import type { SearchQuery } from "../search/query.js";
 import type { FileScan, ScanOptions } from "../search/scan-types.js";
 import type { WalkEntry, WalkOptions } from "../search/walk.js";
@@ -20,6 +22,7 @@ class IndexedSource implements TreeSource {
     private readonly cache: FileCache,
     private readonly pool: BufferPool,
     private readonly walked: readonly WalkEntry[],
+    private readonly cold: ColdSearchPool | undefined,
   ) {}
 
   entries(): Iterable<WalkEntry> {
@@ -34,6 +37,20 @@ class IndexedSource implements TreeSource {
       this.pool,
     );
     return scan ?? { kind: "unreadable", error: "ENOENT" };
+  }
+
+  /** The cache may lack most files (the index was built before a first search read them): then the workers read. */
+  scanFiles<F extends { readonly abs: string }>(
+    files: Iterable<F>,
+    query: SearchQuery,
+    options: ScanOptions,
+    signal?: AbortSignal,
+  ) {
+    return scanFilesWith(files, query, options, signal, {
+      scanOne: (file) => this.scan(file.abs, query, options),
+      cache: this.cache,
+      ...(this.cold ? { cold: this.cold } : {}),
+    });
   }
 
   size(abs: string): number | undefined {
@@ -58,6 +75,8 @@ export interface SearchTreesDeps {
   readonly pool: BufferPool;
   /** The watched index, when `[cache] watch` is on (read at each call: a reload may swap it). */
   readonly index?: () => WorkspaceIndex | undefined;
+  /** The cold search's worker threads (the daemon's; absent in tests that do not start them). */
+  readonly cold?: ColdSearchPool;
 }
 
 /** Picks the tree a call searches: the index when it is built, synced and covers the walk, else the disk. */
@@ -65,7 +84,17 @@ export class SearchTrees {
   private readonly disk: DiskSource;
 
   constructor(private readonly deps: SearchTreesDeps) {
-    this.disk = new DiskSource(deps.root, deps.files, deps.pool);
+    // The cache is filled after a cold search only once the index has built (every folder
+    // watched), so no file is cached from a read that a change before its watch made stale.
+    this.disk = new DiskSource(deps.root, deps.files, deps.pool, deps.cold, () => {
+      const index = deps.index?.();
+      return index && !index.built ? index.start() : undefined;
+    });
+  }
+
+  /** The cold search pool the disk source uses, if any. */
+  get cold(): ColdSearchPool | undefined {
+    return this.deps.cold;
   }
 
   async open(rootAbs: string, options: WalkOptions, signal?: AbortSignal): Promise<OpenTree> {
@@ -75,7 +104,10 @@ export class SearchTrees {
     if (index && (index.built || (void index.start(), false)) && (await index.sync(signal))) {
       const walked = index.entries(rootAbs, options, signal);
       if (walked)
-        return { source: new IndexedSource(index, this.deps.files, this.deps.pool, walked), entries: walked };
+        return {
+          source: new IndexedSource(index, this.deps.files, this.deps.pool, walked, this.deps.cold),
+          entries: walked,
+        };
     }
     return { source: this.disk, entries: this.disk.entries(rootAbs, options, signal) };
   }

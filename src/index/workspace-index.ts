@@ -76,6 +76,11 @@ export interface WorkspaceIndexOptions {
   privateDir?: string;
   /** Told every batch of changes the watcher applied (any writer): the `workspace/didChange` feed. */
   onChange?: (changes: readonly IndexChange[]) => void;
+  /**
+   * While this returns a promise (a first search runs on the cold search's threads), scanning the
+   * tree waits for it: on a machine with few cores the search, which a caller waits for, gets them.
+   */
+  yieldTo?: () => Promise<void> | undefined;
 }
 
 /** A path the watcher saw created, changed or deleted ("." for the root). */
@@ -133,6 +138,7 @@ export class WorkspaceIndex {
   private lastRecovery = 0;
   private readonly privateDir: string;
   private readonly onChange: ((changes: readonly IndexChange[]) => void) | undefined;
+  private readonly yieldTo: (() => Promise<void> | undefined) | undefined;
   private readyPromise: Promise<void> | undefined;
   private isReady = false;
   private healthy = true;
@@ -170,6 +176,7 @@ export class WorkspaceIndex {
     this.recoverEveryMs = options.recoverEveryMs ?? 30_000;
     this.privateDir = options.privateDir ?? os.tmpdir();
     this.onChange = options.onChange;
+    this.yieldTo = options.yieldTo;
   }
 
   /** Scans the tree and sets up the watches; idempotent. Resolves when the index is usable. */
@@ -330,8 +337,9 @@ export class WorkspaceIndex {
         if (here.verdict(childRel, true) === "ignore") this.unindexed.add(childRel);
         else stack.push([childRel, here]);
       }
-      if (performance.now() - sliceStart > SLICE_MS) {
-        await new Promise((r) => setImmediate(r));
+      const wait = this.yieldTo?.();
+      if (wait || performance.now() - sliceStart > SLICE_MS) {
+        await (wait ?? new Promise((r) => setImmediate(r)));
         sliceStart = performance.now();
       }
     }

@@ -5,7 +5,9 @@
  * as in rg without --crlf, and is dropped from displayed text).
  */
 import type { Matcher } from "./matcher.js";
-import type { FileScan, LineHit, ScanOptions } from "./scan-types.js";
+import type { SearchQuery } from "./query.js";
+import type { FileScan, LineHit, LineView, ScanOptions } from "./scan-types.js";
+import { fileMayMatch, scanByLiteral, type Summary } from "./warm-scan.js";
 
 /** Files larger than this are not searched (reported as skipped). */
 export const MAX_SEARCH_FILE_BYTES = 64 * 1024 * 1024;
@@ -30,6 +32,36 @@ function decodeForSearch(content: Buffer, matcher: Matcher, invert = false): str
   if (!invert && !matcher.mayMatch(content)) return { kind: "no_match", bytes };
   const bom = bytes >= 3 && content[0] === 0xef && content[1] === 0xbb && content[2] === 0xbf ? 3 : 0;
   return content.toString("utf8", bom);
+}
+
+/** Per-file facts kept with a cached file. */
+interface SearchMemo {
+  binary?: boolean;
+  trigrams?: Summary;
+}
+
+/** A query's scan of one file's bytes: the literal plan's fast path when there is one. */
+export function scanWithQuery(
+  content: Buffer,
+  query: SearchQuery,
+  options: ScanOptions,
+  memo?: Record<string, unknown>,
+): FileScan {
+  const maxBytes = options.maxBytes ?? MAX_SEARCH_FILE_BYTES;
+  if (content.length > maxBytes) return { kind: "too_large", bytes: content.length };
+  const m = memo as SearchMemo | undefined;
+  const binary = m?.binary ?? content.includes(0);
+  if (m) m.binary = binary;
+  if (binary) return { kind: "binary", bytes: content.length };
+  if (options.invert) return scanContent(content, query.lineMatcher, options);
+  if (query.plan) {
+    // Without a summary yet (a first search), one pass of the plan's needle test (Buffer.indexOf
+    // or a literal RE2) rejects most files before any probe or window scan.
+    if (m?.trigrams ? !fileMayMatch(m.trigrams, query.plan) : !query.plan.test(content))
+      return { kind: "no_match", bytes: content.length };
+    return scanByLiteral(content, query.plan, query.matcher, { ...options, exact: query.exact }, m?.trigrams);
+  }
+  return scanContent(content, query.matcher, options);
 }
 
 /** The plain scan of a file's bytes: binary check, whole-file probe, then every line (the cold path). */
@@ -58,4 +90,43 @@ function matchLines(text: string, bytes: number, matcher: Matcher, options: Scan
 /** A line for display: without the "\r" of a CRLF ending. */
 export function displayLine(line: string): string {
   return line.endsWith("\r") ? line.slice(0, -1) : line;
+}
+
+/** Displayed line text is cut to about this many characters (columns still refer to the full line). */
+export const MAX_LINE_CHARS = 500;
+
+/**
+ * A line for display, cut to about MAX_LINE_CHARS around `around` (a match's start), with "…"
+ * where it was cut. Here rather than in grep_file: the cold search's workers clip the same way.
+ */
+export function clipLine(text: LineView, around = 0): string {
+  if (text.length <= MAX_LINE_CHARS) return text.slice(0);
+  const start = Math.max(0, Math.min(around - 100, text.length - MAX_LINE_CHARS));
+  return `${start > 0 ? "…" : ""}${text.slice(start, start + MAX_LINE_CHARS)}${start + MAX_LINE_CHARS < text.length ? "…" : ""}`;
+}
+
+/**
+ * `scan` as if it had been scanned with `stopAfter` (> 0): its first `stopAfter` matches. A scan
+ * stops at its own `stopAfter` the same way, so a file scanned ahead with a larger limit (the
+ * cold search's workers do not know how many matches the files before it hold) gives the same
+ * result once limited here.
+ */
+export function limitScan(scan: FileScan, stopAfter: number): FileScan {
+  if (scan.kind !== "match" || stopAfter <= 0 || scan.matches <= stopAfter) return scan;
+  const hits: LineHit[] = [];
+  let matches = 0;
+  for (const hit of scan.hits) {
+    const room = stopAfter - matches;
+    if (hit.spans.length < room) {
+      hits.push(hit);
+      matches += hit.spans.length;
+      continue;
+    }
+    const cut: LineHit = { index: hit.index, spans: hit.spans.slice(0, room) };
+    if (hit.texts) cut.texts = hit.texts.slice(0, room);
+    hits.push(cut);
+    matches += room;
+    break;
+  }
+  return { ...scan, hits, matches };
 }

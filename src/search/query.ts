@@ -22,6 +22,8 @@ export interface QueryOptions {
 
 export interface SearchQuery {
   readonly pattern: string;
+  /** What it was compiled from (a worker thread compiles the same query from these). */
+  readonly options: Readonly<QueryOptions>;
   /** The plain matcher: decides every line. */
   readonly lineMatcher: Matcher;
   /** `lineMatcher` behind the plan's literal test: the same answers, faster. */
@@ -51,5 +53,13 @@ export function compileQuery(options: QueryOptions): SearchQuery {
     literal,
     wordBoundaries: word,
   });
-  return { pattern: options.pattern, lineMatcher, matcher, ignoreCase, exact, plan };
+  return {
+    pattern: options.pattern,
+    options: { ...options },
+    lineMatcher,
+    matcher,
+    ignoreCase,
+    exact,
+    plan,
+  };
 }

@@ -10,15 +10,20 @@
  *
  * Both give the same entries in the same order and the same scans (test/warm/*, the property
  * tests of test/unit/search-prefilter.property.test.ts); only the speed differs.
+ *
+ * A search scans its files with `scanFiles`, which gives the scans out in order a chunk at a time.
+ * The disk source hands a large walk whose files are mostly not cached to the cold search's
+ * worker threads (cold-search.ts); everything else is scanned on the main thread, in slices.
  */
 import { lstatSync } from "node:fs";
 import type { BufferPool } from "../support/memory-pool.js";
 import { FileTooLargeError, type FileCache } from "../cache/file-cache.js";
-import { scanContent, MAX_SEARCH_FILE_BYTES, TRIGRAM_MEMO } from "./file-search.js";
+import type { ColdSearchPool, FillTarget, Scanned, WireScanOptions } from "./cold-search.js";
+import { clipLine, MAX_SEARCH_FILE_BYTES, scanWithQuery, TRIGRAM_MEMO } from "./file-search.js";
 import type { SearchQuery } from "./query.js";
 import type { FileScan, ScanOptions } from "./scan-types.js";
 import { walkSync, type WalkEntry, type WalkOptions } from "./walk.js";
-import { fileMayMatch, scanByLiteral, summarize, summaryBytes, type Summary } from "./warm-scan.js";
+import { summarize, summaryBytes } from "./warm-scan.js";
 
 export interface TreeSource {
   readonly kind: "indexed" | "disk";
@@ -26,40 +31,138 @@ export interface TreeSource {
   entries(rootAbs: string, options: WalkOptions, signal?: AbortSignal): Iterable<WalkEntry>;
   /** One file scanned with the compiled query. */
   scan(abs: string, query: SearchQuery, options: ScanOptions): FileScan | Promise<FileScan>;
+  /**
+   * Every file of `files` scanned, given out in order a chunk at a time. A scan may hold more
+   * matches than the caller still wants: `options.stopAfter` is a bound per file, the caller
+   * cuts with `limitScan`.
+   */
+  scanFiles<F extends { readonly abs: string }>(
+    files: Iterable<F>,
+    query: SearchQuery,
+    options: ScanOptions,
+    signal?: AbortSignal,
+  ): AsyncIterable<Scanned<F>[]>;
   /** The size of a listed file, or undefined when it is gone. */
   size(abs: string): number | undefined;
   /** After a search: lets the source prepare the next one (summaries of what was read). */
   searched(): void;
 }
 
-/** Per-file facts kept with a cached file. */
-interface SearchMemo {
-  binary?: boolean;
-  trigrams?: Summary;
+/** Longest the main thread scans before it gives other calls a turn. */
+const SCAN_SLICE_MS = 8;
+
+/**
+ * `files` scanned one by one on this thread, in chunks of about SCAN_SLICE_MS, with a turn of
+ * the event loop between chunks so other connections are served.
+ */
+export async function* scanInSlices<F>(
+  files: Iterable<F>,
+  scan: (file: F) => FileScan | Promise<FileScan>,
+  signal?: AbortSignal,
+): AsyncGenerator<Scanned<F>[]> {
+  let chunk: Scanned<F>[] = [];
+  let sliceStart = performance.now();
+  let sinceCheck = 0;
+  for (const file of files) {
+    signal?.throwIfAborted();
+    // The clock read every 8 files: a warm file costs about a microsecond, a clock read a fifth.
+    if (++sinceCheck >= 8 && ((sinceCheck = 0), performance.now() - sliceStart > SCAN_SLICE_MS)) {
+      if (chunk.length > 0) yield chunk;
+      chunk = [];
+      await new Promise((r) => setImmediate(r));
+      sliceStart = performance.now();
+    }
+    // The index scans synchronously: no await (a microtask per file) unless the scan is async.
+    const scanned = scan(file);
+    chunk.push({ file, scan: scanned instanceof Promise ? await scanned : scanned });
+  }
+  if (chunk.length > 0) yield chunk;
 }
 
-/** A query's scan of one file's bytes: the literal plan's fast path when there is one. */
-export function scanWithQuery(
-  content: Buffer,
+/** The scan options a worker can apply, or undefined when they hold something it cannot (a clip of the caller's own). */
+function wireOptions(options: ScanOptions): WireScanOptions | undefined {
+  if (options.clip !== undefined && options.clip !== clipLine) return undefined;
+  return {
+    stopAfter: options.stopAfter ?? 0,
+    maxBytes: options.maxBytes ?? MAX_SEARCH_FILE_BYTES,
+    contextLines: options.contextLines ?? 0,
+    invert: options.invert ?? false,
+    clip: options.clip !== undefined,
+  };
+}
+
+/** The first files of `it` and then the rest, as one iterator. */
+function* chain<F>(head: F[], it: Iterator<F>): Generator<F> {
+  yield* head;
+  for (let n = it.next(); !n.done; n = it.next()) yield n.value;
+}
+
+/**
+ * Where a cold search's files go after it: the cache, then their summaries; `after` is when
+ * they may be read (see FillTarget).
+ */
+export function fillTarget(
+  cache: FileCache,
+  after?: () => Promise<void> | undefined,
+): FillTarget | undefined {
+  if (!cache.enabled) return undefined;
+  return {
+    ...(after ? { after } : {}),
+    fill: cache.beginFill(),
+    maxFileBytes: cache.maxCachedFileBytes,
+    maxBytes: cache.stats().maxBytes,
+    wants: (abs) => !cache.has(abs),
+    done: () => summarizeCached(cache),
+  };
+}
+
+/** How a source scans: one file on this thread, and the pool and cache it may use instead. */
+export interface ScanVia<F> {
+  readonly scanOne: (file: F) => FileScan | Promise<FileScan>;
+  readonly cache: FileCache;
+  readonly cold?: ColdSearchPool;
+  readonly fillAfter?: () => Promise<void> | undefined;
+}
+
+/**
+ * `TreeSource.scanFiles` of both sources: a walk of at least `cold.minFiles` files most of which
+ * the cache lacks goes to the cold search's workers; the rest is scanned here, in slices.
+ */
+export async function* scanFilesWith<F extends { readonly abs: string }>(
+  files: Iterable<F>,
   query: SearchQuery,
   options: ScanOptions,
-  memo?: Record<string, unknown>,
-): FileScan {
-  const maxBytes = options.maxBytes ?? MAX_SEARCH_FILE_BYTES;
-  if (content.length > maxBytes) return { kind: "too_large", bytes: content.length };
-  const m = memo as SearchMemo | undefined;
-  const binary = m?.binary ?? content.includes(0);
-  if (m) m.binary = binary;
-  if (binary) return { kind: "binary", bytes: content.length };
-  if (options.invert) return scanContent(content, query.lineMatcher, options);
-  if (query.plan) {
-    // Without a summary yet (a first search), one pass of the plan's needle test (Buffer.indexOf
-    // or a literal RE2) rejects most files before any probe or window scan.
-    if (m?.trigrams ? !fileMayMatch(m.trigrams, query.plan) : !query.plan.test(content))
-      return { kind: "no_match", bytes: content.length };
-    return scanByLiteral(content, query.plan, query.matcher, { ...options, exact: query.exact }, m?.trigrams);
+  signal: AbortSignal | undefined,
+  via: ScanVia<F>,
+): AsyncGenerator<Scanned<F>[]> {
+  const wire = wireOptions(options);
+  if (!via.cold?.available || !wire) {
+    yield* scanInSlices(files, via.scanOne, signal);
+    return;
   }
-  return scanContent(content, query.matcher, options);
+  // Look at the first files: a small walk, or one the cache mostly holds, stays here.
+  const it = files[Symbol.iterator]();
+  const head: F[] = [];
+  const minFiles = via.cold.minFiles;
+  let cached = 0;
+  while (head.length < minFiles) {
+    const next = it.next();
+    if (next.done) break;
+    head.push(next.value);
+    if (via.cache.has(next.value.abs)) cached++;
+  }
+  if (minFiles > 0 && (head.length < minFiles || cached * 2 >= head.length)) {
+    yield* scanInSlices(chain(head, it), via.scanOne, signal);
+    return;
+  }
+  yield* via.cold.scan(
+    chain(head, it),
+    query,
+    wire,
+    via.scanOne,
+    fillTarget(via.cache, via.fillAfter),
+    signal,
+  );
 }
 
 /** Builds the trigram summaries of what a search left in the cache, in the background. */
@@ -77,10 +180,28 @@ export class DiskSource implements TreeSource {
     private readonly root: string,
     private readonly cache: FileCache,
     private readonly pool: BufferPool,
+    /** The cold search's worker threads, when the daemon runs them. */
+    private readonly cold?: ColdSearchPool,
+    /** What filling the cache after a cold search waits for (the index's first scan). */
+    private readonly fillAfter?: () => Promise<void> | undefined,
   ) {}
 
   entries(rootAbs: string, options: WalkOptions, signal?: AbortSignal): Iterable<WalkEntry> {
     return walkSync(rootAbs, { ...options, base: this.root }, signal);
+  }
+
+  scanFiles<F extends { readonly abs: string }>(
+    files: Iterable<F>,
+    query: SearchQuery,
+    options: ScanOptions,
+    signal?: AbortSignal,
+  ): AsyncGenerator<Scanned<F>[]> {
+    return scanFilesWith(files, query, options, signal, {
+      scanOne: (file) => this.scan(file.abs, query, options),
+      cache: this.cache,
+      ...(this.cold ? { cold: this.cold } : {}),
+      ...(this.fillAfter ? { fillAfter: this.fillAfter } : {}),
+    });
   }
 
   async scan(abs: string, query: SearchQuery, options: ScanOptions): Promise<FileScan> {

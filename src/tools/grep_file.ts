@@ -5,11 +5,10 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { Type } from "@sinclair/typebox";
-import { displayLine, MAX_SEARCH_FILE_BYTES } from "../search/file-search.js";
+import { clipLine as clip, displayLine, limitScan, MAX_SEARCH_FILE_BYTES } from "../search/file-search.js";
 import { UnknownFileTypeError } from "../search/file-types.js";
 import type { WalkEntry, WalkOptions } from "../search/walk.js";
 import type { TreeSource } from "../search/tree-source.js";
-import type { ScanOptions } from "../search/scan-types.js";
 import { searchTrees } from "./shared/trees.js";
 import { GlobError } from "../support/glob.js";
 import { PatternError } from "../search/matcher.js";
@@ -26,9 +25,6 @@ export const MAX_CONTEXT_LINES = 50;
  * bound (`total_matches_is_lower_bound`) beyond, without scanning a whole huge tree.
  */
 export const COUNT_LIMIT = 1000;
-/** Displayed line text is cut to about this many characters (columns still refer to the full line). */
-export const MAX_LINE_CHARS = 500;
-
 export const inputSchema = Type.Object(
   {
     pattern: Type.String({
@@ -138,18 +134,6 @@ export interface GrepResult {
   after: string[];
 }
 
-/** A line, or a lazy view of one (the warm path's long lines, never decoded whole). */
-interface LineText {
-  readonly length: number;
-  slice(start: number, end?: number): string;
-}
-
-function clip(text: LineText, around = 0): string {
-  if (text.length <= MAX_LINE_CHARS) return text.slice(0);
-  const start = Math.max(0, Math.min(around - 100, text.length - MAX_LINE_CHARS));
-  return `${start > 0 ? "…" : ""}${text.slice(start, start + MAX_LINE_CHARS)}${start + MAX_LINE_CHARS < text.length ? "…" : ""}`;
-}
-
 function joinRel(base: string, rel: string): string {
   return base === "." ? rel : `${base}/${rel}`;
 }
@@ -255,7 +239,6 @@ export const grepFileTool = defineTool({
     const invert = args.invert_match ?? false;
     const onlyMatching = (args.only_matching ?? false) && !invert;
     const maxBytes = Math.min(args.max_file_size ?? MAX_SEARCH_FILE_BYTES, MAX_SEARCH_FILE_BYTES);
-    let sliceStart = performance.now();
     const maxResults = args.max_results ?? DEFAULT_MAX_RESULTS;
     const countLimit = Math.max(COUNT_LIMIT, maxResults + 1);
     const contextLines = args.context_lines ?? 0;
@@ -279,70 +262,68 @@ export const grepFileTool = defineTool({
       globs: [...(args.glob_pattern === undefined ? [] : [args.glob_pattern]), ...excludes],
       types,
     });
-    const scanOptions: ScanOptions = {
-      contextLines,
-      // only_matching needs the whole line (the fast path would keep only a clipped view).
-      ...(onlyMatching ? {} : { clip }),
-      maxBytes,
-      ...(invert ? { invert } : {}),
-    };
-    let sinceCheck = 0;
-    for (const file of targets) {
-      ctx.signal.throwIfAborted();
-      // Scans are mostly synchronous: give other connections a turn every few milliseconds
-      // (the clock read every 8 files: most files cost a microsecond, a clock read a fifth of one).
-      if (++sinceCheck >= 8 && ((sinceCheck = 0), performance.now() - sliceStart > 8)) {
-        await new Promise((r) => setImmediate(r));
-        sliceStart = performance.now();
-      }
-      // One options object for the whole search (each scan is done before the next starts).
-      scanOptions.stopAfter = filesOnly ? 1 : countLimit - totalMatches;
-      const pending = source.scan(file.abs, query, scanOptions);
-      // The index answers synchronously: no await (a microtask per file) unless the disk does.
-      const scan = pending instanceof Promise ? await pending : pending;
-      filesSearched++;
-      if (scan.kind === "binary" || scan.kind === "too_large" || scan.kind === "unreadable") {
-        skipped[scan.kind]++;
-        continue;
-      }
-      if (scan.kind !== "match") continue;
-      totalFiles++;
-      totalMatches += scan.matches;
-      if (filesOnly) {
-        if (files.length < maxResults) files.push(file.rel);
-        else {
-          truncated = true;
-          break;
+    const scans = source.scanFiles(
+      targets,
+      query,
+      {
+        // A bound per file: each scan is cut to what the search still wants below (limitScan).
+        stopAfter: filesOnly ? 1 : countLimit,
+        contextLines,
+        // only_matching needs the whole line (the fast path would keep only a clipped view).
+        ...(onlyMatching ? {} : { clip }),
+        maxBytes,
+        ...(invert ? { invert } : {}),
+      },
+      ctx.signal,
+    );
+    search: for await (const chunk of scans) {
+      for (const { file, scan: whole } of chunk) {
+        ctx.signal.throwIfAborted();
+        const scan = limitScan(whole, filesOnly ? 1 : countLimit - totalMatches);
+        filesSearched++;
+        if (scan.kind === "binary" || scan.kind === "too_large" || scan.kind === "unreadable") {
+          skipped[scan.kind]++;
+          continue;
         }
-        continue;
-      }
-      for (const hit of scan.hits) {
-        for (let k = 0; k < hit.spans.length; k++) {
-          const span = hit.spans[k]!;
-          if (results.length >= maxResults) break;
-          results.push({
-            path: file.rel,
-            line: hit.index + 1,
-            column: span.start + 1,
-            // `texts`: clipped already by the warm path (a long line it did not decode whole).
-            text: onlyMatching
-              ? clip(scan.lines[hit.index]!.slice(span.start, span.end))
-              : (hit.texts?.[k] ?? clip(displayLine(scan.lines[hit.index]!), span.start)),
-            before: scan.lines
-              .slice(Math.max(0, hit.index - contextLines), hit.index)
-              .map((l) => clip(displayLine(l))),
-            after:
-              contextLines > 0
-                ? scan.lines
-                    .slice(hit.index + 1, hit.index + 1 + contextLines)
-                    .map((l) => clip(displayLine(l)))
-                : [],
-          });
+        if (scan.kind !== "match") continue;
+        totalFiles++;
+        totalMatches += scan.matches;
+        if (filesOnly) {
+          if (files.length < maxResults) files.push(file.rel);
+          else {
+            truncated = true;
+            break search;
+          }
+          continue;
         }
-      }
-      if (totalMatches >= countLimit) {
-        countCapped = true;
-        break;
+        for (const hit of scan.hits) {
+          for (let k = 0; k < hit.spans.length; k++) {
+            const span = hit.spans[k]!;
+            if (results.length >= maxResults) break;
+            results.push({
+              path: file.rel,
+              line: hit.index + 1,
+              column: span.start + 1,
+              // `texts`: clipped already by the warm path (a long line it did not decode whole).
+              text: onlyMatching
+                ? clip(scan.lines[hit.index]!.slice(span.start, span.end))
+                : (hit.texts?.[k] ?? clip(displayLine(scan.lines[hit.index]!), span.start)),
+              before: scan.lines
+                .slice(Math.max(0, hit.index - contextLines), hit.index)
+                .map((l) => clip(displayLine(l))),
+              after:
+                contextLines > 0
+                  ? scan.lines
+                      .slice(hit.index + 1, hit.index + 1 + contextLines)
+                      .map((l) => clip(displayLine(l)))
+                  : [],
+            });
+          }
+        }
+        if (totalMatches >= countLimit) {
+          countCapped = true;
+          break search;
+        }
       }
     }
     if (!filesOnly) truncated = totalMatches > results.length;

@@ -17,6 +17,7 @@ import os from "node:os";
 import path from "node:path";
 import { makeTestWorkspace, textOf, type TestWorkspace } from "../helpers/tool-context.js";
 import type { ToolResult } from "../../src/tools/shared/types.js";
+import { ColdSearchPool } from "../../src/search/cold-search.js";
 
 const SECRET = "needle SECRET-OUTSIDE-7f3a\n";
 const INSIDE = "needle inside\n";
@@ -69,6 +70,8 @@ process.stdout.write("ready\n");
 let base: string;
 let outside: string;
 let ws: TestWorkspace;
+/** Every walk goes to its workers (minFiles 0), which open files themselves. */
+let cold: ColdSearchPool;
 
 before(async () => {
   base = await realpath(await mkdtemp(path.join(os.tmpdir(), "toold-race-")));
@@ -78,9 +81,13 @@ before(async () => {
   await writeFile(path.join(outside, "dir", "g.txt"), SECRET);
   ws = await makeTestWorkspace();
   await ws.write({ "f.txt": INSIDE, "d/g.txt": INSIDE, "other.txt": "needle elsewhere\n" });
+  cold = new ColdSearchPool({ threads: 2, minFiles: 0 });
+  cold.start();
+  await cold.ready(10_000);
 });
 
 after(async () => {
+  await cold.dispose();
   await ws.cleanup();
   await rm(base, { recursive: true, force: true });
 });
@@ -168,11 +175,12 @@ describe("a file or folder swapped for a symlink mid-call never leaks outside co
     assertNoLeak("read_file", t);
   });
 
-  test("grep_file, warm (the index and file cache) and cold (the walker's reader)", async () => {
+  test("grep_file, warm (the index and file cache) and cold (the walker's reader, the cold search's workers)", async () => {
     const t = await race(
       [
         () => ws.call("grep_file", { pattern: "needle" }),
         () => ws.call("grep_file", { pattern: "needle" }, { index: undefined }),
+        () => ws.call("grep_file", { pattern: "needle" }, { index: undefined, coldSearch: cold }),
       ],
       mentionsSecret,
     );

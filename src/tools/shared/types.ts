@@ -12,6 +12,7 @@ import type { FileCache } from "../../cache/file-cache.js";
 import type { WorkspaceIndex } from "../../index/workspace-index.js";
 import type { SessionManager } from "../../exec/manager.js";
 import type { SearchTrees } from "../../index/indexed-source.js";
+import type { ColdSearchPool } from "../../search/cold-search.js";
 import type { ChangeTarget } from "../../journal/types.js";
 
 export type { ChangeTarget, ToolResult };
@@ -36,6 +37,11 @@ export interface ToolContext {
    * src/tools/shared/trees.ts builds the same from `files` and `index`.
    */
   readonly trees?: SearchTrees;
+  /**
+   * The cold search's worker threads (the daemon starts them): a whole-tree search the index
+   * cannot serve yet runs on them (src/search/cold-search.ts).
+   */
+  readonly coldSearch?: ColdSearchPool;
   /** Present when the caller passed `_meta.progressToken`. */
   readonly progress?: (value: unknown) => void;
   readonly progressToken?: ProgressToken;

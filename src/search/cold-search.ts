@@ -1,0 +1,512 @@
+/**
+ * The cold search: a whole-tree search while the index is not ready (or the cache lacks most of
+ * the files) done the way ripgrep does it, on every core. The main thread walks (walk.ts, the
+ * same entries in the same order) and hands batches of files to a small pool of worker threads
+ * (cold-worker.ts), each of which opens, reads and scans its files with the call's query; the
+ * scans come back and are given out in walk order, so results, their order and the caller's
+ * max_results cut are those of the single-thread path. Once no search is running, the workers
+ * read the files again for the file cache (`CacheFill`): the first call's answer never waits for
+ * the cache, and the next call is warm.
+ *
+ * The pool is made by the composition root at daemon start (a worker takes tens of milliseconds
+ * to start, which must not be on the first call's path), waits idle otherwise, and is ended at
+ * shutdown. A worker that dies is replaced; the calls it was serving finish on the main thread.
+ */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { Logger } from "pino";
+import type { CacheFill } from "../cache/file-cache.js";
+import type { SearchQuery } from "./query.js";
+import type { FileScan } from "./scan-types.js";
+import type { ColdWorkerData, FromWorker, ToWorker, WireFill, WireScanOptions } from "./cold-worker.js";
+
+export type { WireScanOptions };
+
+/** A file of a search and its scan. */
+export interface Scanned<F> {
+  readonly file: F;
+  readonly scan: FileScan;
+}
+
+/** Files per batch: enough to make a message cheap against its work, few enough to balance. */
+const BATCH_FILES = 48;
+/** Batches sent to one worker and not yet answered: keeps it busy while the main thread waits. */
+const IN_FLIGHT_PER_WORKER = 4;
+/** Longest the main thread walks before it lets answers (and other calls) in. */
+const WALK_SLICE_MS = 4;
+const CANCEL_SLOTS = 256;
+const DEFAULT_MIN_FILES = 200;
+/** A worker that dies more often than this (per minute) is not replaced. */
+const MAX_RESTARTS_PER_MINUTE = 3;
+
+const NO_MATCH: FileScan = Object.freeze({ kind: "no_match", bytes: 0 }) as FileScan;
+
+export interface ColdSearchOptions {
+  /** Worker threads (os.availableParallelism() in the daemon). */
+  readonly threads: number;
+  /**
+   * A walk goes to the workers once it has this many files and the cache lacks most of them
+   * (below that, thread round trips cost more than they save). 0: every walk (tests). Default 200.
+   */
+  readonly minFiles?: number;
+  log?: Logger;
+}
+
+/** The cache a search fills, and what to do once its reads are in. */
+export interface FillTarget {
+  readonly fill: CacheFill;
+  /** Larger files are not kept. */
+  readonly maxFileBytes: number;
+  /** Reading stops past this many bytes (the cache's size: more would only evict). */
+  readonly maxBytes: number;
+  /** Whether a file still needs reading (not cached meanwhile). */
+  readonly wants: (abs: string) => boolean;
+  /** Called once every batch is in. */
+  readonly done: () => void;
+  /**
+   * A promise to wait for before reading (the index's first scan: a file re-read before its
+   * folder is watched could change unseen), or undefined to read now.
+   */
+  readonly after?: () => Promise<void> | undefined;
+}
+
+/** A finished search's files, being read for the cache. */
+interface FillWork {
+  readonly target: FillTarget;
+  readonly batches: string[][];
+  next: number;
+  inFlight: number;
+  bytes: number;
+  /** Waiting for `target.after`. */
+  gated: boolean;
+}
+
+interface Slot {
+  worker: Worker | undefined;
+  /** Batches sent and not answered yet, all jobs together. */
+  inFlight: number;
+  /** The fill batch it is reading, if any. */
+  filling: FillWork | undefined;
+  /** Resolves when its worker has loaded its modules (or is gone). */
+  loaded: Promise<void>;
+  markLoaded: () => void;
+}
+
+interface Batch<F> {
+  readonly files: F[];
+  readonly slot: Slot;
+  scans: [number, FileScan][] | undefined;
+}
+
+/** A search in progress. */
+class Job {
+  readonly batches = new Map<number, Batch<unknown>>();
+  failed: string | undefined;
+  /** Workers told about this job (only they get its batches). */
+  readonly open = new Set<Slot>();
+  private wake: (() => void) | undefined;
+
+  constructor(readonly id: number) {}
+
+  notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  /** Resolves at the next answer for this job (or failure). */
+  next(): Promise<void> {
+    return new Promise((resolve) => (this.wake = resolve));
+  }
+}
+
+/** The worker entry next to this module: the built .js, or the .ts source under tsx (tests). */
+function workerEntry(): { url: URL; typescript: boolean } {
+  const here = fileURLToPath(import.meta.url);
+  const typescript = here.endsWith(".ts");
+  return { url: new URL(typescript ? "./cold-worker.ts" : "./cold-worker.js", import.meta.url), typescript };
+}
+
+function spawnWorker(data: ColdWorkerData): Worker {
+  const { url, typescript } = workerEntry();
+  if (!typescript) return new Worker(url, { workerData: data });
+  // Running from source (the tests, under tsx): the worker registers tsx itself.
+  const api = import.meta.resolve("tsx/esm/api");
+  if (!existsSync(fileURLToPath(url))) throw new Error(`no worker entry at ${url.href}`);
+  const boot = `import { register } from ${JSON.stringify(api)}; register(); await import(${JSON.stringify(url.href)});`;
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { workerData: data });
+}
+
+export class ColdSearchPool {
+  private readonly slots: Slot[] = [];
+  private readonly cancel = new SharedArrayBuffer(4 * CANCEL_SLOTS);
+  private readonly cancelled = new Int32Array(this.cancel);
+  private readonly jobs = new Map<number, Job>();
+  private nextJob = 1;
+  /** Searches iterating now. */
+  private searches = 0;
+  private idleWaiters: (() => void)[] = [];
+  private disposed = false;
+  private readonly restarts: number[] = [];
+  /** Finished searches whose files are read for the cache while no search runs. */
+  private readonly fillQueue: FillWork[] = [];
+  private fillSeq = 0;
+
+  constructor(private readonly options: ColdSearchOptions) {}
+
+  /** Logs from now on go to `log` (the pool may start before the daemon's logger exists). */
+  useLog(log: Logger): void {
+    this.options.log = log;
+  }
+
+  /** Starts the workers (they load their modules in the background). */
+  start(): void {
+    if (this.disposed || this.slots.length > 0) return;
+    for (let i = 0; i < Math.max(1, this.options.threads); i++) {
+      const slot: Slot = {
+        worker: undefined,
+        inFlight: 0,
+        filling: undefined,
+        loaded: Promise.resolve(),
+        markLoaded: () => undefined,
+      };
+      this.slots.push(slot);
+      this.spawn(slot);
+    }
+  }
+
+  /** At least one worker is up (or starting). */
+  get available(): boolean {
+    return !this.disposed && this.slots.some((s) => s.worker !== undefined);
+  }
+
+  /**
+   * A promise that resolves when no search runs on the workers, or undefined when none does:
+   * background work (the index's first scan) waits on it.
+   */
+  idle(): Promise<void> | undefined {
+    if (this.searches === 0) return undefined;
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Resolves once every worker has loaded (or failed to), or after `timeoutMs`. */
+  ready(timeoutMs: number): Promise<void> {
+    const all = Promise.all(this.slots.map((s) => s.loaded));
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      void all.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** See ColdSearchOptions.minFiles. */
+  get minFiles(): number {
+    return this.options.minFiles ?? DEFAULT_MIN_FILES;
+  }
+
+  /** Workers alive (for stats and tests). */
+  get threads(): number {
+    return this.slots.filter((s) => s.worker !== undefined).length;
+  }
+
+  /** Ends every worker; searches still running finish on the main thread. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    const workers = this.slots.map((s) => s.worker).filter((w): w is Worker => w !== undefined);
+    for (const slot of this.slots) this.lose(slot, "the pool was disposed");
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+
+  private spawn(slot: Slot): void {
+    slot.loaded = new Promise((resolve) => (slot.markLoaded = resolve));
+    let worker: Worker;
+    try {
+      worker = spawnWorker({ cancel: this.cancel });
+    } catch (err) {
+      this.options.log?.warn({ err: (err as Error).message }, "cold search worker could not start");
+      slot.markLoaded();
+      return;
+    }
+    slot.worker = worker;
+    worker.on("message", (m: FromWorker) => this.onMessage(slot, m));
+    worker.on("error", (err) => {
+      this.options.log?.warn({ err: err.message }, "cold search worker failed");
+    });
+    worker.on("exit", (code) => {
+      if (slot.worker !== worker) return;
+      this.lose(slot, `a search worker exited (code ${code})`);
+      if (this.disposed) return;
+      const now = Date.now();
+      while (this.restarts.length > 0 && now - this.restarts[0]! > 60_000) this.restarts.shift();
+      if (this.restarts.length >= MAX_RESTARTS_PER_MINUTE) {
+        this.options.log?.error("cold search workers keep dying; searches stay on the main thread");
+        return;
+      }
+      this.restarts.push(now);
+      this.spawn(slot);
+    });
+    // An idle pool does not keep the process alive (see `hold`).
+    if (this.searches === 0) worker.unref();
+  }
+
+  /** A worker is gone: every job it was serving fails over to the main thread. */
+  private lose(slot: Slot, why: string): void {
+    slot.markLoaded();
+    slot.worker = undefined;
+    slot.inFlight = 0;
+    const work = slot.filling;
+    slot.filling = undefined;
+    if (work) this.fillAnswered(work, 0);
+    for (const job of this.jobs.values()) {
+      const served = [...job.batches.values()].some((b) => b.slot === slot && b.scans === undefined);
+      if (served) job.failed ??= why;
+      job.open.delete(slot);
+      job.notify();
+    }
+  }
+
+  private onMessage(slot: Slot, m: FromWorker): void {
+    if (m.t === "ready") {
+      slot.markLoaded();
+      return;
+    }
+    if (m.t === "filled") {
+      const work = slot.filling;
+      slot.filling = undefined;
+      if (work) this.fillAnswered(work, this.putFill(work.target, m.fill));
+      this.pumpFill();
+      return;
+    }
+    slot.inFlight = Math.max(0, slot.inFlight - 1);
+    const job = this.jobs.get(m.job);
+    if (!job) return;
+    if (m.t === "failed") {
+      job.failed ??= m.error;
+      this.options.log?.warn({ err: m.error }, "cold search batch failed; finishing on the main thread");
+    } else {
+      const batch = job.batches.get(m.seq);
+      if (batch && !m.cancelled) batch.scans = m.scans;
+    }
+    job.notify();
+  }
+
+  private leastLoaded(job: Job): Slot | undefined {
+    let best: Slot | undefined;
+    for (const slot of job.open) {
+      if (slot.worker && slot.inFlight < IN_FLIGHT_PER_WORKER && (!best || slot.inFlight < best.inFlight))
+        best = slot;
+    }
+    return best;
+  }
+
+  /**
+   * Scans `files` (walk order) with `query` on the workers, giving out the scans in that order,
+   * a chunk at a time. `fallback` scans a file on the main thread: it takes over when a worker
+   * fails. Each scan stops at `options.stopAfter` matches (the caller cuts further with
+   * `limitScan`). Stopping the iteration (break, or `signal`) cancels the workers' part.
+   */
+  async *scan<F extends { readonly abs: string }>(
+    files: Iterator<F>,
+    query: SearchQuery,
+    options: WireScanOptions,
+    fallback: (file: F) => FileScan | Promise<FileScan>,
+    target: FillTarget | undefined,
+    signal?: AbortSignal,
+  ): AsyncGenerator<Scanned<F>[]> {
+    const id = this.nextJob++;
+    const job = new Job(id);
+    this.jobs.set(id, job);
+    const start: ToWorker = { t: "job", job: id, query: { ...query.options }, scan: options };
+    /** What the workers read, to read again for the cache afterwards. */
+    const read: string[][] = [];
+    for (const slot of this.slots) {
+      if (!slot.worker) continue;
+      slot.worker.postMessage(start);
+      job.open.add(slot);
+    }
+    let seq = 0;
+    let nextOut = 0;
+    let walked = false;
+    let completed = false;
+    this.hold(+1);
+    try {
+      while (job.failed === undefined) {
+        signal?.throwIfAborted();
+        // Walk and send until every worker has enough to do (or a slice is up).
+        const sliceStart = performance.now();
+        let sliced = false;
+        for (let slot = this.leastLoaded(job); slot && !walked; slot = this.leastLoaded(job)) {
+          const batch: F[] = [];
+          while (batch.length < BATCH_FILES) {
+            const next = files.next();
+            if (next.done) {
+              walked = true;
+              break;
+            }
+            batch.push(next.value);
+          }
+          if (batch.length === 0) break;
+          job.batches.set(seq, { files: batch, slot, scans: undefined });
+          slot.inFlight++;
+          const paths = batch.map((f) => f.abs);
+          slot.worker!.postMessage({ t: "batch", job: id, seq, files: paths } satisfies ToWorker);
+          if (target) read.push(paths);
+          seq++;
+          if (performance.now() - sliceStart > WALK_SLICE_MS) {
+            sliced = true;
+            break;
+          }
+        }
+        // Give out what is answered, in order.
+        const out: Scanned<F>[] = [];
+        for (let b = job.batches.get(nextOut); b?.scans; b = job.batches.get(nextOut)) {
+          const batch = b as Batch<F>;
+          const scans = batch.scans!;
+          let k = 0;
+          for (let i = 0; i < batch.files.length; i++) {
+            const hit = k < scans.length && scans[k]![0] === i ? scans[k++]![1] : NO_MATCH;
+            out.push({ file: batch.files[i]!, scan: hit });
+          }
+          job.batches.delete(nextOut);
+          nextOut++;
+        }
+        if (out.length > 0) yield out;
+        if (walked && nextOut === seq) {
+          completed = true;
+          return;
+        }
+        if (job.failed !== undefined) break;
+        if (sliced || job.batches.get(nextOut)?.scans) {
+          // Let answers (and other calls) in, then walk on.
+          await new Promise((r) => setImmediate(r));
+        } else if (job.batches.size === 0 && !this.leastLoaded(job)) {
+          job.failed = "no search worker";
+        } else {
+          // Every worker has enough to do, or the walk is done: wait for an answer.
+          await job.next();
+        }
+      }
+      // A worker failed: the files not given out yet are scanned here, in order.
+      this.options.log?.warn({ reason: job.failed }, "cold search continues on the main thread");
+      const rest: F[] = [];
+      for (let s = nextOut; s < seq; s++) rest.push(...((job.batches.get(s)?.files ?? []) as F[]));
+      job.batches.clear();
+      let chunk: Scanned<F>[] = [];
+      let sliceStart = performance.now();
+      const each = function* (): Generator<F> {
+        yield* rest;
+        for (let n = files.next(); !n.done; n = files.next()) yield n.value;
+      };
+      for (const file of each()) {
+        signal?.throwIfAborted();
+        if (performance.now() - sliceStart > 8) {
+          if (chunk.length > 0) yield chunk;
+          chunk = [];
+          await new Promise((r) => setImmediate(r));
+          sliceStart = performance.now();
+        }
+        chunk.push({ file, scan: await fallback(file) });
+      }
+      if (chunk.length > 0) yield chunk;
+      completed = true;
+    } finally {
+      if (!completed) Atomics.store(this.cancelled, id % CANCEL_SLOTS, id);
+      job.batches.clear();
+      this.jobs.delete(id);
+      for (const slot of job.open) slot.worker?.postMessage({ t: "end", job: id } satisfies ToWorker);
+      if (target)
+        this.fillQueue.push({ target, batches: read, next: 0, inFlight: 0, bytes: 0, gated: false });
+      this.hold(-1);
+    }
+  }
+
+  /** Workers keep the process alive only while a search runs (an idle pool never does). */
+  private hold(delta: number): void {
+    const before = this.searches;
+    this.searches += delta;
+    if ((before === 0) === (this.searches === 0)) return;
+    for (const slot of this.slots) {
+      if (this.searches > 0) slot.worker?.ref();
+      else slot.worker?.unref();
+    }
+    if (this.searches > 0) return;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+    setImmediate(() => this.pumpFill());
+  }
+
+  /**
+   * Sends fill batches to idle workers while no search runs (a search's batches would queue
+   * behind them): one batch per worker at a time, so a search that starts waits for at most one.
+   */
+  private pumpFill(): void {
+    if (this.searches > 0 || this.disposed) return;
+    for (const slot of this.slots) {
+      if (!slot.worker || slot.filling || slot.inFlight > 0) continue;
+      const work = this.fillQueue[0];
+      if (!work) return;
+      const gate = work.target.after?.();
+      if (gate) {
+        if (!work.gated) {
+          work.gated = true;
+          void gate.then(() => {
+            work.gated = false;
+            this.pumpFill();
+          });
+        }
+        return;
+      }
+      let files: string[] = [];
+      while (files.length === 0 && work.next < work.batches.length && work.bytes < work.target.maxBytes)
+        files = work.batches[work.next++]!.filter(work.target.wants);
+      if (files.length === 0) {
+        this.fillQueue.shift();
+        if (work.inFlight === 0) this.fillDone(work);
+        else work.next = work.batches.length;
+        continue;
+      }
+      work.inFlight++;
+      slot.filling = work;
+      slot.worker.postMessage({
+        t: "fill",
+        seq: this.fillSeq++,
+        files,
+        maxFileBytes: work.target.maxFileBytes,
+      } satisfies ToWorker);
+    }
+  }
+
+  /** A fill batch of `work` came back (or was lost with its worker). */
+  private fillAnswered(work: FillWork, bytes: number): void {
+    work.inFlight--;
+    work.bytes += bytes;
+    const finished = work.next >= work.batches.length || work.bytes >= work.target.maxBytes;
+    if (finished && work.inFlight === 0) {
+      const at = this.fillQueue.indexOf(work);
+      if (at !== -1) this.fillQueue.splice(at, 1);
+      this.fillDone(work);
+    }
+  }
+
+  private fillDone(work: FillWork): void {
+    work.target.fill.end();
+    work.target.done();
+  }
+
+  /** Puts a fill batch's files in the cache; returns its bytes. */
+  private putFill(target: FillTarget, fill: WireFill): number {
+    const { bytes, at, paths } = fill;
+    for (let i = 0; i < paths.length; i++) {
+      const o = i * 4;
+      const size = at[o + 1]!;
+      target.fill.add(paths[i]!, Buffer.from(bytes, at[o]!, size), {
+        size,
+        ino: at[o + 2]!,
+        mtimeMs: at[o + 3]!,
+      });
+    }
+    return bytes.byteLength;
+  }
+}

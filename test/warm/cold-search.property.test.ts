@@ -1,0 +1,112 @@
+/**
+ * Property (issue #13): a search run on the cold search's worker threads answers exactly as the
+ * same search on the main thread — same results in the same order, same text, same counts,
+ * skipped files and truncation — for random trees (long lines, binary files, CRLF, a BOM,
+ * non-ASCII) and random queries and options, max_results cuts included.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { makeTestWorkspace } from "../helpers/tool-context.js";
+import { ColdSearchPool } from "../../src/search/cold-search.js";
+
+const NAMES = ["a", "b", ".h", "src", "x.ts", "y.md", "z.log", "K.txt", "w.js"];
+const WORDS = ["foo", "Foo", "FOO", "bar", "kelvin", "\u212aelvin", "class X extends Y", "ſ", "é", "x", "😀"];
+
+const lineArb = fc.oneof(
+  { weight: 8, arbitrary: fc.array(fc.constantFrom(...WORDS), { maxLength: 6 }).map((w) => w.join(" ")) },
+  // A long line (minified code): the fast path never decodes it whole.
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.constantFrom(...WORDS), fc.integer({ min: 0, max: 9000 }), fc.constantFrom("", "é", "😀"))
+      .map(([w, n, pad]) => `${"a".repeat(n)}${pad}${w}${pad}${"b".repeat(n % 700)} foo`),
+  },
+);
+
+const fileArb = fc.record({
+  dir: fc.array(fc.constantFrom(...NAMES.slice(0, 4)), { maxLength: 3 }),
+  name: fc.constantFrom(...NAMES),
+  lines: fc.array(lineArb, { maxLength: 8 }),
+  form: fc.constantFrom("lf", "lf", "lf", "crlf", "bom", "binary", "no-final-newline"),
+});
+
+function contentOf(lines: string[], form: string): string | Buffer {
+  const text = lines.join(form === "crlf" ? "\r\n" : "\n");
+  if (form === "no-final-newline") return text;
+  if (form === "bom") return `\ufeff${text}\n`;
+  if (form === "binary") return Buffer.concat([Buffer.from(`${text}\n`), Buffer.from([0, 1, 2])]);
+  return `${text}${form === "crlf" ? "\r\n" : "\n"}`;
+}
+
+const queryArb = fc.record({
+  pattern: fc.constantFrom(
+    "foo",
+    "Foo",
+    "kelvin",
+    "ſ",
+    "foo|bar",
+    "class\\s+\\w+\\s+extends",
+    "\\w+o",
+    "é",
+    "a+é",
+  ),
+  literal: fc.boolean(),
+  case_sensitive: fc.option(fc.boolean(), { nil: undefined }),
+  word_boundaries: fc.boolean(),
+  include_hidden: fc.boolean(),
+  invert_match: fc.boolean(),
+  only_matching: fc.boolean(),
+  files_with_matches: fc.boolean(),
+  context_lines: fc.constantFrom(0, 0, 1, 2),
+  max_results: fc.constantFrom(1, 2, 5, 30, 10_000),
+  max_file_size: fc.option(fc.constantFrom(50, 5000), { nil: undefined }),
+  type: fc.option(fc.constantFrom("ts", "md", "js"), { nil: undefined }),
+});
+
+let pool: ColdSearchPool;
+before(async () => {
+  // minFiles 0: every walk goes to the workers, however small.
+  pool = new ColdSearchPool({ threads: 2, minFiles: 0 });
+  pool.start();
+  await pool.ready(10_000);
+});
+after(async () => {
+  await pool.dispose();
+});
+
+describe("the cold search's workers", () => {
+  test("answer grep_file exactly as the main thread does", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fileArb, { minLength: 1, maxLength: 14 }),
+        fc.array(queryArb, { minLength: 1, maxLength: 3 }),
+        async (files, queries) => {
+          const ws = await makeTestWorkspace({ warm: false });
+          try {
+            const written = new Map<string, string | Buffer>();
+            for (const f of files) {
+              const rel = [...f.dir, f.name].join("/");
+              // A name used as a folder elsewhere in the tree stays a folder.
+              if ([...written.keys()].some((k) => k.startsWith(`${rel}/`) || rel.startsWith(`${k}/`)))
+                continue;
+              written.set(rel, contentOf(f.lines, f.form));
+            }
+            await ws.write(Object.fromEntries(written));
+            for (const q of queries) {
+              const here = await ws.call("grep_file", q);
+              // A fresh cache each time, so the workers read every file (not the cache's copy).
+              ws.files.clear();
+              const workers = await ws.call("grep_file", q, { coldSearch: pool });
+              ws.files.clear();
+              assert.deepEqual(workers, here, JSON.stringify(q));
+            }
+          } finally {
+            await ws.cleanup();
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
