@@ -41,9 +41,10 @@ interface Entry {
 export interface CacheFill {
   /**
    * Caches `data` as the content of `abs` at `key` (its stat, taken before the read), unless
-   * `abs` was invalidated since the fill began, is cached already, or is too large to cache.
+   * `abs` was invalidated since the fill began, is cached already, or is too large to cache;
+   * with `memo`, one memo built already (counted against max_bytes as `scheduleMemo`'s are).
    */
-  add(abs: string, data: Buffer, key: FileKey): void;
+  add(abs: string, data: Buffer, key: FileKey, memo?: { name: string; value: unknown; bytes: number }): void;
   /** No more adds; forgets what was invalidated meanwhile. */
   end(): void;
 }
@@ -213,12 +214,17 @@ export class FileCache {
     const guard: FillGuard = { paths: new Set(), prefixes: [], dead: false };
     this.fills.add(guard);
     return {
-      add: (abs, data, key) => {
+      add: (abs, data, key, memo) => {
         const lru = this.lru;
         if (!lru || guard.dead || data.length !== key.size || !this.cacheable(key.size)) return;
         if (guard.paths.has(abs) || lru.has(abs)) return;
         for (const prefix of guard.prefixes) if (abs.startsWith(prefix)) return;
-        this.put(abs, { data, key, memo: {} });
+        if (!memo) {
+          this.put(abs, { data, key, memo: {} });
+          return;
+        }
+        this.memoBytes += memo.bytes;
+        this.put(abs, { data, key, memo: { [memo.name]: memo.value }, memoBytes: memo.bytes });
       },
       end: () => void this.fills.delete(guard),
     };

@@ -251,7 +251,12 @@ export class Daemon {
   /** In the background: temp files of writes a killed daemon never finished (see temp-sweep.ts). */
   private sweepLeftovers(): void {
     const log = this.rootLog.child({ module: "temp-sweep" });
-    sweepTempFiles(this.opts.workspace, { startedAtMs: this.startedAtMs, log })
+    sweepTempFiles(this.opts.workspace, {
+      startedAtMs: this.startedAtMs,
+      log,
+      // A first search gets the cores first.
+      yieldTo: () => this.coldSearch.idle(),
+    })
       .then((r) => {
         if (r.removed.length > 0 || r.truncated) {
           log.info({ removed: r.removed.length, truncated: r.truncated }, "removed leftover temp files");

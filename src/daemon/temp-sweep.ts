@@ -21,13 +21,22 @@ const SKIP = new Set([".git"]);
 
 export async function sweepTempFiles(
   root: string,
-  opts: { startedAtMs: number; log: Logger; signal?: AbortSignal; maxEntries?: number },
+  opts: {
+    startedAtMs: number;
+    log: Logger;
+    signal?: AbortSignal;
+    maxEntries?: number;
+    /** While this returns a promise (a first search runs on the cold search's threads), wait for it. */
+    yieldTo?: () => Promise<void> | undefined;
+  },
 ): Promise<SweepResult> {
   const maxEntries = opts.maxEntries ?? 500_000;
   const result: SweepResult = { removed: [], visited: 0, truncated: false };
   const stack = [root];
   while (stack.length > 0) {
     if (opts.signal?.aborted) break;
+    const wait = opts.yieldTo?.();
+    if (wait) await wait;
     const dir = stack.pop()!;
     let entries;
     try {
@@ -40,13 +49,13 @@ export async function sweepTempFiles(
         result.truncated = true;
         return result;
       }
-      const abs = path.join(dir, entry.name);
       // Dirent types come from lstat: symlinked folders are not followed, so the walk stays inside.
       if (entry.isDirectory()) {
-        if (!SKIP.has(entry.name)) stack.push(abs);
+        if (!SKIP.has(entry.name)) stack.push(path.join(dir, entry.name));
         continue;
       }
       if (!entry.isFile() || !isTempName(entry.name)) continue;
+      const abs = path.join(dir, entry.name);
       try {
         const st = await lstat(abs);
         if (st.mtimeMs >= opts.startedAtMs) continue;

@@ -16,7 +16,8 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Logger } from "pino";
-import type { CacheFill } from "../cache/file-cache.js";
+import type { FileKey } from "../cache/file-cache.js";
+import type { Summary } from "./warm-scan.js";
 import type { SearchQuery } from "./query.js";
 import type { FileScan } from "./scan-types.js";
 import type { ColdWorkerData, FromWorker, ToWorker, WireFill, WireScanOptions } from "./cold-worker.js";
@@ -55,7 +56,10 @@ export interface ColdSearchOptions {
 
 /** The cache a search fills, and what to do once its reads are in. */
 export interface FillTarget {
-  readonly fill: CacheFill;
+  /** Puts one file read for the cache (with its summary, when `summaries`). */
+  readonly add: (abs: string, data: Buffer, key: FileKey, summary: Summary | undefined) => void;
+  /** The workers build each file's trigram summary too. */
+  readonly summaries: boolean;
   /** Larger files are not kept. */
   readonly maxFileBytes: number;
   /** Reading stops past this many bytes (the cache's size: more would only evict). */
@@ -95,7 +99,8 @@ interface Slot {
 
 interface Batch<F> {
   readonly files: F[];
-  readonly slot: Slot;
+  /** The worker scanning it; undefined for a batch scanned on the main thread (cached files). */
+  readonly slot: Slot | undefined;
   scans: [number, FileScan][] | undefined;
 }
 
@@ -202,6 +207,11 @@ export class ColdSearchPool {
     });
   }
 
+  /** Files of finished searches are still being read for the cache. */
+  get filling(): boolean {
+    return this.fillQueue.length > 0 || this.slots.some((s) => s.filling !== undefined);
+  }
+
   /** See ColdSearchOptions.minFiles. */
   get minFiles(): number {
     return this.options.minFiles ?? DEFAULT_MIN_FILES;
@@ -248,7 +258,7 @@ export class ColdSearchPool {
       this.restarts.push(now);
       this.spawn(slot);
     });
-    // An idle pool does not keep the process alive (see `hold`).
+    // An idle pool does not keep the process alive (see `updateRefs`).
     if (this.searches === 0) worker.unref();
   }
 
@@ -278,6 +288,7 @@ export class ColdSearchPool {
       slot.filling = undefined;
       if (work) this.fillAnswered(work, this.putFill(work.target, m.fill));
       this.pumpFill();
+      this.updateRefs();
       return;
     }
     slot.inFlight = Math.max(0, slot.inFlight - 1);
@@ -315,8 +326,13 @@ export class ColdSearchPool {
     fallback: (file: F) => FileScan | Promise<FileScan>,
     target: FillTarget | undefined,
     signal?: AbortSignal,
+    /** Files the cache holds: a batch mostly of those is scanned here, from the cache. */
+    cached?: (file: F) => boolean,
   ): AsyncGenerator<Scanned<F>[]> {
     const id = this.nextJob++;
+    const began = performance.now();
+    let walkedAt = 0;
+    let firstAnswerAt = 0;
     const job = new Job(id);
     this.jobs.set(id, job);
     const start: ToWorker = { t: "job", job: id, query: { ...query.options }, scan: options };
@@ -344,11 +360,22 @@ export class ColdSearchPool {
             const next = files.next();
             if (next.done) {
               walked = true;
+              walkedAt = performance.now();
               break;
             }
             batch.push(next.value);
           }
           if (batch.length === 0) break;
+          if (cached && batch.filter(cached).length * 2 >= batch.length) {
+            // Mostly cached (a fill under way, or a tree searched before): cheaper here.
+            const scans: [number, FileScan][] = [];
+            for (let i = 0; i < batch.length; i++) {
+              const scan = await fallback(batch[i]!);
+              if (scan.kind !== "no_match") scans.push([i, scan]);
+            }
+            job.batches.set(seq++, { files: batch, slot: undefined, scans });
+            continue;
+          }
           job.batches.set(seq, { files: batch, slot, scans: undefined });
           slot.inFlight++;
           const paths = batch.map((f) => f.abs);
@@ -373,7 +400,10 @@ export class ColdSearchPool {
           job.batches.delete(nextOut);
           nextOut++;
         }
-        if (out.length > 0) yield out;
+        if (out.length > 0) {
+          firstAnswerAt ||= performance.now();
+          yield out;
+        }
         if (walked && nextOut === seq) {
           completed = true;
           return;
@@ -413,6 +443,17 @@ export class ColdSearchPool {
       if (chunk.length > 0) yield chunk;
       completed = true;
     } finally {
+      this.options.log?.debug(
+        {
+          batches: seq,
+          completed,
+          failed: job.failed,
+          ms: Math.round(performance.now() - began),
+          walkMs: Math.round(walkedAt - began),
+          firstMs: Math.round(firstAnswerAt - began),
+        },
+        "cold search",
+      );
       if (!completed) Atomics.store(this.cancelled, id % CANCEL_SLOTS, id);
       job.batches.clear();
       this.jobs.delete(id);
@@ -428,13 +469,18 @@ export class ColdSearchPool {
     const before = this.searches;
     this.searches += delta;
     if ((before === 0) === (this.searches === 0)) return;
-    for (const slot of this.slots) {
-      if (this.searches > 0) slot.worker?.ref();
-      else slot.worker?.unref();
-    }
+    this.updateRefs();
     if (this.searches > 0) return;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
     setImmediate(() => this.pumpFill());
+  }
+
+  /** A worker keeps the process alive only while it has work (a search, or a fill batch). */
+  private updateRefs(): void {
+    for (const slot of this.slots) {
+      if (this.searches > 0 || slot.filling) slot.worker?.ref();
+      else slot.worker?.unref();
+    }
   }
 
   /**
@@ -474,7 +520,9 @@ export class ColdSearchPool {
         seq: this.fillSeq++,
         files,
         maxFileBytes: work.target.maxFileBytes,
+        summarize: work.target.summaries,
       } satisfies ToWorker);
+      slot.worker.ref();
     }
   }
 
@@ -491,21 +539,17 @@ export class ColdSearchPool {
   }
 
   private fillDone(work: FillWork): void {
-    work.target.fill.end();
     work.target.done();
   }
 
   /** Puts a fill batch's files in the cache; returns its bytes. */
   private putFill(target: FillTarget, fill: WireFill): number {
-    const { bytes, at, paths } = fill;
+    const { bytes, at, paths, summaries } = fill;
     for (let i = 0; i < paths.length; i++) {
       const o = i * 4;
       const size = at[o + 1]!;
-      target.fill.add(paths[i]!, Buffer.from(bytes, at[o]!, size), {
-        size,
-        ino: at[o + 2]!,
-        mtimeMs: at[o + 3]!,
-      });
+      const key = { size, ino: at[o + 2]!, mtimeMs: at[o + 3]! };
+      target.add(paths[i]!, Buffer.from(bytes, at[o]!, size), key, summaries?.[i]);
     }
     return bytes.byteLength;
   }

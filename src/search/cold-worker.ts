@@ -16,6 +16,7 @@ import { openConfinedSync } from "../support/confined-fs.js";
 import { clipLine, scanWithQuery } from "./file-search.js";
 import { compileQuery, type QueryOptions, type SearchQuery } from "./query.js";
 import type { FileScan, ScanOptions } from "./scan-types.js";
+import { summarize, type Summary } from "./warm-scan.js";
 
 /** The parts of ScanOptions that cross to a worker (`clip` is grep_file's clipLine or none). */
 export interface WireScanOptions {
@@ -34,6 +35,8 @@ export interface WireFill {
   readonly bytes: ArrayBuffer;
   readonly at: Float64Array;
   readonly paths: string[];
+  /** Each file's trigram summary (warm-scan.ts), when asked for. */
+  readonly summaries?: Summary[];
 }
 
 export type ToWorker =
@@ -45,8 +48,14 @@ export type ToWorker =
     }
   | { readonly t: "batch"; readonly job: number; readonly seq: number; readonly files: string[] }
   | { readonly t: "end"; readonly job: number }
-  /** Read these files for the cache, those up to `maxFileBytes`. */
-  | { readonly t: "fill"; readonly seq: number; readonly files: string[]; readonly maxFileBytes: number };
+  /** Read these files for the cache, those up to `maxFileBytes` (and summarise them). */
+  | {
+      readonly t: "fill";
+      readonly seq: number;
+      readonly files: string[];
+      readonly maxFileBytes: number;
+      readonly summarize: boolean;
+    };
 
 export type FromWorker =
   | { readonly t: "ready" }
@@ -175,7 +184,7 @@ function runBatch(jobId: number, seq: number, files: string[]): void {
  * before it is read (the cache checks entries by it); a file that is gone, not a regular file,
  * too large or shorter than its stat said is left out.
  */
-function fillBatch(seq: number, files: string[], maxFileBytes: number): void {
+function fillBatch(seq: number, files: string[], maxFileBytes: number, summaries: boolean): void {
   const open: { abs: string; fd: number; size: number; ino: number; mtimeMs: number }[] = [];
   let total = 0;
   try {
@@ -201,18 +210,28 @@ function fillBatch(seq: number, files: string[], maxFileBytes: number): void {
     const bytes = new ArrayBuffer(total);
     const at: number[] = [];
     const paths: string[] = [];
+    const summed: Summary[] = [];
     let offset = 0;
     for (const f of open) {
+      const data = Buffer.from(bytes, offset, f.size);
       try {
-        if (readFully(f.fd, Buffer.from(bytes, offset, f.size), f.size) !== f.size) continue;
+        if (readFully(f.fd, data, f.size) !== f.size) continue;
       } catch {
         continue;
       }
       at.push(offset, f.size, f.ino, f.mtimeMs);
       paths.push(f.abs);
+      // The summaries a warm search needs, built here rather than on the main thread (a second
+      // of its time for a large tree).
+      if (summaries) summed.push(summarize(data));
       offset += f.size;
     }
-    const fill: WireFill = { bytes, at: Float64Array.from(at), paths };
+    const fill: WireFill = {
+      bytes,
+      at: Float64Array.from(at),
+      paths,
+      ...(summaries ? { summaries: summed } : {}),
+    };
     port!.postMessage({ t: "filled", seq, fill } satisfies FromWorker, [
       bytes,
       fill.at.buffer as ArrayBuffer,
@@ -240,7 +259,7 @@ port?.on("message", (m: ToWorker) => {
   } else if (m.t === "batch") {
     runBatch(m.job, m.seq, m.files);
   } else if (m.t === "fill") {
-    fillBatch(m.seq, m.files, m.maxFileBytes);
+    fillBatch(m.seq, m.files, m.maxFileBytes, m.summarize);
   } else {
     jobs.delete(m.job);
     if (scratch.length > SCRATCH_KEEP_BYTES) scratch = Buffer.allocUnsafeSlow(64 * 1024);

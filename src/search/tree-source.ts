@@ -106,13 +106,24 @@ export function fillTarget(
   after?: () => Promise<void> | undefined,
 ): FillTarget | undefined {
   if (!cache.enabled) return undefined;
+  const fill = cache.beginFill();
   return {
     ...(after ? { after } : {}),
-    fill: cache.beginFill(),
+    add: (abs, data, key, summary) =>
+      fill.add(
+        abs,
+        data,
+        key,
+        summary ? { name: TRIGRAM_MEMO, value: summary, bytes: summaryBytes(summary) } : undefined,
+      ),
+    summaries: true,
     maxFileBytes: cache.maxCachedFileBytes,
     maxBytes: cache.stats().maxBytes,
     wants: (abs) => !cache.has(abs),
-    done: () => summarizeCached(cache),
+    done: () => {
+      fill.end();
+      summarizeCached(cache);
+    },
   };
 }
 
@@ -151,17 +162,23 @@ export async function* scanFilesWith<F extends { readonly abs: string }>(
     head.push(next.value);
     if (via.cache.has(next.value.abs)) cached++;
   }
-  if (minFiles > 0 && (head.length < minFiles || cached * 2 >= head.length)) {
+  // While an earlier search's files are still being read for the cache (in walk order), the
+  // first files being cached says nothing of the rest: go to the workers, which leave the cached
+  // batches to this thread.
+  const mostlyCached = cached * 2 >= head.length && !via.cold.filling;
+  if (minFiles > 0 && (head.length < minFiles || mostlyCached)) {
     yield* scanInSlices(chain(head, it), via.scanOne, signal);
     return;
   }
+  const cache = via.cache;
   yield* via.cold.scan(
     chain(head, it),
     query,
     wire,
     via.scanOne,
-    fillTarget(via.cache, via.fillAfter),
+    fillTarget(cache, via.fillAfter),
     signal,
+    (file) => cache.has(file.abs),
   );
 }
 

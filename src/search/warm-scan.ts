@@ -298,17 +298,62 @@ export function planCandidates(s: Summary, plan: LiteralPlan, size: number): Can
   return { ranges, needles };
 }
 
+/**
+ * The 4-byte words of content[from, to): the bytes before the first word boundary of its
+ * memory, the words, the bytes after. A first search (no summary, no marks) counts lines and
+ * UTF-16 units over whole large files: four bytes per step is ~3x faster than one.
+ */
+function wordSpan(
+  content: Buffer,
+  from: number,
+  to: number,
+): { head: number; words: Uint32Array; tail: number } {
+  const misaligned = (content.byteOffset + from) & 3;
+  const head = Math.min(to, misaligned === 0 ? from : from + 4 - misaligned);
+  const count = (to - head) >>> 2;
+  const words = new Uint32Array(content.buffer, content.byteOffset + head, count);
+  return { head, words, tail: head + count * 4 };
+}
+
+/** Words shorter than this are not worth a view: bytes one by one. */
+const WORD_MIN_BYTES = 64;
+
 /** Newlines in content[from, to). */
 function countNewlines(content: Buffer, from: number, to: number): number {
   let k = 0;
-  for (let i = from; i < to; i++) if (content[i] === NL) k++;
+  if (to - from < WORD_MIN_BYTES) {
+    for (let i = from; i < to; i++) if (content[i] === NL) k++;
+    return k;
+  }
+  const { head, words, tail } = wordSpan(content, from, to);
+  for (let i = from; i < head; i++) if (content[i] === NL) k++;
+  for (let j = 0; j < words.length; j++) {
+    // The high bit of each byte of y is set iff that byte of the word is "\n" (exact, no carries
+    // across bytes); the multiply sums those four bits into the top byte.
+    const x = words[j]! ^ 0x0a0a0a0a;
+    const y = ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f);
+    k += Math.imul(y >>> 7, 0x01010101) >>> 24;
+  }
+  for (let i = tail; i < to; i++) if (content[i] === NL) k++;
   return k;
 }
 
 /** UTF-16 units of content[from, to) (see UNITS). */
 function countUnits(content: Buffer, from: number, to: number): number {
   let u = 0;
-  for (let i = from; i < to; i++) u += UNITS[content[i]!]!;
+  if (to - from < WORD_MIN_BYTES) {
+    for (let i = from; i < to; i++) u += UNITS[content[i]!]!;
+    return u;
+  }
+  const { head, words, tail } = wordSpan(content, from, to);
+  for (let i = from; i < head; i++) u += UNITS[content[i]!]!;
+  for (let j = 0; j < words.length; j++) {
+    const w = words[j]!;
+    // Four ASCII bytes are four units; a word with other bytes is counted byte by byte.
+    if ((w & 0x80808080) === 0) u += 4;
+    else u += UNITS[w & 0xff]! + UNITS[(w >>> 8) & 0xff]! + UNITS[(w >>> 16) & 0xff]! + UNITS[w >>> 24]!;
+  }
+  for (let i = tail; i < to; i++) u += UNITS[content[i]!]!;
   return u;
 }
 

@@ -6,14 +6,15 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Worker } from "node:worker_threads";
 import { makeTestWorkspace, type TestWorkspace } from "../helpers/tool-context.js";
-import { ColdSearchPool } from "../../src/search/cold-search.js";
+import { ColdSearchPool, type FillTarget } from "../../src/search/cold-search.js";
+import { summarize, type Summary } from "../../src/search/warm-scan.js";
 import { FileCache } from "../../src/cache/file-cache.js";
 import { compileQuery } from "../../src/search/query.js";
-import { clipLine } from "../../src/search/file-search.js";
+import { clipLine, scanWithQuery } from "../../src/search/file-search.js";
 import type { FileScan } from "../../src/search/scan-types.js";
 
 const FILES = 900;
@@ -84,6 +85,57 @@ describe("cold search pool", () => {
         const b = await ws.call("grep_file", { ...ARGS, ...extra }, { coldSearch: pool });
         assert.deepEqual(b, a, JSON.stringify(extra));
       }
+    } finally {
+      await pool.dispose();
+    }
+  });
+
+  test("batches of cached files are scanned on the main thread, the rest on the workers, in order", async () => {
+    const pool = newPool();
+    try {
+      await pool.ready(10_000);
+      const rels: string[] = [];
+      for (let i = 0; i < FILES; i++) rels.push(`d${i % 7}/e${i % 13}/f${String(i).padStart(4, "0")}.txt`);
+      const files = rels.map((rel, i) => ({ abs: path.join(ws.root, rel), i }));
+      const query = compileQuery({ pattern: "needle" });
+      const options = {
+        stopAfter: 0,
+        maxBytes: 1 << 30,
+        contextLines: 0,
+        invert: false,
+        clip: true,
+      } as const;
+      const here = new Set<number>();
+      const scanHere = async (file: { abs: string; i: number }): Promise<FileScan> => {
+        here.add(file.i);
+        return ws.files.read(file.abs, (data) => scanWithQuery(data, query, { ...options, clip: clipLine }));
+      };
+      const got: { i: number; scan: FileScan }[] = [];
+      // The first 300 files count as cached (as while a fill is under way).
+      for await (const chunk of pool.scan(
+        files[Symbol.iterator](),
+        query,
+        options,
+        scanHere,
+        undefined,
+        undefined,
+        (f) => f.i < 300,
+      ))
+        for (const { file, scan } of chunk) got.push({ i: file.i, scan });
+      assert.deepEqual(
+        got.map((g) => g.i),
+        files.map((f) => f.i),
+        "walk order",
+      );
+      assert.ok(
+        [...here].every((i) => i < 300 + 48) && here.has(0),
+        "cached batches on the main thread only",
+      );
+      for (const { i, scan } of got)
+        assert.deepEqual(
+          scan.kind === "no_match" ? "no_match" : scan,
+          await scanHere(files[i]!).then((s) => (s.kind === "no_match" ? "no_match" : s)),
+        );
     } finally {
       await pool.dispose();
     }
@@ -164,7 +216,7 @@ describe("cold search pool", () => {
     }
   });
 
-  test("fills the cache after the search, with entries that match the disk", async () => {
+  test("fills the cache after the search, with entries that match the disk and their summaries", async () => {
     const pool = newPool(100);
     try {
       await pool.ready(10_000);
@@ -177,6 +229,49 @@ describe("cold search pool", () => {
       const second = await ws.call("grep_file", ARGS, { coldSearch: pool });
       assert.deepEqual(second, first);
       assert.equal(ws.files.stats().misses, misses, "served from the cache");
+    } finally {
+      await pool.dispose();
+    }
+  });
+});
+
+describe("the cache fill", () => {
+  test("brings each file's bytes, its stat and the summary a warm search needs", async () => {
+    const pool = newPool();
+    try {
+      await pool.ready(10_000);
+      const got = new Map<string, { data: Buffer; size: number; summary: Summary | undefined }>();
+      let done!: () => void;
+      const filled = new Promise<void>((resolve) => (done = resolve));
+      const target: FillTarget = {
+        add: (abs, data, key, summary) =>
+          void got.set(abs, { data: Buffer.from(data), size: key.size, summary }),
+        summaries: true,
+        maxFileBytes: 1 << 30,
+        maxBytes: 1 << 30,
+        wants: () => true,
+        done,
+      };
+      const files = ["d0/big.txt", "d1/e1/f0001.txt", "d3/e3/f0003.txt"].map((rel) => ({
+        abs: path.join(ws.root, rel),
+      }));
+      const scan = pool.scan(
+        files[Symbol.iterator](),
+        compileQuery({ pattern: "needle" }),
+        { stopAfter: 0, maxBytes: 1 << 30, contextLines: 0, invert: false, clip: true },
+        () => assert.fail("no fallback"),
+        target,
+      );
+      for await (const chunk of scan) void chunk;
+      await filled;
+      assert.equal(got.size, 3);
+      for (const { abs } of files) {
+        const disk = await readFile(abs);
+        const entry = got.get(abs)!;
+        assert.ok(entry.data.equals(disk));
+        assert.equal(entry.size, disk.length);
+        assert.deepEqual(entry.summary, summarize(disk));
+      }
     } finally {
       await pool.dispose();
     }
