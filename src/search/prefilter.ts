@@ -10,6 +10,7 @@
 import { RE2 } from "../support/regex.js";
 import { escapeRegex, supersetPerlClasses, unicodePerlClasses, type Matcher, type Span } from "./matcher.js";
 import type { LiteralPlan } from "./literal-plan.js";
+import { matchableBytes } from "./match-bytes.js";
 
 /** Characters that end a literal run in RE2 syntax outside a class. */
 const META = new Set(["\\", "^", "$", ".", "|", "?", "*", "+", "(", ")", "[", "]", "{", "}"]);
@@ -230,6 +231,11 @@ export interface PrefilteredMatcher extends Matcher {
    */
   readonly matchesBytes?: (line: Buffer) => Span[];
   /**
+   * With `matchesBytes`: the bytes a match can contain (match-bytes.ts), when not nearly all;
+   * a match never crosses another byte, so a long line can be matched in runs of these.
+   */
+  readonly matchable?: Uint8Array;
+  /**
    * Where in `window` (UTF-8 bytes starting at a line start), at or after byte `from`, the
    * first match of the pattern may start (-1: none): a superset of the matches, so the line
    * holding the returned offset is worth giving to the matcher and no line before it is.
@@ -315,6 +321,8 @@ export function withLiteralPrefilter(
   }
   const literal = exact ? plan.alternatives[0]!.needle.toString("utf8") : "";
   const bytes = !exact && source ? bytesScanner(source, matcher.ignoreCase) : undefined;
+  const matchable =
+    bytes && source ? matchableBytes(source.pattern, source.literal, matcher.ignoreCase) : undefined;
   // The line finder: the superset (or the pattern itself) as a global RE2 over bytes. A word-bounded
   // pattern's matches are matches of the bare pattern, so the bare one serves it too.
   const findRe =
@@ -338,6 +346,7 @@ export function withLiteralPrefilter(
       return spans;
     },
     ...(bytes ? { matchesBytes: bytes } : {}),
+    ...(matchable ? { matchable } : {}),
     ...(findRe
       ? {
           findCandidate: (window: Buffer, from: number) => {

@@ -62,15 +62,19 @@ export async function* scanInSlices<F>(
 ): AsyncGenerator<Scanned<F>[]> {
   let chunk: Scanned<F>[] = [];
   let sliceStart = performance.now();
+  let sinceCheck = 0;
   for (const file of files) {
     signal?.throwIfAborted();
-    if (performance.now() - sliceStart > SCAN_SLICE_MS) {
+    // The clock read every 8 files: a warm file costs about a microsecond, a clock read a fifth.
+    if (++sinceCheck >= 8 && ((sinceCheck = 0), performance.now() - sliceStart > SCAN_SLICE_MS)) {
       if (chunk.length > 0) yield chunk;
       chunk = [];
       await new Promise((r) => setImmediate(r));
       sliceStart = performance.now();
     }
-    chunk.push({ file, scan: await scan(file) });
+    // The index scans synchronously: no await (a microtask per file) unless the scan is async.
+    const scanned = scan(file);
+    chunk.push({ file, scan: scanned instanceof Promise ? await scanned : scanned });
   }
   if (chunk.length > 0) yield chunk;
 }

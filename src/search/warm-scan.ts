@@ -181,7 +181,7 @@ export function fileMayContain(s: Summary, grams: readonly number[]): boolean {
   return true;
 }
 
-/** Clears out[b] unless every hash is set in one of the blocks b-before .. b+after. */
+/** Clears out[b] unless every hash is set in one of the blocks b-before .. b+after (each 0 or 1). */
 function blocksWith(
   s: Summary,
   hashes: readonly number[],
@@ -190,21 +190,22 @@ function blocksWith(
   after: number,
 ): void {
   const { blocks, words, bits } = s;
-  const has = before + after > 0 ? new Uint8Array(blocks) : undefined;
+  const last = blocks - 1;
   for (const h of hashes) {
     const w = h >>> 5;
     const mask = 1 << (h & 31);
-    if (!has) {
+    if (before === 0 && after === 0) {
       for (let b = 0, o = w; b < blocks; b++, o += words) if ((bits[o]! & mask) === 0) out[b] = 0;
       continue;
     }
-    for (let b = 0, o = w; b < blocks; b++, o += words) has[b] = (bits[o]! & mask) === 0 ? 0 : 1;
+    // has(b-1), has(b), has(b+1) slide along the blocks.
+    let prev = 0;
+    let cur = bits[w]! & mask;
     for (let b = 0; b < blocks; b++) {
-      if (!out[b] || has[b]) continue;
-      let near = false;
-      for (let k = Math.max(0, b - before); k <= Math.min(blocks - 1, b + after) && !near; k++)
-        near = has[k] === 1;
-      if (!near) out[b] = 0;
+      const next = b < last ? bits[w + (b + 1) * words]! & mask : 0;
+      if (out[b] && !cur && !(before && prev) && !(after && next)) out[b] = 0;
+      prev = cur;
+      cur = next;
     }
   }
 }
@@ -437,20 +438,42 @@ function scanWindows(content: Buffer, ranges: readonly [number, number][], bom: 
   const bytes = content.length;
   const out: Window[] = [];
   for (const [rs, re] of ranges) {
-    const back = rs === 0 ? 0 : content.subarray(Math.max(0, rs - LONG_LINE_BYTES), rs).lastIndexOf(NL);
-    const ahead = re >= bytes ? 0 : content.subarray(re - 1, re - 1 + LONG_LINE_BYTES).indexOf(NL);
+    // The line break before rs and the one at or after re - 1, each at most LONG_LINE_BYTES away
+    // (a loop: lines are short where it matters, and an indexOf call costs more than the walk).
+    let ls = rs;
+    while (ls > 0 && rs - ls < 64 && content[ls - 1] !== NL) ls--;
+    if (ls > 0 && content[ls - 1] !== NL) {
+      const back = content.subarray(Math.max(0, rs - LONG_LINE_BYTES), ls).lastIndexOf(NL);
+      if (back !== -1) ls = Math.max(0, rs - LONG_LINE_BYTES) + back + 1;
+      else if (rs <= LONG_LINE_BYTES) ls = 0;
+    }
+    let le = re >= bytes ? bytes : re - 1;
+    while (le < bytes && le - re < 64 && content[le] !== NL) le++;
+    if (le < bytes && content[le] !== NL) {
+      const ahead = content.subarray(le, Math.min(bytes, re + LONG_LINE_BYTES)).indexOf(NL);
+      le = ahead !== -1 ? le + ahead : Math.min(bytes, re + LONG_LINE_BYTES);
+    }
     const last = out[out.length - 1];
-    if (back === -1 || ahead === -1) {
+    if ((ls > 0 && content[ls - 1] !== NL) || (le < bytes && content[le] !== NL)) {
       if (last && !last.lines && rs <= last.end) last.end = Math.max(last.end, re);
       else out.push({ start: rs, end: re, lines: false });
       continue;
     }
-    const ls = Math.max(bom, rs === 0 ? 0 : rs - Math.min(rs, LONG_LINE_BYTES) + back + 1);
-    const le = re >= bytes ? bytes : re + ahead;
+    ls = Math.max(bom, ls);
+    le = Math.min(bytes, le + 1);
     if (last && last.lines && ls <= last.end) last.end = Math.max(last.end, le);
     else out.push({ start: ls, end: le, lines: true });
   }
   return out;
+}
+
+/** Whether the windows from index `w` on cover less than an eighth of [start, end). */
+function sparse(windows: readonly Window[], w: number, start: number, end: number): boolean {
+  let covered = 0;
+  for (let k = w; k < windows.length && windows[k]!.start < end; k++) {
+    covered += Math.max(0, Math.min(end, windows[k]!.end) - Math.max(start, windows[k]!.start));
+  }
+  return covered * 8 < end - start;
 }
 
 /**
@@ -536,14 +559,38 @@ export function scanByLiteral(
         // and the line is never decoded whole: byte offsets become UTF-16 ones by counting, and
         // only the clipped display text is decoded.
         let byteSpans: Span[] = [];
-        if (exact) {
-          for (let o = at; o !== -1; o = next(foundEnd)) {
+        // Runs cost a few RE2 calls per needle; one pass over the whole line costs its bytes. Runs
+        // pay where the candidate ranges cover little of the line (a needle in a few places).
+        const matchable = matcher.matchable && sparse(windows, w, start, end) ? matcher.matchable : undefined;
+        if (exact || matchable) {
+          // Only around the needles found in the candidate ranges: each occurrence (an exact
+          // literal), or the run of bytes a match can hold around each (a regex: a match never
+          // crosses another byte, and each holds a needle), given to RE2 with a byte of context
+          // on each side (for \b, ^ and $).
+          for (let o = at; o !== -1;) {
             if (o >= end) {
               following = o; // the first occurrence on a later line
               break;
             }
-            byteSpans.push({ start: o - start, end: o - start + needle.length });
-            if (stopAfter > 0 && matches + byteSpans.length >= stopAfter) break;
+            if (exact) {
+              byteSpans.push({ start: o - start, end: o - start + needle.length });
+              if (stopAfter > 0 && matches + byteSpans.length >= stopAfter) break;
+              o = next(foundEnd);
+              continue;
+            }
+            let a = o;
+            while (a > start && matchable![content[a - 1]!]) a--;
+            let b = o;
+            while (b < end && matchable![content[b]!]) b++;
+            const from = a > start ? a - 1 : start;
+            const found = bytesMatcher!(content.subarray(from, b < end ? b + 1 : end));
+            for (const sp of found)
+              byteSpans.push({ start: sp.start + from - start, end: sp.end + from - start });
+            if (stopAfter > 0 && matches + byteSpans.length >= stopAfter) {
+              byteSpans.length = Math.min(byteSpans.length, stopAfter - matches);
+              break;
+            }
+            o = next(b);
           }
         } else {
           byteSpans = bytesMatcher!(lineBytes);
@@ -575,7 +622,7 @@ export function scanByLiteral(
           if (stopAfter > 0 && matches >= stopAfter) break;
         }
         if (endNl === -1) break;
-        at = exact ? following : next(endNl + 1);
+        at = exact || matchable ? following : next(endNl + 1);
         continue;
       }
     }

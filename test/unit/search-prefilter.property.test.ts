@@ -12,6 +12,7 @@ import { compileQuery, type SearchQuery } from "../../src/search/query.js";
 import { scanContent } from "../../src/search/file-search.js";
 import { fileMayMatch, scanByLiteral, summarize } from "../../src/search/warm-scan.js";
 import type { FileScan } from "../../src/search/scan-types.js";
+import { matchableBytes } from "../../src/search/match-bytes.js";
 
 const ATOMS = [
   "k",
@@ -38,7 +39,23 @@ const word = fc.array(fc.constantFrom(...ATOMS), { minLength: 1, maxLength: 4 })
 /** Regex pieces: literals, classes, repetitions, groups and top-level alternation. */
 const regexPiece = fc.oneof(
   word.map((w) => w.replace(/[.]/g, "\\.")),
-  fc.constantFrom("\\w+", "\\s*", "\\d", "[a-z]", "[^x]", "(?:ab|k)", ".", "\\W", "x?", "e+"),
+  fc.constantFrom(
+    "\\w+",
+    "\\s*",
+    "\\d",
+    "[a-z]",
+    "[^x]",
+    "(?:ab|k)",
+    ".",
+    "\\W",
+    "x?",
+    "e+",
+    "\\bab",
+    "\\babk",
+    "k\\b",
+    "^e",
+    "x$",
+  ),
 );
 const regexPattern = fc
   .tuple(
@@ -204,6 +221,94 @@ describe("search prefilter properties", () => {
             scanByLiteral(content, query.plan, query.matcher, { exact: query.exact }, summarize(content)),
           );
           assert.deepEqual(warm, cold, `${JSON.stringify(query.pattern)} at ${at}, gap ${gap}`);
+        },
+      ),
+      { numRuns: 1500 },
+    );
+  });
+
+  test("a match never holds a byte outside the pattern's matchable bytes", () => {
+    const piece = fc.oneof(
+      word.map((w) => w.replace(/[.]/g, "\\.")),
+      fc.constantFrom(
+        "\\w+",
+        "\\s*",
+        "\\d",
+        "[a-z]",
+        "[A-Fx_-]",
+        "[\\w.]",
+        "[]k]",
+        "(?:ab|k)",
+        "x?",
+        "e{1,2}",
+        "\\x41",
+        "\\x{212A}",
+        "\\Q.k\\E",
+        "\\-",
+        "\\bab",
+        "(?i)k",
+        "(?i:s)",
+        "(?P<n>ab)",
+        "{",
+        "\\t",
+        "[\\x{17F}]",
+        "[^x]",
+        ".",
+        "\\W",
+      ),
+    );
+    const text = fc
+      .array(fc.constantFrom(...ATOMS, "{", "}", "\t", "A", "F", "]", "(", ",", "\u00e9", "😀"), {
+        maxLength: 16,
+      })
+      .map((a) => a.join(""));
+    fc.assert(
+      fc.property(
+        fc.array(piece, { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+        fc.option(fc.boolean(), { nil: undefined }),
+        text,
+        (pieces, literal, caseSensitive, line) => {
+          const pattern = literal ? pieces.join("").replace(/\\/g, "") || "x" : pieces.join("");
+          const query = compile({ pattern, literal, caseSensitive, wordBoundaries: false });
+          if (!query) return;
+          const set = matchableBytes(pattern, literal, query.ignoreCase);
+          if (!set) return;
+          for (const sp of query.lineMatcher.matches(line)) {
+            for (const byte of Buffer.from(line.slice(sp.start, sp.end))) {
+              assert.ok(
+                set[byte],
+                `${JSON.stringify(pattern)} matched byte ${byte} in ${JSON.stringify(line)}`,
+              );
+            }
+          }
+        },
+      ),
+      { numRuns: 4000 },
+    );
+  });
+
+  test("in a long line, matching the runs around the needles gives the whole line's matches", () => {
+    // The needles sit in the middle of a line of several blocks, far from any line break, so the
+    // scan looks only at the candidate ranges and matches the runs of matchable bytes there.
+    const pad = fc.constantFrom("-", " ", ".", "(", "x", "ab ");
+    fc.assert(
+      fc.property(
+        queryArb,
+        fc.array(lineArb, { minLength: 1, maxLength: 6 }),
+        pad,
+        fc.integer({ min: 4000, max: 12_000 }),
+        (q, pieces, filler, width) => {
+          const query = compile(q);
+          if (!query?.plan) return;
+          const middle = pieces.join(filler);
+          const side = filler.repeat(Math.ceil(width / filler.length));
+          const content = Buffer.from(`a\n${side}${middle}${side}${middle}${side}\nb\n`);
+          const cold = hitsOf(scanContent(content, query.lineMatcher));
+          const warm = hitsOf(
+            scanByLiteral(content, query.plan, query.matcher, { exact: query.exact }, summarize(content)),
+          );
+          assert.deepEqual(warm, cold, `${JSON.stringify(q)} in ${JSON.stringify(middle)}`);
         },
       ),
       { numRuns: 1500 },
