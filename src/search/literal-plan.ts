@@ -126,13 +126,16 @@ export function buildPlan(
     return f;
   };
   if (alts.length === 1 && !ignoreCase) {
-    const needle = alts[0]!.needle;
-    const text = needle.toString("utf8");
+    const text = alts[0]!.needle.toString("utf8");
+    // A whole file's bytes (a first search, no summary yet) are probed with RE2 (memchr-driven):
+    // as fast as Buffer.indexOf at worst, twice as fast for needles like "useState" (measured
+    // over the bench corpus).
+    const probe = new RE2(escapeRegex(text), "");
     return {
       alternatives: alts,
       ignoreCase,
       maxLiteralBytes,
-      test: (t) => (typeof t === "string" ? t.includes(text) : t.indexOf(needle) !== -1),
+      test: (t) => (typeof t === "string" ? t.includes(text) : probe.test(t as unknown as string)),
       finder,
     };
   }

@@ -251,6 +251,23 @@ export const listFilesTool = defineTool({
         const top = args.top ?? DEFAULT_TOP;
         truncated = all.length > top;
         items.push(...all.slice(0, top));
+      } else if (mode === "find_content") {
+        // Scanned as grep_file scans (a first search on the cold search's threads), in walk order.
+        const files = (function* () {
+          for (const entry of open.entries)
+            if (entry.type === "file" && wanted(entry))
+              yield { abs: path.join(target.abs, entry.path), entry };
+        })();
+        search: for await (const chunk of source.scanFiles(files, query!, { stopAfter: 1 }, ctx.signal)) {
+          for (const { file, scan } of chunk) {
+            if (scan.kind !== "match") continue;
+            if (items.length >= maxItems) {
+              truncated = true;
+              break search;
+            }
+            items.push({ path: rel(file.entry.path), type: "file", size: scan.bytes });
+          }
+        }
       } else {
         for (const entry of open.entries) {
           if (!wanted(entry)) continue;
@@ -264,11 +281,6 @@ export const listFilesTool = defineTool({
             item = glob!.test(entry.path, entry.type === "dir")
               ? { path: rel(entry.path), type: entry.type }
               : undefined;
-          } else if (entry.type === "file") {
-            ctx.signal.throwIfAborted();
-            await yieldNow();
-            const scan = await source.scan(path.join(target.abs, entry.path), query!, { stopAfter: 1 });
-            if (scan.kind === "match") item = { path: rel(entry.path), type: "file", size: scan.bytes };
           }
           if (!item) continue;
           if (items.length >= maxItems) {

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { makeTestWorkspace } from "../helpers/tool-context.js";
 import { ColdSearchPool } from "../../src/search/cold-search.js";
+import { compileQuery } from "../../src/search/query.js";
 
 const NAMES = ["a", "b", ".h", "src", "x.ts", "y.md", "z.log", "K.txt", "w.js"];
 const WORDS = ["foo", "Foo", "FOO", "bar", "kelvin", "\u212aelvin", "class X extends Y", "ſ", "é", "x", "😀"];
@@ -76,7 +77,7 @@ after(async () => {
 });
 
 describe("the cold search's workers", () => {
-  test("answer grep_file exactly as the main thread does", async () => {
+  test("answer grep_file and list_files find_content exactly as the main thread does", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fileArb, { minLength: 1, maxLength: 14 }),
@@ -100,6 +101,19 @@ describe("the cold search's workers", () => {
               const workers = await ws.call("grep_file", q, { coldSearch: pool });
               ws.files.clear();
               assert.deepEqual(workers, here, JSON.stringify(q));
+              // list_files find_content scans the same way.
+              const list = {
+                path: ".",
+                mode: "find_content",
+                content_pattern: q.pattern,
+                include_hidden: q.include_hidden,
+                max_items: q.max_results,
+              };
+              const listHere = await ws.call("list_files", list);
+              ws.files.clear();
+              const listWorkers = await ws.call("list_files", list, { coldSearch: pool });
+              ws.files.clear();
+              assert.deepEqual(listWorkers, listHere, JSON.stringify(list));
             }
           } finally {
             await ws.cleanup();
@@ -107,6 +121,26 @@ describe("the cold search's workers", () => {
         },
       ),
       { numRuns: 60 },
+    );
+  });
+});
+
+describe("the literal plan's whole-file test (RE2 over the bytes)", () => {
+  test("finds a case-sensitive literal exactly where Buffer.indexOf does, in any bytes", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 120 }),
+        fc.uint8Array({ maxLength: 40 }),
+        fc.constantFrom("createElement", "é", "aé", "😀x", "\u212a", "a.b", "x(y", "\\d", "ſ"),
+        fc.boolean(),
+        (before, after, literal, put) => {
+          const needle = Buffer.from(literal);
+          const bytes = Buffer.concat([before, put ? needle : Buffer.alloc(0), after]);
+          const plan = compileQuery({ pattern: literal, literal: true, caseSensitive: true }).plan!;
+          assert.equal(plan.test(bytes), bytes.indexOf(needle) !== -1);
+        },
+      ),
+      { numRuns: 5000 },
     );
   });
 });
