@@ -16,6 +16,7 @@ import {
 import {
   PROTOCOL_VERSION,
   type ConfigWarnings,
+  type FileCacheStats,
   type InitializeParams,
   type JournalListParams,
   type JournalUndoParams,
@@ -432,6 +433,15 @@ export class Dispatcher {
     return approved ? undefined : decision.refused;
   }
 
+  /**
+   * The file cache's stats; `summarizing` also while a cold search's files are still being read
+   * into the cache (with their summaries): until then, searches are not yet warm.
+   */
+  private cacheStats(): FileCacheStats {
+    const stats = this.deps.files.stats();
+    return this.deps.coldSearch?.filling ? { ...stats, summarizing: true } : stats;
+  }
+
   statsSnapshot(): StatsResult {
     const { registry, pool, stats, control } = this.deps;
     const mem = control.memoryUsage();
@@ -442,7 +452,7 @@ export class Dispatcher {
       tools: stats.toolSummaries(),
       hotCache: registry.hotCacheStats(),
       memoryPool: pool.stats(),
-      fileCache: this.deps.files.stats(),
+      fileCache: this.cacheStats(),
       index: this.deps.index?.()?.stats() ?? { enabled: false },
       ...(this.deps.sessions ? { sessions: this.deps.sessions.stats() } : {}),
       process: {

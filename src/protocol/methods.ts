@@ -128,7 +128,10 @@ export interface FileCacheStats {
   maxFileBytes: number;
   /** Of `bytes`, what search summaries take. */
   memoBytes: number;
-  /** True while summaries are being built in the background. */
+  /**
+   * True while summaries are being built in the background, or files a cold search read are
+   * still going into the cache with theirs: searches are fully warm once it is false.
+   */
   summarizing: boolean;
   hits: number;
   misses: number;
