@@ -293,15 +293,15 @@ export class ColdSearchPool {
     }
     slot.inFlight = Math.max(0, slot.inFlight - 1);
     const job = this.jobs.get(m.job);
-    if (!job) return;
-    if (m.t === "failed") {
+    if (job && m.t === "failed") {
       job.failed ??= m.error;
       this.options.log?.warn({ err: m.error }, "cold search batch failed; finishing on the main thread");
-    } else {
+    } else if (job && m.t === "batch") {
       const batch = job.batches.get(m.seq);
       if (batch && !m.cancelled) batch.scans = m.scans;
     }
-    job.notify();
+    // Every search waiting for room on a worker may go on (searches at once share the workers).
+    for (const waiting of this.jobs.values()) waiting.notify();
   }
 
   private leastLoaded(job: Job): Slot | undefined {
@@ -374,14 +374,14 @@ export class ColdSearchPool {
               if (scan.kind !== "no_match") scans.push([i, scan]);
             }
             job.batches.set(seq++, { files: batch, slot: undefined, scans });
-            continue;
+          } else {
+            job.batches.set(seq, { files: batch, slot, scans: undefined });
+            slot.inFlight++;
+            const paths = batch.map((f) => f.abs);
+            slot.worker!.postMessage({ t: "batch", job: id, seq, files: paths } satisfies ToWorker);
+            if (target) read.push(paths);
+            seq++;
           }
-          job.batches.set(seq, { files: batch, slot, scans: undefined });
-          slot.inFlight++;
-          const paths = batch.map((f) => f.abs);
-          slot.worker!.postMessage({ t: "batch", job: id, seq, files: paths } satisfies ToWorker);
-          if (target) read.push(paths);
-          seq++;
           if (performance.now() - sliceStart > WALK_SLICE_MS) {
             sliced = true;
             break;
@@ -412,10 +412,11 @@ export class ColdSearchPool {
         if (sliced || job.batches.get(nextOut)?.scans) {
           // Let answers (and other calls) in, then walk on.
           await new Promise((r) => setImmediate(r));
-        } else if (job.batches.size === 0 && !this.leastLoaded(job)) {
+        } else if (![...job.open].some((slot) => slot.worker)) {
           job.failed = "no search worker";
         } else {
-          // Every worker has enough to do, or the walk is done: wait for an answer.
+          // Every worker has enough to do (for this search or another), or the walk is done:
+          // wait for an answer.
           await job.next();
         }
       }

@@ -141,6 +141,25 @@ describe("cold search pool", () => {
     }
   });
 
+  test("searches at once share the workers and each gets its own answer", async () => {
+    const pool = newPool();
+    try {
+      await pool.ready(10_000);
+      const queries = [
+        ARGS,
+        { pattern: "line one", max_results: 10_000 },
+        { pattern: "NEEDLE", case_sensitive: false },
+      ];
+      const here = [];
+      for (const q of queries) here.push(await ws.call("grep_file", q));
+      ws.files.clear();
+      const together = await Promise.all(queries.map((q) => ws.call("grep_file", q, { coldSearch: pool })));
+      assert.deepEqual(together, here);
+    } finally {
+      await pool.dispose();
+    }
+  });
+
   test("a cancelled search stops, and the pool serves the next one", async () => {
     const pool = newPool();
     try {
