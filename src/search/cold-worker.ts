@@ -76,8 +76,11 @@ export interface ColdWorkerData {
   readonly cancel: SharedArrayBuffer;
 }
 
-/** The scratch buffer is dropped after a job when it grew past this size. */
-const SCRATCH_KEEP_BYTES = 16 * 1024 * 1024;
+/**
+ * The scratch buffer is dropped after a job when it grew past this size: a large file read once
+ * must not stay in each idle worker's memory (it showed in the daemon's RSS).
+ */
+const SCRATCH_KEEP_BYTES = 1024 * 1024;
 
 interface Job {
   readonly query: SearchQuery;
@@ -232,10 +235,13 @@ function fillBatch(seq: number, files: string[], maxFileBytes: number, summaries
       paths,
       ...(summaries ? { summaries: summed } : {}),
     };
-    port!.postMessage({ t: "filled", seq, fill } satisfies FromWorker, [
-      bytes,
-      fill.at.buffer as ArrayBuffer,
-    ]);
+    // Everything is transferred, not copied: the worker keeps nothing of a fill.
+    const moved: ArrayBuffer[] = [bytes, fill.at.buffer as ArrayBuffer];
+    for (const s of summed) {
+      for (const a of [s.bits, s.fileBits, s.lineMarks, s.unitMarks])
+        if (a && !moved.includes(a.buffer as ArrayBuffer)) moved.push(a.buffer as ArrayBuffer);
+    }
+    port!.postMessage({ t: "filled", seq, fill } satisfies FromWorker, moved);
   } finally {
     for (const f of open) closeSync(f.fd);
   }
