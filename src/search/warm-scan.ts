@@ -181,17 +181,18 @@ export function fileMayContain(s: Summary, grams: readonly number[]): boolean {
   return true;
 }
 
-/** Clears out[b] unless every hash is set in one of the blocks b-before .. b+after (each 0 or 1). */
+/** Clears out[b] unless every trigram is set in one of the blocks b-before .. b+after (each 0 or 1). */
 function blocksWith(
   s: Summary,
-  hashes: readonly number[],
+  grams: readonly number[],
   out: Uint8Array,
   before: number,
   after: number,
 ): void {
   const { blocks, words, bits } = s;
   const last = blocks - 1;
-  for (const h of hashes) {
+  for (const t of grams) {
+    const h = trigramHash(t, s.shift);
     const w = h >>> 5;
     const mask = 1 << (h & 31);
     if (before === 0 && after === 0) {
@@ -226,40 +227,50 @@ function blockHasNewline(s: Summary, b: number): boolean {
  * every other literal's trigrams must be in those blocks too.
  */
 function markAlternative(s: Summary, alt: PlanAlternative, ignoreCase: boolean, take: Uint8Array): number {
-  const hashes = alt.literalGrams.map((grams) => grams.map((t) => trigramHash(t, s.shift)));
+  const n = s.blocks;
+  const lits = alt.literalGrams.length;
   let best = -1;
-  let own: Uint8Array | undefined;
+  let own = scratch(0, n);
   let fewest = Infinity;
-  // The heuristic's choice first: another literal must do strictly better.
-  const order = [alt.needleIndex, ...hashes.keys()].filter((i, k) => k === 0 || i !== alt.needleIndex);
-  for (const i of order) {
-    const cand = new Uint8Array(s.blocks).fill(1);
+  // The heuristic's choice first (k = -1): another literal must do strictly better.
+  for (let k = -1; k < lits; k++) {
+    const i = k < 0 ? alt.needleIndex : k;
+    if (k >= 0 && i === alt.needleIndex) continue;
+    const cand = best === -1 ? own : scratch(1, n);
+    cand.fill(1, 0, n);
     // A case-insensitive character can take 3 bytes (the Kelvin sign for "k").
     const longest = alt.literals[i]!.length * (ignoreCase ? 3 : 1);
-    blocksWith(s, hashes[i]!, cand, 0, longest - 1 <= OVERLAP_BYTES ? 0 : 1);
+    blocksWith(s, alt.literalGrams[i]!, cand, 0, longest - 1 <= OVERLAP_BYTES ? 0 : 1);
     let count = 0;
-    for (let b = 0; b < s.blocks; b++) count += cand[b]!;
+    for (let b = 0; b < n; b++) count += cand[b]!;
+    if (count === 0) return -1;
     if (count < fewest) {
       fewest = count;
       best = i;
+      if (cand !== own) [scratches[0], scratches[1]] = [cand, own];
       own = cand;
     }
-    if (count === 0) return -1;
   }
-  if (!own) return -1;
-  const others = new Uint8Array(s.blocks).fill(1);
-  for (let i = 0; i < hashes.length; i++) if (i !== best) blocksWith(s, hashes[i]!, others, 1, 1);
-  for (let b = 0; b < s.blocks; b++) {
+  const others = scratch(2, n);
+  others.fill(1, 0, n);
+  for (let i = 0; i < lits; i++) if (i !== best) blocksWith(s, alt.literalGrams[i]!, others, 1, 1);
+  for (let b = 0; b < n; b++) {
     if (!own[b] || others[b]) {
       if (own[b]) take[b] = 1;
       continue;
     }
     // Not every other literal is near: only a line reaching beyond blocks b-1..b+1 can match.
-    const confined =
-      (b === 0 || blockHasNewline(s, b - 1)) && (b === s.blocks - 1 || blockHasNewline(s, b + 1));
+    const confined = (b === 0 || blockHasNewline(s, b - 1)) && (b === n - 1 || blockHasNewline(s, b + 1));
     if (!confined) take[b] = 1;
   }
   return best;
+}
+
+/** Reused per-block flags for markAlternative (grown as needed; a search runs on one thread). */
+const scratches: Uint8Array[] = [new Uint8Array(256), new Uint8Array(256), new Uint8Array(256)];
+function scratch(k: number, n: number): Uint8Array {
+  if (scratches[k]!.length < n) scratches[k] = new Uint8Array(Math.max(n, scratches[k]!.length * 2));
+  return scratches[k]!;
 }
 
 /** Where to look in one file: byte ranges, and the literal to find in them per alternative. */
