@@ -41,6 +41,13 @@ const DEFAULT_MIN_FILES = 200;
 /** A worker that dies more often than this (per minute) is not replaced. */
 const MAX_RESTARTS_PER_MINUTE = 3;
 
+/**
+ * Idle this long with nothing left to read for the cache, the workers end and their heaps go back
+ * (tens of MB): they exist for the first searches, and once the cache holds the tree a search
+ * stays on the main thread. A search that needs them again starts them again.
+ */
+const RETIRE_AFTER_MS = 2000;
+
 const NO_MATCH: FileScan = Object.freeze({ kind: "no_match", bytes: 0 }) as FileScan;
 
 export interface ColdSearchOptions {
@@ -51,6 +58,8 @@ export interface ColdSearchOptions {
    * (below that, thread round trips cost more than they save). 0: every walk (tests). Default 200.
    */
   readonly minFiles?: number;
+  /** See RETIRE_AFTER_MS (the default). */
+  readonly retireAfterMs?: number;
   log?: Logger;
 }
 
@@ -157,6 +166,9 @@ export class ColdSearchPool {
   /** Finished searches whose files are read for the cache while no search runs. */
   private readonly fillQueue: FillWork[] = [];
   private fillSeq = 0;
+  /** The workers were ended for idleness (`RETIRE_AFTER_MS`); the next search starts them. */
+  private retired = false;
+  private retireTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ColdSearchOptions) {}
 
@@ -183,7 +195,33 @@ export class ColdSearchPool {
 
   /** At least one worker is up (or starting). */
   get available(): boolean {
-    return !this.disposed && this.slots.some((s) => s.worker !== undefined);
+    return !this.disposed && (this.retired || this.slots.some((s) => s.worker !== undefined));
+  }
+
+  /** Ends the workers once nothing has run or been filled for `RETIRE_AFTER_MS`. */
+  private scheduleRetire(): void {
+    if (this.retireTimer) clearTimeout(this.retireTimer);
+    this.retireTimer = undefined;
+    if (this.disposed || this.retired || this.searches > 0 || this.filling) return;
+    this.retireTimer = setTimeout(() => {
+      this.retireTimer = undefined;
+      if (this.disposed || this.searches > 0 || this.filling || this.slots.some((s) => s.inFlight > 0))
+        return;
+      const workers = this.slots.map((s) => s.worker).filter((w): w is Worker => w !== undefined);
+      // Unset first: the exit handler then knows this end was asked for and starts no other.
+      for (const slot of this.slots) slot.worker = undefined;
+      this.retired = true;
+      for (const worker of workers) void worker.terminate();
+      this.options.log?.debug({ workers: workers.length }, "cold search workers ended (idle)");
+    }, this.options.retireAfterMs ?? RETIRE_AFTER_MS);
+    this.retireTimer.unref();
+  }
+
+  /** Starts the workers again after they retired. */
+  private revive(): void {
+    if (!this.retired || this.disposed) return;
+    this.retired = false;
+    for (const slot of this.slots) if (!slot.worker) this.spawn(slot);
   }
 
   /**
@@ -225,6 +263,7 @@ export class ColdSearchPool {
   /** Ends every worker; searches still running finish on the main thread. */
   async dispose(): Promise<void> {
     this.disposed = true;
+    if (this.retireTimer) clearTimeout(this.retireTimer);
     const workers = this.slots.map((s) => s.worker).filter((w): w is Worker => w !== undefined);
     for (const slot of this.slots) this.lose(slot, "the pool was disposed");
     await Promise.all(workers.map((w) => w.terminate()));
@@ -329,6 +368,9 @@ export class ColdSearchPool {
     /** Files the cache holds: a batch mostly of those is scanned here, from the cache. */
     cached?: (file: F) => boolean,
   ): AsyncGenerator<Scanned<F>[]> {
+    this.revive();
+    if (this.retireTimer) clearTimeout(this.retireTimer);
+    this.retireTimer = undefined;
     const id = this.nextJob++;
     const began = performance.now();
     let walkedAt = 0;
@@ -473,7 +515,10 @@ export class ColdSearchPool {
     this.updateRefs();
     if (this.searches > 0) return;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
-    setImmediate(() => this.pumpFill());
+    setImmediate(() => {
+      this.pumpFill();
+      this.scheduleRetire();
+    });
   }
 
   /** A worker keeps the process alive only while it has work (a search, or a fill batch). */
@@ -541,6 +586,7 @@ export class ColdSearchPool {
 
   private fillDone(work: FillWork): void {
     work.target.done();
+    this.scheduleRetire();
   }
 
   /** Puts a fill batch's files in the cache; returns its bytes. */

@@ -297,6 +297,41 @@ describe("the cache fill", () => {
   });
 });
 
+describe("idle workers", () => {
+  test("end once nothing runs or fills for a while, and start again for the next search", async () => {
+    const pool = new ColdSearchPool({ threads: 2, minFiles: 0, retireAfterMs: 50 });
+    pool.start();
+    try {
+      await pool.ready(10_000);
+      const files = ["d1/e1/f0001.txt", "d3/e3/f0003.txt", "d0/big.txt"].map((rel) => ({
+        abs: path.join(ws.root, rel),
+      }));
+      const search = async (): Promise<number> => {
+        let hits = 0;
+        const scan = pool.scan(
+          files[Symbol.iterator](),
+          compileQuery({ pattern: "needle" }),
+          { stopAfter: 0, maxBytes: 1 << 30, contextLines: 0, invert: false, clip: true },
+          () => assert.fail("no fallback: the workers serve the search"),
+          undefined,
+        );
+        for await (const chunk of scan)
+          for (const s of chunk) if (s.scan.kind === "match") hits += s.scan.matches;
+        return hits;
+      };
+      const first = await search();
+      assert.equal(first, 3); // f0003: "needle 3 and needle again"; big.txt: one at the end
+      assert.equal(pool.threads, 2);
+      await until(() => pool.threads === 0, "the idle workers to end");
+      assert.equal(pool.available, true, "a retired pool still takes searches");
+      assert.equal(await search(), first);
+      assert.equal(pool.threads, 2);
+    } finally {
+      await pool.dispose();
+    }
+  });
+});
+
 describe("FileCache.beginFill", () => {
   test("keeps out what was invalidated or cached since the fill began", async () => {
     const cache = new FileCache({ maxBytes: 1 << 20 });
