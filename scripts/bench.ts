@@ -545,7 +545,7 @@ function writeReport(c: Ctx, out: string, command: string, started: Date): void 
     "",
     c.quick
       ? "**Quick mode** (small generated corpus, few runs): a smoke run for CI, not the figures of record."
-      : "Figures of record for issue #5. Each ratio is measured side by side with its baseline in the same run; each figure is the median of several runs.",
+      : "Figures of record, from one full run on the developers' corpus with the machine otherwise idle (a 2-core VM whose speed moves between runs: read the ratios, each measured side by side with its baseline in the same run; each figure is the median of the runs). Reproduce: `bash scripts/bench/make-corpus.sh ../bench-corpus && npm run bench -- --corpus ../bench-corpus --runs 5`; row m2 needs the dev dependency `@modelcontextprotocol/server-filesystem` (installed by `npm ci`).",
     "",
     "| # | figure | baseline (same run) | toold | ratio | goal | met |",
     "|---|---|---|---|---|---|---|",
