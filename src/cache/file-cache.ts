@@ -12,9 +12,9 @@
  * Reads that cannot be cached (cache off, file larger than the per-file bound) go through the
  * memory pool, so the hot paths allocate nothing per call in steady state.
  */
-import { closeSync, fstatSync, readSync, statSync } from "node:fs";
+import { closeSync, fstatSync, statSync } from "node:fs";
 import { LRUCache } from "lru-cache";
-import { openConfinedForRead, openConfinedSync } from "../support/confined-fs.js";
+import { openConfinedForRead, openConfinedSync, readFullySync } from "../support/confined-fs.js";
 import type { BufferPool } from "../support/memory-pool.js";
 import type { FileCacheStats } from "../protocol/methods.js";
 
@@ -490,16 +490,6 @@ async function readFully(
     const { bytesRead } = await handle.read(buf, filled, size - filled, filled);
     if (bytesRead === 0) break;
     filled += bytesRead;
-  }
-  return filled;
-}
-
-function readFullySync(fd: number, buf: Buffer, size: number): number {
-  let filled = 0;
-  while (filled < size) {
-    const n = readSync(fd, buf, filled, size - filled, filled);
-    if (n === 0) break;
-    filled += n;
   }
   return filled;
 }

@@ -5,6 +5,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
+import { readFullySync } from "../support/confined-fs.js";
 
 const POLL_MS = 200;
 
@@ -30,13 +31,7 @@ function readAll(file: string): string | undefined {
   try {
     const size = fstatSync(fd).size;
     const buf = Buffer.alloc(size);
-    let off = 0;
-    while (off < size) {
-      const n = readSync(fd, buf, off, size - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    return buf.subarray(0, off).toString("utf8");
+    return buf.toString("utf8", 0, readFullySync(fd, buf));
   } finally {
     closeSync(fd);
   }

@@ -310,9 +310,9 @@ export class PooledMessageWriter extends AbstractMessageWriter implements Messag
       return Promise.resolve();
     }
     const isAnswer = m.method === undefined && (typeof m.id === "string" || typeof m.id === "number");
-    if (isAnswer && this.batched === 0 && this.unanswered && this.unanswered() > 1) this.startBatch();
+    if (isAnswer && !this.batchTimer && this.unanswered && this.unanswered() > 1) this.startBatch();
     const written = this.send(msg);
-    if (this.batched > 0 || this.batchTimer) {
+    if (this.batchTimer) {
       if (isAnswer) this.batched++;
       // Anything but an answer (a request to the client, a notification) is not held: the peer
       // may be waiting for it. Else flush once every pending request is answered or the batch is full.

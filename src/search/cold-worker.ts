@@ -10,9 +10,9 @@
  * separate, later job ("fill"): the files are read again, a batch into one ArrayBuffer, which is
  * transferred to the main thread (not copied) and becomes the cache's entries.
  */
-import { closeSync, fstatSync, readSync } from "node:fs";
+import { closeSync, fstatSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
-import { openConfinedSync } from "../support/confined-fs.js";
+import { openConfinedSync, readFullySync } from "../support/confined-fs.js";
 import { clipLine, scanWithQuery } from "./file-search.js";
 import { compileQuery, type QueryOptions, type SearchQuery } from "./query.js";
 import type { FileScan, ScanOptions } from "./scan-types.js";
@@ -97,16 +97,6 @@ function cancelled(job: number): boolean {
   return Atomics.load(cancel, job % cancel.length) === job;
 }
 
-function readFully(fd: number, buf: Buffer, size: number): number {
-  let filled = 0;
-  while (filled < size) {
-    const n = readSync(fd, buf, filled, size - filled, filled);
-    if (n === 0) break;
-    filled += n;
-  }
-  return filled;
-}
-
 /** An error with an errno code is what DiskSource reports as "unreadable"; anything else is a bug. */
 function unreadable(err: unknown): FileScan {
   const code = (err as NodeJS.ErrnoException).code;
@@ -128,7 +118,7 @@ function scanFile(abs: string, job: Job): FileScan {
     const size = st.size;
     if (size > job.options.maxBytes!) return { kind: "too_large", bytes: size };
     if (scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.max(size, scratch.length * 2));
-    const filled = readFully(fd, scratch, size);
+    const filled = readFullySync(fd, scratch, size);
     return scanWithQuery(scratch.subarray(0, filled), job.query, job.options);
   } catch (err) {
     return unreadable(err);
@@ -218,7 +208,7 @@ function fillBatch(seq: number, files: string[], maxFileBytes: number, summaries
     for (const f of open) {
       const data = Buffer.from(bytes, offset, f.size);
       try {
-        if (readFully(f.fd, data, f.size) !== f.size) continue;
+        if (readFullySync(f.fd, data, f.size) !== f.size) continue;
       } catch {
         continue;
       }

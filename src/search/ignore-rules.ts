@@ -7,10 +7,10 @@
  *
  * Unlike ripgrep, `.gitignore` applies even when the workspace is not a git repository.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync } from "node:fs";
 import path from "node:path";
 import ignore, { type Ignore } from "ignore";
-import { READ_NONBLOCK } from "../support/confined-fs.js";
+import { READ_NONBLOCK, readFullySync } from "../support/confined-fs.js";
 
 /**
  * Ignore files larger than this are not applied (git has no limit; real ones are a few KiB). A
@@ -61,13 +61,7 @@ export function readIgnoreFile(file: string, problem?: IgnoreFileProblem): strin
     }
     // One byte more than the size: a file that grew since fstat is cut at the limit, not read on.
     const buf = Buffer.allocUnsafe(Math.min(st.size + 1, MAX_IGNORE_FILE_BYTES));
-    let filled = 0;
-    while (filled < buf.length) {
-      const n = readSync(fd, buf, filled, buf.length - filled, filled);
-      if (n === 0) break;
-      filled += n;
-    }
-    return buf.toString("utf8", 0, filled);
+    return buf.toString("utf8", 0, readFullySync(fd, buf));
   } catch (err) {
     problem?.(file, `cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     return undefined;

@@ -17,6 +17,7 @@ import {
   lstatSync,
   openSync,
   readlinkSync,
+  readSync,
   realpathSync,
   type Stats,
 } from "node:fs";
@@ -179,6 +180,20 @@ export function openConfinedSync(realFile: string): number {
   } catch (err) {
     throw becameLink(realFile, err);
   }
+}
+
+/**
+ * Reads from offset 0 of `fd` into `buf` until `size` bytes are in or the file ends (it shrank
+ * since its stat); returns the bytes read. One read is usually all it takes.
+ */
+export function readFullySync(fd: number, buf: Buffer, size: number = buf.length): number {
+  let filled = 0;
+  while (filled < size) {
+    const n = readSync(fd, buf, filled, size - filled, filled);
+    if (n === 0) break;
+    filled += n;
+  }
+  return filled;
 }
 
 /**
