@@ -113,7 +113,14 @@ async function readCached(
         const text = data.toString("utf8");
         return { text, size: data.length, sha256: memoSha256(data, memo), lines: memoLines(text, memo) };
       },
-      { maxBytes, pool: ctx.pool, signal: ctx.signal },
+      {
+        maxBytes,
+        pool: ctx.pool,
+        // Only a read from the disk looks at it: a cached read does not make the call's signal.
+        get signal() {
+          return ctx.signal;
+        },
+      },
     );
   } catch (err) {
     if (err instanceof FileTooLargeError) {
