@@ -175,10 +175,7 @@ export function createRootLogger(opts: {
     } as DestinationStream;
   }
   destinationInUse = destination as unknown as { flushSync(): void };
-  return pino(
-    { level: opts.level, base: { pid: process.pid }, timestamp: isoTime },
-    destination,
-  );
+  return pino({ level: opts.level, base: { pid: process.pid }, timestamp: isoTime }, destination);
 }
 
 /** Writes out what the logger still buffers; call before the process exits. */

@@ -453,4 +453,3 @@ export class PooledMessageWriter extends AbstractMessageWriter implements Messag
     this.stream.end();
   }
 }
-
