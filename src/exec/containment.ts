@@ -195,6 +195,7 @@ export function containedSpawn(
 export function initStatus(pipe: NodeJS.ReadableStream, onStatus: (code: number) => void): void {
   let text = "";
   let reported = false;
+  pipe.on("error", () => {}); // a broken status pipe only means the root's exit will tell
   pipe.on("data", (chunk: Buffer | string) => {
     if (reported) return;
     text += chunk.toString();
