@@ -1,7 +1,7 @@
 /**
  * What every `toold` command module shares: its declaration (options, help text, examples), the
  * global options, exit codes, and the small helpers that open a client. A command module only
- * declares and exports; src/cli/cli.ts parses the command line and runs it.
+ * declares and exports; src/cli/command-line.ts parses the command line and runs it.
  */
 import type { ConfigWarnings, ConnectOptions, ToolDClient } from "../client/index.js";
 import { VERSION } from "../version.js";

@@ -7,14 +7,14 @@
  * version to replace included, goes to the full command line before the call is sent, so
  * messages, exit codes and the auto-start stay those of one implementation.
  */
-import { isatty } from "node:tty";
 import { RpcError, type RpcPeer } from "../client/peer.js";
-import { connectSocket, initializeSession, resolveTarget } from "../client/session.js";
+import { connectSocket, registeredDaemon, resolveTarget, startSession } from "../client/session.js";
 import { ErrorCodes } from "../protocol/errors.js";
 import {
   ToolsCall,
   ToolsList,
   type ApproveParams,
+  type InitializeResult,
   type ToolDescriptor,
   type ToolResult,
 } from "../protocol/methods.js";
@@ -79,8 +79,11 @@ async function askOnTerminal(request: ApproveParams): Promise<boolean> {
 }
 
 /** Answers the daemon's approval requests: --yes approves, a terminal asks, otherwise refused. */
-export function approver(yes: boolean, interactive: boolean): (req: ApproveParams) => boolean | Promise<boolean> {
-  return (req) => (yes ? true : interactive ? askOnTerminal(req) : false);
+export function approver(
+  yes: boolean,
+  interactive: () => boolean,
+): (req: ApproveParams) => boolean | Promise<boolean> {
+  return (req) => (yes ? true : interactive() ? askOnTerminal(req) : false);
 }
 
 /** What a call needs of a connection: the client library's ToolDClient, or the quick path's peer. */
@@ -173,30 +176,50 @@ export function quickArgs(argv: readonly string[]): QuickArgs | undefined {
   return command === "call" && tool ? { globals, tool, rest, json, yes } : undefined;
 }
 
+interface QuickSession {
+  peer: RpcPeer;
+  /** `initialize`'s answer; already checked, or (the registry vouching for the version) not awaited. */
+  initialized: Promise<InitializeResult>;
+}
+
 /**
- * Connects and runs `initialize`; undefined when no daemon answers on the socket (the full path
- * then starts one, or says why it cannot) or one of another version does and may be replaced.
+ * Connects and sends `initialize`. Undefined when no daemon answers on the socket (the full path
+ * then starts one, or says why it cannot), or one of another version does (the full path replaces
+ * it, unless --no-start).
  */
 async function openQuick(
   q: QuickArgs,
   onApprove: (req: ApproveParams) => boolean | Promise<boolean>,
-): Promise<RpcPeer | undefined> {
+): Promise<QuickSession | undefined> {
   const opts = connectOptions(q.globals, { onApprove });
+  let target;
   let socket;
   try {
-    socket = await connectSocket(resolveTarget(opts).socket);
+    target = resolveTarget(opts);
+    socket = await connectSocket(target.socket);
   } catch {
     return undefined;
   }
-  const { peer, server } = await initializeSession(socket, opts, () => undefined).catch((err: unknown) => {
-    socket.destroy();
+  const { peer, initialized } = startSession(socket, opts, () => undefined);
+  // The registry says which version listens here: then the call need not wait for `initialize`'s
+  // answer to learn it (one round trip less; the daemon handles the two in order).
+  const owner = registeredDaemon(target.workspace, process.env);
+  if (owner?.socket === target.socket && owner.version === VERSION) {
+    initialized.catch(() => undefined); // its failure is the call's (see quickCall)
+    return { peer, initialized };
+  }
+  let server;
+  try {
+    server = await initialized;
+  } catch (err) {
+    peer.close();
     throw err;
-  });
+  }
   if (server.serverInfo.version !== VERSION && !q.globals.noStart) {
     peer.close();
     return undefined;
   }
-  return peer;
+  return { peer, initialized };
 }
 
 /**
@@ -213,11 +236,23 @@ export async function quickCall(argv: readonly string[]): Promise<number | undef
     return undefined; // the full command line says what is wrong
   }
   try {
-    const peer = await openQuick(q, approver(q.yes, isatty(0)));
-    if (!peer) return undefined;
+    // stdin is never the ARGS here; looked at only when the daemon asks for an approval.
+    const session = await openQuick(
+      q,
+      approver(q.yes, () => process.stdin.isTTY === true),
+    );
+    if (!session) return undefined;
+    const { peer, initialized } = session;
     const caller: ToolCaller = {
-      callTool: (name, callArgs, { signal }) =>
-        peer.request(ToolsCall, { name, arguments: callArgs }, signal),
+      callTool: async (name, callArgs, { signal }) => {
+        const answer = peer.request(ToolsCall, { name, arguments: callArgs }, signal);
+        // `initialize` failing fails the call, as when it is awaited first.
+        await initialized.catch((err: unknown) => {
+          answer.catch(() => undefined);
+          throw err;
+        });
+        return answer;
+      },
       listTools: async () => (await peer.request(ToolsList, {})).tools,
     };
     return await runToolCall(q.tool, args, q.json, async (use) => {

@@ -42,9 +42,9 @@ import {
   connectSocket,
   DaemonUnreachableError,
   explicitSocket,
-  initializeSession,
   registeredSocket,
   resolveTarget,
+  startSession,
   type ConnectOptions,
   type ResolvedTarget,
 } from "./session.js";
@@ -136,7 +136,8 @@ async function openSession(
       });
       continue;
     }
-    const { peer, server } = await initializeSession(socket, opts, onProgress);
+    const { peer, initialized } = startSession(socket, opts, onProgress);
+    const server = await initialized;
     const mismatch = server.serverInfo.version !== VERSION;
     if (mismatch && (opts.restartOnVersionMismatch ?? true) && autoStart && attempt < 2) {
       // A daemon from another version may speak another protocol: replace it.

@@ -14,7 +14,7 @@ import {
 } from "../protocol/methods.js";
 import { VERSION } from "../version.js";
 import { locateWorkspace, runtimeFiles, socketPathFor } from "../workspace/locate.js";
-import { isOwnerAlive, readState } from "../workspace/registry.js";
+import { isOwnerAlive, readState, type DaemonState } from "../workspace/registry.js";
 import { checkPrivateDir, SocketDirError } from "../workspace/socket-dir.js";
 import { RpcPeer } from "./peer.js";
 
@@ -72,11 +72,16 @@ export function explicitSocket(opts: Pick<ConnectOptions, "socket">, env: NodeJS
   return opts.socket !== undefined || Boolean(env.TOOLD_SOCKET);
 }
 
-/** Where the registry says this workspace's live daemon listens, whichever environment started it. */
-export function registeredSocket(workspace: string, env: NodeJS.ProcessEnv): string | undefined {
+/** The daemon the registry says serves this workspace and still runs, whichever environment started it. */
+export function registeredDaemon(workspace: string, env: NodeJS.ProcessEnv): DaemonState | undefined {
   // The state file's place depends on the workspace and the runtime folder only, not the socket.
   const owner = readState(runtimeFiles(workspace, "", env).state);
-  return owner && owner.workspace === workspace && isOwnerAlive(owner) ? owner.socket : undefined;
+  return owner && owner.workspace === workspace && isOwnerAlive(owner) ? owner : undefined;
+}
+
+/** Where the registry says this workspace's live daemon listens. */
+export function registeredSocket(workspace: string, env: NodeJS.ProcessEnv): string | undefined {
+  return registeredDaemon(workspace, env)?.socket;
 }
 
 /**
@@ -108,21 +113,24 @@ export function connectSocket(socketPath: string): Promise<net.Socket> {
   });
 }
 
-/** Runs `initialize` on a connected socket and wires approvals and progress onto it. */
-export async function initializeSession(
+/**
+ * Wires approvals and progress onto a connected socket and sends `initialize`; `initialized` is its
+ * answer. Requests sent before it arrives are handled after it, in order.
+ */
+export function startSession(
   socket: net.Socket,
   opts: Pick<ConnectOptions, "clientInfo" | "onApprove">,
   onProgress: (token: string, value: unknown) => void,
-): Promise<{ peer: RpcPeer; server: InitializeResult }> {
+): { peer: RpcPeer; initialized: Promise<InitializeResult> } {
   const peer = new RpcPeer(socket);
   if (opts.onApprove) {
     const onApprove = opts.onApprove;
     peer.onRequest(ClientApprove, async (params) => ({ approved: (await onApprove(params)) === true }));
   }
   peer.onNotification(Progress, ({ token, value }) => onProgress(String(token), value));
-  const server = await peer.request(Initialize, {
+  const initialized = peer.request(Initialize, {
     clientInfo: opts.clientInfo ?? { name: "toold-client", version: VERSION },
     capabilities: { approvals: opts.onApprove !== undefined },
   });
-  return { peer, server };
+  return { peer, initialized };
 }

@@ -26,7 +26,7 @@ export const call: Command = {
     if (!tool) throw new UsageError("call needs a tool name: toold call read_file path=README.md");
     const args = await parseToolArgs(rest);
     const interactive = process.stdin.isTTY === true && rest[0] !== "-";
-    const onApprove = approver(values.yes === true, interactive);
+    const onApprove = approver(values.yes === true, () => interactive);
     return runToolCall(tool, args, values.json === true, (use) =>
       withClient(globals, true, use, { onApprove }),
     );

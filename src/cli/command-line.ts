@@ -1,7 +1,7 @@
 /**
  * The full `toold` command line: finds the command name, parses that command's own options (and
  * the global ones; anything else is refused), and runs its module from src/cli/commands/. The
- * program (main.ts) comes here for everything but the quick `toold call` (quick-call.ts).
+ * program (main.ts) comes here for everything the quick `toold call` path (quick-call.ts) does not take.
  */
 import { parseArgs } from "node:util";
 import { unsupportedPlatform } from "../workspace/locate.js";
@@ -13,7 +13,6 @@ import {
   globalsOf,
   UsageError,
   type Command,
-  type OptionSpec,
   type OptionValues,
 } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
@@ -121,7 +120,7 @@ async function run(argv: string[]): Promise<number> {
 }
 
 /** Runs the command line and returns the exit code; errors become one line on stderr. */
-export async function cli(argv: string[]): Promise<number> {
+export async function runCommandLine(argv: string[]): Promise<number> {
   try {
     return await run(argv);
   } catch (err) {
