@@ -27,7 +27,7 @@ const GLOBAL_VALUED = new Set(
 );
 
 /** Splits off the command name: the first argument that is neither an option nor a global option's value. */
-function splitCommand(argv: string[]): { name: string | undefined; rest: string[] } {
+export function splitCommand(argv: string[]): { name: string | undefined; rest: string[] } {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--") break;
@@ -41,7 +41,7 @@ function splitCommand(argv: string[]): { name: string | undefined; rest: string[
   return { name: undefined, rest: argv };
 }
 
-function parseOptions(cmd: Command, argv: string[]): { values: OptionValues; positionals: string[] } {
+export function parseOptions(cmd: Command, argv: string[]): { values: OptionValues; positionals: string[] } {
   const options: Record<string, { type: "boolean" | "string"; short?: string }> = {};
   for (const [name, o] of Object.entries({ ...GLOBAL_OPTIONS, ...cmd.options })) {
     options[name] = { type: o.type, ...(o.short ? { short: o.short } : {}) };

@@ -156,7 +156,7 @@ interface QuickArgs {
  * stdin, `--opt=value`, other commands, mistakes) is the full command line's to parse.
  */
 export function quickArgs(argv: readonly string[]): QuickArgs | undefined {
-  const globals: Globals = { noStart: false };
+  const globals: Globals = { workspace: undefined, socket: undefined, noStart: false };
   let json = false;
   let yes = false;
   const positionals: string[] = [];
