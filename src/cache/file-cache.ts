@@ -15,6 +15,7 @@
 import { closeSync, fstatSync, statSync } from "node:fs";
 import { LRUCache } from "lru-cache";
 import { openConfinedForRead, openConfinedSync, readFullySync } from "../support/confined-fs.js";
+import { fileBuffer, isShared, SHARED_FROM_BYTES } from "../support/shared-bytes.js";
 import type { BufferPool } from "../support/memory-pool.js";
 import type { FileCacheStats } from "../protocol/methods.js";
 
@@ -70,6 +71,14 @@ export interface FileCacheOptions {
   maxBytes: number;
   /** Default: a quarter of maxBytes, at most 16 MiB. */
   maxFileBytes?: number;
+  /** Files of this size or more are kept in shared memory (support/shared-bytes.ts); tests lower it. */
+  sharedFromBytes?: number;
+}
+
+/** A cached file in shared memory, for a worker thread to scan (see `sharedTrusted`). */
+export interface SharedEntry {
+  readonly data: Buffer;
+  readonly memo: Record<string, unknown>;
 }
 
 /** Thrown when a file is over the caller's size limit; carries the size for the message. */
@@ -116,6 +125,11 @@ export class FileCache {
   private evictions = 0;
   private invalidations = 0;
   private memoBytes = 0;
+  /** The cached entries whose data is in shared memory (a few large files), by path. */
+  private readonly shared = new Map<string, Entry>();
+  private sharedDataBytes = 0;
+  /** See FileCacheOptions.sharedFromBytes. */
+  readonly sharedFromBytes: number;
   private readonly memoJobs = new Map<string, MemoBuilder>();
   /** Cached files that may lack a memo of a job (added when cached). */
   private readonly memoPending = new Set<string>();
@@ -127,6 +141,7 @@ export class FileCache {
     this.maxBytes = options.maxBytes;
     this.maxFileBytes =
       options.maxFileBytes ?? Math.min(DEFAULT_MAX_FILE_BYTES, Math.floor(options.maxBytes / 4));
+    this.sharedFromBytes = options.sharedFromBytes ?? SHARED_FROM_BYTES;
     this.lru = this.newLru(options.maxBytes);
   }
 
@@ -140,6 +155,10 @@ export class FileCache {
         if (reason === "evict") this.evictions++;
         if (reason !== "set") this.memoPending.delete(key);
         this.memoBytes -= value.memoBytes ?? 0;
+        if (this.shared.get(key) === value) {
+          this.shared.delete(key);
+          this.sharedDataBytes -= value.data.length;
+        }
       },
     });
   }
@@ -173,6 +192,10 @@ export class FileCache {
       }
     }
     old?.clear();
+    // Disposing the old map dropped every shared entry; note again those that moved over.
+    this.shared.clear();
+    this.sharedDataBytes = 0;
+    for (const [k, v] of this.lru?.entries() ?? []) this.noteShared(k, v);
     for (const k of this.lru?.keys() ?? []) this.memoPending.add(k);
     // Disposing the old map subtracted every memo; count again what moved over.
     this.memoBytes = 0;
@@ -322,7 +345,7 @@ export class FileCache {
       }
       key = keyOf(st);
       if (this.cacheable(st.size)) {
-        const buf = Buffer.allocUnsafeSlow(st.size);
+        const buf = fileBuffer(st.size, this.sharedFromBytes);
         const filled = readFullySync(fd, buf, st.size);
         data = filled === st.size ? buf : buf.subarray(0, filled);
         if (filled === st.size) {
@@ -360,7 +383,7 @@ export class FileCache {
       opts.signal?.throwIfAborted();
       const key = keyOf(st);
       if (this.cacheable(st.size)) {
-        const data = Buffer.allocUnsafeSlow(st.size);
+        const data = fileBuffer(st.size, this.sharedFromBytes);
         const filled = await readFully(handle, data, st.size);
         const exact = filled === st.size ? data : data.subarray(0, filled);
         if (filled === st.size) this.put(abs, { data: exact, key, memo: {} });
@@ -409,7 +432,7 @@ export class FileCache {
       const st = fstatSync(fd);
       if (!st.isFile()) return undefined;
       if (this.cacheable(st.size)) {
-        const data = Buffer.allocUnsafeSlow(st.size);
+        const data = fileBuffer(st.size, this.sharedFromBytes);
         const filled = readFullySync(fd, data, st.size);
         const exact = filled === st.size ? data : data.subarray(0, filled);
         const memo = {};
@@ -446,11 +469,34 @@ export class FileCache {
     }
   }
 
+  /**
+   * The cached content of `abs` when it is in shared memory (a large file), for a worker thread to
+   * scan; undefined otherwise (scan it with `readTrusted`). Trusted as `readTrusted` is: only for
+   * callers that have synced with the watcher. Touches neither the disk nor recency.
+   */
+  sharedTrusted(abs: string): SharedEntry | undefined {
+    const entry = this.shared.get(abs);
+    if (entry) this.hits++;
+    return entry;
+  }
+
+  /** Bytes of cached content in shared memory. */
+  get sharedBytes(): number {
+    return this.sharedDataBytes;
+  }
+
+  private noteShared(abs: string, entry: Entry): void {
+    if (!isShared(entry.data)) return;
+    this.shared.set(abs, entry);
+    this.sharedDataBytes += entry.data.length;
+  }
+
   /** Adds an entry, then evicts until data and memos together fit in max_bytes. */
   private put(abs: string, entry: Entry): void {
     const lru = this.lru;
     if (!lru) return;
     lru.set(abs, entry);
+    if (lru.peek(abs) === entry) this.noteShared(abs, entry);
     this.memoPending.add(abs);
     while (lru.size > 1 && lru.calculatedSize + this.memoBytes > this.maxBytes) lru.pop();
   }

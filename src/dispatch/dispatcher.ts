@@ -459,6 +459,7 @@ export class Dispatcher {
         rssBytes: mem.rss,
         heapUsedBytes: mem.heapUsed,
         ...(control.activeResources ? { activeResources: control.activeResources() } : {}),
+        ...(this.deps.coldSearch ? { searchThreads: this.deps.coldSearch.threads } : {}),
       },
       ...(this.deps.journal ? { journal: this.deps.journal.stats() } : {}),
       ...(this.deps.feed ? { feed: this.deps.feed.stats() } : {}),

@@ -5,15 +5,18 @@
  * unprivileged user namespace), each command runs as
  *
  *   setpriv --pdeathsig KILL -- unshare [--user --map-current-user] --pid --fork --kill-child
- *     [--mount-proc] -- /bin/sh -c '<run "$@", exit with its status>' toold-session
+ *     [--mount-proc] -- /bin/sh -c '<run "$@", report and exit with its status>' toold-session
  *     env -i -- <the command's environment…> <command…>
  *
  * - `unshare --fork` makes the `sh` the namespace's init; `--kill-child` kills it when unshare
  *   dies; `setpriv --pdeathsig KILL` kills unshare when the daemon dies, even by SIGKILL.
- * - The `sh` runs the command as its child rather than exec'ing it, because an init ignores
- *   signals it has no handler for: Ctrl-C must reach the command, not the init.
+ * - The `sh` runs the command as its child (a subshell that execs it) rather than exec'ing it,
+ *   because an init ignores signals it has no handler for: Ctrl-C must reach the command.
  * - `--mount-proc` gives the namespace its own /proc, so pids that `ps` shows are the pids that
  *   `kill` takes inside it.
+ * - With a status pipe (fd 3), the init writes the command's status there as soon as the command
+ *   has exited: the caller learns it without waiting for unshare, which exits only after the
+ *   kernel has torn the namespaces down (see initStatus).
  *
  * Where no namespace is allowed, the fallback is a sweep of /proc: the command leads its own
  * session, every process carries a marker in its environment, and the tree is tracked by
@@ -57,10 +60,14 @@ export function newMarker(workspaceKey: string, label: string): string {
 /**
  * The init: runs the command as its child and exits with its status. The init's own stderr is
  * /dev/null, so its notices (dash prints "Terminated" when its child dies of SIGTERM) never mix
- * into the command's output; a second `sh` puts the real stderr back (fd 3) and execs the command,
- * so no redirection is pending in the init while it waits (dash prints through those).
+ * into the command's output; a subshell (a fork, no second program to load) puts the real stderr
+ * back (fd 4), closes the status pipe (fd 3) and execs the command, so no redirection is pending
+ * in the init while it waits (dash prints through those) and the command never holds fd 3.
  */
-const INIT_SCRIPT = `exec 3>&2 2>/dev/null; /bin/sh -c 'exec 2>&3 3>&-; exec "$@"' toold-command "$@"; exit $?`;
+const INIT_RUN = `exec 4>&2 2>/dev/null; (exec 2>&4 4>&- 3>&-; exec "$@")`;
+const INIT_SCRIPT = `${INIT_RUN}; exit $?`;
+/** The same, reporting the status as a line on fd 3 before it exits. */
+const INIT_SCRIPT_REPORTING = `${INIT_RUN}; s=$?; echo "$s" >&3; exit "$s"`;
 
 /** The environment the helpers run with; the command gets its own through `env -i`. */
 const HELPER_ENV: Readonly<Record<string, string>> = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
@@ -146,13 +153,18 @@ export function containment(): Promise<Containment> {
 /**
  * What to spawn to run `argv` with `env`, contained. In a namespace the helpers (setpriv,
  * unshare, the init) run with a fixed environment, and `env -i` hands the command its own.
+ * `statusPipe`: the caller gives the child a pipe as fd 3 (only when `statusPipe` comes back
+ * true: in the sweep the command itself is the child, and would inherit it) and reads the
+ * command's status from it with initStatus.
  */
 export function containedSpawn(
   c: Containment,
   argv: readonly string[],
   env: Readonly<Record<string, string>>,
-): { file: string; args: string[]; env: Record<string, string> } {
-  if (c.mode === "sweep") return { file: argv[0]!, args: argv.slice(1), env: { ...env } };
+  opts: { statusPipe?: boolean } = {},
+): { file: string; args: string[]; env: Record<string, string>; statusPipe: boolean } {
+  if (c.mode === "sweep") return { file: argv[0]!, args: argv.slice(1), env: { ...env }, statusPipe: false };
+  const statusPipe = opts.statusPipe ?? false;
   const assignments = Object.entries(env)
     .filter(([name]) => name !== "" && !name.includes("="))
     .map(([name, value]) => `${name}=${value}`);
@@ -163,7 +175,7 @@ export function containedSpawn(
     "--",
     "/bin/sh",
     "-c",
-    INIT_SCRIPT,
+    statusPipe ? INIT_SCRIPT_REPORTING : INIT_SCRIPT,
     "toold-session",
     c.bin.env,
     "-i",
@@ -171,7 +183,30 @@ export function containedSpawn(
     ...assignments,
     ...argv,
   ];
-  return { file: full[0]!, args: full.slice(1), env: { ...HELPER_ENV } };
+  return { file: full[0]!, args: full.slice(1), env: { ...HELPER_ENV }, statusPipe };
+}
+
+/**
+ * Calls `onStatus` once with the exit code the init wrote on the status pipe (its first line).
+ * The command could write a line there too (the init's fd is reachable through /proc/1/fd/3), so
+ * a caller treats it as "the command says it exited": it may answer, but must still see the
+ * namespace end (unshare's exit) or end it itself.
+ */
+export function initStatus(pipe: NodeJS.ReadableStream, onStatus: (code: number) => void): void {
+  let text = "";
+  let reported = false;
+  pipe.on("error", () => {}); // a broken status pipe only means the root's exit will tell
+  pipe.on("data", (chunk: Buffer | string) => {
+    if (reported) return;
+    text += chunk.toString();
+    const line = /^(\d{1,3})\n/.exec(text);
+    if (line) {
+      reported = true;
+      onStatus(Number(line[1]));
+    } else if (text.includes("\n") || text.length > 8) {
+      reported = true; // not the init's line: ignore the pipe, the root's exit will tell
+    }
+  });
 }
 
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [n as number, name]));

@@ -5,7 +5,14 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import type { IPty } from "@lydell/node-pty";
-import { containedSpawn, exitStatus, ProcessTree, signalName, type Containment } from "./containment.js";
+import {
+  containedSpawn,
+  exitStatus,
+  initStatus,
+  ProcessTree,
+  signalName,
+  type Containment,
+} from "./containment.js";
 import { HeadTailBuffer } from "./head-tail-buffer.js";
 import { budgetOutput, type BudgetedOutput } from "./truncate.js";
 
@@ -15,6 +22,12 @@ export const SESSION_OUTPUT_CAP = 1024 * 1024;
 export const KILL_GRACE_MS = 2000;
 /** After the command exits, how long its output may still arrive before the session counts as done. */
 const DRAIN_AFTER_EXIT_MS = 2000;
+/**
+ * After the init reported the command's status, how long unshare may take to end (the kernel
+ * tears the namespace down first) before the session ends the tree itself: a status the command
+ * wrote itself never leaves its processes running.
+ */
+const ROOT_EXIT_AFTER_STATUS_MS = 50;
 const TRACK_INTERVAL_MS = 1000;
 export const TERMINAL_SIZE = { cols: 120, rows: 30 } as const;
 
@@ -65,7 +78,10 @@ export class ExecSession {
   totalBytes = 0;
   private readonly waiters = new Set<() => void>();
   private trackTimer: NodeJS.Timeout | undefined;
+  /** The process the daemon spawned (unshare, or the command in the sweep) has been reaped. */
   private rootExited = false;
+  /** The command's status is known: from the init's status pipe, or from the root's exit. */
+  private commandExited = false;
   private readonly donePromise: Promise<void>;
   private markDone!: () => void;
 
@@ -93,7 +109,10 @@ export class ExecSession {
     containment: Containment,
     marker: string,
   ): Promise<ExecSession> {
-    const { file, args, env } = containedSpawn(containment, spec.argv, spec.env);
+    // On pipes the init reports the command's status on fd 3 (node-pty gives the child no fd 3).
+    const { file, args, env, statusPipe } = containedSpawn(containment, spec.argv, spec.env, {
+      statusPipe: !spec.tty,
+    });
     if (spec.tty) {
       const pty = await loadPty();
       let term: IPty;
@@ -122,7 +141,7 @@ export class ExecSession {
       cwd: spec.cwd,
       env,
       detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: statusPipe ? ["ignore", "pipe", "pipe", "pipe"] : ["ignore", "pipe", "pipe"],
     });
     await new Promise<void>((resolve, reject) => {
       child.once("spawn", resolve);
@@ -142,6 +161,9 @@ export class ExecSession {
     const session = new ExecSession(id, spec, child.pid!, containment, marker, undefined, child);
     child.stdout!.on("data", (chunk: Buffer) => session.onOutput(chunk));
     child.stderr!.on("data", (chunk: Buffer) => session.onOutput(chunk));
+    if (statusPipe) {
+      initStatus(child.stdio[3] as NodeJS.ReadableStream, (code) => session.onCommandExit(code, null, true));
+    }
     child.once("exit", (code, signal) => session.onRootExit(code, signal));
     child.once("close", () => session.finish());
     return session;
@@ -163,6 +185,16 @@ export class ExecSession {
 
   private onRootExit(code: number | null, signal: string | null): void {
     this.rootExited = true;
+    this.onCommandExit(code, signal, false);
+  }
+
+  /**
+   * The command's status, from the init's report (`fromInit`, ahead of unshare's exit) or from
+   * the root's exit; the first one counts.
+   */
+  private onCommandExit(code: number | null, signal: string | null, fromInit: boolean): void {
+    if (this.commandExited) return;
+    this.commandExited = true;
     const status = exitStatus(this.containment, code, signal);
     this.exitCode = status.code;
     this.exitSignal = status.signal;
@@ -170,23 +202,29 @@ export class ExecSession {
     if (this.pty) {
       // The terminal may still hold output the command wrote just before it ended.
       setTimeout(() => this.finish(), 20);
+    } else if (fromInit) {
+      // The init writes the status after the command exited, so the command's output was in the
+      // pipes before it: the poll phase that read the status read that output too, and finish
+      // runs after it.
+      setImmediate(() => this.finish());
     } else {
       // The pipes' close finishes it; this only bounds the wait for a leftover holding them.
       setTimeout(() => this.finish(), DRAIN_AFTER_EXIT_MS).unref();
     }
-    // Whatever the command left behind (the kernel already ended it in a PID namespace). After
-    // the pending events: the sweep reads all of /proc and the result should not wait for it.
-    setTimeout(() => void this.tree.terminate(100), 10).unref();
+    // Whatever the command left behind (the kernel already ended it in a PID namespace, or does
+    // so as the init exits, unless the status was the command's own). After the pending events:
+    // the sweep reads all of /proc and the result should not wait for it.
+    const delay = fromInit ? ROOT_EXIT_AFTER_STATUS_MS : 10;
+    setTimeout(() => void this.tree.terminate(100), delay).unref();
   }
 
   private finish(): void {
     if (this.done) return;
-    if (!this.rootExited) return; // pipes closed before exit: wait for the exit
+    if (!this.commandExited) return; // pipes closed before the exit: wait for the exit
     this.done = true;
     this.endReason ??= "exited";
     if (this.child) {
-      this.child.stdout?.destroy();
-      this.child.stderr?.destroy();
+      for (const stream of this.child.stdio) stream?.destroy();
     }
     this.markDone();
     this.wake();
@@ -229,7 +267,7 @@ export class ExecSession {
         { session_id: this.id },
       );
     }
-    if (this.rootExited) {
+    if (this.commandExited) {
       throw new ExecError(`session ${this.id} has exited; nothing was written`, { session_id: this.id });
     }
     this.pty.write(chars);
@@ -243,6 +281,7 @@ export class ExecSession {
     await Promise.race([this.donePromise, new Promise((r) => setTimeout(r, 1000))]);
     if (!this.done) {
       this.rootExited = true;
+      this.commandExited = true;
       this.finish();
     }
     if (this.trackTimer) clearInterval(this.trackTimer);

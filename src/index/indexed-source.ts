@@ -49,6 +49,7 @@ class IndexedSource implements TreeSource {
     return scanFilesWith(files, query, options, signal, {
       scanOne: (file) => this.scan(file.abs, query, options),
       cache: this.cache,
+      trusted: true,
       ...(this.cold ? { cold: this.cold } : {}),
     });
   }

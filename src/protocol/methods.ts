@@ -172,6 +172,8 @@ export interface ProcessStats {
   heapUsedBytes: number;
   /** Live libuv handles and requests: a leak shows up as growth. */
   activeResources?: number;
+  /** Search worker threads alive now (they end 2 s after their last search or cache fill). */
+  searchThreads?: number;
 }
 /**
  * `daemon/stats`: declared here once; each component returns its section's type and the

@@ -20,9 +20,16 @@ import type { FileKey } from "../cache/file-cache.js";
 import type { Summary } from "./warm-scan.js";
 import type { SearchQuery } from "./query.js";
 import type { FileScan } from "./scan-types.js";
-import type { ColdWorkerData, FromWorker, ToWorker, WireFill, WireScanOptions } from "./cold-worker.js";
+import type {
+  ColdWorkerData,
+  FromWorker,
+  ToWorker,
+  WireFill,
+  WireScanOptions,
+  WireShared,
+} from "./cold-worker.js";
 
-export type { WireScanOptions };
+export type { WireScanOptions, WireShared };
 
 /** A file of a search and its scan. */
 export interface Scanned<F> {
@@ -36,8 +43,14 @@ const BATCH_FILES = 48;
 const IN_FLIGHT_PER_WORKER = 4;
 /** Longest the main thread walks before it lets answers (and other calls) in. */
 const WALK_SLICE_MS = 4;
+/** Longest a warm search scans on the main thread before it lets answers (and other calls) in. */
+const SCAN_SLICE_MS = 8;
 const CANCEL_SLOTS = 256;
+/** Batches of one warm search that can be taken back from a worker (see `scanShared`). */
+const CLAIM_SLOTS = 4096;
 const DEFAULT_MIN_FILES = 200;
+const DEFAULT_SHARE_FROM_BYTES = 4 * 1024 * 1024;
+const DEFAULT_SHARE_MIN_BLOCKS = 64;
 /** A worker that dies more often than this (per minute) is not replaced. */
 const MAX_RESTARTS_PER_MINUTE = 3;
 
@@ -60,6 +73,18 @@ export interface ColdSearchOptions {
   readonly minFiles?: number;
   /** See RETIRE_AFTER_MS (the default). */
   readonly retireAfterMs?: number;
+  /**
+   * A warm search hands its large files to the workers (`scanShared`) once the cache holds this
+   * many bytes in shared memory: with less, the thread round trips cost more than they save.
+   * Default 4 MiB; 0 in tests.
+   */
+  readonly shareFromBytes?: number;
+  /**
+   * Only a file whose summary leaves at least this many 4 KiB blocks to look through goes to a
+   * worker: fewer are scanned on the main thread in less time than the hand-over costs. Default
+   * 64 (256 KiB); 0 in tests.
+   */
+  readonly shareMinBlocks?: number;
   log?: Logger;
 }
 
@@ -71,6 +96,8 @@ export interface FillTarget {
   readonly summaries: boolean;
   /** Larger files are not kept. */
   readonly maxFileBytes: number;
+  /** Files of this size or more are read into shared memory (FileCache.sharedFromBytes). */
+  readonly sharedFrom: number;
   /** Reading stops past this many bytes (the cache's size: more would only evict). */
   readonly maxBytes: number;
   /** Whether a file still needs reading (not cached meanwhile). */
@@ -104,6 +131,8 @@ interface Slot {
   /** Resolves when its worker has loaded its modules (or is gone). */
   loaded: Promise<void>;
   markLoaded: () => void;
+  /** Its worker has loaded its modules and is up. */
+  isLoaded: boolean;
 }
 
 interface Batch<F> {
@@ -116,6 +145,8 @@ interface Batch<F> {
 /** A search in progress. */
 class Job {
   readonly batches = new Map<number, Batch<unknown>>();
+  /** The next batch to give out (batches are given out in order). */
+  nextOut = 0;
   failed: string | undefined;
   /** Workers told about this job (only they get its batches). */
   readonly open = new Set<Slot>();
@@ -127,6 +158,23 @@ class Job {
     const wake = this.wake;
     this.wake = undefined;
     wake?.();
+  }
+
+  /** The files of the answered batches from `nextOut` on, in order, with their scans. */
+  answered<F>(): Scanned<F>[] {
+    const out: Scanned<F>[] = [];
+    for (let b = this.batches.get(this.nextOut); b?.scans; b = this.batches.get(this.nextOut)) {
+      const batch = b as Batch<F>;
+      const scans = batch.scans!;
+      let k = 0;
+      for (let i = 0; i < batch.files.length; i++) {
+        const hit = k < scans.length && scans[k]![0] === i ? scans[k++]![1] : NO_MATCH;
+        out.push({ file: batch.files[i]!, scan: hit });
+      }
+      this.batches.delete(this.nextOut);
+      this.nextOut++;
+    }
+    return out;
   }
 
   /** Resolves at the next answer for this job (or failure). */
@@ -163,6 +211,7 @@ export class ColdSearchPool {
   private idleWaiters: (() => void)[] = [];
   private disposed = false;
   private readonly restarts: number[] = [];
+  private sharedSent = 0;
   /** Finished searches whose files are read for the cache while no search runs. */
   private readonly fillQueue: FillWork[] = [];
   private fillSeq = 0;
@@ -187,6 +236,7 @@ export class ColdSearchPool {
         filling: undefined,
         loaded: Promise.resolve(),
         markLoaded: () => undefined,
+        isLoaded: false,
       };
       this.slots.push(slot);
       this.spawn(slot);
@@ -209,7 +259,10 @@ export class ColdSearchPool {
         return;
       const workers = this.slots.map((s) => s.worker).filter((w): w is Worker => w !== undefined);
       // Unset first: the exit handler then knows this end was asked for and starts no other.
-      for (const slot of this.slots) slot.worker = undefined;
+      for (const slot of this.slots) {
+        slot.worker = undefined;
+        slot.isLoaded = false;
+      }
       this.retired = true;
       for (const worker of workers) void worker.terminate();
       this.options.log?.debug({ workers: workers.length }, "cold search workers ended (idle)");
@@ -250,9 +303,24 @@ export class ColdSearchPool {
     return this.fillQueue.length > 0 || this.slots.some((s) => s.filling !== undefined);
   }
 
+  /** See ColdSearchOptions.shareFromBytes. */
+  get shareFromBytes(): number {
+    return this.options.shareFromBytes ?? DEFAULT_SHARE_FROM_BYTES;
+  }
+
+  /** See ColdSearchOptions.shareMinBlocks. */
+  get shareMinBlocks(): number {
+    return this.options.shareMinBlocks ?? DEFAULT_SHARE_MIN_BLOCKS;
+  }
+
   /** See ColdSearchOptions.minFiles. */
   get minFiles(): number {
     return this.options.minFiles ?? DEFAULT_MIN_FILES;
+  }
+
+  /** Files handed to the workers by warm searches so far (for tests). */
+  get sharedBatches(): number {
+    return this.sharedSent;
   }
 
   /** Workers alive (for stats and tests). */
@@ -270,6 +338,7 @@ export class ColdSearchPool {
   }
 
   private spawn(slot: Slot): void {
+    slot.isLoaded = false;
     slot.loaded = new Promise((resolve) => (slot.markLoaded = resolve));
     let worker: Worker;
     try {
@@ -304,6 +373,7 @@ export class ColdSearchPool {
   /** A worker is gone: every job it was serving fails over to the main thread. */
   private lose(slot: Slot, why: string): void {
     slot.markLoaded();
+    slot.isLoaded = false;
     slot.worker = undefined;
     slot.inFlight = 0;
     const work = slot.filling;
@@ -319,6 +389,7 @@ export class ColdSearchPool {
 
   private onMessage(slot: Slot, m: FromWorker): void {
     if (m.t === "ready") {
+      slot.isLoaded = slot.worker !== undefined;
       slot.markLoaded();
       return;
     }
@@ -337,7 +408,7 @@ export class ColdSearchPool {
       this.options.log?.warn({ err: m.error }, "cold search batch failed; finishing on the main thread");
     } else if (job && m.t === "batch") {
       const batch = job.batches.get(m.seq);
-      if (batch && !m.cancelled) batch.scans = m.scans;
+      if (batch && !m.cancelled && !m.taken) batch.scans = m.scans;
     }
     // Every search waiting for room on a worker may go on (searches at once share the workers).
     for (const waiting of this.jobs.values()) waiting.notify();
@@ -386,7 +457,6 @@ export class ColdSearchPool {
       job.open.add(slot);
     }
     let seq = 0;
-    let nextOut = 0;
     let walked = false;
     let completed = false;
     this.hold(+1);
@@ -429,29 +499,17 @@ export class ColdSearchPool {
             break;
           }
         }
-        // Give out what is answered, in order.
-        const out: Scanned<F>[] = [];
-        for (let b = job.batches.get(nextOut); b?.scans; b = job.batches.get(nextOut)) {
-          const batch = b as Batch<F>;
-          const scans = batch.scans!;
-          let k = 0;
-          for (let i = 0; i < batch.files.length; i++) {
-            const hit = k < scans.length && scans[k]![0] === i ? scans[k++]![1] : NO_MATCH;
-            out.push({ file: batch.files[i]!, scan: hit });
-          }
-          job.batches.delete(nextOut);
-          nextOut++;
-        }
+        const out = job.answered<F>();
         if (out.length > 0) {
           firstAnswerAt ||= performance.now();
           yield out;
         }
-        if (walked && nextOut === seq) {
+        if (walked && job.nextOut === seq) {
           completed = true;
           return;
         }
         if (job.failed !== undefined) break;
-        if (sliced || job.batches.get(nextOut)?.scans) {
+        if (sliced || job.batches.get(job.nextOut)?.scans) {
           // Let answers (and other calls) in, then walk on.
           await new Promise((r) => setImmediate(r));
         } else if (![...job.open].some((slot) => slot.worker)) {
@@ -465,7 +523,7 @@ export class ColdSearchPool {
       // A worker failed: the files not given out yet are scanned here, in order.
       this.options.log?.warn({ reason: job.failed }, "cold search continues on the main thread");
       const rest: F[] = [];
-      for (let s = nextOut; s < seq; s++) rest.push(...((job.batches.get(s)?.files ?? []) as F[]));
+      for (let s = job.nextOut; s < seq; s++) rest.push(...((job.batches.get(s)?.files ?? []) as F[]));
       job.batches.clear();
       let chunk: Scanned<F>[] = [];
       let sliceStart = performance.now();
@@ -505,6 +563,144 @@ export class ColdSearchPool {
         this.fillQueue.push({ target, batches: read, next: 0, inFlight: 0, bytes: 0, gated: false });
       this.hold(-1);
     }
+  }
+
+  /**
+   * Whether a warm search may hand files to the workers now (`scanShared`): some are up and have
+   * loaded. Workers that retired are started again, for the next search: the one asking goes on
+   * without them rather than wait for a start.
+   */
+  shareReady(): boolean {
+    if (this.disposed) return false;
+    if (this.retired) {
+      this.revive();
+      this.scheduleRetire();
+      return false;
+    }
+    return this.slots.some((s) => s.worker !== undefined && s.isLoaded);
+  }
+
+  /**
+   * A warm search (every file cached, in walk order) with the large files on the workers: `shared`
+   * gives the cached content of a file in shared memory (or undefined), which a worker scans where
+   * it lies while this thread scans the others with `here`; the scans come back in walk order, as
+   * `scan` gives them. One worker fewer than the cores takes part: this thread is busy too.
+   */
+  async *scanShared<F extends { readonly abs: string }>(
+    files: Iterator<F>,
+    query: SearchQuery,
+    options: WireScanOptions,
+    here: (file: F) => FileScan | Promise<FileScan>,
+    shared: (file: F) => WireShared | undefined,
+    signal?: AbortSignal,
+  ): AsyncGenerator<Scanned<F>[]> {
+    if (this.retireTimer) clearTimeout(this.retireTimer);
+    this.retireTimer = undefined;
+    const id = this.nextJob++;
+    const job = new Job(id);
+    this.jobs.set(id, job);
+    const helpers = this.slots
+      .filter((s) => s.worker !== undefined && s.isLoaded)
+      .slice(0, Math.max(1, this.slots.length - 1));
+    const claimBuffer = new SharedArrayBuffer(4 * CLAIM_SLOTS);
+    const claims = new Int32Array(claimBuffer);
+    for (const slot of helpers) {
+      slot.worker!.postMessage({
+        t: "job",
+        job: id,
+        query: { ...query.options },
+        scan: options,
+        claims: claimBuffer,
+      } satisfies ToWorker);
+      job.open.add(slot);
+    }
+    let seq = 0;
+    let completed = false;
+    let run: F[] = [];
+    let runScans: [number, FileScan][] = [];
+    const closeRun = () => {
+      if (run.length === 0) return;
+      job.batches.set(seq++, { files: run, slot: undefined, scans: runScans });
+      run = [];
+      runScans = [];
+    };
+    /** Scans here a worker's batch: one whose worker failed or died, or (`steal`) one it has not begun. */
+    const rescue = async (steal = false) => {
+      for (let s = seq - 1; s >= job.nextOut; s--) {
+        const b = job.batches.get(s) as Batch<F> | undefined;
+        if (!b || b.scans) continue;
+        const lost = !b.slot?.worker || job.failed !== undefined;
+        if (!lost && !(steal && s < CLAIM_SLOTS && Atomics.compareExchange(claims, s, 0, 2) === 0)) continue;
+        const scans: [number, FileScan][] = [];
+        for (let i = 0; i < b.files.length; i++) {
+          const scan = await here(b.files[i]!);
+          if (scan.kind !== "no_match") scans.push([i, scan]);
+        }
+        b.scans = scans;
+      }
+    };
+    this.hold(+1);
+    try {
+      let sliceStart = performance.now();
+      let sinceCheck = 0;
+      for (let n = files.next(); !n.done; n = files.next()) {
+        const file = n.value;
+        if (++sinceCheck >= 8 && ((sinceCheck = 0), performance.now() - sliceStart > SCAN_SLICE_MS)) {
+          signal?.throwIfAborted();
+          closeRun();
+          await rescue();
+          const out = job.answered<F>();
+          if (out.length > 0) yield out;
+          // Let other calls in, then scan on.
+          await new Promise((r) => setImmediate(r));
+          sliceStart = performance.now();
+        }
+        const content = job.failed === undefined ? shared(file) : undefined;
+        const slot = content ? this.leastBusy(job) : undefined;
+        if (content && slot) {
+          closeRun();
+          job.batches.set(seq, { files: [file], slot, scans: undefined });
+          slot.inFlight++;
+          slot.worker!.postMessage({ t: "shared", job: id, seq, files: [content] } satisfies ToWorker);
+          this.sharedSent++;
+          seq++;
+          continue;
+        }
+        const scan = here(file);
+        const done = scan instanceof Promise ? await scan : scan;
+        if (done.kind !== "no_match") runScans.push([run.length, done]);
+        run.push(file);
+        if (run.length >= BATCH_FILES) closeRun();
+      }
+      closeRun();
+      // This thread is done with its part: it takes back, from the last, the large files no
+      // worker has begun, rather than wait for them.
+      await rescue(true);
+      while (job.nextOut < seq) {
+        await rescue();
+        const out = job.answered<F>();
+        if (out.length > 0) {
+          yield out;
+          continue;
+        }
+        signal?.throwIfAborted();
+        await job.next();
+      }
+      completed = true;
+    } finally {
+      if (!completed) Atomics.store(this.cancelled, id % CANCEL_SLOTS, id);
+      job.batches.clear();
+      this.jobs.delete(id);
+      for (const slot of job.open) slot.worker?.postMessage({ t: "end", job: id } satisfies ToWorker);
+      this.hold(-1);
+    }
+  }
+
+  /** The job's worker with the fewest batches waiting, whatever their number. */
+  private leastBusy(job: Job): Slot | undefined {
+    let best: Slot | undefined;
+    for (const slot of job.open) if (slot.worker && (!best || slot.inFlight < best.inFlight)) best = slot;
+    return best;
   }
 
   /** Workers keep the process alive only while a search runs (an idle pool never does). */
@@ -567,6 +763,7 @@ export class ColdSearchPool {
         files,
         maxFileBytes: work.target.maxFileBytes,
         summarize: work.target.summaries,
+        sharedFrom: work.target.sharedFrom,
       } satisfies ToWorker);
       slot.worker.ref();
     }
@@ -591,13 +788,19 @@ export class ColdSearchPool {
 
   /** Puts a fill batch's files in the cache; returns its bytes. */
   private putFill(target: FillTarget, fill: WireFill): number {
-    const { bytes, at, paths, summaries } = fill;
+    const { bytes, at, paths, summaries, shared } = fill;
+    let total = bytes.byteLength;
     for (let i = 0; i < paths.length; i++) {
       const o = i * 4;
       const size = at[o + 1]!;
       const key = { size, ino: at[o + 2]!, mtimeMs: at[o + 3]! };
-      target.add(paths[i]!, Buffer.from(bytes, at[o]!, size), key, summaries?.[i]);
+      const own = shared?.[i];
+      if (own) total += own.byteLength;
+      const data = own
+        ? Buffer.from(own.buffer, own.byteOffset, own.byteLength)
+        : Buffer.from(bytes, at[o]!, size);
+      target.add(paths[i]!, data, key, summaries?.[i]);
     }
-    return bytes.byteLength;
+    return total;
   }
 }

@@ -13,7 +13,8 @@
 import { closeSync, fstatSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { openConfinedSync, readFullySync } from "../support/confined-fs.js";
-import { clipLine, scanWithQuery } from "./file-search.js";
+import { fileBuffer, isShared } from "../support/shared-bytes.js";
+import { clipLine, scanWithQuery, TRIGRAM_MEMO } from "./file-search.js";
 import { compileQuery, type QueryOptions, type SearchQuery } from "./query.js";
 import type { FileScan, ScanOptions } from "./scan-types.js";
 import { summarize, type Summary } from "./warm-scan.js";
@@ -29,12 +30,14 @@ export interface WireScanOptions {
 
 /**
  * Files read for the cache, one after another in `bytes`: `at` holds four numbers per file
- * (offset, size, ino, mtimeMs), `paths` their paths.
+ * (offset, size, ino, mtimeMs), `paths` their paths. A large file is in shared memory instead
+ * (`shared`, by its index; its offset is -1), so that warm searches can hand it to a worker.
  */
 export interface WireFill {
   readonly bytes: ArrayBuffer;
   readonly at: Float64Array;
   readonly paths: string[];
+  readonly shared?: Record<number, Uint8Array>;
   /** Each file's trigram summary (warm-scan.ts), when asked for. */
   readonly summaries?: Summary[];
 }
@@ -45,6 +48,11 @@ export type ToWorker =
       readonly job: number;
       readonly query: QueryOptions;
       readonly scan: WireScanOptions;
+      /**
+       * For `shared` batches: an Int32 per batch number; a worker scans a batch only if it sets
+       * that slot from 0 to 1 first (the main thread takes back a batch by setting it to 2).
+       */
+      readonly claims?: SharedArrayBuffer;
     }
   | { readonly t: "batch"; readonly job: number; readonly seq: number; readonly files: string[] }
   | { readonly t: "end"; readonly job: number }
@@ -55,7 +63,18 @@ export type ToWorker =
       readonly files: string[];
       readonly maxFileBytes: number;
       readonly summarize: boolean;
-    };
+      /** Files of this size or more go to shared memory (FileCache.sharedFromBytes). */
+      readonly sharedFrom: number;
+    }
+  /** Scan these cached files (in shared memory: nothing is copied) for a job. */
+  | { readonly t: "shared"; readonly job: number; readonly seq: number; readonly files: WireShared[] };
+
+/** A cached file in shared memory with what the cache knows of it (file-search.ts SearchMemo). */
+export interface WireShared {
+  readonly data: Uint8Array;
+  readonly binary: boolean | undefined;
+  readonly summary: Summary | undefined;
+}
 
 export type FromWorker =
   | { readonly t: "ready" }
@@ -67,6 +86,8 @@ export type FromWorker =
       readonly scans: [number, FileScan][];
       /** The batch was cancelled part way: `scans` is incomplete. */
       readonly cancelled: boolean;
+      /** The main thread took the batch back before this worker began it: `scans` is empty. */
+      readonly taken?: boolean;
     }
   | { readonly t: "failed"; readonly job: number; readonly seq: number; readonly error: string }
   | { readonly t: "filled"; readonly seq: number; readonly fill: WireFill };
@@ -86,6 +107,7 @@ interface Job {
   readonly query: SearchQuery;
   readonly options: ScanOptions;
   readonly contextLines: number;
+  readonly claims: Int32Array | undefined;
 }
 
 const port = parentPort;
@@ -143,7 +165,21 @@ function pruneLines(scan: FileScan, context: number): FileScan {
   return { ...scan, lines };
 }
 
-function runBatch(jobId: number, seq: number, files: string[]): void {
+/** The scan of a cached file in shared memory, as the main thread would scan it (`scanWithQuery` with its memo). */
+function scanShared(file: WireShared, job: Job): FileScan {
+  const data = Buffer.from(file.data.buffer, file.data.byteOffset, file.data.byteLength);
+  const memo: Record<string, unknown> = {};
+  if (file.binary !== undefined) memo["binary"] = file.binary;
+  if (file.summary) memo[TRIGRAM_MEMO] = file.summary;
+  return scanWithQuery(data, job.query, job.options, memo);
+}
+
+function runBatch<T>(
+  jobId: number,
+  seq: number,
+  files: readonly T[],
+  scanOne: (file: T, job: Job) => FileScan,
+): void {
   const job = jobs.get(jobId);
   if (!job) {
     port!.postMessage({ t: "failed", job: jobId, seq, error: "unknown job" } satisfies FromWorker);
@@ -157,7 +193,7 @@ function runBatch(jobId: number, seq: number, files: string[]): void {
         stopped = true;
         break;
       }
-      const scan = scanFile(files[i]!, job);
+      const scan = scanOne(files[i]!, job);
       if (scan.kind !== "no_match") scans.push([i, pruneLines(scan, job.contextLines)]);
     }
   } catch (err) {
@@ -177,7 +213,13 @@ function runBatch(jobId: number, seq: number, files: string[]): void {
  * before it is read (the cache checks entries by it); a file that is gone, not a regular file,
  * too large or shorter than its stat said is left out.
  */
-function fillBatch(seq: number, files: string[], maxFileBytes: number, summaries: boolean): void {
+function fillBatch(
+  seq: number,
+  files: string[],
+  maxFileBytes: number,
+  summaries: boolean,
+  sharedFrom: number,
+): void {
   const open: { abs: string; fd: number; size: number; ino: number; mtimeMs: number }[] = [];
   let total = 0;
   try {
@@ -195,7 +237,7 @@ function fillBatch(seq: number, files: string[], maxFileBytes: number, summaries
           continue;
         }
         open.push({ abs, fd, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs });
-        total += st.size;
+        if (st.size < sharedFrom) total += st.size;
       } catch {
         closeSync(fd);
       }
@@ -204,32 +246,37 @@ function fillBatch(seq: number, files: string[], maxFileBytes: number, summaries
     const at: number[] = [];
     const paths: string[] = [];
     const summed: Summary[] = [];
+    const shared: Record<number, Uint8Array> = {};
     let offset = 0;
     for (const f of open) {
-      const data = Buffer.from(bytes, offset, f.size);
+      const own = f.size >= sharedFrom;
+      const data = own ? fileBuffer(f.size, sharedFrom) : Buffer.from(bytes, offset, f.size);
       try {
         if (readFullySync(f.fd, data, f.size) !== f.size) continue;
       } catch {
         continue;
       }
-      at.push(offset, f.size, f.ino, f.mtimeMs);
+      if (own) shared[paths.length] = data;
+      at.push(own ? -1 : offset, f.size, f.ino, f.mtimeMs);
       paths.push(f.abs);
       // The summaries a warm search needs, built here rather than on the main thread (a second
       // of its time for a large tree).
       if (summaries) summed.push(summarize(data));
-      offset += f.size;
+      if (!own) offset += f.size;
     }
     const fill: WireFill = {
       bytes,
       at: Float64Array.from(at),
       paths,
       ...(summaries ? { summaries: summed } : {}),
+      ...(Object.keys(shared).length > 0 ? { shared } : {}),
     };
-    // Everything is transferred, not copied: the worker keeps nothing of a fill.
+    // Everything is transferred or shared, not copied: the worker keeps nothing of a fill.
     const moved: ArrayBuffer[] = [bytes, fill.at.buffer as ArrayBuffer];
     for (const s of summed) {
       for (const a of [s.bits, s.fileBits, s.lineMarks, s.unitMarks])
-        if (a && !moved.includes(a.buffer as ArrayBuffer)) moved.push(a.buffer as ArrayBuffer);
+        if (a && !isShared(a) && !moved.includes(a.buffer as ArrayBuffer))
+          moved.push(a.buffer as ArrayBuffer);
     }
     port!.postMessage({ t: "filled", seq, fill } satisfies FromWorker, moved);
   } finally {
@@ -251,11 +298,26 @@ port?.on("message", (m: ToWorker) => {
       query: compileQuery(m.query),
       options,
       contextLines: m.scan.contextLines,
+      claims: m.claims ? new Int32Array(m.claims) : undefined,
     });
   } else if (m.t === "batch") {
-    runBatch(m.job, m.seq, m.files);
+    runBatch(m.job, m.seq, m.files, scanFile);
+  } else if (m.t === "shared") {
+    const claims = jobs.get(m.job)?.claims;
+    if (claims && m.seq < claims.length && Atomics.compareExchange(claims, m.seq, 0, 1) !== 0) {
+      port!.postMessage({
+        t: "batch",
+        job: m.job,
+        seq: m.seq,
+        scans: [],
+        cancelled: false,
+        taken: true,
+      } satisfies FromWorker);
+      return;
+    }
+    runBatch(m.job, m.seq, m.files, scanShared);
   } else if (m.t === "fill") {
-    fillBatch(m.seq, m.files, m.maxFileBytes, m.summarize);
+    fillBatch(m.seq, m.files, m.maxFileBytes, m.summarize, m.sharedFrom);
   } else {
     jobs.delete(m.job);
     if (scratch.length > SCRATCH_KEEP_BYTES) scratch = Buffer.allocUnsafeSlow(64 * 1024);

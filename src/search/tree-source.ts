@@ -18,12 +18,12 @@
 import { lstatSync } from "node:fs";
 import type { BufferPool } from "../support/memory-pool.js";
 import { FileTooLargeError, type FileCache } from "../cache/file-cache.js";
-import type { ColdSearchPool, FillTarget, Scanned, WireScanOptions } from "./cold-search.js";
+import type { ColdSearchPool, FillTarget, Scanned, WireScanOptions, WireShared } from "./cold-search.js";
 import { clipLine, MAX_SEARCH_FILE_BYTES, scanWithQuery, TRIGRAM_MEMO } from "./file-search.js";
 import type { SearchQuery } from "./query.js";
 import type { FileScan, ScanOptions } from "./scan-types.js";
 import { walkSync, type WalkEntry, type WalkOptions } from "./walk.js";
-import { summarize, summaryBytes } from "./warm-scan.js";
+import { candidateBlocks, summarize, summaryBytes, type Summary } from "./warm-scan.js";
 
 export interface TreeSource {
   readonly kind: "indexed" | "disk";
@@ -118,6 +118,7 @@ export function fillTarget(
       ),
     summaries: true,
     maxFileBytes: cache.maxCachedFileBytes,
+    sharedFrom: cache.sharedFromBytes,
     maxBytes: cache.stats().maxBytes,
     wants: (abs) => !cache.has(abs),
     done: () => {
@@ -133,6 +134,25 @@ export interface ScanVia<F> {
   readonly cache: FileCache;
   readonly cold?: ColdSearchPool;
   readonly fillAfter?: () => Promise<void> | undefined;
+  /** The source trusts the cache (the index has synced): large cached files may go to the workers. */
+  readonly trusted?: boolean;
+}
+
+/**
+ * A cached file in shared memory, as a worker scans it (`ColdSearchPool.scanShared`); undefined
+ * when it is not in shared memory or its summary leaves little to scan (then it is scanned here).
+ */
+function sharedContent(
+  cache: FileCache,
+  abs: string,
+  query: SearchQuery,
+  minBlocks: number,
+): WireShared | undefined {
+  const entry = cache.sharedTrusted(abs);
+  if (!entry) return undefined;
+  const summary = entry.memo[TRIGRAM_MEMO] as Summary | undefined;
+  if (summary && query.plan && candidateBlocks(summary, query.plan) < minBlocks) return undefined;
+  return { data: entry.data, binary: entry.memo["binary"] as boolean | undefined, summary };
 }
 
 /**
@@ -167,6 +187,26 @@ export async function* scanFilesWith<F extends { readonly abs: string }>(
   // batches to this thread.
   const mostlyCached = cached * 2 >= head.length && !via.cold.filling;
   if (minFiles > 0 && (head.length < minFiles || mostlyCached)) {
+    // A large warm search: the large files (in shared memory) are scanned on the workers while
+    // this thread scans the rest.
+    const cold = via.cold;
+    if (
+      via.trusted &&
+      head.length >= minFiles &&
+      via.cache.sharedBytes >= cold.shareFromBytes &&
+      cold.shareReady()
+    ) {
+      const cache = via.cache;
+      yield* cold.scanShared(
+        chain(head, it),
+        query,
+        wire,
+        via.scanOne,
+        (f) => sharedContent(cache, f.abs, query, cold.shareMinBlocks),
+        signal,
+      );
+      return;
+    }
     yield* scanInSlices(chain(head, it), via.scanOne, signal);
     return;
   }

@@ -18,6 +18,7 @@
  * Results are exactly the matcher's (it still decides every line); this only skips work.
  */
 import { isAscii, isUtf8 } from "node:buffer";
+import { isShared, uint32s } from "../support/shared-bytes.js";
 import type { FileScan, LineHit, ScanOptions } from "./scan-types.js";
 import type { Span } from "./matcher.js";
 import type { PrefilteredMatcher } from "./prefilter.js";
@@ -84,6 +85,8 @@ const LONG_S_LAST = 0xbf; // U+017F is C5 BF
 
 export function summarize(data: Buffer): Summary {
   const n = data.length;
+  // A file in shared memory gets a shared summary: a worker thread scans both without a copy.
+  const shared = isShared(data);
   const blocks = Math.max(1, Math.ceil(n / BLOCK_BYTES));
   // A 4 KiB block of source or bundled code holds ~700 distinct trigrams: a bit per 2 bytes
   // leaves ~70% of bits clear, so each trigram of a literal rejects ~70% of the blocks without
@@ -93,9 +96,9 @@ export function summarize(data: Buffer): Summary {
   while (nbits < Math.min(n, BLOCK_BYTES) / 2) nbits <<= 1;
   const words = nbits >>> 5;
   const shift = 32 - Math.log2(nbits);
-  const bits = new Uint32Array(words * blocks);
+  const bits = uint32s(words * blocks, shared);
   const steps = Math.max(1, Math.ceil(n / MARK_BYTES));
-  const lineMarks = new Uint32Array(steps);
+  const lineMarks = uint32s(steps, shared);
   let lines = 0;
   // t: the byte stream (ASCII-folded); f: the character stream (RE2-folded), with f1, f2 its
   // values one and two bytes back (a folded sign replaces the trigram that ended before it).
@@ -137,14 +140,14 @@ export function summarize(data: Buffer): Summary {
   }
   let fileBits: Uint32Array | undefined;
   if (blocks > 1) {
-    fileBits = new Uint32Array(words);
+    fileBits = uint32s(words, shared);
     for (let b = 0; b < blocks; b++) for (let w = 0; w < words; w++) fileBits[w]! |= bits[b * words + w]!;
   }
   const ascii = isAscii(data);
   const utf8 = ascii || isUtf8(data);
   let unitMarks: Uint32Array | undefined;
   if (!ascii && utf8) {
-    unitMarks = new Uint32Array(steps);
+    unitMarks = uint32s(steps, shared);
     let u = 0;
     for (let m = 0; m < steps; m++) {
       unitMarks[m] = u;
@@ -271,6 +274,24 @@ const scratches: Uint8Array[] = [new Uint8Array(256), new Uint8Array(256), new U
 function scratch(k: number, n: number): Uint8Array {
   if (scratches[k]!.length < n) scratches[k] = new Uint8Array(Math.max(n, scratches[k]!.length * 2));
   return scratches[k]!;
+}
+
+/**
+ * About how many of a file's blocks a search with `plan` would look through: per alternative, the
+ * blocks holding every trigram of its needle (an upper bound of what `planCandidates` keeps).
+ * Cheap (a bit test per block and trigram): it tells a large search which files are worth
+ * another thread.
+ */
+export function candidateBlocks(s: Summary, plan: LiteralPlan): number {
+  const n = s.blocks;
+  const flags = scratch(0, n);
+  let count = 0;
+  for (const alt of plan.alternatives) {
+    flags.fill(1, 0, n);
+    blocksWith(s, alt.literalGrams[alt.needleIndex]!, flags, 0, 0);
+    for (let b = 0; b < n; b++) count += flags[b]!;
+  }
+  return count;
 }
 
 /** Where to look in one file: byte ranges, and the literal to find in them per alternative. */

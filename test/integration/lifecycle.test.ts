@@ -38,6 +38,7 @@ test("start → tools → call → stats → stop leaves no process, socket or s
       `file cache hits ${stats.fileCache.hits}, pool hits ${stats.memoryPool.hits}`,
     );
     assert.ok(stats.process.rssBytes > 0);
+    assert.equal(typeof stats.process.searchThreads, "number", "search worker threads are reported");
     assert.equal(typeof stats.tools.read_file.p99Ms, "number");
 
     const status = await d.cli(["status", "--json"]);

@@ -337,5 +337,77 @@ for (const forced of [false, true]) {
       assert.equal(sc(r).output, "done\n");
       assert.ok(await waitNoneLeft(a), `setsid sleep ${a} outlived the command`);
     });
+
+    for (const tty of [false, true]) {
+      it(`reports the exit as the command exits while its background child holds the ${tty ? "terminal" : "pipes"}`, async () => {
+        const w = await open(containment ? { containment } : {});
+        const a = uniqueSleep();
+        const r = await w.call("exec_command", {
+          cmd: `sleep ${a} & echo started; exit 3`,
+          tty,
+          yield_time_ms: 30_000,
+        });
+        assert.equal(sc(r).exit_code, 3);
+        assert.equal(sc(r).session_id, undefined, "the command exited: no session is left");
+        assert.equal((sc(r).output as string).replace(/\r/g, ""), "started\n");
+        // Not held until the yield by the child that still had the output open.
+        assert.ok((sc(r).wall_time_ms as number) < 10_000, `answered after ${sc(r).wall_time_ms} ms`);
+        assert.ok(await waitNoneLeft(a), `sleep ${a} outlived the command`);
+        assert.equal(w.sessions.open, 0);
+      });
+    }
+
+    it("everything a command wrote to its pipes before it exited is in its result", async () => {
+      const w = await open(containment ? { containment } : {});
+      for (let round = 0; round < 5; round++) {
+        // More than a socket buffer holds, so the command is still writing as the daemon reads.
+        const r = await w.call("exec_command", {
+          cmd: "head -c 300000 /dev/zero | tr '\\0' x; echo; echo tail >&2; exit 4",
+          max_output_tokens: 200_000,
+        });
+        assert.equal(sc(r).exit_code, 4);
+        const out = sc(r).output as string;
+        assert.equal(out.length, 300_000 + "\ntail\n".length, `round ${round}: ${out.slice(-20)}`);
+        assert.ok(out.endsWith("x\ntail\n"));
+      }
+    });
+
+    it("a terminal command's last output is in its result", async (t) => {
+      // In the sweep the command is the terminal's only holder, and when it exits Linux may drop
+      // what the daemon has not read yet (EIO on the master): known, not fixed here.
+      if (forced) return t.skip("the sweep may lose a terminal's last output");
+      const w = await open(containment ? { containment } : {});
+      const r = await w.call("exec_command", {
+        cmd: "i=0; while [ $i -lt 2000 ]; do printf 'line %d\\n' $i; i=$((i+1)); done; printf end",
+        tty: true,
+      });
+      assertOk(r);
+      const out = (sc(r).output as string).replace(/\r/g, "");
+      assert.ok(out.startsWith("line 0\n"), out.slice(0, 40));
+      assert.ok(out.endsWith("line 1999\nend"), out.slice(-40));
+    });
+
+    it("a status the command forges on the init's status pipe does not leave it running", async (t) => {
+      const c = await (containment ?? probeContainment)();
+      if (c.mode !== "pid-namespace") return t.skip("no PID namespace here: no status pipe");
+      const w = await open(containment ? { containment } : {});
+      const a = uniqueSleep();
+      // The init is pid 1 of the namespace; its fd 3 is the socket the daemon reads the status
+      // from. pidfd_getfd (syscall 438) copies it, the same user being allowed to.
+      const forge =
+        "import os,ctypes; n=ctypes.CDLL(None).syscall(438, os.pidfd_open(1), 3, 0); os.write(n, b'0\\n')";
+      const r = await w.call("exec_command", {
+        cmd: `sleep ${a} & python3 -c "${forge}" || exit 99; wait`,
+        yield_time_ms: 3000,
+      });
+      const id = sc(r).session_id as number | undefined;
+      if (id !== undefined || sc(r).exit_code === 99) {
+        if (id !== undefined) await w.sessions.kill(id);
+        return t.skip("the status could not be forged here (no python3 or no pidfd_getfd)");
+      }
+      assert.equal(sc(r).exit_code, 0, "the forged status was taken");
+      await sleep(300); // the sleep started before the forged status: it must be gone, not yet to come
+      assert.ok(await waitNoneLeft(a), `sleep ${a} kept running after its session reported an exit`);
+    });
   });
 }

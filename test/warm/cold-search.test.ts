@@ -255,18 +255,29 @@ describe("cold search pool", () => {
 });
 
 describe("the cache fill", () => {
-  test("brings each file's bytes, its stat and the summary a warm search needs", async () => {
+  const SHARED_FROM = 1000;
+  test("brings each file's bytes (a large one in shared memory), its stat and the summary a warm search needs", async () => {
     const pool = newPool();
     try {
       await pool.ready(10_000);
-      const got = new Map<string, { data: Buffer; size: number; summary: Summary | undefined }>();
+      const got = new Map<
+        string,
+        { data: Buffer; size: number; summary: Summary | undefined; shared: boolean }
+      >();
       let done!: () => void;
       const filled = new Promise<void>((resolve) => (done = resolve));
       const target: FillTarget = {
         add: (abs, data, key, summary) =>
-          void got.set(abs, { data: Buffer.from(data), size: key.size, summary }),
+          void got.set(abs, {
+            data: Buffer.from(data),
+            size: key.size,
+            summary,
+            shared:
+              data.buffer instanceof SharedArrayBuffer && summary?.bits.buffer instanceof SharedArrayBuffer,
+          }),
         summaries: true,
         maxFileBytes: 1 << 30,
+        sharedFrom: SHARED_FROM,
         maxBytes: 1 << 30,
         wants: () => true,
         done,
@@ -284,13 +295,17 @@ describe("the cache fill", () => {
       for await (const chunk of scan) void chunk;
       await filled;
       assert.equal(got.size, 3);
+      const sharedSeen = new Set<boolean>();
       for (const { abs } of files) {
         const disk = await readFile(abs);
         const entry = got.get(abs)!;
         assert.ok(entry.data.equals(disk));
         assert.equal(entry.size, disk.length);
         assert.deepEqual(entry.summary, summarize(disk));
+        assert.equal(entry.shared, disk.length >= SHARED_FROM, abs);
+        sharedSeen.add(entry.shared);
       }
+      assert.equal(sharedSeen.size, 2, "one file in shared memory, the others not");
     } finally {
       await pool.dispose();
     }

@@ -144,6 +144,53 @@ describe("FileCache", () => {
     }
   });
 
+  test("large files live in shared memory, known to sharedTrusted until evicted, invalidated or resized away", async () => {
+    const dir = await tempDir();
+    try {
+      const cache = new FileCache({ maxBytes: 10_000, maxFileBytes: 4000, sharedFromBytes: 1000 });
+      const big = path.join(dir, "big.txt");
+      const small = path.join(dir, "small.txt");
+      await writeFile(big, "b".repeat(1500));
+      await writeFile(small, "s".repeat(999));
+      assert.equal(await text(cache, big), "b".repeat(1500));
+      assert.equal(
+        cache.readTrusted(small, (d) => d.toString()),
+        "s".repeat(999),
+      );
+      const shared = cache.sharedTrusted(big);
+      assert.ok(shared && shared.data.buffer instanceof SharedArrayBuffer);
+      assert.equal(shared.data.toString(), "b".repeat(1500));
+      assert.equal(cache.sharedTrusted(small), undefined, "a small file stays in an ordinary buffer");
+      assert.equal(cache.sharedBytes, 1500);
+
+      // Resizing keeps the entry, and it stays known as shared.
+      cache.configure(20_000);
+      assert.equal(cache.sharedTrusted(big)?.data.toString(), "b".repeat(1500));
+      assert.equal(cache.sharedBytes, 1500);
+
+      cache.invalidate(big);
+      assert.equal(cache.sharedTrusted(big), undefined);
+      assert.equal(cache.sharedBytes, 0);
+
+      // Evicted by newer files: gone from the shared entries too.
+      assert.equal(
+        cache.readTrusted(big, (d) => d.length),
+        1500,
+      );
+      assert.equal(cache.sharedBytes, 1500);
+      for (let i = 0; i < 30; i++) {
+        const f = path.join(dir, `f${i}.txt`);
+        await writeFile(f, "x".repeat(900));
+        await text(cache, f);
+      }
+      assert.equal(cache.has(big), false);
+      assert.equal(cache.sharedTrusted(big), undefined);
+      assert.equal(cache.sharedBytes, 0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test("configure shrinks at once, keeping the most recently used", async () => {
     const dir = await tempDir();
     try {
