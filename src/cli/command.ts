@@ -1,9 +1,9 @@
 /**
  * What every `toold` command module shares: its declaration (options, help text, examples), the
  * global options, exit codes, and the small helpers that open a client. A command module only
- * declares and exports; src/cli/main.ts parses the command line and runs it.
+ * declares and exports; src/cli/command-line.ts parses the command line and runs it.
  */
-import { ToolDClient, type ConfigWarnings, type ConnectOptions } from "../client/index.js";
+import type { ConfigWarnings, ConnectOptions, ToolDClient } from "../client/index.js";
 import { VERSION } from "../version.js";
 
 export const EXIT = { ok: 0, toolError: 1, usage: 2, unreachable: 3 } as const;
@@ -97,6 +97,8 @@ export async function withClient<T>(
   fn: (c: ToolDClient) => Promise<T>,
   extra: Partial<ConnectOptions> = {},
 ): Promise<T> {
+  // Loaded here: the quick `toold call` path (quick-call.ts) uses this module without the client library.
+  const { ToolDClient } = await import("../client/index.js");
   const client = await ToolDClient.connect({
     ...connectOptions(g, extra),
     autoStart: autoStart && !g.noStart,

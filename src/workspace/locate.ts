@@ -120,9 +120,10 @@ export interface RuntimeEnv {
  * /tmp/toold-<uid> (a fixed path, as tmux does: not $TMPDIR nor $XDG_RUNTIME_DIR, which differ
  * between a shell and the MCP host that starts `toold mcp`).
  */
-export function runtimeDir(env: RuntimeEnv, uid: number = os.userInfo().uid): string {
+export function runtimeDir(env: RuntimeEnv, uid?: number): string {
   if (env.TOOLD_RUNTIME_DIR) return path.resolve(env.TOOLD_RUNTIME_DIR);
-  return path.join("/tmp", `toold-${uid}`);
+  // Looked up only when needed: it reads the password database, on every one-off `toold call`.
+  return path.join("/tmp", `toold-${uid ?? os.userInfo().uid}`);
 }
 
 /** `--socket`, else $TOOLD_SOCKET, else <runtime>/<id>.sock. */
@@ -130,7 +131,7 @@ export function socketPathFor(
   workspaceRoot: string,
   explicit: string | undefined,
   env: RuntimeEnv,
-  uid: number = os.userInfo().uid,
+  uid?: number,
 ): string {
   if (explicit) return path.resolve(explicit);
   if (env.TOOLD_SOCKET) return path.resolve(env.TOOLD_SOCKET);
@@ -174,7 +175,7 @@ export function runtimeFiles(
   workspaceRoot: string,
   socket: string,
   env: RuntimeEnv,
-  uid: number = os.userInfo().uid,
+  uid?: number,
 ): RuntimeFiles {
   const id = workspaceId(workspaceRoot);
   const registryDir = runtimeDir(env, uid);
