@@ -199,13 +199,11 @@ export class ExecSession {
     this.exitCode = status.code;
     this.exitSignal = status.signal;
     if (this.trackTimer) clearInterval(this.trackTimer);
-    if (this.pty) {
-      // The terminal may still hold output the command wrote just before it ended.
-      setTimeout(() => this.finish(), 20);
-    } else if (fromInit) {
-      // The init writes the status after the command exited, so the command's output was in the
-      // pipes before it: the poll phase that read the status read that output too, and finish
-      // runs after it.
+    if (this.pty || fromInit) {
+      // node-pty reports the exit only once the terminal has been read to its end (EIO), and no
+      // output comes after it. The init writes the status after the command exited, so the
+      // command's output was in the pipes before it: the poll phase that read the status read
+      // that output too. Either way finish runs after what is pending.
       setImmediate(() => this.finish());
     } else {
       // The pipes' close finishes it; this only bounds the wait for a leftover holding them.
