@@ -41,6 +41,7 @@ import type { SessionManager } from "../exec/manager.js";
 import type { Journal } from "../journal/journal.js";
 import type { ChangeFeed } from "../journal/feed.js";
 import type { Stats } from "./stats.js";
+import { CallSignal } from "./call-signal.js";
 
 /** What dispatch may ask of the daemon around it. */
 export interface DaemonControl {
@@ -331,17 +332,14 @@ export class Dispatcher {
   ): Promise<ToolResult> {
     const { registry, stats, control, log, pool, workspace } = this.deps;
     const started = performance.now();
-    const abort = new AbortController();
-    const cancelListener = token.onCancellationRequested(() =>
-      abort.abort(new Error("cancelled by the caller")),
-    );
-    const onClosed = () => abort.abort(new Error("the connection closed"));
-    session.closed.signal.addEventListener("abort", onClosed, { once: true });
+    const abort = new CallSignal(token, session.closed.signal);
     const progressToken = params._meta?.progressToken;
     const config = control.config();
     const index = this.deps.index?.();
     const ctx: ToolContext = {
-      signal: abort.signal,
+      get signal() {
+        return abort.signal;
+      },
       workspace,
       pool,
       config,
@@ -387,8 +385,7 @@ export class Dispatcher {
       outcome = err instanceof ProtocolError ? "invalid" : "error";
       throw err;
     } finally {
-      cancelListener.dispose();
-      session.closed.signal.removeEventListener("abort", onClosed);
+      abort.dispose();
       const durationMs = performance.now() - started;
       if (outcome !== "invalid" || definition) {
         stats.recordToolCall(toolName, durationMs, outcome !== "ok");
@@ -400,7 +397,7 @@ export class Dispatcher {
           method: "tools/call",
           tool: toolName,
           durationMs: Math.round(durationMs * 1000) / 1000,
-          outcome: abort.signal.aborted && outcome !== "ok" ? "cancelled" : outcome,
+          outcome: abort.aborted && outcome !== "ok" ? "cancelled" : outcome,
         },
         "call",
       );

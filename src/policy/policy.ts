@@ -10,14 +10,35 @@ import { errorResult, type AnyToolDefinition, type ToolResult } from "../tools/s
 import { evaluateCommand } from "./commands.js";
 
 export interface PolicyDecision {
-  policy: Policy;
+  readonly policy: Policy;
   /** The config key that decided, for messages: `tools.policies.delete_file` or `tools.default_policy`. */
-  source: string;
+  readonly source: string;
 }
 
 const STRICTNESS: Record<Policy, number> = { allow: 0, prompt: 1, deny: 2 };
 
+/**
+ * Decisions per frozen `[tools]` section and tool: a reload builds a new section, so its identity
+ * is a safe key, and a call does not redo the lookup below (~1 % of a cached read_file's CPU).
+ */
+const decided = new WeakMap<Config["tools"], WeakMap<AnyToolDefinition, PolicyDecision>>();
+
 export function policyFor(config: Config, definition: AnyToolDefinition): PolicyDecision {
+  if (!Object.isFrozen(config.tools)) return lookUpPolicy(config, definition);
+  let byTool = decided.get(config.tools);
+  if (!byTool) {
+    byTool = new WeakMap();
+    decided.set(config.tools, byTool);
+  }
+  let decision = byTool.get(definition);
+  if (!decision) {
+    decision = Object.freeze(lookUpPolicy(config, definition));
+    byTool.set(definition, decision);
+  }
+  return decision;
+}
+
+function lookUpPolicy(config: Config, definition: AnyToolDefinition): PolicyDecision {
   const names = new Set([definition.name, ...(definition.aliases ?? [])].map((n) => n.toLowerCase()));
   const matching = Object.entries(config.tools.policies).filter(([k]) => names.has(k.toLowerCase()));
   // Keys are canonicalised at load, so one tool has one entry; more than one match happens only

@@ -250,6 +250,11 @@ export interface OutputLimits {
 const BATCH_MAX_ANSWERS = 32;
 const BATCH_FLUSH_MS = 1;
 
+/** Room before a small body for its LSP header: "Content-Length: " + up to 11 digits + CRLFCRLF. */
+const HEADER_ROOM = 32;
+/** Bodies up to this many characters are encoded in one pass (their buffer is sized for the worst case). */
+const SMALL_BODY_CHARS = 16 * 1024;
+
 export class PooledMessageWriter extends AbstractMessageWriter implements MessageWriter {
   private errorCount = 0;
   /** Answers written into the corked socket and not yet flushed. */
@@ -391,14 +396,7 @@ export class PooledMessageWriter extends AbstractMessageWriter implements Messag
       this.limits.onOverflow(queued);
       return Promise.reject(new Error("the peer is not reading its answers; the connection was closed"));
     }
-    const body = JSON.stringify(msg);
-    const bodyBytes = Buffer.byteLength(body, "utf8");
-    const header = this.framing === "lsp" ? `Content-Length: ${bodyBytes}\r\n\r\n` : "";
-    const total = header.length + bodyBytes + (this.framing === "ndjson" ? 1 : 0);
-    const buf = this.lender.acquire(total);
-    let offset = header.length > 0 ? buf.write(header, 0, "latin1") : 0;
-    offset += buf.write(body, offset, "utf8");
-    if (this.framing === "ndjson") buf[offset++] = 0x0a;
+    const { buf, start, end } = this.encode(JSON.stringify(msg));
     return new Promise((resolve, reject) => {
       if (this.stream.destroyed || this.stream.writableEnded) {
         this.lender.release(buf);
@@ -406,8 +404,8 @@ export class PooledMessageWriter extends AbstractMessageWriter implements Messag
         return;
       }
       const limits = this.limits;
-      if (limits && this.stream.writableLength + offset > limits.softBytes) this.watchForStall(limits);
-      this.stream.write(buf.subarray(0, offset), (err) => {
+      if (limits && this.stream.writableLength + end - start > limits.softBytes) this.watchForStall(limits);
+      this.stream.write(buf.subarray(start, end), (err) => {
         // The socket is done with the bytes (written to the kernel, or failed): lend the buffer again.
         this.lender.release(buf);
         if (err) {
@@ -420,6 +418,35 @@ export class PooledMessageWriter extends AbstractMessageWriter implements Messag
         }
       });
     });
+  }
+
+  /**
+   * Frames `body` into a borrowed buffer; the frame is `buf[start, end)`. A small body is written
+   * straight after room for the longest LSP header, which then goes right before it: one pass over
+   * the string instead of a `Buffer.byteLength` pass first (~1 µs of a small answer).
+   */
+  private encode(body: string): { buf: Buffer; start: number; end: number } {
+    const lsp = this.framing === "lsp";
+    if (body.length <= SMALL_BODY_CHARS) {
+      // A UTF-16 code unit is at most 3 bytes of UTF-8, so the body fits whatever it holds.
+      const buf = this.lender.acquire(HEADER_ROOM + body.length * 3 + 1);
+      let end = HEADER_ROOM + buf.write(body, HEADER_ROOM, "utf8");
+      if (!lsp) {
+        buf[end++] = 0x0a;
+        return { buf, start: HEADER_ROOM, end };
+      }
+      const header = `Content-Length: ${end - HEADER_ROOM}\r\n\r\n`;
+      const start = HEADER_ROOM - header.length;
+      buf.write(header, start, "latin1");
+      return { buf, start, end };
+    }
+    const bodyBytes = Buffer.byteLength(body, "utf8");
+    const header = lsp ? `Content-Length: ${bodyBytes}\r\n\r\n` : "";
+    const buf = this.lender.acquire(header.length + bodyBytes + (lsp ? 0 : 1));
+    let end = header.length > 0 ? buf.write(header, 0, "latin1") : 0;
+    end += buf.write(body, end, "utf8");
+    if (!lsp) buf[end++] = 0x0a;
+    return { buf, start: 0, end };
   }
 
   end(): void {

@@ -8,9 +8,8 @@ import { lstat, readdir, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { Type } from "@sinclair/typebox";
 import { isWithin } from "../workspace/workspace.js";
-import { looksBinary } from "../support/text.js";
 import { DEFAULT_MAX_BYTES } from "./shared/limits.js";
-import { memoLines, memoSha256 } from "./shared/file-facts.js";
+import { memoBinary, memoLines, memoSha256 } from "./shared/file-facts.js";
 import { defineTool, textResult, ToolFailure, type ToolContext } from "./shared/types.js";
 import { readOnlyAnnotations } from "./shared/annotations.js";
 
@@ -51,7 +50,7 @@ async function contentFacts(ctx: ToolContext, abs: string, size: number): Promis
     abs,
     (data, _key, memo) => {
       const sha256 = memoSha256(data, memo);
-      if (looksBinary(data)) return { binary: true, sha256 };
+      if (memoBinary(data, memo)) return { binary: true, sha256 };
       return { binary: false, lines: memoLines(data.toString("utf8"), memo), sha256 };
     },
     { maxBytes: DEFAULT_MAX_BYTES, pool: ctx.pool, signal: ctx.signal },

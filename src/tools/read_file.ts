@@ -5,9 +5,8 @@
  * it (lines, paging, size, sha256).
  */
 import { Type, type Static } from "@sinclair/typebox";
-import { looksBinary } from "../support/text.js";
 import { DEFAULT_MAX_BYTES } from "./shared/limits.js";
-import { memoLines, memoSha256 } from "./shared/file-facts.js";
+import { memoBinary, memoLines, memoSha256 } from "./shared/file-facts.js";
 import { PathError } from "../support/path-error.js";
 import {
   ArgumentError,
@@ -104,7 +103,7 @@ async function readCached(
     return await files.read(
       abs,
       (data, _key, memo) => {
-        if (looksBinary(data)) {
+        if (memoBinary(data, memo)) {
           throw new ToolFailure(
             `"${input}" looks like a binary file (it contains NUL bytes); read_file reads text only`,
             { path: rel, bytes: data.length, binary: true },
@@ -113,7 +112,14 @@ async function readCached(
         const text = data.toString("utf8");
         return { text, size: data.length, sha256: memoSha256(data, memo), lines: memoLines(text, memo) };
       },
-      { maxBytes, pool: ctx.pool, signal: ctx.signal },
+      {
+        maxBytes,
+        pool: ctx.pool,
+        // Only a read from the disk looks at it: a cached read does not make the call's signal.
+        get signal() {
+          return ctx.signal;
+        },
+      },
     );
   } catch (err) {
     if (err instanceof FileTooLargeError) {

@@ -35,15 +35,25 @@ import {
 export type RegistryOptimizations = Config["optimization"]["tool_registry"];
 
 /** A built tool: validator, schema and warm state. Disposed when evicted and no longer in use. */
+/** Whether a `default` appears anywhere in a schema (else filling defaults leaves arguments as they are). */
+function hasDefaults(schema: unknown): boolean {
+  if (typeof schema !== "object" || schema === null) return false;
+  if (!Array.isArray(schema) && Object.hasOwn(schema, "default")) return true;
+  return Object.values(schema).some(hasDefaults);
+}
+
 export class ToolInstance {
   readonly check: TypeCheck<TSchema>;
   readonly state: unknown;
+  /** The schema gives defaults to fill in (`Value.Default` walks the schema on every call). */
+  readonly fillsDefaults: boolean;
   private active = 0;
   private retired = false;
   private disposed = false;
 
   constructor(readonly definition: AnyToolDefinition) {
     this.check = TypeCompiler.Compile(definition.inputSchema);
+    this.fillsDefaults = hasDefaults(definition.inputSchema);
     this.state = definition.createState?.();
   }
 
@@ -204,7 +214,7 @@ export class ToolRegistry {
     instance.enter();
     try {
       const def = instance.definition;
-      const args = this.prepareArguments(def, rawArgs);
+      const args = this.prepareArguments(instance, rawArgs);
       if (!instance.check.Check(args)) {
         throw invalidArguments(def, argumentProblems(def, instance.check.Errors(args)));
       }
@@ -226,9 +236,10 @@ export class ToolRegistry {
   }
 
   private prepareArguments(
-    def: AnyToolDefinition,
+    instance: ToolInstance,
     rawArgs: Record<string, unknown> | undefined,
   ): Record<string, unknown> {
+    const def = instance.definition;
     if (
       rawArgs !== undefined &&
       (typeof rawArgs !== "object" || rawArgs === null || Array.isArray(rawArgs))
@@ -236,7 +247,9 @@ export class ToolRegistry {
       throw invalidArguments(def, [{ argument: "arguments", problem: '"arguments" must be a JSON object' }]);
     }
     const args: Record<string, unknown> = { ...rawArgs };
-    for (const [alias, canonical] of Object.entries(def.argumentAliases ?? {})) {
+    const aliases = def.argumentAliases;
+    for (const alias in aliases) {
+      const canonical = aliases[alias]!;
       if (alias in args) {
         if (canonical in args) {
           throw invalidArguments(def, [
@@ -247,7 +260,7 @@ export class ToolRegistry {
         delete args[alias];
       }
     }
-    return Value.Default(def.inputSchema, args) as Record<string, unknown>;
+    return instance.fillsDefaults ? (Value.Default(def.inputSchema, args) as Record<string, unknown>) : args;
   }
 
   private toResult(tool: string, err: unknown, ctx: ToolContext): ToolResult {

@@ -40,6 +40,12 @@ test("log lines are buffered; a warning is written at once, the rest shortly aft
     );
     log.info("later call");
     await until(() => lines(file).length === 3);
+    // The time is pino's isoTime format (formatted once per millisecond).
+    for (const l of lines(file)) {
+      const time = (l as unknown as { time: string }).time;
+      assert.match(time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      assert.ok(Math.abs(Date.parse(time) - Date.now()) < 60_000, time);
+    }
     // Enough lines to rotate twice: every one is in the live file or a rotated one, once, whole.
     for (let i = 0; i < 2000; i++) log.info({ i }, "bulk");
     flushLogsSync();

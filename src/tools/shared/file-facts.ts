@@ -3,6 +3,7 @@
  * the file cache's entry so a warm call computes neither again (the memo dies with its content).
  */
 import { createHash } from "node:crypto";
+import { looksBinary } from "../../support/text.js";
 
 /** Lines in `text`; a last line without a newline counts. */
 export function countLines(text: string): number {
@@ -27,4 +28,13 @@ export function memoLines(text: string, memo: Record<string, unknown> | undefine
   const n = countLines(text);
   if (memo) memo.lines = n;
   return n;
+}
+
+/** looksBinary of `data`, from `memo` when known. */
+export function memoBinary(data: Buffer, memo: Record<string, unknown> | undefined): boolean {
+  const known = memo?.binary;
+  if (typeof known === "boolean") return known;
+  const binary = looksBinary(data);
+  if (memo) memo.binary = binary;
+  return binary;
 }
