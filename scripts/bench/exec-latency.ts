@@ -95,22 +95,24 @@ export async function execRows(o: ExecBenchOptions): Promise<Row[]> {
     };
     const main = await open("ns", {});
     const sweep = await open("sweep", { TOOLD_EXEC_CONTAINMENT: "sweep" });
-    // Interleaved per round, so load on the machine hits every figure alike.
+    // Interleaved per round, so load on the machine hits every figure alike; the order turns
+    // each round, so what one figure leaves running (the sweep daemon reads /proc 10 ms after
+    // its command) falls on every other figure alike, not always on the one after it.
     const samples = { sh: [] as number[], exec: [] as number[], run: [] as number[], sweep: [] as number[] };
-    const measure = async (into: number[], fn: () => Promise<void>) => {
-      const t = performance.now();
-      await fn();
-      into.push(performance.now() - t);
-    };
-    await spawnShTrue();
-    await main.call("exec_command", { cmd: "true" });
-    await main.call("run_terminal_cmd", { command: "true" });
-    await sweep.call("exec_command", { cmd: "true" });
+    const figures: [number[], () => Promise<void>][] = [
+      [samples.sh, spawnShTrue],
+      [samples.exec, () => main.call("exec_command", { cmd: "true" })],
+      [samples.run, () => main.call("run_terminal_cmd", { command: "true" })],
+      [samples.sweep, () => sweep.call("exec_command", { cmd: "true" })],
+    ];
+    for (const [, fn] of figures) await fn();
     for (let i = 0; i < n; i++) {
-      await measure(samples.sh, spawnShTrue);
-      await measure(samples.exec, () => main.call("exec_command", { cmd: "true" }));
-      await measure(samples.run, () => main.call("run_terminal_cmd", { command: "true" }));
-      await measure(samples.sweep, () => sweep.call("exec_command", { cmd: "true" }));
+      for (let k = 0; k < figures.length; k++) {
+        const [into, fn] = figures[(i + k) % figures.length]!;
+        const t = performance.now();
+        await fn();
+        into.push(performance.now() - t);
+      }
     }
     const sh = median(samples.sh);
     const exec = median(samples.exec);

@@ -234,13 +234,20 @@ export function exitStatus(
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The daemon's own PID namespace: read once, it never changes. */
+let daemonNamespace: { readonly id: string | undefined } | undefined;
+function ownPidNamespace(): string | undefined {
+  daemonNamespace ??= { id: pidNamespaceOf("self") };
+  return daemonNamespace.id;
+}
+
 /**
  * Every process of one contained command: found by PID namespace, or by the sweep. The root is
  * the process the daemon spawned (unshare, or the command itself in the sweep).
  */
 export class ProcessTree {
   private namespace: string | undefined;
-  private readonly ownNamespace = pidNamespaceOf("self");
+  private readonly ownNamespace = ownPidNamespace();
   private readonly rootStart: number;
   /** Sweep: processes seen in the tree, pid → start time (a pid reused later is not ours). */
   private readonly tracked = new Map<number, number>();
