@@ -7,7 +7,6 @@
  * program does.
  */
 import { realpathSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { quickCall } from "./quick-call.js";
 
 export { EXIT } from "./command.js";
@@ -22,7 +21,7 @@ function isProgram(): boolean {
   const argv1 = process.argv[1];
   if (!argv1) return false;
   try {
-    return realpathSync.native(argv1) === realpathSync.native(fileURLToPath(import.meta.url));
+    return realpathSync.native(argv1) === realpathSync.native(new URL(import.meta.url));
   } catch {
     return false;
   }

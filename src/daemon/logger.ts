@@ -42,7 +42,7 @@ class BlockWriter {
     this.stream = pino.destination({ dest, sync: true, mkdir: true });
     setInterval(() => {
       try {
-        this.flushSync();
+        this.writePending();
       } catch {
         /* the stream is gone (closed on the way out) */
       }
@@ -51,16 +51,22 @@ class BlockWriter {
 
   write(line: string): boolean {
     this.pending += line;
-    if (this.pending.length >= BLOCK_BYTES || urgent(line)) this.flushSync();
+    if (urgent(line)) this.flushSync();
+    else if (this.pending.length >= BLOCK_BYTES) this.writePending();
     return true;
   }
 
+  /** One synchronous write of what is pending (not `flushSync`, which also fsyncs the file). */
+  private writePending(): void {
+    if (this.pending.length === 0) return;
+    const block = this.pending;
+    this.pending = "";
+    this.stream.write(block);
+  }
+
+  /** Writes what is pending and syncs it to the disk: a warning or worse, rotation, the way out. */
   flushSync(): void {
-    if (this.pending.length > 0) {
-      const block = this.pending;
-      this.pending = "";
-      this.stream.write(block);
-    }
+    this.writePending();
     this.stream.flushSync();
   }
 

@@ -122,8 +122,9 @@ export interface RuntimeEnv {
  */
 export function runtimeDir(env: RuntimeEnv, uid?: number): string {
   if (env.TOOLD_RUNTIME_DIR) return path.resolve(env.TOOLD_RUNTIME_DIR);
-  // Looked up only when needed: it reads the password database, on every one-off `toold call`.
-  return path.join("/tmp", `toold-${uid ?? os.userInfo().uid}`);
+  // The effective uid, as os.userInfo() has it, without reading the password database (and with
+  // no entry in it, in a container).
+  return path.join("/tmp", `toold-${uid ?? process.geteuid?.() ?? os.userInfo().uid}`);
 }
 
 /** `--socket`, else $TOOLD_SOCKET, else <runtime>/<id>.sock. */

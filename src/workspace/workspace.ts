@@ -71,6 +71,12 @@ function errnoCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
+/**
+ * A relative path made of names only: it does not start or end with `/`, and no part of it is
+ * empty, `.` or `..` (what `path.resolve` would normalize away).
+ */
+const PLAIN_RELATIVE = /^(?!\.\.?(?:\/|$))[^/]+(?:\/(?!\.\.?(?:\/|$))[^/]+)*$/;
+
 /** Upper bound on entries a recursive-delete check walks, so a huge tree cannot stall the daemon. */
 const MAX_TREE_CHECK_ENTRIES = 200_000;
 
@@ -141,6 +147,8 @@ export class Workspace {
       throw new PathError('path is empty: give a path relative to the workspace root, e.g. "src/main.ts"');
     }
     if (input.includes("\0")) throw new PathError("path contains a NUL byte; remove it");
+    // Plain names ("src/main.ts"): resolving against the root is joining; it is already inside.
+    if (PLAIN_RELATIVE.test(input)) return this.rootPrefix + input;
     const lexical = path.resolve(this.root, input);
     if (!this.containsNormalized(lexical)) {
       throw new PathError(

@@ -488,6 +488,29 @@ describe("property: no resolved path ever leaves the workspace", () => {
     );
   });
 
+  test("resolve: a plain relative path (joined to the root) ends where path.resolve takes it", async () => {
+    // "./" + p always goes through path.resolve; p itself is joined when it is names only.
+    const outcome = async (p: string, allowMissing: boolean) => {
+      try {
+        return await ws.resolve(p, { allowMissing });
+      } catch (err) {
+        if (!(err instanceof PathError)) throw err;
+        return "PathError";
+      }
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(segment, separator), { minLength: 1, maxLength: 7 }),
+        fc.boolean(),
+        async (parts, allowMissing) => {
+          const p = parts.map(([s, sep], i) => (i === 0 ? s : sep + s)).join("");
+          assert.deepEqual(await outcome(p, allowMissing), await outcome(`./${p}`, allowMissing), p);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
   test("resolveForWrite: a PathError, or a target inside that is not protected", async () => {
     await fc.assert(
       fc.asyncProperty(userPath, fc.boolean(), async (p, follow) => {

@@ -61,3 +61,39 @@ test("log lines are buffered; a warning is written at once, the rest shortly aft
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("info lines leave in blocks of a few KiB, one write each and no fsync; a warning is synced", async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "toold-logger-"));
+  // sonic-boom calls these through the fs module object, so counting them here sees its calls.
+  const fsModule = (await import("node:fs")).default;
+  const { writeSync, fsyncSync } = fsModule;
+  let writes = 0;
+  let fsyncs = 0;
+  try {
+    const file = path.join(dir, "daemon.log");
+    const log = createRootLogger({
+      level: "info",
+      file,
+      rotation: { maxBytes: 64 * 1024 * 1024, maxFiles: 1 },
+    });
+    fsModule.writeSync = ((...args: Parameters<typeof writeSync>) => {
+      writes++;
+      return writeSync(...args);
+    }) as typeof writeSync;
+    fsModule.fsyncSync = ((fd: number) => {
+      fsyncs++;
+      fsyncSync(fd);
+    }) as typeof fsyncSync;
+    for (let i = 0; i < 2000; i++) log.info({ i, tool: "read_file", durationMs: 0.05 }, "call");
+    assert.ok(writes > 0 && writes <= 2000 / 10, `${writes} writes for 2000 lines`);
+    assert.equal(fsyncs, 0, "blocks are written, not synced");
+    log.warn("something to see now");
+    assert.ok(fsyncs >= 1, "a warning is synced to the disk");
+    flushLogsSync();
+    assert.equal(lines(file).length, 2001, "every line is in the file");
+  } finally {
+    fsModule.writeSync = writeSync;
+    fsModule.fsyncSync = fsyncSync;
+    await rm(dir, { recursive: true, force: true });
+  }
+});
