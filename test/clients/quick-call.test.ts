@@ -6,7 +6,8 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
@@ -15,7 +16,14 @@ import { quickArgs } from "../../src/cli/quick-call.js";
 import { parseOptions, splitCommand } from "../../src/cli/command-line.js";
 import { call } from "../../src/cli/commands/call.js";
 import { globalsOf } from "../../src/cli/command.js";
-import { CLI, REPO_ROOT, makeTestDaemon, type CliResult, type TestDaemon } from "../helpers/daemon.js";
+import {
+  CLI,
+  REPO_ROOT,
+  makeTestDaemon,
+  waitFor,
+  type CliResult,
+  type TestDaemon,
+} from "../helpers/daemon.js";
 
 const HOOK = path.join(REPO_ROOT, "test/clients/fixtures/trace-imports.mjs");
 
@@ -60,7 +68,7 @@ describe("the quick call path", () => {
     assert.equal(quick.full, true, "handed back");
   });
 
-  it("gives the full path's output and exit code for success, --json, a tool error, bad params and an unknown tool", async () => {
+  it("gives the full path's output and exit code for success, --json, a tool error, bad params, an unknown tool and approvals", async () => {
     assert.equal((await d.cli(["start"])).code, 0);
     const cases: [string[], number][] = [
       [["call", "read_file", "path=a.txt"], 0],
@@ -70,6 +78,9 @@ describe("the quick call path", () => {
       [["call", "read_file", "path=7"], 2],
       [["call", "read_fille", "path=a.txt"], 2],
       [["--no-start", "call", "-y", "list_files", "path=."], 0],
+      // Approvals: refused without a terminal or --yes, run with it.
+      [["call", "run_terminal_cmd", "command=echo hi"], 1],
+      [["call", "run_terminal_cmd", "command=echo hi", "--yes"], 0],
     ];
     for (const [args, code] of cases) {
       const quick = await traced(d, args);
@@ -98,6 +109,52 @@ describe("the quick call path", () => {
         full: false,
       },
     );
+  });
+});
+
+describe("the quick call path and Ctrl-C", () => {
+  let d: TestDaemon;
+  before(async () => {
+    d = await makeTestDaemon({});
+    assert.equal((await d.cli(["start"])).code, 0);
+  });
+  after(() => d.cleanup());
+
+  it("cancels the call in the daemon and exits 1", async () => {
+    const trace = path.join(d.runDir, "imports-sigint.txt");
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        HOOK,
+        CLI,
+        "--workspace",
+        d.root,
+        "--socket",
+        d.socket,
+        "call",
+        "run_terminal_cmd",
+        "command=sleep 30; touch late",
+        "--yes",
+      ],
+      { env: { ...d.env, TOOLD_TRACE_IMPORTS: trace }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const inFlight = async () => {
+      const r = await d.cli(["stats", "--json"]);
+      return r.code === 0
+        ? (JSON.parse(r.stdout) as { requests: { inFlight: number } }).requests.inFlight
+        : -1;
+    };
+    await waitFor(async () => (await inFlight()) === 1, 20_000, "the command to run");
+    child.kill("SIGINT");
+    assert.equal(await exited, 1);
+    assert.match(stderr, /cancelled/);
+    await waitFor(async () => (await inFlight()) === 0, 10_000, "the daemon to stop the command");
+    assert.equal(existsSync(path.join(d.root, "late")), false);
+    assert.ok(!(await readFile(trace, "utf8")).includes("/dist/cli/command-line.js"), "the quick path ran");
   });
 });
 

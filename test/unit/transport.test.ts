@@ -184,3 +184,33 @@ test("writer: answers to a pipelining peer leave in batches; a lone answer and a
     await done();
   }
 });
+
+test("writer: any text, in either framing and on either side of the one-pass size, frames back to the same message", async () => {
+  const { PassThrough } = await import("node:stream");
+  const fc = (await import("fast-check")).default;
+  const { decoderFor } = await import("../../src/protocol/decode.js");
+  // Short and long strings of any code points (lone surrogates too): UTF-8 lengths differ from .length.
+  const text = fc.oneof(
+    fc.string({ unit: "binary", maxLength: 64 }),
+    fc.string({ unit: "binary", minLength: 16 * 1024 - 40, maxLength: 16 * 1024 + 40 }),
+    fc.string({ unit: "grapheme", maxLength: 6000 }),
+  );
+  await fc.assert(
+    fc.asyncProperty(text, fc.constantFrom("lsp" as const, "ndjson" as const), async (s, framing) => {
+      const stream = new PassThrough();
+      const chunks: Buffer[] = [];
+      stream.on("data", (c: Buffer) => chunks.push(Buffer.from(c)));
+      const writer = new PooledMessageWriter(stream, framing, lender);
+      const message = { jsonrpc: "2.0", id: 1, result: { text: s } };
+      await writer.send(message);
+      const decoder = decoderFor(framing, 1 << 26);
+      const step = decoder.push(Buffer.concat(chunks));
+      assert.equal(step.failure, undefined);
+      assert.equal(step.bodies.length, 1);
+      // What JSON.stringify wrote, byte for byte (a lone surrogate becomes its \u escape).
+      assert.equal(step.bodies[0], JSON.stringify(message));
+      assert.deepEqual(JSON.parse(step.bodies[0]!), JSON.parse(JSON.stringify(message)));
+    }),
+    { numRuns: 300 },
+  );
+});
