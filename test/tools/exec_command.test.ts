@@ -118,6 +118,8 @@ describe("exec_command", () => {
     const token = uniqueSleep();
     const s2 = await w.call("exec_command", { cmd: `sleep ${token}`, tty: true, yield_time_ms: 100 });
     const id2 = sessionId(s2);
+    // Ctrl-C for sleep, not for the shell still starting it (on a loaded machine 100 ms may not do).
+    assert.ok(await waitStarted(token));
     const stopped = await w.call("write_stdin", { session_id: id2, chars: "\u0003", yield_time_ms: 3000 });
     assert.equal(sc(stopped).session_id, undefined, `Ctrl-C did not end sleep: ${textOf(stopped)}`);
     assert.ok(await waitNoneLeft(token));
