@@ -187,6 +187,13 @@ export function containedSpawn(
 }
 
 /**
+ * After the init reported the command's status, how long unshare may take to end (the kernel
+ * tears the namespace down first) before the caller ends the tree itself: a status the command
+ * wrote itself never leaves its processes running.
+ */
+export const ROOT_EXIT_AFTER_STATUS_MS = 50;
+
+/**
  * Calls `onStatus` once with the exit code the init wrote on the status pipe (its first line).
  * The command could write a line there too (the init's fd is reachable through /proc/1/fd/3), so
  * a caller treats it as "the command says it exited": it may answer, but must still see the

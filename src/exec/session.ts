@@ -10,6 +10,7 @@ import {
   exitStatus,
   initStatus,
   ProcessTree,
+  ROOT_EXIT_AFTER_STATUS_MS,
   signalName,
   type Containment,
 } from "./containment.js";
@@ -22,12 +23,6 @@ export const SESSION_OUTPUT_CAP = 1024 * 1024;
 export const KILL_GRACE_MS = 2000;
 /** After the command exits, how long its output may still arrive before the session counts as done. */
 const DRAIN_AFTER_EXIT_MS = 2000;
-/**
- * After the init reported the command's status, how long unshare may take to end (the kernel
- * tears the namespace down first) before the session ends the tree itself: a status the command
- * wrote itself never leaves its processes running.
- */
-const ROOT_EXIT_AFTER_STATUS_MS = 50;
 const TRACK_INTERVAL_MS = 1000;
 export const TERMINAL_SIZE = { cols: 120, rows: 30 } as const;
 

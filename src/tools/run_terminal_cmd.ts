@@ -13,9 +13,11 @@ import {
   containedSpawn,
   containment,
   exitStatus,
+  initStatus,
   MARKER_NAME,
   newMarker,
   ProcessTree,
+  ROOT_EXIT_AFTER_STATUS_MS,
 } from "../exec/containment.js";
 import { workspaceId } from "../workspace/locate.js";
 import { HeadTailBuffer } from "../exec/head-tail-buffer.js";
@@ -138,6 +140,7 @@ export const runTerminalCmdTool = defineTool({
       contained,
       typeof command === "string" ? ["/bin/sh", "-c", command] : command,
       env,
+      { statusPipe: true },
     );
     const file = spawned.file;
     const started = performance.now();
@@ -145,8 +148,10 @@ export const runTerminalCmdTool = defineTool({
       cwd: cwd.abs,
       env: spawned.env,
       detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: spawned.statusPipe ? ["ignore", "pipe", "pipe", "pipe"] : ["ignore", "pipe", "pipe"],
     });
+    const stdoutPipe = child.stdout!;
+    const stderrPipe = child.stderr!;
 
     const out = { stdout: new HeadTailBuffer(cap), stderr: new HeadTailBuffer(cap) };
     // Progress: coalesced per stream, flushed at most every PROGRESS_INTERVAL_MS.
@@ -182,8 +187,8 @@ export const runTerminalCmdTool = defineTool({
       }
       flushTimer ??= setTimeout(flush, PROGRESS_INTERVAL_MS);
     };
-    child.stdout.on("data", onData("stdout"));
-    child.stderr.on("data", onData("stderr"));
+    stdoutPipe.on("data", onData("stdout"));
+    stderrPipe.on("data", onData("stderr"));
 
     let timedOut = false;
     let cancelled = false;
@@ -196,8 +201,8 @@ export const runTerminalCmdTool = defineTool({
       terminating = tree.terminate(KILL_GRACE_MS).then(() => {
         // Whatever still holds the pipes open after SIGKILL cannot be ours any more.
         setTimeout(() => {
-          child.stdout.destroy();
-          child.stderr.destroy();
+          stdoutPipe.destroy();
+          stderrPipe.destroy();
         }, 1000).unref();
       });
     };
@@ -217,6 +222,8 @@ export const runTerminalCmdTool = defineTool({
     let exitCode: number | null = null;
     let exitSignal: string | null = null;
     let backgroundTimer: NodeJS.Timeout | undefined;
+    // The init reported the status (src/exec/containment.ts): the result does not wait for unshare.
+    let statusFromInit = false;
     try {
       await new Promise<void>((resolve, reject) => {
         let exited = false;
@@ -224,12 +231,25 @@ export const runTerminalCmdTool = defineTool({
           if (exited) return;
           reject(err);
         });
-        child.once("exit", (code, signal) => {
+        const onCommandExit = (code: number | null, signal: string | null, fromInit: boolean): void => {
+          if (exited) return;
           exited = true;
-          rootExited = true;
           ({ code: exitCode, signal: exitSignal } = exitStatus(contained, code, signal));
-          // The command is done; anything it left running still holds our pipes.
-          backgroundTimer = setTimeout(terminate, BACKGROUND_GRACE_MS);
+          if (fromInit) {
+            // The output came before the status: the poll phase that read the status read it too.
+            statusFromInit = true;
+            setImmediate(resolve);
+          } else {
+            // The command is done; anything it left running still holds our pipes.
+            backgroundTimer = setTimeout(terminate, BACKGROUND_GRACE_MS);
+          }
+        };
+        if (spawned.statusPipe) {
+          initStatus(child.stdio[3] as NodeJS.ReadableStream, (code) => onCommandExit(code, null, true));
+        }
+        child.once("exit", (code, signal) => {
+          rootExited = true;
+          onCommandExit(code, signal, false);
         });
         child.once("close", () => resolve());
       });
@@ -251,8 +271,14 @@ export const runTerminalCmdTool = defineTool({
       clearTimeout(backgroundTimer);
       // Processes that outlive the command (even with their output redirected) are stopped:
       // SIGTERM now, SIGKILL after the grace period if they are still there. Right after the
-      // result, not before it: the sweep reads all of /proc.
-      setImmediate(terminate);
+      // result, not before it: the sweep reads all of /proc. After a status from the init, unshare
+      // ends by itself in a moment; the tree is ended only if it has not (a forged status).
+      if (statusFromInit && !rootExited) {
+        setTimeout(terminate, ROOT_EXIT_AFTER_STATUS_MS).unref();
+        for (const stream of child.stdio) stream?.destroy();
+      } else {
+        setImmediate(terminate);
+      }
       if (flushTimer) clearTimeout(flushTimer);
       for (const stream of ["stdout", "stderr"] as const) pending[stream] += decoders[stream].end();
       flush();

@@ -70,3 +70,16 @@ export function pidsWithEnv(prefix: string): number[] {
   }
   return found;
 }
+
+/**
+ * A shell line for a command in a PID namespace that starts `sleep <token>` in the background,
+ * then writes a status of 0 on the init's status pipe (fd 3 of pid 1, copied with pidfd_getfd),
+ * as a command that wants its call or session to end early would, and waits. It exits 99 where
+ * it cannot (no python3, no pidfd_getfd). Run it only in a PID namespace: elsewhere pid 1 is the
+ * machine's init.
+ */
+export function forgedStatusCommand(token: string): string {
+  const forge =
+    "import os,ctypes; n=ctypes.CDLL(None).syscall(438, os.pidfd_open(1), 3, 0); os.write(n, b'0\\n')";
+  return `sleep ${token} & python3 -c "${forge}" || exit 99; wait`;
+}

@@ -14,7 +14,7 @@ import { SESSION_OUTPUT_CAP } from "../../src/exec/session.js";
 import type { ToolResult } from "../../src/tools/shared/types.js";
 import { makeTestWorkspace, textOf, type TestWorkspace } from "../helpers/tool-context.js";
 import { assertInvalidParams, assertOk, assertToolError, sc } from "../helpers/write-tools.js";
-import { uniqueSleep, waitNoneLeft, waitStarted } from "../helpers/procs.js";
+import { forgedStatusCommand, uniqueSleep, waitNoneLeft, waitStarted } from "../helpers/procs.js";
 
 let ws: TestWorkspace | undefined;
 afterEach(async () => {
@@ -379,12 +379,8 @@ for (const forced of [false, true]) {
       if (c.mode !== "pid-namespace") return t.skip("no PID namespace here: no status pipe");
       const w = await open(containment ? { containment } : {});
       const a = uniqueSleep();
-      // The init is pid 1 of the namespace; its fd 3 is the socket the daemon reads the status
-      // from. pidfd_getfd (syscall 438) copies it, the same user being allowed to.
-      const forge =
-        "import os,ctypes; n=ctypes.CDLL(None).syscall(438, os.pidfd_open(1), 3, 0); os.write(n, b'0\\n')";
       const r = await w.call("exec_command", {
-        cmd: `sleep ${a} & python3 -c "${forge}" || exit 99; wait`,
+        cmd: forgedStatusCommand(a),
         yield_time_ms: 3000,
       });
       const id = sc(r).session_id as number | undefined;

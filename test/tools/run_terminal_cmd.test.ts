@@ -4,9 +4,10 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, it } from "node:test";
+import { probeContainment } from "../../src/exec/containment.js";
 import { HeadTailBuffer } from "../../src/exec/head-tail-buffer.js";
 import { makeTestWorkspace, textOf, type TestWorkspace } from "../helpers/tool-context.js";
-import { uniqueSleep, waitNoneLeft } from "../helpers/procs.js";
+import { forgedStatusCommand, uniqueSleep, waitNoneLeft } from "../helpers/procs.js";
 import { assertInvalidParams, assertOk, assertToolError, sc } from "../helpers/write-tools.js";
 
 let ws: TestWorkspace;
@@ -146,6 +147,18 @@ describe("run_terminal_cmd", () => {
     const r = await ws.call("run_terminal_cmd", { command: `sleep ${token} >/dev/null 2>&1 & echo started` });
     assertOk(r);
     assert.ok(await waitNoneLeft(token), `background sleep ${token} survived`);
+  });
+
+  it("a status the command forges on the init's status pipe does not leave it running", async (t) => {
+    if ((await probeContainment()).mode !== "pid-namespace")
+      return t.skip("no PID namespace here: no status pipe");
+    const token = uniqueSleep();
+    const r = await ws.call("run_terminal_cmd", { command: forgedStatusCommand(token), timeout_secs: 10 });
+    if (sc(r).exit_code === 99)
+      return t.skip("the status could not be forged here (no python3 or no pidfd_getfd)");
+    assertOk(r); // the forged status was taken
+    await sleep(300); // the sleep started before the forged status: it must be gone, not yet to come
+    assert.ok(await waitNoneLeft(token), `sleep ${token} kept running after the call reported an exit`);
   });
 
   it("a setsid or double-forked child does not outlive the command", async () => {
