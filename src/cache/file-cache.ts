@@ -480,6 +480,11 @@ export class FileCache {
     return entry;
   }
 
+  /** The cached entries in shared memory (trusted as `sharedTrusted`). */
+  sharedEntries(): IterableIterator<SharedEntry> {
+    return this.shared.values();
+  }
+
   /** Bytes of cached content in shared memory. */
   get sharedBytes(): number {
     return this.sharedDataBytes;

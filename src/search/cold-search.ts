@@ -46,11 +46,13 @@ const WALK_SLICE_MS = 4;
 /** Longest a warm search scans on the main thread before it lets answers (and other calls) in. */
 const SCAN_SLICE_MS = 8;
 const CANCEL_SLOTS = 256;
+
 /** Batches of one warm search that can be taken back from a worker (see `scanShared`). */
 const CLAIM_SLOTS = 4096;
 const DEFAULT_MIN_FILES = 200;
 const DEFAULT_SHARE_FROM_BYTES = 4 * 1024 * 1024;
 const DEFAULT_SHARE_MIN_BLOCKS = 64;
+const DEFAULT_SHARE_FROM_BLOCKS = 4096;
 /** A worker that dies more often than this (per minute) is not replaced. */
 const MAX_RESTARTS_PER_MINUTE = 3;
 
@@ -85,6 +87,12 @@ export interface ColdSearchOptions {
    * 64 (256 KiB); 0 in tests.
    */
   readonly shareMinBlocks?: number;
+  /**
+   * A warm search hands files to a worker only when they hold, together, at least this many
+   * blocks to look through: with less, the hand-over and the wait for the worker's last file cost
+   * about what they save. Default 4096 (16 MiB); 0 in tests.
+   */
+  readonly shareFromBlocks?: number;
   log?: Logger;
 }
 
@@ -306,6 +314,11 @@ export class ColdSearchPool {
   /** See ColdSearchOptions.shareFromBytes. */
   get shareFromBytes(): number {
     return this.options.shareFromBytes ?? DEFAULT_SHARE_FROM_BYTES;
+  }
+
+  /** See ColdSearchOptions.shareFromBlocks. */
+  get shareFromBlocks(): number {
+    return this.options.shareFromBlocks ?? DEFAULT_SHARE_FROM_BLOCKS;
   }
 
   /** See ColdSearchOptions.shareMinBlocks. */
@@ -584,7 +597,9 @@ export class ColdSearchPool {
    * A warm search (every file cached, in walk order) with the large files on the workers: `shared`
    * gives the cached content of a file in shared memory (or undefined), which a worker scans where
    * it lies while this thread scans the others with `here`; the scans come back in walk order, as
-   * `scan` gives them. One worker fewer than the cores takes part: this thread is busy too.
+   * `scan` gives them. One worker fewer than the cores takes part: this thread is busy too. The
+   * large files are all handed out first, so the worker starts at once wherever they lie in the
+   * walk; this thread then scans its part and takes back, from the last, what no worker has begun.
    */
   async *scanShared<F extends { readonly abs: string }>(
     files: Iterator<F>,
@@ -599,55 +614,94 @@ export class ColdSearchPool {
     const id = this.nextJob++;
     const job = new Job(id);
     this.jobs.set(id, job);
-    const helpers = this.slots
-      .filter((s) => s.worker !== undefined && s.isLoaded)
-      .slice(0, Math.max(1, this.slots.length - 1));
     const claimBuffer = new SharedArrayBuffer(4 * CLAIM_SLOTS);
     const claims = new Int32Array(claimBuffer);
-    for (const slot of helpers) {
-      slot.worker!.postMessage({
-        t: "job",
-        job: id,
-        query: { ...query.options },
-        scan: options,
-        claims: claimBuffer,
-      } satisfies ToWorker);
-      job.open.add(slot);
-    }
     let seq = 0;
     let completed = false;
-    let run: F[] = [];
-    let runScans: [number, FileScan][] = [];
-    const closeRun = () => {
-      if (run.length === 0) return;
-      job.batches.set(seq++, { files: run, slot: undefined, scans: runScans });
-      run = [];
-      runScans = [];
+    /** This thread's batches, in walk order (not scanned yet). */
+    const mine: Batch<F>[] = [];
+    /** Scans a batch here. */
+    const scanHere = async (b: Batch<F>) => {
+      const scans: [number, FileScan][] = [];
+      for (let i = 0; i < b.files.length; i++) {
+        const scanned = here(b.files[i]!);
+        const scan = scanned instanceof Promise ? await scanned : scanned;
+        if (scan.kind !== "no_match") scans.push([i, scan]);
+      }
+      b.scans = scans;
     };
     /** Scans here a worker's batch: one whose worker failed or died, or (`steal`) one it has not begun. */
     const rescue = async (steal = false) => {
       for (let s = seq - 1; s >= job.nextOut; s--) {
         const b = job.batches.get(s) as Batch<F> | undefined;
-        if (!b || b.scans) continue;
-        const lost = !b.slot?.worker || job.failed !== undefined;
+        if (!b || b.scans || !b.slot) continue;
+        const lost = !b.slot.worker || job.failed !== undefined;
         if (!lost && !(steal && s < CLAIM_SLOTS && Atomics.compareExchange(claims, s, 0, 2) === 0)) continue;
-        const scans: [number, FileScan][] = [];
-        for (let i = 0; i < b.files.length; i++) {
-          const scan = await here(b.files[i]!);
-          if (scan.kind !== "no_match") scans.push([i, scan]);
-        }
-        b.scans = scans;
+        await scanHere(b);
       }
     };
     this.hold(+1);
     try {
-      let sliceStart = performance.now();
-      let sinceCheck = 0;
+      // Plan the walk: runs of files for this thread, and the shared files for a worker.
+      const planned: { batch: Batch<F>; content: WireShared | undefined }[] = [];
+      let run: F[] = [];
+      const closeRun = () => {
+        if (run.length === 0) return;
+        planned.push({ batch: { files: run, slot: undefined, scans: undefined }, content: undefined });
+        run = [];
+      };
+      let weight = 0;
+      let count = 0;
       for (let n = files.next(); !n.done; n = files.next()) {
         const file = n.value;
-        if (++sinceCheck >= 8 && ((sinceCheck = 0), performance.now() - sliceStart > SCAN_SLICE_MS)) {
-          signal?.throwIfAborted();
+        if ((++count & 1023) === 0) signal?.throwIfAborted();
+        const content = shared(file);
+        if (content) {
           closeRun();
+          planned.push({ batch: { files: [file], slot: undefined, scans: undefined }, content });
+          weight += content.blocks;
+          continue;
+        }
+        run.push(file);
+        if (run.length >= BATCH_FILES) closeRun();
+      }
+      closeRun();
+      // Posted now, so the worker starts at once wherever they lie in the walk; too little for a
+      // worker (a selective query), and everything is scanned here.
+      const worthIt = weight >= this.shareFromBlocks;
+      if (worthIt) {
+        const helpers = this.slots
+          .filter((s) => s.worker !== undefined && s.isLoaded)
+          .slice(0, Math.max(1, this.slots.length - 1));
+        for (const slot of helpers) {
+          slot.worker!.postMessage({
+            t: "job",
+            job: id,
+            query: { ...query.options },
+            scan: options,
+            claims: claimBuffer,
+          } satisfies ToWorker);
+          job.open.add(slot);
+        }
+      }
+      for (const { batch, content } of planned) {
+        const slot = worthIt && content ? this.leastBusy(job) : undefined;
+        if (content && slot) {
+          job.batches.set(seq, { ...batch, slot });
+          slot.inFlight++;
+          slot.worker!.postMessage({ t: "shared", job: id, seq, files: [content] } satisfies ToWorker);
+          this.sharedSent++;
+        } else {
+          job.batches.set(seq, batch);
+          mine.push(batch);
+        }
+        seq++;
+      }
+      // This thread's part, in order, giving out what is answered between slices.
+      let sliceStart = performance.now();
+      for (const batch of mine) {
+        if (performance.now() - sliceStart > SCAN_SLICE_MS) {
+          signal?.throwIfAborted();
           await rescue();
           const out = job.answered<F>();
           if (out.length > 0) yield out;
@@ -655,26 +709,8 @@ export class ColdSearchPool {
           await new Promise((r) => setImmediate(r));
           sliceStart = performance.now();
         }
-        const content = job.failed === undefined ? shared(file) : undefined;
-        const slot = content ? this.leastBusy(job) : undefined;
-        if (content && slot) {
-          closeRun();
-          job.batches.set(seq, { files: [file], slot, scans: undefined });
-          slot.inFlight++;
-          slot.worker!.postMessage({ t: "shared", job: id, seq, files: [content] } satisfies ToWorker);
-          this.sharedSent++;
-          seq++;
-          continue;
-        }
-        const scan = here(file);
-        const done = scan instanceof Promise ? await scan : scan;
-        if (done.kind !== "no_match") runScans.push([run.length, done]);
-        run.push(file);
-        if (run.length >= BATCH_FILES) closeRun();
+        await scanHere(batch);
       }
-      closeRun();
-      // This thread is done with its part: it takes back, from the last, the large files no
-      // worker has begun, rather than wait for them.
       await rescue(true);
       while (job.nextOut < seq) {
         await rescue();

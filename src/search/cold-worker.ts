@@ -72,6 +72,8 @@ export type ToWorker =
 /** A cached file in shared memory with what the cache knows of it (file-search.ts SearchMemo). */
 export interface WireShared {
   readonly data: Uint8Array;
+  /** About how many 4 KiB blocks the scan will look through (warm-scan.ts candidateBlocks). */
+  readonly blocks: number;
   readonly binary: boolean | undefined;
   readonly summary: Summary | undefined;
 }

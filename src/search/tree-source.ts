@@ -17,7 +17,7 @@
  */
 import { lstatSync } from "node:fs";
 import type { BufferPool } from "../support/memory-pool.js";
-import { FileTooLargeError, type FileCache } from "../cache/file-cache.js";
+import { FileTooLargeError, type FileCache, type SharedEntry } from "../cache/file-cache.js";
 import type { ColdSearchPool, FillTarget, Scanned, WireScanOptions, WireShared } from "./cold-search.js";
 import { clipLine, MAX_SEARCH_FILE_BYTES, scanWithQuery, TRIGRAM_MEMO } from "./file-search.js";
 import type { SearchQuery } from "./query.js";
@@ -139,6 +139,26 @@ export interface ScanVia<F> {
 }
 
 /**
+ * About how many blocks `query` would look through in the cache's shared files (the whole cache:
+ * a search of a folder may hold fewer), to skip the hand-over when a selective query leaves a
+ * worker too little.
+ */
+function sharedWork(cache: FileCache, query: SearchQuery, enough: number): number {
+  let blocks = 0;
+  for (const entry of cache.sharedEntries()) {
+    blocks += workOf(entry, query);
+    if (blocks >= enough) break;
+  }
+  return blocks;
+}
+
+/** The blocks a scan of a cached file would look through (see candidateBlocks). */
+function workOf(entry: SharedEntry, query: SearchQuery): number {
+  const summary = entry.memo[TRIGRAM_MEMO] as Summary | undefined;
+  return summary && query.plan ? candidateBlocks(summary, query.plan) : Math.ceil(entry.data.length / 4096);
+}
+
+/**
  * A cached file in shared memory, as a worker scans it (`ColdSearchPool.scanShared`); undefined
  * when it is not in shared memory or its summary leaves little to scan (then it is scanned here).
  */
@@ -150,9 +170,14 @@ function sharedContent(
 ): WireShared | undefined {
   const entry = cache.sharedTrusted(abs);
   if (!entry) return undefined;
-  const summary = entry.memo[TRIGRAM_MEMO] as Summary | undefined;
-  if (summary && query.plan && candidateBlocks(summary, query.plan) < minBlocks) return undefined;
-  return { data: entry.data, binary: entry.memo["binary"] as boolean | undefined, summary };
+  const blocks = workOf(entry, query);
+  if (blocks < minBlocks) return undefined;
+  return {
+    data: entry.data,
+    blocks,
+    binary: entry.memo["binary"] as boolean | undefined,
+    summary: entry.memo[TRIGRAM_MEMO] as Summary | undefined,
+  };
 }
 
 /**
@@ -194,6 +219,9 @@ export async function* scanFilesWith<F extends { readonly abs: string }>(
       via.trusted &&
       head.length >= minFiles &&
       via.cache.sharedBytes >= cold.shareFromBytes &&
+      // A plain literal is found at memchr speed: a worker would save less than the hand-over.
+      !query.exact &&
+      sharedWork(via.cache, query, cold.shareFromBlocks) >= cold.shareFromBlocks &&
       cold.shareReady()
     ) {
       const cache = via.cache;

@@ -278,7 +278,7 @@ function scratch(k: number, n: number): Uint8Array {
 
 /**
  * About how many of a file's blocks a search with `plan` would look through: per alternative, the
- * blocks holding every trigram of its needle (an upper bound of what `planCandidates` keeps).
+ * fewest blocks holding every trigram of one of its literals (about what `planCandidates` keeps).
  * Cheap (a bit test per block and trigram): it tells a large search which files are worth
  * another thread.
  */
@@ -287,9 +287,15 @@ export function candidateBlocks(s: Summary, plan: LiteralPlan): number {
   const flags = scratch(0, n);
   let count = 0;
   for (const alt of plan.alternatives) {
-    flags.fill(1, 0, n);
-    blocksWith(s, alt.literalGrams[alt.needleIndex]!, flags, 0, 0);
-    for (let b = 0; b < n; b++) count += flags[b]!;
+    let fewest = n;
+    for (const grams of alt.literalGrams) {
+      flags.fill(1, 0, n);
+      blocksWith(s, grams, flags, 0, 0);
+      let blocks = 0;
+      for (let b = 0; b < n; b++) blocks += flags[b]!;
+      fewest = Math.min(fewest, blocks);
+    }
+    count += fewest;
   }
   return count;
 }

@@ -50,7 +50,13 @@ const queryArb = fc.record({
 let pool: ColdSearchPool;
 before(async () => {
   // Every warm walk hands its shared files to the workers, however small.
-  pool = new ColdSearchPool({ threads: 2, minFiles: 1, shareFromBytes: 0, shareMinBlocks: 0 });
+  pool = new ColdSearchPool({
+    threads: 2,
+    minFiles: 1,
+    shareFromBytes: 0,
+    shareMinBlocks: 0,
+    shareFromBlocks: 0,
+  });
   pool.start();
   await pool.ready(10_000);
 });
@@ -122,7 +128,7 @@ async function until(check: () => boolean): Promise<void> {
 describe("scanShared", () => {
   test("a worker that dies mid-search: every file is given out once, in order, with its scan", async () => {
     const ws = await makeTestWorkspace({ warm: false });
-    const own = new ColdSearchPool({ threads: 2, minFiles: 1, shareFromBytes: 0 });
+    const own = new ColdSearchPool({ threads: 2, minFiles: 1, shareFromBytes: 0, shareFromBlocks: 0 });
     own.start();
     try {
       await own.ready(10_000);
@@ -155,7 +161,7 @@ describe("scanShared", () => {
         },
         (file) => {
           const entry = cache.sharedTrusted(file.abs);
-          return entry && { data: entry.data, binary: undefined, summary: undefined };
+          return entry && { data: entry.data, blocks: 1, binary: undefined, summary: undefined };
         },
       )) {
         out.push(...chunk.map((c) => c.scan));
