@@ -5,9 +5,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import path from "node:path";
-import { CLI, makeTestDaemon, waitFor, type TestDaemon } from "../helpers/daemon.js";
+import { CLI, assertCtrlCCancelsCall, makeTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 
 describe("toold call exit codes and output", () => {
   let d: TestDaemon;
@@ -78,36 +76,7 @@ describe("toold call and Ctrl-C", () => {
   after(() => d.cleanup());
 
   it("cancels the call in the daemon and exits 1", async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        CLI,
-        "--workspace",
-        d.root,
-        "--socket",
-        d.socket,
-        "call",
-        "run_terminal_cmd",
-        "command=sleep 30; touch late",
-        "--yes",
-      ],
-      { env: d.env, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let stderr = "";
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    const inFlight = async () => {
-      const r = await d.cli(["stats", "--json"]);
-      return r.code === 0
-        ? (JSON.parse(r.stdout) as { requests: { inFlight: number } }).requests.inFlight
-        : -1;
-    };
-    await waitFor(async () => (await inFlight()) === 1, 20_000, "the command to run");
-    child.kill("SIGINT");
-    assert.equal(await exited, 1);
-    assert.match(stderr, /cancelled/);
-    await waitFor(async () => (await inFlight()) === 0, 10_000, "the daemon to stop the command");
-    assert.equal(existsSync(path.join(d.root, "late")), false);
+    await assertCtrlCCancelsCall(d);
   });
 });
 

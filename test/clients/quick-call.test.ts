@@ -6,8 +6,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { execFile } from "node:child_process";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
@@ -19,8 +18,8 @@ import { globalsOf } from "../../src/cli/command.js";
 import {
   CLI,
   REPO_ROOT,
+  assertCtrlCCancelsCall,
   makeTestDaemon,
-  waitFor,
   type CliResult,
   type TestDaemon,
 } from "../helpers/daemon.js";
@@ -122,38 +121,7 @@ describe("the quick call path and Ctrl-C", () => {
 
   it("cancels the call in the daemon and exits 1", async () => {
     const trace = path.join(d.runDir, "imports-sigint.txt");
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        HOOK,
-        CLI,
-        "--workspace",
-        d.root,
-        "--socket",
-        d.socket,
-        "call",
-        "run_terminal_cmd",
-        "command=sleep 30; touch late",
-        "--yes",
-      ],
-      { env: { ...d.env, TOOLD_TRACE_IMPORTS: trace }, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let stderr = "";
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    const inFlight = async () => {
-      const r = await d.cli(["stats", "--json"]);
-      return r.code === 0
-        ? (JSON.parse(r.stdout) as { requests: { inFlight: number } }).requests.inFlight
-        : -1;
-    };
-    await waitFor(async () => (await inFlight()) === 1, 20_000, "the command to run");
-    child.kill("SIGINT");
-    assert.equal(await exited, 1);
-    assert.match(stderr, /cancelled/);
-    await waitFor(async () => (await inFlight()) === 0, 10_000, "the daemon to stop the command");
-    assert.equal(existsSync(path.join(d.root, "late")), false);
+    await assertCtrlCCancelsCall(d, { nodeArgs: ["--import", HOOK], env: { TOOLD_TRACE_IMPORTS: trace } });
     assert.ok(!(await readFile(trace, "utf8")).includes("/dist/cli/command-line.js"), "the quick path ran");
   });
 });

@@ -2,6 +2,7 @@
  * Integration-test harness: a temp workspace with a private socket folder, the real CLI and daemon
  * (compiled, from dist/) run as child processes, and a connected client.
  */
+import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
@@ -136,6 +137,47 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * `toold call run_terminal_cmd "sleep 30; touch late"` interrupted with Ctrl-C once the daemon runs
+ * it: the CLI must exit 1 saying the call was cancelled, and the daemon must stop the command (no
+ * call left in flight, no "late" file). `nodeArgs` go before the CLI (an import hook), `env` is
+ * added to the daemon's. Returns nothing: it asserts.
+ */
+export async function assertCtrlCCancelsCall(
+  d: TestDaemon,
+  opts: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<void> {
+  const child = spawn(
+    process.execPath,
+    [
+      ...(opts.nodeArgs ?? []),
+      CLI,
+      "--workspace",
+      d.root,
+      "--socket",
+      d.socket,
+      "call",
+      "run_terminal_cmd",
+      "command=sleep 30; touch late",
+      "--yes",
+    ],
+    { env: { ...d.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const inFlight = async () => {
+    const r = await d.cli(["stats", "--json"]);
+    return r.code === 0 ? (JSON.parse(r.stdout) as { requests: { inFlight: number } }).requests.inFlight : -1;
+  };
+  await waitFor(async () => (await inFlight()) === 1, 20_000, "the command to run");
+  child.kill("SIGINT");
+  assert.equal(await exited, 1);
+  assert.match(stderr, /cancelled/);
+  await waitFor(async () => (await inFlight()) === 0, 10_000, "the daemon to stop the command");
+  assert.equal(existsSync(path.join(d.root, "late")), false);
 }
 
 export function pidAlive(pid: number): boolean {
