@@ -8,37 +8,9 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { makeTestWorkspace } from "../helpers/tool-context.js";
+import { contentOf, fileArb, treeOf } from "../helpers/random-tree.js";
 import { ColdSearchPool } from "../../src/search/cold-search.js";
 import { compileQuery } from "../../src/search/query.js";
-
-const NAMES = ["a", "b", ".h", "src", "x.ts", "y.md", "z.log", "K.txt", "w.js"];
-const WORDS = ["foo", "Foo", "FOO", "bar", "kelvin", "\u212aelvin", "class X extends Y", "ſ", "é", "x", "😀"];
-
-const lineArb = fc.oneof(
-  { weight: 8, arbitrary: fc.array(fc.constantFrom(...WORDS), { maxLength: 6 }).map((w) => w.join(" ")) },
-  // A long line (minified code): the fast path never decodes it whole.
-  {
-    weight: 1,
-    arbitrary: fc
-      .tuple(fc.constantFrom(...WORDS), fc.integer({ min: 0, max: 9000 }), fc.constantFrom("", "é", "😀"))
-      .map(([w, n, pad]) => `${"a".repeat(n)}${pad}${w}${pad}${"b".repeat(n % 700)} foo`),
-  },
-);
-
-const fileArb = fc.record({
-  dir: fc.array(fc.constantFrom(...NAMES.slice(0, 4)), { maxLength: 3 }),
-  name: fc.constantFrom(...NAMES),
-  lines: fc.array(lineArb, { maxLength: 8 }),
-  form: fc.constantFrom("lf", "lf", "lf", "crlf", "bom", "binary", "no-final-newline"),
-});
-
-function contentOf(lines: string[], form: string): string | Buffer {
-  const text = lines.join(form === "crlf" ? "\r\n" : "\n");
-  if (form === "no-final-newline") return text;
-  if (form === "bom") return `\ufeff${text}\n`;
-  if (form === "binary") return Buffer.concat([Buffer.from(`${text}\n`), Buffer.from([0, 1, 2])]);
-  return `${text}${form === "crlf" ? "\r\n" : "\n"}`;
-}
 
 const queryArb = fc.record({
   pattern: fc.constantFrom(
@@ -85,15 +57,7 @@ describe("the cold search's workers", () => {
         async (files, queries) => {
           const ws = await makeTestWorkspace({ warm: false });
           try {
-            const written = new Map<string, string | Buffer>();
-            for (const f of files) {
-              const rel = [...f.dir, f.name].join("/");
-              // A name used as a folder elsewhere in the tree stays a folder.
-              if ([...written.keys()].some((k) => k.startsWith(`${rel}/`) || rel.startsWith(`${k}/`)))
-                continue;
-              written.set(rel, contentOf(f.lines, f.form));
-            }
-            await ws.write(Object.fromEntries(written));
+            await ws.write(treeOf(files, contentOf));
             for (const q of queries) {
               const here = await ws.call("grep_file", q);
               // A fresh cache each time, so the workers read every file (not the cache's copy).

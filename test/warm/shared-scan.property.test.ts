@@ -10,31 +10,12 @@ import path from "node:path";
 import type { Worker } from "node:worker_threads";
 import fc from "fast-check";
 import { makeTestWorkspace } from "../helpers/tool-context.js";
+import { contentOf, fileArb, treeOf } from "../helpers/random-tree.js";
 import { FileCache } from "../../src/cache/file-cache.js";
 import { WorkspaceIndex } from "../../src/index/workspace-index.js";
 import { ColdSearchPool } from "../../src/search/cold-search.js";
 import { compileQuery } from "../../src/search/query.js";
 import type { FileScan } from "../../src/search/scan-types.js";
-
-const NAMES = ["a", "b", "src", "x.ts", "y.md", "w.js", "K.txt"];
-const WORDS = ["foo", "Foo", "bar", "\u212aelvin", "class X extends Y", "ſ", "é", "😀", "x"];
-
-const lineArb = fc.oneof(
-  { weight: 6, arbitrary: fc.array(fc.constantFrom(...WORDS), { maxLength: 6 }).map((w) => w.join(" ")) },
-  {
-    weight: 1,
-    arbitrary: fc
-      .tuple(fc.constantFrom(...WORDS), fc.integer({ min: 0, max: 9000 }))
-      .map(([w, n]) => `${"a".repeat(n)}${w}${"b".repeat(n % 700)} foo`),
-  },
-);
-
-const fileArb = fc.record({
-  dir: fc.array(fc.constantFrom(...NAMES.slice(0, 3)), { maxLength: 2 }),
-  name: fc.constantFrom(...NAMES),
-  lines: fc.array(lineArb, { maxLength: 8 }),
-  binary: fc.boolean(),
-});
 
 const queryArb = fc.record({
   pattern: fc.constantFrom("foo", "Foo", "kelvin", "ſ", "foo|bar", "class\\s+\\w+\\s+extends", "\\w+o", "é"),
@@ -83,15 +64,7 @@ describe("a warm search with large files on the workers", () => {
           const ws = await makeTestWorkspace({ warm: false });
           const warm = sharedCache(ws.root, sharedFrom);
           try {
-            const written = new Map<string, string | Buffer>();
-            for (const f of files) {
-              const rel = [...f.dir, f.name].join("/");
-              if ([...written.keys()].some((k) => k.startsWith(`${rel}/`) || rel.startsWith(`${k}/`)))
-                continue;
-              const text = `${f.lines.join("\n")}\n`;
-              written.set(rel, f.binary ? Buffer.concat([Buffer.from(text), Buffer.from([0])]) : text);
-            }
-            await ws.write(Object.fromEntries(written));
+            await ws.write(treeOf(files, contentOf));
             assert.equal(await warm.index.sync(), true);
             const overrides = { files: warm.files, index: warm.index };
             for (const q of queries) {

@@ -9,6 +9,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import fc from "fast-check";
 import { makeTestWorkspace } from "../helpers/tool-context.js";
+import { treeOf } from "../helpers/random-tree.js";
 
 const NAMES = ["a", "b", ".h", "node_modules", "src", "x.ts", "y.md", "z.log", "K.txt"];
 const WORDS = ["foo", "Foo", "FOO", "bar", "kelvin", "\u212aelvin", "class X extends Y", "ſ", "é", "x"];
@@ -45,15 +46,8 @@ describe("warm equals cold", () => {
         async (files, ignores, queries) => {
           const ws = await makeTestWorkspace();
           try {
-            const written = new Map<string, string>();
-            for (const f of files) {
-              const rel = [...f.dir, f.name].join("/");
-              // A name used as a folder elsewhere in the tree stays a folder.
-              if ([...written.keys()].some((k) => k.startsWith(`${rel}/`) || rel.startsWith(`${k}/`)))
-                continue;
-              written.set(rel, `${f.lines.join("\n")}\n`);
-            }
-            await ws.write({ ...Object.fromEntries(written), ".gitignore": `${ignores.join("\n")}\n` });
+            const tree = treeOf(files, (f) => `${f.lines.join("\n")}\n`);
+            await ws.write({ ...tree, ".gitignore": `${ignores.join("\n")}\n` });
             for (const q of queries) {
               const args = { ...q, max_results: 10_000 };
               const warm = await ws.call("grep_file", args);
@@ -69,7 +63,7 @@ describe("warm equals cold", () => {
               const coldList = await ws.call("list_files", list, { index: undefined });
               assert.deepEqual(warmList.structuredContent, coldList.structuredContent);
               // Change something between calls: the next warm answer must see it.
-              const [first] = written.keys();
+              const [first] = Object.keys(tree);
               if (first) {
                 await rm(path.join(ws.root, first), { force: true });
                 await mkdir(path.dirname(path.join(ws.root, first)), { recursive: true });
