@@ -453,26 +453,17 @@ export class ColdSearchPool {
     cached?: (file: F) => boolean,
   ): AsyncGenerator<Scanned<F>[]> {
     this.revive();
-    if (this.retireTimer) clearTimeout(this.retireTimer);
-    this.retireTimer = undefined;
-    const id = this.nextJob++;
     const began = performance.now();
     let walkedAt = 0;
     let firstAnswerAt = 0;
-    const job = new Job(id);
-    this.jobs.set(id, job);
-    const start: ToWorker = { t: "job", job: id, query: { ...query.options }, scan: options };
     /** What the workers read, to read again for the cache afterwards. */
     const read: string[][] = [];
-    for (const slot of this.slots) {
-      if (!slot.worker) continue;
-      slot.worker.postMessage(start);
-      job.open.add(slot);
-    }
+    const job = this.beginJob();
+    const id = job.id;
+    this.tellJob(job, this.slots, query, options);
     let seq = 0;
     let walked = false;
     let completed = false;
-    this.hold(+1);
     try {
       while (job.failed === undefined) {
         signal?.throwIfAborted();
@@ -568,13 +559,10 @@ export class ColdSearchPool {
         },
         "cold search",
       );
-      if (!completed) Atomics.store(this.cancelled, id % CANCEL_SLOTS, id);
-      job.batches.clear();
-      this.jobs.delete(id);
-      for (const slot of job.open) slot.worker?.postMessage({ t: "end", job: id } satisfies ToWorker);
+      // Queued before the job ends: its end lets the fill start.
       if (target)
         this.fillQueue.push({ target, batches: read, next: 0, inFlight: 0, bytes: 0, gated: false });
-      this.hold(-1);
+      this.endJob(job, completed);
     }
   }
 
@@ -609,11 +597,8 @@ export class ColdSearchPool {
     shared: (file: F) => WireShared | undefined,
     signal?: AbortSignal,
   ): AsyncGenerator<Scanned<F>[]> {
-    if (this.retireTimer) clearTimeout(this.retireTimer);
-    this.retireTimer = undefined;
-    const id = this.nextJob++;
-    const job = new Job(id);
-    this.jobs.set(id, job);
+    const job = this.beginJob();
+    const id = job.id;
     const claimBuffer = new SharedArrayBuffer(4 * CLAIM_SLOTS);
     const claims = new Int32Array(claimBuffer);
     let seq = 0;
@@ -640,7 +625,6 @@ export class ColdSearchPool {
         await scanHere(b);
       }
     };
-    this.hold(+1);
     try {
       // Plan the walk: runs of files for this thread, and the shared files for a worker.
       const planned: { batch: Batch<F>; content: WireShared | undefined }[] = [];
@@ -670,19 +654,8 @@ export class ColdSearchPool {
       // worker (a selective query), and everything is scanned here.
       const worthIt = weight >= this.shareFromBlocks;
       if (worthIt) {
-        const helpers = this.slots
-          .filter((s) => s.worker !== undefined && s.isLoaded)
-          .slice(0, Math.max(1, this.slots.length - 1));
-        for (const slot of helpers) {
-          slot.worker!.postMessage({
-            t: "job",
-            job: id,
-            query: { ...query.options },
-            scan: options,
-            claims: claimBuffer,
-          } satisfies ToWorker);
-          job.open.add(slot);
-        }
+        const helpers = this.slots.filter((s) => s.isLoaded).slice(0, Math.max(1, this.slots.length - 1));
+        this.tellJob(job, helpers, query, options, claimBuffer);
       }
       for (const { batch, content } of planned) {
         const slot = worthIt && content ? this.leastBusy(job) : undefined;
@@ -724,12 +697,49 @@ export class ColdSearchPool {
       }
       completed = true;
     } finally {
-      if (!completed) Atomics.store(this.cancelled, id % CANCEL_SLOTS, id);
-      job.batches.clear();
-      this.jobs.delete(id);
-      for (const slot of job.open) slot.worker?.postMessage({ t: "end", job: id } satisfies ToWorker);
-      this.hold(-1);
+      this.endJob(job, completed);
     }
+  }
+
+  /** A new search: the workers stay (no retiring) and keep the process alive until `endJob`. */
+  private beginJob(): Job {
+    if (this.retireTimer) clearTimeout(this.retireTimer);
+    this.retireTimer = undefined;
+    const job = new Job(this.nextJob++);
+    this.jobs.set(job.id, job);
+    this.hold(+1);
+    return job;
+  }
+
+  /** Tells the workers of `slots` (those up) what `job` is: only they get its batches. */
+  private tellJob(
+    job: Job,
+    slots: Iterable<Slot>,
+    query: SearchQuery,
+    options: WireScanOptions,
+    claims?: SharedArrayBuffer,
+  ): void {
+    const start: ToWorker = {
+      t: "job",
+      job: job.id,
+      query: { ...query.options },
+      scan: options,
+      ...(claims ? { claims } : {}),
+    };
+    for (const slot of slots) {
+      if (!slot.worker) continue;
+      slot.worker.postMessage(start);
+      job.open.add(slot);
+    }
+  }
+
+  /** A search is over: its workers forget it, and one that did not complete is cancelled there. */
+  private endJob(job: Job, completed: boolean): void {
+    if (!completed) Atomics.store(this.cancelled, job.id % CANCEL_SLOTS, job.id);
+    job.batches.clear();
+    this.jobs.delete(job.id);
+    for (const slot of job.open) slot.worker?.postMessage({ t: "end", job: job.id } satisfies ToWorker);
+    this.hold(-1);
   }
 
   /** The job's worker with the fewest batches waiting, whatever their number. */
