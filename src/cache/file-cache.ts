@@ -470,13 +470,15 @@ export class FileCache {
   }
 
   /**
-   * The cached content of `abs` when it is in shared memory (a large file), for a worker thread to
-   * scan; undefined otherwise (scan it with `readTrusted`). Trusted as `readTrusted` is: only for
-   * callers that have synced with the watcher. Touches neither the disk nor recency.
+   * The cached content of `abs` when it is in shared memory (a large file) and `wanted` takes it,
+   * for a worker thread to scan (a hit); undefined otherwise (scan it with `readTrusted`, which
+   * counts its own hit). Trusted as `readTrusted` is: only for callers that have synced with the
+   * watcher. Touches neither the disk nor recency.
    */
-  sharedTrusted(abs: string): SharedEntry | undefined {
+  sharedTrusted(abs: string, wanted: (entry: SharedEntry) => boolean = () => true): SharedEntry | undefined {
     const entry = this.shared.get(abs);
-    if (entry) this.hits++;
+    if (!entry || !wanted(entry)) return undefined;
+    this.hits++;
     return entry;
   }
 

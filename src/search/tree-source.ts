@@ -143,19 +143,31 @@ export interface ScanVia<F> {
  * a search of a folder may hold fewer), to skip the hand-over when a selective query leaves a
  * worker too little.
  */
-function sharedWork(cache: FileCache, query: SearchQuery, enough: number): number {
+function sharedWork(cache: FileCache, workOf: (entry: SharedEntry) => number, enough: number): number {
   let blocks = 0;
   for (const entry of cache.sharedEntries()) {
-    blocks += workOf(entry, query);
+    blocks += workOf(entry);
     if (blocks >= enough) break;
   }
   return blocks;
 }
 
-/** The blocks a scan of a cached file would look through (see candidateBlocks). */
-function workOf(entry: SharedEntry, query: SearchQuery): number {
-  const summary = entry.memo[TRIGRAM_MEMO] as Summary | undefined;
-  return summary && query.plan ? candidateBlocks(summary, query.plan) : Math.ceil(entry.data.length / 4096);
+/**
+ * The blocks a scan of a cached file with `query` would look through (see candidateBlocks),
+ * remembered for the call: the check of the whole cache and the plan of the walk both ask.
+ */
+function workOfFor(query: SearchQuery): (entry: SharedEntry) => number {
+  const known = new Map<SharedEntry, number>();
+  return (entry) => {
+    let blocks = known.get(entry);
+    if (blocks === undefined) {
+      const summary = entry.memo[TRIGRAM_MEMO] as Summary | undefined;
+      blocks =
+        summary && query.plan ? candidateBlocks(summary, query.plan) : Math.ceil(entry.data.length / 4096);
+      known.set(entry, blocks);
+    }
+    return blocks;
+  };
 }
 
 /**
@@ -165,16 +177,14 @@ function workOf(entry: SharedEntry, query: SearchQuery): number {
 function sharedContent(
   cache: FileCache,
   abs: string,
-  query: SearchQuery,
+  workOf: (entry: SharedEntry) => number,
   minBlocks: number,
 ): WireShared | undefined {
-  const entry = cache.sharedTrusted(abs);
+  const entry = cache.sharedTrusted(abs, (e) => workOf(e) >= minBlocks);
   if (!entry) return undefined;
-  const blocks = workOf(entry, query);
-  if (blocks < minBlocks) return undefined;
   return {
     data: entry.data,
-    blocks,
+    blocks: workOf(entry),
     binary: entry.memo["binary"] as boolean | undefined,
     summary: entry.memo[TRIGRAM_MEMO] as Summary | undefined,
   };
@@ -215,13 +225,14 @@ export async function* scanFilesWith<F extends { readonly abs: string }>(
     // A large warm search: the large files (in shared memory) are scanned on the workers while
     // this thread scans the rest.
     const cold = via.cold;
+    const workOf = workOfFor(query);
     if (
       via.trusted &&
       head.length >= minFiles &&
       via.cache.sharedBytes >= cold.shareFromBytes &&
       // A plain literal is found at memchr speed: a worker would save less than the hand-over.
       !query.exact &&
-      sharedWork(via.cache, query, cold.shareFromBlocks) >= cold.shareFromBlocks &&
+      sharedWork(via.cache, workOf, cold.shareFromBlocks) >= cold.shareFromBlocks &&
       cold.shareReady()
     ) {
       const cache = via.cache;
@@ -230,7 +241,7 @@ export async function* scanFilesWith<F extends { readonly abs: string }>(
         query,
         wire,
         via.scanOne,
-        (f) => sharedContent(cache, f.abs, query, cold.shareMinBlocks),
+        (f) => sharedContent(cache, f.abs, workOf, cold.shareMinBlocks),
         signal,
       );
       return;
