@@ -23,7 +23,7 @@ import { clipLine, MAX_SEARCH_FILE_BYTES, scanWithQuery, TRIGRAM_MEMO } from "./
 import type { SearchQuery } from "./query.js";
 import type { FileScan, ScanOptions } from "./scan-types.js";
 import { walkSync, type WalkEntry, type WalkOptions } from "./walk.js";
-import { candidateBlocks, summarize, summaryBytes, type Summary } from "./warm-scan.js";
+import { candidateBlocks, fileMayMatch, summarize, summaryBytes, type Summary } from "./warm-scan.js";
 
 export interface TreeSource {
   readonly kind: "indexed" | "disk";
@@ -162,8 +162,9 @@ function workOfFor(query: SearchQuery): (entry: SharedEntry) => number {
     let blocks = known.get(entry);
     if (blocks === undefined) {
       const summary = entry.memo[TRIGRAM_MEMO] as Summary | undefined;
-      blocks =
-        summary && query.plan ? candidateBlocks(summary, query.plan) : Math.ceil(entry.data.length / 4096);
+      // The file-wide filter first: a file the query cannot match costs a few bit tests.
+      if (!summary || !query.plan) blocks = Math.ceil(entry.data.length / 4096);
+      else blocks = fileMayMatch(summary, query.plan) ? candidateBlocks(summary, query.plan) : 0;
       known.set(entry, blocks);
     }
     return blocks;
