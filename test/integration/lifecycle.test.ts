@@ -151,8 +151,14 @@ test("SIGTERM drains: an in-flight call finishes, new calls are refused, files a
   const d = await makeTestDaemon({ toml: '[tools.policies]\nrun_terminal_cmd = "allow"\n' });
   const child = spawnForeground(d);
   try {
-    await waitFor(() => existsSync(d.socket), 10_000, "socket");
-    const client = await d.connect({ autoStart: false });
+    // Wait for an answer, not for the socket file: it exists from bind(), a moment before listen().
+    let connected: Awaited<ReturnType<typeof d.connect>> | undefined;
+    await waitFor(
+      async () => (connected = await d.connect({ autoStart: false }).catch(() => undefined)) !== undefined,
+      10_000,
+      "the daemon to answer",
+    );
+    const client = connected!;
     const call = client.callTool("run_terminal_cmd", { command: "sleep 0.7; echo finished" });
     await new Promise((r) => setTimeout(r, 200));
     child.kill("SIGTERM");
