@@ -125,5 +125,28 @@ for (const warm of [true, false]) {
         /outside the workspace/,
       );
     });
+
+    it("keeps path order and an exact total when files finish out of order", async () => {
+      // Large files first: their parses end after the small ones behind them.
+      const many: Record<string, string> = {};
+      const big = "export const pad = 1;\n".repeat(20000);
+      for (let i = 0; i < 24; i++) {
+        const name = `order/f${String(i).padStart(2, "0")}.ts`;
+        many[name] =
+          `${i < 6 ? big : ""}export function f${i}() {\n  return ${i};\n}\nexport function g${i}() {}\n`;
+      }
+      await ws.write(many);
+      const pattern = "export function $NAME($$$) { $$$ }";
+      const all = await ws.call("code_search", { pattern, path: "order", max_results: 1000 });
+      const names = (sc(all).results as R[]).map((m) => `${m.path}:${m.line}`);
+      assert.equal(sc(all).total_matches, 48);
+      assert.deepEqual(names, [...names].sort());
+      const capped = await ws.call("code_search", { pattern, path: "order", max_results: 5 });
+      assert.deepEqual(
+        (sc(capped).results as R[]).map((m) => `${m.path}:${m.line}`),
+        names.slice(0, 5),
+      );
+      assert.equal(sc(capped).total_matches, 48);
+    });
   });
 }
