@@ -33,6 +33,7 @@ import {
 import { Workspace } from "../workspace/workspace.js";
 import { createRootLogger, flushLogsSync, setLogRotation } from "./logger.js";
 import { DaemonServer } from "./server.js";
+import { QuietCollector } from "./quiet-collector.js";
 import { ensurePrivateDir } from "../workspace/socket-dir.js";
 import { sweepTempFiles } from "./temp-sweep.js";
 import {
@@ -86,6 +87,8 @@ export class Daemon {
   private readonly sessions: SessionManager;
   private readonly journal: Journal;
   private readonly feed: ChangeFeed;
+  /** Returns a burst's garbage to the system once calls stop (row g). */
+  private readonly quietCollector: QuietCollector;
   private state: DaemonState;
   private draining = false;
   private shutdownPromise: Promise<void> | undefined;
@@ -160,6 +163,10 @@ export class Daemon {
       workspaceKey: workspaceId(opts.workspace),
       onChange: () => this.armIdleTimer(),
     });
+    this.quietCollector = new QuietCollector({
+      busy: () => this.stats.inFlight > 0,
+      log: rootLog.child({ module: "gc" }),
+    });
     const dispatcher = new Dispatcher({
       registry: this.registry,
       pool: this.pool,
@@ -173,6 +180,7 @@ export class Daemon {
       index: () => this.index,
       sessions: this.sessions,
       coldSearch: this.coldSearch,
+      afterCall: () => this.quietCollector.noteWork(),
     });
     this.server = new DaemonServer({
       dispatcher,
@@ -395,6 +403,7 @@ export class Daemon {
       releaseStateLock(this.files.state, process.pid, this.files.last, ended);
       this.registry.dispose();
       this.feed.dispose();
+      this.quietCollector.dispose();
       await this.journal.close();
       await this.coldSearch.dispose();
       this.index?.dispose();

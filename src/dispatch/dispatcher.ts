@@ -84,6 +84,8 @@ export interface DispatchDeps {
   readonly journal?: Journal;
   /** The live feed of workspace changes for `workspace/subscribe`. */
   readonly feed?: ChangeFeed;
+  /** Told when a tool call has ended (the daemon's quiet collector times its work from it). */
+  readonly afterCall?: () => void;
 }
 
 export class Session {
@@ -390,6 +392,7 @@ export class Dispatcher {
       if (outcome !== "invalid" || definition) {
         stats.recordToolCall(toolName, durationMs, outcome !== "ok");
       }
+      this.deps.afterCall?.();
       // One line per call: `toold logs` shows them (see docs/benchmarks.md for what it costs).
       log.info(
         {
