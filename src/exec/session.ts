@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import type { IPty } from "@lydell/node-pty";
+import { drainOnEnd } from "./pty-drain.js";
 import {
   containedSpawn,
   exitStatus,
@@ -127,6 +128,8 @@ export class ExecSession {
       term.onData((data: string | Buffer) =>
         session.onOutput(typeof data === "string" ? Buffer.from(data) : data),
       );
+      // What libuv left in the terminal when it took a short read for the end (pty-drain.ts).
+      drainOnEnd(term, (chunk) => session.onOutput(chunk));
       term.onExit(({ exitCode, signal }) =>
         session.onRootExit(signal ? null : exitCode, signal ? signalName(signal) : null),
       );
@@ -195,8 +198,8 @@ export class ExecSession {
     this.exitSignal = status.signal;
     if (this.trackTimer) clearInterval(this.trackTimer);
     if (this.pty || fromInit) {
-      // node-pty reports the exit only once the terminal has been read to its end (EIO), and no
-      // output comes after it. The init writes the status after the command exited, so the
+      // node-pty reports the exit only once its reader of the terminal has ended, and what
+      // libuv left unread was drained then (pty-drain.ts): no output comes after it. The init writes the status after the command exited, so the
       // command's output was in the pipes before it: the poll phase that read the status read
       // that output too. Either way finish runs after what is pending.
       setImmediate(() => this.finish());
