@@ -554,8 +554,9 @@ export class ColdSearchPool {
           completed,
           failed: job.failed,
           ms: Math.round(performance.now() - began),
-          walkMs: Math.round(walkedAt - began),
-          firstMs: Math.round(firstAnswerAt - began),
+          // Only what happened: a search cancelled mid-walk has no walk time (it showed negative).
+          ...(walked ? { walkMs: Math.round(walkedAt - began) } : {}),
+          ...(firstAnswerAt > 0 ? { firstMs: Math.round(firstAnswerAt - began) } : {}),
         },
         "cold search",
       );
