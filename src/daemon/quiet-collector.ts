@@ -5,8 +5,7 @@
  * them (row g of docs/benchmarks.md). One full collection at the first quiet moment returns them,
  * for a pause (tens of ms) that falls where no call is waiting.
  */
-import { setFlagsFromString } from "node:v8";
-import { getHeapStatistics } from "node:v8";
+import { getHeapStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { Logger } from "pino";
 
@@ -40,7 +39,7 @@ export class QuietCollector {
   private lastWorkAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private heapAfterCollection: number;
-  /** Collections made (daemon/stats could show it; tests read it). */
+  /** Collections made so far. */
   collections = 0;
 
   constructor(private readonly options: QuietCollectorOptions) {

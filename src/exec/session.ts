@@ -199,9 +199,10 @@ export class ExecSession {
     if (this.trackTimer) clearInterval(this.trackTimer);
     if (this.pty || fromInit) {
       // node-pty reports the exit only once its reader of the terminal has ended, and what
-      // libuv left unread was drained then (pty-drain.ts): no output comes after it. The init writes the status after the command exited, so the
-      // command's output was in the pipes before it: the poll phase that read the status read
-      // that output too. Either way finish runs after what is pending.
+      // libuv left unread was drained then (pty-drain.ts): no output comes after it. The init
+      // writes the status after the command exited, so the command's output was in the pipes
+      // before it: the poll phase that read the status read that output too. Either way finish
+      // runs after what is pending.
       setImmediate(() => this.finish());
     } else {
       // The pipes' close finishes it; this only bounds the wait for a leftover holding them.

@@ -330,18 +330,24 @@ async function search(args: Args, ctx: ToolContext) {
     }
   };
   let next = 0;
+  let failed = false; // one lane failed: the others stop rather than parse on for nobody
   const lane = async () => {
-    while (next < files.length) {
-      ctx.signal.throwIfAborted();
-      const i = next++;
-      const file = files[i]!;
-      const text = await candidateText(ctx, file.abs, wordBytes);
-      if (text !== undefined) {
-        parsed++;
-        const root = (await napi.parseAsync(napiName(file.lang), text)).root();
-        outcomes[i] = { file, text, nodes: root.findAll(args.pattern) };
-      } else outcomes[i] = null;
-      foldReady();
+    try {
+      while (!failed && next < files.length) {
+        ctx.signal.throwIfAborted();
+        const i = next++;
+        const file = files[i]!;
+        const text = await candidateText(ctx, file.abs, wordBytes);
+        if (text !== undefined) {
+          parsed++;
+          const root = (await napi.parseAsync(napiName(file.lang), text)).root();
+          outcomes[i] = { file, text, nodes: root.findAll(args.pattern) };
+        } else outcomes[i] = null;
+        foldReady();
+      }
+    } catch (err) {
+      failed = true;
+      throw err;
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARSE_WINDOW, files.length) }, lane));
