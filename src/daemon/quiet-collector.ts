@@ -3,7 +3,7 @@
  * leaves tens of MB of dead objects (decoded lines, answers) in V8's heap; V8 gives them back on
  * its own only when its memory reducer runs, ~20 s later, and until then the daemon's RSS carries
  * them (row g of docs/benchmarks.md). One full collection at the first quiet moment returns them,
- * for a pause (tens of ms) that falls where no call is waiting.
+ * for a pause (tens of ms) that starts when no call runs (one arriving during it waits for it).
  */
 import { getHeapStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
