@@ -51,7 +51,8 @@ export async function makeSandbox(opts: { toml?: string; prefix?: string } = {})
     socket,
     logFile: path.join(runDir, "daemon.log"),
     env,
-    remove: () => rm(base, { recursive: true, force: true }),
+    // Retries: a daemon on its way out may still write its last state file into the folder.
+    remove: () => rm(base, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }),
   };
 }
 

@@ -14,6 +14,15 @@ import { makeSandbox, sleep, startDaemon } from "../../scripts/reliability/harne
 import { ToolDClient } from "../../src/client/index.js";
 import { connect, waitFor } from "./helpers.js";
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 test(
   "an uncaught exception: logged, calls in flight answered, the daemon exits 1, the next call gets a fresh one",
   {
@@ -51,6 +60,8 @@ test(
       assert.notEqual(status.pid, d.pid);
       await next.shutdown();
       next.close();
+      // It removes its socket and writes its last state on the way out: the sandbox goes after.
+      await waitFor(async () => !alive(status.pid), 10_000, "the fresh daemon's exit");
     } finally {
       await sb.remove();
     }
