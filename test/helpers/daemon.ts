@@ -103,7 +103,8 @@ export async function makeTestDaemon(
           /* gone */
         }
       }
-      await rm(base, { recursive: true, force: true });
+      // Retries: a daemon on its way out may still write its last state file into the folder.
+      await rm(base, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
     },
   };
 }
