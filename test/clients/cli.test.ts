@@ -154,20 +154,7 @@ describe("toold stats formats", () => {
 
   it("--watch on a terminal redraws in place", async () => {
     // `script` (util-linux) gives the CLI a pseudo-terminal.
-    const cmd = [
-      process.execPath,
-      CLI,
-      "--workspace",
-      d.root,
-      "--socket",
-      d.socket,
-      "stats",
-      "--watch",
-      "--interval",
-      "0.1",
-      "--count",
-      "2",
-    ]
+    const cmd = [process.execPath, ...d.cliArgv(["stats", "--watch", "--interval", "0.1", "--count", "2"])]
       .map((a) => `'${a}'`)
       .join(" ");
     const r = await new Promise<{ code: number | null; out: string }>((resolve) => {

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { CLI, REPO_ROOT, makeTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { REPO_ROOT, makeTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 
 const HEAVY = [
   "vscode-jsonrpc",
@@ -34,18 +34,7 @@ describe("toold call's module footprint", () => {
     const stdout = await new Promise<string>((resolve, reject) =>
       execFile(
         process.execPath,
-        [
-          "--import",
-          hook,
-          CLI,
-          "--workspace",
-          d.root,
-          "--socket",
-          d.socket,
-          "call",
-          "read_file",
-          "path=a.txt",
-        ],
+        ["--import", hook, ...d.cliArgv(["call", "read_file", "path=a.txt"])],
         { env: { ...d.env, TOOLD_TRACE_IMPORTS: trace } },
         (err, out) => (err ? reject(err) : resolve(out)),
       ),

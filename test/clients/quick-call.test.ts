@@ -16,7 +16,6 @@ import { parseOptions, splitCommand } from "../../src/cli/command-line.js";
 import { call } from "../../src/cli/commands/call.js";
 import { globalsOf } from "../../src/cli/command.js";
 import {
-  CLI,
   REPO_ROOT,
   assertCtrlCCancelsCall,
   makeTestDaemon,
@@ -36,7 +35,7 @@ async function traced(
   const r = await new Promise<CliResult>((resolve) => {
     const child = execFile(
       process.execPath,
-      ["--import", HOOK, CLI, "--workspace", d.root, "--socket", d.socket, ...args],
+      ["--import", HOOK, ...d.cliArgv(args)],
       { cwd: d.root, env: { ...d.env, ...env, TOOLD_TRACE_IMPORTS: trace }, timeout: 60_000 },
       (err, stdout, stderr) =>
         resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),

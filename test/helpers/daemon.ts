@@ -31,6 +31,11 @@ export interface TestDaemon {
   /** The daemon's state file (the lock) in the per-user registry, here this test's runDir. */
   state: string;
   env: NodeJS.ProcessEnv;
+  /**
+   * The compiled CLI's path and the options that point it at this workspace and socket, then
+   * `args`: for tests that run the CLI their own way (a terminal, an import hook).
+   */
+  cliArgv(args: string[]): string[];
   /** Runs the compiled CLI with this workspace and socket. */
   cli(args: string[], opts?: { input?: string; env?: NodeJS.ProcessEnv }): Promise<CliResult>;
   /** A client connected to this daemon (starting it). */
@@ -69,11 +74,12 @@ export async function makeTestDaemon(
     }
   };
   if (opts.files) await write(opts.files);
+  const cliArgv = (args: string[]) => [CLI, "--workspace", root, "--socket", socket, ...args];
   const cli = (args: string[], o: { input?: string; env?: NodeJS.ProcessEnv } = {}) =>
     new Promise<CliResult>((resolve) => {
       const child = execFile(
         process.execPath,
-        [CLI, "--workspace", root, "--socket", socket, ...args],
+        cliArgv(args),
         { cwd: root, env: { ...env, ...o.env }, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
         (err, stdout, stderr) => {
           const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
@@ -89,6 +95,7 @@ export async function makeTestDaemon(
     runDir,
     state: runtimeFiles(root, socket, env).state,
     env,
+    cliArgv,
     cli,
     write,
     connect: (o = {}) => ToolDClient.connect({ workspace: root, socket, env, ...o }),
@@ -154,15 +161,7 @@ export async function assertCtrlCCancelsCall(
     process.execPath,
     [
       ...(opts.nodeArgs ?? []),
-      CLI,
-      "--workspace",
-      d.root,
-      "--socket",
-      d.socket,
-      "call",
-      "run_terminal_cmd",
-      "command=sleep 30; touch late",
-      "--yes",
+      ...d.cliArgv(["call", "run_terminal_cmd", "command=sleep 30; touch late", "--yes"]),
     ],
     { env: { ...d.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] },
   );

@@ -161,16 +161,7 @@ describe("every approval path shows the command first, in full, escaped", () => 
     const { spawn } = await import("@lydell/node-pty");
     const pty = spawn(
       process.execPath,
-      [
-        CLI,
-        "--workspace",
-        d.root,
-        "--socket",
-        d.socket,
-        "call",
-        "run_terminal_cmd",
-        JSON.stringify(hostileArgs()),
-      ],
+      d.cliArgv(["call", "run_terminal_cmd", JSON.stringify(hostileArgs())]),
       { cols: 80, rows: 24, cwd: d.root, env: d.env as Record<string, string> },
     );
     let out = "";
