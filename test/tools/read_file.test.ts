@@ -147,3 +147,37 @@ describe("read_file batch (reads)", () => {
     await assertInvalidParams(ws.call("read_file", { reads: [{ pth: "five.txt" }] }), /did you mean "path"/);
   });
 });
+
+describe("read_file and grep_file on one cached file", () => {
+  // The file cache keeps per-file facts on each entry for every tool. The two tools judge
+  // "binary" differently (read_file: a NUL in the first 8 KiB; grep_file: a NUL anywhere, as rg),
+  // so neither may take the other's answer for its own, whichever ran first.
+  const lateNul = `${"a\n".repeat(5000)}\0tail\n`; // its NUL at byte 10000
+
+  it("a grep that found the file binary does not make read_file refuse it", async () => {
+    const w = await makeTestWorkspace({ warm: true });
+    try {
+      await w.write({ "late.txt": lateNul });
+      const g = await w.call("grep_file", { pattern: "tail", path: "." });
+      assert.equal((sc(g).skipped as { binary?: number } | undefined)?.binary, 1);
+      const r = await w.call("read_file", { path: "late.txt", limit: 1 });
+      assertOk(r);
+      assert.match(textOf(r), /a/);
+    } finally {
+      await w.cleanup();
+    }
+  });
+
+  it("a read that found the file text does not make grep_file search it", async () => {
+    const w = await makeTestWorkspace({ warm: true });
+    try {
+      await w.write({ "late.txt": lateNul });
+      assertOk(await w.call("read_file", { path: "late.txt", limit: 1 }));
+      const g = await w.call("grep_file", { pattern: "tail", path: "." });
+      assert.equal((sc(g).skipped as { binary?: number } | undefined)?.binary, 1);
+      assert.equal(sc(g).total_matches, 0);
+    } finally {
+      await w.cleanup();
+    }
+  });
+});

@@ -30,11 +30,14 @@ export function memoLines(text: string, memo: Record<string, unknown> | undefine
   return n;
 }
 
-/** looksBinary of `data`, from `memo` when known. */
+/**
+ * looksBinary of `data`, from `memo` when known. Its own key: the searches keep theirs under
+ * `binary` (a NUL anywhere, as rg), and the two answers differ for a NUL after the first 8 KiB.
+ */
 export function memoBinary(data: Buffer, memo: Record<string, unknown> | undefined): boolean {
-  const known = memo?.binary;
+  const known = memo?.binaryHead;
   if (typeof known === "boolean") return known;
   const binary = looksBinary(data);
-  if (memo) memo.binary = binary;
+  if (memo) memo.binaryHead = binary;
   return binary;
 }
