@@ -17,6 +17,7 @@ import { LRUCache } from "lru-cache";
 import { openConfinedForRead, openConfinedSync, readFullySync } from "../support/confined-fs.js";
 import { fileBuffer, isShared, SHARED_FROM_BYTES } from "../support/shared-bytes.js";
 import type { BufferPool } from "../support/memory-pool.js";
+import { FileMemo, type BuiltMemo, type MemoKey } from "./file-memo.js";
 import type { FileCacheStats } from "../protocol/methods.js";
 
 /** What identifies one version of a file. */
@@ -29,8 +30,8 @@ export interface FileKey {
 interface Entry {
   readonly data: Buffer;
   readonly key: FileKey;
-  /** Facts a caller derived from `data` (e.g. "binary"), kept as long as the entry. */
-  readonly memo: Record<string, unknown>;
+  /** Facts callers derived from `data` (file-memo.ts), kept as long as the entry. */
+  readonly memo: FileMemo;
   /** Bytes of memos built by `scheduleMemo`; counted against max_bytes with the data. */
   memoBytes?: number;
 }
@@ -45,7 +46,7 @@ export interface CacheFill {
    * `abs` was invalidated since the fill began, is cached already, or is too large to cache;
    * with `memo`, one memo built already (counted against max_bytes as `scheduleMemo`'s are).
    */
-  add(abs: string, data: Buffer, key: FileKey, memo?: { name: string; value: unknown; bytes: number }): void;
+  add<T>(abs: string, data: Buffer, key: FileKey, memo?: BuiltMemo<T>): void;
   /** No more adds; forgets what was invalidated meanwhile. */
   end(): void;
 }
@@ -59,7 +60,7 @@ interface FillGuard {
 }
 
 /** Builds one memo for a file's bytes and says how much memory it holds. */
-export type MemoBuilder = (data: Buffer) => { value: unknown; bytes: number };
+export type MemoBuilder<T> = (data: Buffer) => { value: T; bytes: number };
 
 /** Longest synchronous slice of background memo building. */
 const MEMO_SLICE_MS = 6;
@@ -78,7 +79,7 @@ export interface FileCacheOptions {
 /** A cached file in shared memory, for a worker thread to scan (see `sharedTrusted`). */
 export interface SharedEntry {
   readonly data: Buffer;
-  readonly memo: Record<string, unknown>;
+  readonly memo: FileMemo;
 }
 
 /** Thrown when a file is over the caller's size limit; carries the size for the message. */
@@ -130,7 +131,7 @@ export class FileCache {
   private sharedDataBytes = 0;
   /** See FileCacheOptions.sharedFromBytes. */
   readonly sharedFromBytes: number;
-  private readonly memoJobs = new Map<string, MemoBuilder>();
+  private readonly memoJobs = new Map<MemoKey<unknown>, MemoBuilder<unknown>>();
   /** Cached files that may lack a memo of a job (added when cached). */
   private readonly memoPending = new Set<string>();
   private memoRunning = false;
@@ -243,24 +244,26 @@ export class FileCache {
         if (guard.paths.has(abs) || lru.has(abs)) return;
         for (const prefix of guard.prefixes) if (abs.startsWith(prefix)) return;
         if (!memo) {
-          this.put(abs, { data, key, memo: {} });
+          this.put(abs, { data, key, memo: new FileMemo() });
           return;
         }
         this.memoBytes += memo.bytes;
-        this.put(abs, { data, key, memo: { [memo.name]: memo.value }, memoBytes: memo.bytes });
+        const facts = new FileMemo();
+        facts.set(memo.key, memo.value);
+        this.put(abs, { data, key, memo: facts, memoBytes: memo.bytes });
       },
       end: () => void this.fills.delete(guard),
     };
   }
 
   /**
-   * Builds `memo[name]` for every cached file that lacks it, in the background: slices of a few
+   * Builds the memo under `key` for every cached file that lacks it, in the background: slices of a few
    * milliseconds between turns of the event loop, so calls keep answering. Memos count against
    * max_bytes: least recently used files are evicted to make room. Idempotent while running.
    */
-  scheduleMemo(name: string, build: MemoBuilder): void {
+  scheduleMemo<T>(key: MemoKey<T>, build: MemoBuilder<T>): void {
     if (!this.lru) return;
-    this.memoJobs.set(name, build);
+    this.memoJobs.set(key as MemoKey<unknown>, build);
     if (this.memoRunning || this.memoPending.size === 0) return;
     this.memoRunning = true;
     // Only the files cached since the last pass (`memoPending`): a search that found every memo
@@ -277,10 +280,10 @@ export class FileCache {
         this.memoPending.delete(key);
         const entry = lru.peek(key);
         if (!entry) continue;
-        for (const [memoName, builder] of this.memoJobs) {
-          if (entry.memo[memoName] !== undefined) continue;
+        for (const [memoKey, builder] of this.memoJobs) {
+          if (entry.memo.get(memoKey) !== undefined) continue;
           const { value, bytes } = builder(entry.data);
-          entry.memo[memoName] = value;
+          entry.memo.set(memoKey, value);
           entry.memoBytes = (entry.memoBytes ?? 0) + bytes;
           this.memoBytes += bytes;
         }
@@ -301,7 +304,7 @@ export class FileCache {
    */
   async read<T>(
     abs: string,
-    fn: (data: Buffer, key: FileKey, memo?: Record<string, unknown>) => T | Promise<T>,
+    fn: (data: Buffer, key: FileKey, memo?: FileMemo) => T | Promise<T>,
     opts: ReadOptions = {},
   ): Promise<T> {
     const cached = this.lru?.get(abs);
@@ -329,7 +332,7 @@ export class FileCache {
     let data: Buffer;
     let key: FileKey;
     let pooled: Buffer | undefined;
-    let memo: Record<string, unknown> | undefined;
+    let memo: FileMemo | undefined;
     try {
       const st = fstatSync(fd);
       if (!st.isFile()) {
@@ -349,7 +352,7 @@ export class FileCache {
         const filled = readFullySync(fd, buf, st.size);
         data = filled === st.size ? buf : buf.subarray(0, filled);
         if (filled === st.size) {
-          memo = {};
+          memo = new FileMemo();
           this.put(abs, { data, key, memo });
         }
       } else {
@@ -386,7 +389,7 @@ export class FileCache {
         const data = fileBuffer(st.size, this.sharedFromBytes);
         const filled = await readFully(handle, data, st.size);
         const exact = filled === st.size ? data : data.subarray(0, filled);
-        if (filled === st.size) this.put(abs, { data: exact, key, memo: {} });
+        if (filled === st.size) this.put(abs, { data: exact, key, memo: new FileMemo() });
         return await fn(exact, key);
       }
       const pool = opts.pool;
@@ -410,7 +413,7 @@ export class FileCache {
    */
   readTrusted<T>(
     abs: string,
-    fn: (data: Buffer, memo: Record<string, unknown>) => T,
+    fn: (data: Buffer, memo: FileMemo | undefined) => T,
     pool?: BufferPool,
   ): T | undefined {
     // `peek`: a search over the tree reads every file; moving each to the front of the recency
@@ -435,13 +438,13 @@ export class FileCache {
         const data = fileBuffer(st.size, this.sharedFromBytes);
         const filled = readFullySync(fd, data, st.size);
         const exact = filled === st.size ? data : data.subarray(0, filled);
-        const memo = {};
+        const memo = new FileMemo();
         if (filled === st.size) this.put(abs, { data: exact, key: keyOf(st), memo });
         return fn(exact, memo);
       }
       const buf = pool ? pool.acquire(Math.max(st.size, 1)) : Buffer.allocUnsafe(Math.max(st.size, 1));
       try {
-        return fn(buf.subarray(0, readFullySync(fd, buf, st.size)), {});
+        return fn(buf.subarray(0, readFullySync(fd, buf, st.size)), undefined);
       } finally {
         if (pool) pool.release(buf);
       }

@@ -14,7 +14,8 @@ import { closeSync, fstatSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { openConfinedSync, readFullySync } from "../support/confined-fs.js";
 import { fileBuffer, isShared } from "../support/shared-bytes.js";
-import { clipLine, scanWithQuery, TRIGRAM_MEMO } from "./file-search.js";
+import { FileMemo } from "../cache/file-memo.js";
+import { BINARY_ANYWHERE, clipLine, scanWithQuery, TRIGRAMS } from "./file-search.js";
 import { compileQuery, type QueryOptions, type SearchQuery } from "./query.js";
 import type { FileScan, ScanOptions } from "./scan-types.js";
 import { summarize, type Summary } from "./warm-scan.js";
@@ -170,9 +171,9 @@ function pruneLines(scan: FileScan, context: number): FileScan {
 /** The scan of a cached file in shared memory, as the main thread would scan it (`scanWithQuery` with its memo). */
 function scanShared(file: WireShared, job: Job): FileScan {
   const data = Buffer.from(file.data.buffer, file.data.byteOffset, file.data.byteLength);
-  const memo: Record<string, unknown> = {};
-  if (file.binary !== undefined) memo["binary"] = file.binary;
-  if (file.summary) memo[TRIGRAM_MEMO] = file.summary;
+  const memo = new FileMemo();
+  if (file.binary !== undefined) memo.set(BINARY_ANYWHERE, file.binary);
+  if (file.summary) memo.set(TRIGRAMS, file.summary);
   return scanWithQuery(data, job.query, job.options, memo);
 }
 

@@ -4,6 +4,7 @@
  * buffer), splitting into lines on "\n" (a "\r" before it stays part of the line for matching,
  * as in rg without --crlf, and is dropped from displayed text).
  */
+import { memoKey, type FileMemo } from "../cache/file-memo.js";
 import type { Matcher } from "./matcher.js";
 import type { SearchQuery } from "./query.js";
 import type { FileScan, LineHit, LineView, ScanOptions } from "./scan-types.js";
@@ -12,8 +13,10 @@ import { fileMayMatch, scanByLiteral, type Summary } from "./warm-scan.js";
 /** Files larger than this are not searched (reported as skipped). */
 export const MAX_SEARCH_FILE_BYTES = 64 * 1024 * 1024;
 
-/** The memo name of a cached file's trigram summary. */
-export const TRIGRAM_MEMO = "trigrams";
+/** A cached file's trigram summary (warm-scan.ts). */
+export const TRIGRAMS = memoKey<Summary>("search.trigrams");
+/** Whether a cached file holds a NUL anywhere: binary to the searches, as to rg. */
+export const BINARY_ANYWHERE = memoKey<boolean>("search.binary");
 
 function splitLines(text: string): string[] {
   const lines = text.split("\n");
@@ -34,32 +37,29 @@ function decodeForSearch(content: Buffer, matcher: Matcher, invert = false): str
   return content.toString("utf8", bom);
 }
 
-/** Per-file facts kept with a cached file. */
-interface SearchMemo {
-  binary?: boolean;
-  trigrams?: Summary;
-}
-
 /** A query's scan of one file's bytes: the literal plan's fast path when there is one. */
 export function scanWithQuery(
   content: Buffer,
   query: SearchQuery,
   options: ScanOptions,
-  memo?: Record<string, unknown>,
+  memo?: FileMemo,
 ): FileScan {
   const maxBytes = options.maxBytes ?? MAX_SEARCH_FILE_BYTES;
   if (content.length > maxBytes) return { kind: "too_large", bytes: content.length };
-  const m = memo as SearchMemo | undefined;
-  const binary = m?.binary ?? content.includes(0);
-  if (m) m.binary = binary;
+  let binary = memo?.get(BINARY_ANYWHERE);
+  if (binary === undefined) {
+    binary = content.includes(0);
+    memo?.set(BINARY_ANYWHERE, binary);
+  }
   if (binary) return { kind: "binary", bytes: content.length };
   if (options.invert) return scanContent(content, query.lineMatcher, options);
   if (query.plan) {
     // Without a summary yet (a first search), one pass of the plan's needle test (Buffer.indexOf
     // or a literal RE2) rejects most files before any probe or window scan.
-    if (m?.trigrams ? !fileMayMatch(m.trigrams, query.plan) : !query.plan.test(content))
+    const trigrams = memo?.get(TRIGRAMS);
+    if (trigrams ? !fileMayMatch(trigrams, query.plan) : !query.plan.test(content))
       return { kind: "no_match", bytes: content.length };
-    return scanByLiteral(content, query.plan, query.matcher, { ...options, exact: query.exact }, m?.trigrams);
+    return scanByLiteral(content, query.plan, query.matcher, { ...options, exact: query.exact }, trigrams);
   }
   return scanContent(content, query.matcher, options);
 }

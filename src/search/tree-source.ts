@@ -19,11 +19,11 @@ import { lstatSync } from "node:fs";
 import type { BufferPool } from "../support/memory-pool.js";
 import { FileTooLargeError, type FileCache, type SharedEntry } from "../cache/file-cache.js";
 import type { ColdSearchPool, FillTarget, Scanned, WireScanOptions, WireShared } from "./cold-search.js";
-import { clipLine, MAX_SEARCH_FILE_BYTES, scanWithQuery, TRIGRAM_MEMO } from "./file-search.js";
+import { BINARY_ANYWHERE, clipLine, MAX_SEARCH_FILE_BYTES, scanWithQuery, TRIGRAMS } from "./file-search.js";
 import type { SearchQuery } from "./query.js";
 import type { FileScan, ScanOptions } from "./scan-types.js";
 import { walkSync, type WalkEntry, type WalkOptions } from "./walk.js";
-import { candidateBlocks, fileMayMatch, summarize, summaryBytes, type Summary } from "./warm-scan.js";
+import { candidateBlocks, fileMayMatch, summarize, summaryBytes } from "./warm-scan.js";
 
 export interface TreeSource {
   readonly kind: "indexed" | "disk";
@@ -114,7 +114,7 @@ export function fillTarget(
         abs,
         data,
         key,
-        summary ? { name: TRIGRAM_MEMO, value: summary, bytes: summaryBytes(summary) } : undefined,
+        summary ? { key: TRIGRAMS, value: summary, bytes: summaryBytes(summary) } : undefined,
       ),
     summaries: true,
     maxFileBytes: cache.maxCachedFileBytes,
@@ -161,7 +161,7 @@ function workOfFor(query: SearchQuery): (entry: SharedEntry) => number {
   return (entry) => {
     let blocks = known.get(entry);
     if (blocks === undefined) {
-      const summary = entry.memo[TRIGRAM_MEMO] as Summary | undefined;
+      const summary = entry.memo.get(TRIGRAMS);
       // The file-wide filter first: a file the query cannot match costs a few bit tests.
       if (!summary || !query.plan) blocks = Math.ceil(entry.data.length / 4096);
       else blocks = fileMayMatch(summary, query.plan) ? candidateBlocks(summary, query.plan) : 0;
@@ -186,8 +186,8 @@ function sharedContent(
   return {
     data: entry.data,
     blocks: workOf(entry),
-    binary: entry.memo["binary"] as boolean | undefined,
-    summary: entry.memo[TRIGRAM_MEMO] as Summary | undefined,
+    binary: entry.memo.get(BINARY_ANYWHERE),
+    summary: entry.memo.get(TRIGRAMS),
   };
 }
 
@@ -264,7 +264,7 @@ export async function* scanFilesWith<F extends { readonly abs: string }>(
 
 /** Builds the trigram summaries of what a search left in the cache, in the background. */
 export function summarizeCached(cache: FileCache): void {
-  cache.scheduleMemo(TRIGRAM_MEMO, (data) => {
+  cache.scheduleMemo(TRIGRAMS, (data) => {
     const summary = summarize(data);
     return { value: summary, bytes: summaryBytes(summary) };
   });

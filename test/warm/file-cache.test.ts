@@ -5,6 +5,7 @@ import { mkdtemp, realpath, rename, rm, unlink, utimes, writeFile } from "node:f
 import os from "node:os";
 import path from "node:path";
 import { FileCache, FileTooLargeError } from "../../src/cache/file-cache.js";
+import { memoKey } from "../../src/cache/file-memo.js";
 import { BufferPool } from "../../src/support/memory-pool.js";
 
 async function tempDir(): Promise<string> {
@@ -130,7 +131,7 @@ describe("FileCache", () => {
         "changed",
       );
 
-      cache.scheduleMemo("big", () => ({ value: true, bytes: 2000 }));
+      cache.scheduleMemo(memoKey<boolean>("big"), () => ({ value: true, bytes: 2000 }));
       await new Promise((r) => setTimeout(r, 100));
       const s = cache.stats();
       assert.ok(s.memoBytes > 0, "memos were built in the background");

@@ -1,9 +1,16 @@
 /**
- * The facts read_file and file_info give about a file's bytes (sha256, line count), memoized on
- * the file cache's entry so a warm call computes neither again (the memo dies with its content).
+ * The facts read_file and file_info give about a file's bytes (sha256, line count, binary sniff),
+ * memoized on the file cache's entry so a warm call computes none again (the memo dies with its
+ * content).
  */
 import { createHash } from "node:crypto";
+import { memoKey, remember, type FileMemo } from "../../cache/file-memo.js";
 import { looksBinary } from "../../support/text.js";
+
+const SHA256 = memoKey<string>("file.sha256");
+const LINES = memoKey<number>("file.lines");
+/** Not the searches' binary test (a NUL anywhere): this one looks at the first 8 KiB. */
+const BINARY_HEAD = memoKey<boolean>("file.binaryHead");
 
 /** Lines in `text`; a last line without a newline counts. */
 export function countLines(text: string): number {
@@ -13,31 +20,16 @@ export function countLines(text: string): number {
 }
 
 /** sha256 of `data`, from `memo` when a previous call computed it. */
-export function memoSha256(data: Buffer, memo: Record<string, unknown> | undefined): string {
-  const known = memo?.sha256;
-  if (typeof known === "string") return known;
-  const hex = createHash("sha256").update(data).digest("hex");
-  if (memo) memo.sha256 = hex;
-  return hex;
+export function memoSha256(data: Buffer, memo: FileMemo | undefined): string {
+  return remember(memo, SHA256, () => createHash("sha256").update(data).digest("hex"));
 }
 
 /** countLines of `text` (the decoded `data`), from `memo` when known. */
-export function memoLines(text: string, memo: Record<string, unknown> | undefined): number {
-  const known = memo?.lines;
-  if (typeof known === "number") return known;
-  const n = countLines(text);
-  if (memo) memo.lines = n;
-  return n;
+export function memoLines(text: string, memo: FileMemo | undefined): number {
+  return remember(memo, LINES, () => countLines(text));
 }
 
-/**
- * looksBinary of `data`, from `memo` when known. Its own key: the searches keep theirs under
- * `binary` (a NUL anywhere, as rg), and the two answers differ for a NUL after the first 8 KiB.
- */
-export function memoBinary(data: Buffer, memo: Record<string, unknown> | undefined): boolean {
-  const known = memo?.binaryHead;
-  if (typeof known === "boolean") return known;
-  const binary = looksBinary(data);
-  if (memo) memo.binaryHead = binary;
-  return binary;
+/** looksBinary of `data`, from `memo` when known. */
+export function memoBinary(data: Buffer, memo: FileMemo | undefined): boolean {
+  return remember(memo, BINARY_HEAD, () => looksBinary(data));
 }
