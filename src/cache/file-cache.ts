@@ -474,15 +474,19 @@ export class FileCache {
 
   /**
    * The cached content of `abs` when it is in shared memory (a large file) and `wanted` takes it,
-   * for a worker thread to scan (a hit); undefined otherwise (scan it with `readTrusted`, which
-   * counts its own hit). Trusted as `readTrusted` is: only for callers that have synced with the
-   * watcher. Touches neither the disk nor recency.
+   * for a worker thread to scan; undefined otherwise. Counts no hit: a file a worker scans is
+   * counted with `countSharedHit` once it has, and one that ends up scanned here after all goes
+   * through `readTrusted`, which counts it (once, not twice). Trusted as `readTrusted` is: only
+   * for callers that have synced with the watcher. Touches neither the disk nor recency.
    */
   sharedTrusted(abs: string, wanted: (entry: SharedEntry) => boolean = () => true): SharedEntry | undefined {
     const entry = this.shared.get(abs);
-    if (!entry || !wanted(entry)) return undefined;
+    return entry && wanted(entry) ? entry : undefined;
+  }
+
+  /** A hit on an entry from `sharedTrusted` that a worker thread scanned where it lies. */
+  countSharedHit(): void {
     this.hits++;
-    return entry;
   }
 
   /** The cached entries in shared memory (trusted as `sharedTrusted`). */

@@ -148,6 +148,8 @@ interface Batch<F> {
   /** The worker scanning it; undefined for a batch scanned on the main thread (cached files). */
   readonly slot: Slot | undefined;
   scans: [number, FileScan][] | undefined;
+  /** Called once a worker has answered the batch with its scans (not cancelled, not taken back). */
+  readonly onScanned?: () => void;
 }
 
 /** A search in progress. */
@@ -421,7 +423,10 @@ export class ColdSearchPool {
       this.options.log?.warn({ err: m.error }, "cold search batch failed; finishing on the main thread");
     } else if (job && m.t === "batch") {
       const batch = job.batches.get(m.seq);
-      if (batch && !m.cancelled && !m.taken) batch.scans = m.scans;
+      if (batch && !m.cancelled && !m.taken) {
+        batch.scans = m.scans;
+        batch.onScanned?.();
+      }
     }
     // Every search waiting for room on a worker may go on (searches at once share the workers).
     for (const waiting of this.jobs.values()) waiting.notify();
@@ -596,6 +601,8 @@ export class ColdSearchPool {
     options: WireScanOptions,
     here: (file: F) => FileScan | Promise<FileScan>,
     shared: (file: F) => WireShared | undefined,
+    /** A file from `shared` that a worker scanned (one scanned here after all goes through `here`). */
+    scannedThere: (file: F) => void,
     signal?: AbortSignal,
   ): AsyncGenerator<Scanned<F>[]> {
     const job = this.beginJob();
@@ -661,7 +668,8 @@ export class ColdSearchPool {
       for (const { batch, content } of planned) {
         const slot = worthIt && content ? this.leastBusy(job) : undefined;
         if (content && slot) {
-          job.batches.set(seq, { ...batch, slot });
+          const file = batch.files[0]!;
+          job.batches.set(seq, { ...batch, slot, onScanned: () => scannedThere(file) });
           slot.inFlight++;
           slot.worker!.postMessage({ t: "shared", job: id, seq, files: [content] } satisfies ToWorker);
           this.sharedSent++;

@@ -243,6 +243,7 @@ export async function* scanFilesWith<F extends { readonly abs: string }>(
         wire,
         via.scanOne,
         (f) => sharedContent(cache, f.abs, workOf, cold.shareMinBlocks),
+        () => cache.countSharedHit(),
         signal,
       );
       return;

@@ -143,6 +143,7 @@ describe("scanShared", () => {
           const entry = cache.sharedTrusted(file.abs);
           return entry && { data: entry.data, blocks: 1, binary: undefined, summary: undefined };
         },
+        () => undefined,
       )) {
         out.push(...chunk.map((c) => c.scan));
       }
@@ -152,6 +153,103 @@ describe("scanShared", () => {
         if (scan.kind === "match") assert.equal(scan.lines[scan.hits[0]!.index], `needle ${i}`);
       });
     } finally {
+      await own.dispose();
+      await ws.cleanup();
+    }
+  });
+});
+
+describe("scanShared tells which files a worker scanned", () => {
+  test("every file is scanned once: by a worker (scannedThere) or here", async () => {
+    const ws = await makeTestWorkspace({ warm: false });
+    const own = new ColdSearchPool({ threads: 2, minFiles: 1, shareFromBytes: 0, shareFromBlocks: 0 });
+    own.start();
+    try {
+      await own.ready(10_000);
+      const content: Record<string, string> = { "a.txt": "needle here\n" };
+      for (let i = 0; i < 6; i++) content[`s${i}.txt`] = `${"filler\n".repeat(20_000)}needle ${i}\n`;
+      await ws.write(content);
+      // Only the large files in shared memory: a.txt is this thread's own run, scanned first.
+      const cache = new FileCache({ maxBytes: 64 << 20, sharedFromBytes: 1000 });
+      const names = Object.keys(content).sort();
+      for (const rel of names) cache.readTrusted(path.join(ws.root, rel), () => undefined);
+      const scannedHere: string[] = [];
+      const scannedThere: string[] = [];
+      const out: string[] = [];
+      for await (const chunk of own.scanShared(
+        names.map((rel) => ({ abs: path.join(ws.root, rel), rel }))[Symbol.iterator](),
+        compileQuery({ pattern: "needle" }),
+        { stopAfter: 0, maxBytes: 1 << 30, contextLines: 0, invert: false, clip: true },
+        (file) => {
+          // The first file here takes a while: the worker claims its files meanwhile.
+          if (scannedHere.length === 0) {
+            const until = Date.now() + 300;
+            while (Date.now() < until);
+          }
+          scannedHere.push(file.rel);
+          return cache.readTrusted(file.abs, (data) => matchesOf(data))!;
+        },
+        (file) => {
+          const entry = cache.sharedTrusted(file.abs);
+          return entry && { data: entry.data, blocks: 1, binary: undefined, summary: undefined };
+        },
+        (file) => scannedThere.push(file.rel),
+      )) {
+        out.push(...chunk.map((c) => c.file.rel));
+      }
+      assert.deepEqual(out, names, "every file given out once, in order");
+      assert.deepEqual([...scannedHere, ...scannedThere].sort(), names, "each scanned once, here or there");
+      assert.ok(scannedThere.length > 0, "the worker scanned some");
+    } finally {
+      await own.dispose();
+      await ws.cleanup();
+    }
+  });
+});
+
+describe("cache hits of a warm search with shared files", () => {
+  test("each file searched counts one hit, whether a worker or this thread scans it", async () => {
+    // Folder a/ holds most of the shared work, b/ a little: the whole cache says "hand over",
+    // then a search of b/ alone finds too little to be worth a worker and scans b/ here.
+    const ws = await makeTestWorkspace({ warm: false });
+    const own = new ColdSearchPool({
+      threads: 2,
+      minFiles: 1,
+      shareFromBytes: 0,
+      shareMinBlocks: 0,
+      shareFromBlocks: 40,
+    });
+    own.start();
+    const warm = sharedCache(ws.root, 1);
+    try {
+      await own.ready(10_000);
+      const content: Record<string, string> = {};
+      // A match in every 4 KiB block of a/ (work for a worker), one in each small file of b/; 83
+      // matches in all, so the search reads every file (no early stop at the count limit).
+      for (let i = 0; i < 8; i++)
+        content[`a/f${i}.txt`] = `${"x".repeat(4000)}\nclass Foo extends Bar\n`.repeat(10);
+      for (let i = 0; i < 3; i++) content[`b/g${i}.txt`] = "class Baz extends Qux\n";
+      await ws.write(content);
+      assert.equal(await warm.index.sync(), true);
+      const overrides = { files: warm.files, index: warm.index, coldSearch: own };
+      const q = { pattern: "class\\s+\\w+\\s+extends", max_results: 10_000 };
+      await ws.call("grep_file", q, overrides); // the workers read the tree for the cache after it
+      await until(() => !own.filling && warm.files.stats().entries === 11 && !warm.files.stats().summarizing);
+      for (const [dir, files] of [
+        ["b", 3],
+        [".", 11],
+      ] as const) {
+        const { hits, misses } = warm.files.stats();
+        const sharedBefore = own.sharedBatches;
+        const result = await ws.call("grep_file", { ...q, path: dir }, overrides);
+        assert.equal(result.structuredContent?.["files_searched"], files);
+        const after = warm.files.stats();
+        assert.equal(after.hits - hits, files, `${dir}: one hit per file (misses ${after.misses - misses})`);
+        if (dir === ".") assert.ok(own.sharedBatches > sharedBefore, "the workers scanned some of them");
+        else assert.equal(own.sharedBatches, sharedBefore, "b/ alone was scanned here");
+      }
+    } finally {
+      warm.index.dispose();
       await own.dispose();
       await ws.cleanup();
     }
