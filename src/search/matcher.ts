@@ -5,8 +5,9 @@
  *   refused (neither engine has them) with a message that suggests `literal` or a simpler pattern.
  * - `\w`, `\d`, `\s` and their negations are Unicode-aware, as in ripgrep (RE2's are ASCII).
  *   `\b` / `\B` stay ASCII word boundaries (RE2 has no Unicode ones); `word_boundaries` is Unicode.
- * - Smart case (the default): case-insensitive unless the pattern has an uppercase literal
- *   character (ripgrep -S); `caseSensitive` true/false overrides it (rg -s / -i).
+ * - Smart case (the default): case-insensitive when the pattern has a literal character and no
+ *   uppercase one (ripgrep -S; see smartCaseInsensitive); `caseSensitive` true/false overrides
+ *   it (rg -s / -i).
  * - `wordBoundaries` is ripgrep 13's -w: the match must be preceded by the start of the line or a
  *   non-word character and followed by the end of the line or a non-word character.
  * - Matching is per line: a match never spans a line break. Offsets are UTF-16 code units.
@@ -153,61 +154,107 @@ const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
 
 /**
  * ripgrep's smart case test: the pattern has at least one literal character and no uppercase
- * literal one. Escapes (`\W`, `\p{Lu}`), group names and flags are not literals.
+ * literal one. Escapes of classes and assertions (`\W`, `\b`, `\p{Lu}`), named classes
+ * (`[[:upper:]]`), repetition counts (`{3}`), group names and flags are not literals; a range's
+ * ends are (`[A-Z]`), and so is what an escape names (`\x41`, `\t`, `\.`).
  */
 export function smartCaseInsensitive(pattern: string, literal: boolean): boolean {
   if (literal) return pattern.length > 0 && !UPPER.test(pattern);
   let anyLiteral = false;
-  for (let i = 0; i < pattern.length; i++) {
+  let anyUpper = false;
+  const saw = (ch: string) => {
+    anyLiteral = true;
+    if (UPPER.test(ch)) anyUpper = true;
+  };
+  /** Inside a bracketed class: the index of its first member (a "]" there is a literal). */
+  let classFirst = -1;
+  for (let i = 0; i < pattern.length && !anyUpper; i++) {
     const c = pattern[i]!;
     if (c === "\\") {
-      const next = pattern[i + 1] ?? "";
-      if (next === "Q") {
-        const end = pattern.indexOf("\\E", i + 2);
-        const body = pattern.slice(i + 2, end === -1 ? undefined : end);
-        if (UPPER.test(body)) return false;
-        if (body.length > 0) anyLiteral = true;
-        i = end === -1 ? pattern.length : end + 1;
-        continue;
+      i = escapeEnd(pattern, i, saw);
+      continue;
+    }
+    if (classFirst >= 0) {
+      if (c === "[" && pattern[i + 1] === ":") {
+        const end = pattern.indexOf(":]", i + 2);
+        if (end !== -1) {
+          i = end + 1;
+          continue;
+        }
       }
-      if ((next === "p" || next === "P" || next === "x") && pattern[i + 2] === "{") {
-        const end = pattern.indexOf("}", i + 3);
-        i = end === -1 ? pattern.length : end;
-        continue;
-      }
-      if (next === "p" || next === "P") {
-        i += 2;
-        continue;
-      }
-      if (!LETTER_OR_DIGIT.test(next)) anyLiteral = true; // an escaped punctuation literal
-      i++;
+      if (c === "]" && i > classFirst) classFirst = -1;
+      else if (c !== "-") saw(c);
+      continue;
+    }
+    if (c === "[") {
+      classFirst = pattern[i + 1] === "^" ? i + 2 : i + 1;
+      i = classFirst - 1;
       continue;
     }
     if (c === "(" && pattern[i + 1] === "?") {
-      // (?flags) (?flags: (?P<name> (?<name>
-      let j = i + 2;
-      if (pattern[j] === "P") j++;
-      if (pattern[j] === "<") {
-        const end = pattern.indexOf(">", j);
-        i = end === -1 ? pattern.length : end;
-        continue;
-      }
-      while (j < pattern.length && /[a-zA-Z-]/.test(pattern[j]!)) j++;
-      i = j - 1;
+      i = groupPrefixEnd(pattern, i);
       continue;
     }
-    if (c === "[" && pattern[i + 1] === ":") {
-      const end = pattern.indexOf(":]", i + 2);
-      if (end !== -1) {
-        i = end + 1;
+    if (c === "{") {
+      // A counted repetition ({2}, {2,}, {2,5}): its digits are no literals.
+      const counted = /^\{\d+(?:,\d*)?\}/.exec(pattern.slice(i, i + 24));
+      if (counted) {
+        i += counted[0].length - 1;
         continue;
       }
     }
-    if ("[]^$.|?*+(){}-".includes(c)) continue;
-    anyLiteral = true;
-    if (UPPER.test(c)) return false;
+    if ("^$.|?*+()".includes(c)) continue;
+    saw(c);
   }
-  return anyLiteral;
+  return anyLiteral && !anyUpper;
+}
+
+/** Escapes that name one character (RE2's, as rg's parser reads them): literals. */
+const CHAR_ESCAPES: Record<string, string> = { a: "\x07", f: "\f", n: "\n", r: "\r", t: "\t", v: "\v" };
+
+/**
+ * The index of the last character of the escape at `i` (a "\\"), telling `saw` each literal
+ * character it stands for.
+ */
+function escapeEnd(pattern: string, i: number, saw: (ch: string) => void): number {
+  const next = pattern[i + 1];
+  if (next === undefined) return i;
+  if (next === "Q") {
+    const end = pattern.indexOf("\\E", i + 2);
+    for (const ch of pattern.slice(i + 2, end === -1 ? undefined : end)) saw(ch);
+    return end === -1 ? pattern.length : end + 1;
+  }
+  if (next === "x") {
+    // \xHH or \x{H...}: the character it names.
+    const braced = pattern[i + 2] === "{";
+    const end = braced ? pattern.indexOf("}", i + 3) : i + 3;
+    const hex = braced ? pattern.slice(i + 3, end === -1 ? undefined : end) : pattern.slice(i + 2, i + 4);
+    const code = /^[0-9a-fA-F]{1,6}$/.test(hex) ? parseInt(hex, 16) : NaN;
+    if (code <= 0x10ffff) saw(String.fromCodePoint(code));
+    return end === -1 ? pattern.length : end;
+  }
+  if (next === "p" || next === "P") {
+    if (pattern[i + 2] !== "{") return i + 2;
+    const end = pattern.indexOf("}", i + 3);
+    return end === -1 ? pattern.length : end;
+  }
+  const named = CHAR_ESCAPES[next];
+  if (named !== undefined) saw(named);
+  // An escaped punctuation character is itself; a letter or digit is a class or an assertion.
+  else if (!LETTER_OR_DIGIT.test(next)) saw(next);
+  return i + 1;
+}
+
+/** The index of the last character of a group's prefix at `i`: (?flags) (?flags: (?P<name> (?<name>. */
+function groupPrefixEnd(pattern: string, i: number): number {
+  let j = i + 2;
+  if (pattern[j] === "P") j++;
+  if (pattern[j] === "<") {
+    const end = pattern.indexOf(">", j);
+    return end === -1 ? pattern.length : end;
+  }
+  while (j < pattern.length && /[a-zA-Z-]/.test(pattern[j]!)) j++;
+  return j - 1;
 }
 
 function describeRe2Error(pattern: string, message: string): string {

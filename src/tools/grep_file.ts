@@ -40,7 +40,7 @@ export const inputSchema = Type.Object(
     case_sensitive: Type.Optional(
       Type.Boolean({
         description:
-          "true: case-sensitive (rg -s); false: case-insensitive (rg -i). Default: smart case, i.e. case-insensitive unless the pattern has an uppercase letter (rg -S).",
+          "true: case-sensitive (rg -s); false: case-insensitive (rg -i). Default: smart case, i.e. case-insensitive when the pattern has a literal character and no uppercase one (rg -S).",
       }),
     ),
     glob_pattern: Type.Optional(
