@@ -2,9 +2,11 @@
  * Reading one file for a search: through the memory pool, skipping binary files the way ripgrep
  * does (a NUL byte means binary; the whole file is checked, as rg does for files it reads in one
  * buffer), splitting into lines on "\n" (a "\r" before it stays part of the line for matching,
- * as in rg without --crlf, and is dropped from displayed text).
+ * as in rg without --crlf, and is dropped from displayed text). A UTF-16 file with a byte order
+ * mark is searched as text, transcoded, as rg does.
  */
 import { memoKey, type FileMemo } from "../cache/file-memo.js";
+import { transcodeUtf16WithBom } from "../support/text.js";
 import type { Matcher } from "./matcher.js";
 import type { SearchQuery } from "./query.js";
 import type { FileScan, LineHit, LineView, ScanOptions } from "./scan-types.js";
@@ -46,6 +48,9 @@ export function scanWithQuery(
 ): FileScan {
   const maxBytes = options.maxBytes ?? MAX_SEARCH_FILE_BYTES;
   if (content.length > maxBytes) return { kind: "too_large", bytes: content.length };
+  // Read as rg reads it, without the memo: the cached facts are of the UTF-16 bytes.
+  const utf8 = transcodeUtf16WithBom(content);
+  if (utf8) return scanWithQuery(utf8, query, { ...options, maxBytes: Infinity });
   let binary = memo?.get(BINARY_ANYWHERE);
   if (binary === undefined) {
     binary = content.includes(0);

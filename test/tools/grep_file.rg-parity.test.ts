@@ -176,6 +176,14 @@ describe("grep_file matches what ripgrep matches", { skip }, () => {
   before(async () => {
     ws = await makeTestWorkspace();
     await writeSearchTree(ws.root, `${ws.root}-outside`);
+    // UTF-16 with a byte order mark: rg transcodes it (its NUL bytes do not make it binary).
+    const utf16 = "\ufeffFoo in UTF-16 foo\nπ foo 😀foo\n";
+    await ws.write({
+      "src/utf16le.txt": Buffer.from(utf16, "utf16le"),
+      "src/utf16be.txt": Buffer.from(utf16, "utf16le").swap16(),
+      // No mark: binary to rg too.
+      "src/utf16-nobom.txt": Buffer.from(utf16.slice(1), "utf16le"),
+    });
   });
   after(async () => {
     await ws.cleanup();
