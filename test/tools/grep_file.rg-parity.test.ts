@@ -33,7 +33,8 @@ const list = (v: string | string[] | undefined): string[] =>
   v === undefined ? [] : Array.isArray(v) ? v : [v];
 
 function rgFlags(q: Query): string[] {
-  const flags = ["--json", "--no-config"];
+  // --no-require-git: toold applies .gitignore with or without a .git (docs/tools.md).
+  const flags = ["--json", "--no-config", "--no-require-git"];
   if (q.literal) flags.push("-F");
   flags.push(q.case_sensitive === undefined ? "-S" : q.case_sensitive ? "-s" : "-i");
   if (q.word_boundaries) flags.push("-w");
