@@ -42,7 +42,12 @@ import type { Logger } from "pino";
 import type { FileCache } from "../cache/file-cache.js";
 import type { IndexStats } from "../protocol/methods.js";
 import { EntryFilter } from "../search/entry-filter.js";
-import { IgnoreStack, loadIgnoreLevelSync, type IgnoreLevel } from "../search/ignore-rules.js";
+import {
+  IGNORE_FILE_NAMES,
+  IgnoreStack,
+  loadIgnoreLevelSync,
+  type IgnoreLevel,
+} from "../search/ignore-rules.js";
 import { compareByteOrder, type EntryType, type WalkEntry, type WalkOptions } from "../search/walk.js";
 
 interface Child {
@@ -92,7 +97,6 @@ export interface IndexChange {
 const COOKIE_PREFIX = "cookie-";
 /** Thrown inside a walk that needs a folder the index does not hold (see `entries`). */
 const NOT_COVERED = new Error("the walk enters a folder the index does not hold");
-const IGNORE_FILES = new Set([".gitignore", ".ignore"]);
 /** Yield to the event loop after this long of synchronous scanning, so calls keep answering. */
 const SLICE_MS = 8;
 
@@ -418,7 +422,7 @@ export class WorkspaceIndex {
     for (const name of [...node.children.keys()]) {
       if (!seen.has(name)) this.deleteChild(node, name);
     }
-    if ([...IGNORE_FILES, ".git"].some((n) => seen.has(n)) || node.level) {
+    if ([...IGNORE_FILE_NAMES, ".git"].some((n) => seen.has(n)) || node.level) {
       node.level = this.loadLevel(abs, rel, seen);
       this.generation++;
     }
@@ -541,7 +545,7 @@ export class WorkspaceIndex {
         }
       }
       if (type !== "dir") this.unindexed.delete(rel);
-      if (IGNORE_FILES.has(name) || name === ".git") ignoreChanged.add(parent.rel);
+      if (IGNORE_FILE_NAMES.has(name) || name === ".git") ignoreChanged.add(parent.rel);
     }
     for (const rel of rescans) {
       if (this.dirs.has(rel)) {

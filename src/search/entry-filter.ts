@@ -16,7 +16,7 @@ import type { IgnoreStack } from "./ignore-rules.js";
 export interface FilterOptions {
   /** Include dot-names (except `.git`). Default false. */
   includeHidden?: boolean;
-  /** Apply `.gitignore`, `.ignore` and `.git/info/exclude`. Default true. */
+  /** Apply `.gitignore`, `.ignore`, `.rgignore` and `.git/info/exclude`. Default true. */
   respectIgnoreFiles?: boolean;
   /** ripgrep `-g` globs, matched against paths relative to the walk's root. */
   globs?: readonly string[];

@@ -1,6 +1,6 @@
 /**
- * Ignore files, with ripgrep's precedence: `.ignore` beats `.gitignore`, which beats
- * `.git/info/exclude`; within each kind the deepest folder's file that says anything wins (so a
+ * Ignore files, with ripgrep's precedence: `.rgignore` beats `.ignore`, which beats `.gitignore`,
+ * which beats `.git/info/exclude`; within each kind the deepest folder's file that says anything wins (so a
  * nested `!pattern` re-includes); `.gitignore` / exclude files above the nearest folder holding
  * `.git` do not apply below it. Patterns are relative to the folder of their file (the `ignore`
  * package, case-sensitive like git on Linux).
@@ -23,9 +23,14 @@ export type IgnoreFileProblem = (file: string, reason: string) => void;
 
 export type IgnoreVerdict = "ignore" | "include" | undefined;
 
+/** The names of the ignore files a folder can hold (its `.git/info/exclude` aside). */
+export const IGNORE_FILE_NAMES: ReadonlySet<string> = new Set([".rgignore", ".ignore", ".gitignore"]);
+
 /** The ignore files of one folder. `dir` is relative to the walk's base ("" for the base). */
 export interface IgnoreLevel {
   readonly dir: string;
+  /** rg's own ignore file, above `.ignore`. */
+  readonly rgIgnore?: Ignore;
   readonly dotIgnore?: Ignore;
   readonly gitignore?: Ignore;
   readonly exclude?: Ignore;
@@ -89,13 +94,15 @@ export function loadIgnoreLevelSync(
   hasGit = names?.has(".git") ?? false,
 ): IgnoreLevel | undefined {
   const has = (name: string): boolean => names === undefined || names.has(name);
+  const rgIgnore = has(".rgignore") ? readRules(path.join(absDir, ".rgignore"), problem) : undefined;
   const dotIgnore = has(".ignore") ? readRules(path.join(absDir, ".ignore"), problem) : undefined;
   const gitignore = has(".gitignore") ? readRules(path.join(absDir, ".gitignore"), problem) : undefined;
   const exclude = hasGit ? readRules(path.join(absDir, ".git", "info", "exclude"), problem) : undefined;
-  if (!dotIgnore && !gitignore && !exclude && !hasGit) return undefined;
+  if (!rgIgnore && !dotIgnore && !gitignore && !exclude && !hasGit) return undefined;
   return {
     dir: relDir,
     hasGit,
+    ...(rgIgnore ? { rgIgnore } : {}),
     ...(dotIgnore ? { dotIgnore } : {}),
     ...(gitignore ? { gitignore } : {}),
     ...(exclude ? { exclude } : {}),
@@ -120,6 +127,7 @@ export class IgnoreStack {
 
   /** What the ignore files say about `relPath` (relative to the base, `/` separators). */
   verdict(relPath: string, isDir: boolean): IgnoreVerdict {
+    let rgIgnore: IgnoreVerdict;
     let dotIgnore: IgnoreVerdict;
     let gitignore: IgnoreVerdict;
     let exclude: IgnoreVerdict;
@@ -128,6 +136,7 @@ export class IgnoreStack {
       const level = this.levels[i]!;
       const rel = level.dir === "" ? relPath : relPath.slice(level.dir.length + 1);
       if (rel === "") continue;
+      rgIgnore ??= test(level.rgIgnore, rel, isDir);
       dotIgnore ??= test(level.dotIgnore, rel, isDir);
       if (!sawGit) {
         gitignore ??= test(level.gitignore, rel, isDir);
@@ -135,6 +144,6 @@ export class IgnoreStack {
       }
       sawGit ||= level.hasGit;
     }
-    return dotIgnore ?? gitignore ?? exclude;
+    return rgIgnore ?? dotIgnore ?? gitignore ?? exclude;
   }
 }

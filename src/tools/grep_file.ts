@@ -78,7 +78,7 @@ export const inputSchema = Type.Object(
     respect_ignore_files: Type.Optional(
       Type.Boolean({
         description:
-          "Skip what .gitignore, .ignore and .git/info/exclude exclude. Default true (false = rg --no-ignore).",
+          "Skip what .gitignore, .ignore, .rgignore and .git/info/exclude exclude. Default true (false = rg --no-ignore).",
       }),
     ),
     type: Type.Optional(
@@ -226,7 +226,7 @@ export const grepFileTool = defineTool({
     "Search file contents in the workspace with ripgrep's semantics: regex (RE2/ripgrep syntax, linear time; no lookaround or " +
     "backreferences) or `literal` text, smart case by default, `word_boundaries` (rg -w), `glob_pattern` (rg -g), " +
     "`context_lines` (rg -C), `files_with_matches` (rg -l), `type` (rg -t: ts, py, rust…), `exclude` globs, " +
-    "`invert_match` (rg -v), `only_matching` (rg -o), `max_file_size`. Honours .gitignore/.ignore/.git/info/exclude and skips hidden " +
+    "`invert_match` (rg -v), `only_matching` (rg -o), `max_file_size`. Honours .gitignore/.ignore/.rgignore/.git/info/exclude and skips hidden " +
     "and binary files unless told otherwise. One result per match (a line with three matches gives three results): " +
     "{path, line, column, text, before, after}, line and column 1-based, column counted in UTF-16 code units (JavaScript " +
     "string index + 1) of the match start. Matches never span lines. Results are sorted by path (byte order), line, column; " +

@@ -168,7 +168,7 @@ export const listFilesTool = defineTool({
     'List a workspace folder (mode "list", the default), every file below it ("recursive", or recursive: true), entries ' +
     'below it whose name matches a glob ("find_name", name_pattern), files whose content matches a regex ("find_content", ' +
     'content_pattern), an indented tree ("tree", depth) or the largest files ("largest", top); `exclude` globs and ' +
-    "`file_extensions` filter any mode. Honours .gitignore (nested too), .ignore and .git/info/exclude; never shows .git; skips dot-names " +
+    "`file_extensions` filter any mode. Honours .gitignore (nested too), .ignore, .rgignore and .git/info/exclude; never shows .git; skips dot-names " +
     "unless include_hidden; lists symlinks without following them. Sorted by path in byte order (a folder sorts as " +
     '"name/", so its contents follow it). One path per line, folders end with "/". Paged: page (1-based) and per_page ' +
     `(default ${DEFAULT_PER_PAGE}); total, has_more; max_items (default ${DEFAULT_MAX_ITEMS}) caps the entries collected.`,

@@ -184,6 +184,9 @@ describe("grep_file matches what ripgrep matches", { skip }, () => {
       "src/utf16be.txt": Buffer.from(utf16, "utf16le").swap16(),
       // No mark: binary to rg too.
       "src/utf16-nobom.txt": Buffer.from(utf16.slice(1), "utf16le"),
+      // rg's own ignore file, above .ignore and .gitignore.
+      "docs/sub/.rgignore": "!page.md\n",
+      "src/nested/.rgignore": "b.txt\n!a.tmp\n",
     });
   });
   after(async () => {

@@ -236,6 +236,22 @@ describe("WorkspaceIndex", () => {
     }
   });
 
+  test("an edited .rgignore applies to the next call, over .gitignore", async () => {
+    const ws = await makeTestWorkspace();
+    try {
+      await ws.write({ ".gitignore": "gen*.ts\n", "keep.ts": "x\n", "gen.ts": "x\n", "sub/gen2.ts": "x\n" });
+      assert.deepEqual(await listPaths(ws), ["keep.ts"]);
+      sh(ws.root, "printf '!gen.ts\\n' > .rgignore");
+      assert.deepEqual(await listPaths(ws), ["gen.ts", "keep.ts"]);
+      sh(ws.root, "printf '!gen2.ts\\n' > sub/.rgignore");
+      assert.deepEqual(await listPaths(ws), ["gen.ts", "keep.ts", "sub/gen2.ts"]);
+      sh(ws.root, "rm .rgignore sub/.rgignore");
+      assert.deepEqual(await listPaths(ws), ["keep.ts"]);
+    } finally {
+      await ws.cleanup();
+    }
+  });
+
   test("write tools' own changes are seen by the next search (no stale cache)", async () => {
     const ws = await makeTestWorkspace();
     try {
