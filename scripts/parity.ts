@@ -24,6 +24,8 @@ interface Query {
   readonly args: Record<string, unknown>;
   /** rg's flags for the same search (before the pattern). */
   readonly rg: readonly string[];
+  /** Keeps the rg output lines the query selects (a filter rg has no flag for). */
+  readonly keep?: (line: string) => boolean;
 }
 
 const grep = (pattern: string, args: Record<string, unknown> = {}, rg: string[] = []): Query => ({
@@ -57,6 +59,9 @@ const QUERIES: readonly Query[] = [
   grep("require\\(['\"]"),
   grep("import", { type: "ts" }, ["-t", "ts"]),
   grep("license", { glob_pattern: "*.md" }, ["-g", "*.md"]),
+  // A glob brings in what it names even when ignored or hidden, as rg's -g does.
+  grep("e", { glob_pattern: "*.json", max_results: 10_000 }, ["-g", "*.json"]),
+  grep("e", { glob_pattern: "**/*.ts" }, ["-g", "**/*.ts"]),
   grep("license", { exclude: ["*.md", "*.json"] }, ["-g", "!*.md", "-g", "!*.json"]),
   grep("foo", { include_hidden: true }, ["--hidden", "-g", "!.git"]),
   grep("foo", { respect_ignore_files: false }, ["--no-ignore"]),
@@ -65,7 +70,14 @@ const QUERIES: readonly Query[] = [
 const FILE_LISTS: readonly Query[] = [
   { args: {}, rg: [] },
   { args: { exclude: ["*.md", "test/"] }, rg: ["-g", "!*.md", "-g", "!test/"] },
-  { args: { file_extensions: ["ts", "tsx", "rs", "c", "h"] }, rg: ["-g", "*.{ts,tsx,rs,c,h}"] },
+  // A filter, not rg's -g (which would re-include ignored files).
+  {
+    args: { file_extensions: ["ts", "tsx", "rs", "c", "h"] },
+    rg: [],
+    keep: (p) => /\.(ts|tsx|rs|c|h)$/.test(p),
+  },
+  // find_name matches names; unlike rg's -g it does not bring in hidden files.
+  { args: { name_pattern: "*.json" }, rg: ["-g", "*.json"], keep: (p) => !/(^|\/)\./.test(p) },
 ];
 
 const MAX_RESULTS = 10_000;
@@ -126,10 +138,14 @@ async function main(): Promise<void> {
       }
       for (const q of FILE_LISTS) {
         const args = { path: ".", recursive: true, paths_only: true, max_items: 100_000, per_page: 100_000 };
-        const r = await call("list_files", { ...args, ...q.args });
+        const r = await call("list_files", {
+          ...args,
+          ...(q.args["name_pattern"] ? { recursive: undefined } : {}),
+          ...q.args,
+        });
         const ours = new Set(r.content[0]!.text.split("\n").filter((l) => l && !l.startsWith("(")));
         // rg --files lists no symlinks; list_files shows them (without following them).
-        const theirs = rgLines(corpus, q.rg, true);
+        const theirs = new Set([...rgLines(corpus, q.rg, true)].filter(q.keep ?? (() => true)));
         for (const p of ours) if (!theirs.has(p) && isSymlink(path.join(corpus, p))) ours.delete(p);
         differences += report(round, "list_files", q, ours, theirs, false);
       }
