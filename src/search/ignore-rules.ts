@@ -109,9 +109,38 @@ export function loadIgnoreLevelSync(
   };
 }
 
+interface Verdict {
+  readonly ignored: boolean;
+  readonly unignored: boolean;
+}
+
+/**
+ * One ignore file's answer for a path alone. The `ignore` package's `test` also answers "ignored"
+ * for everything below a folder the file excludes (git's rule within one file). Across files that
+ * is wrong: the walk settles each folder, over every level's file, before it enters it, and a
+ * deeper `!/node_modules/` re-includes what a shallower `node_modules` excluded; below it, git and
+ * rg ask each file about the path itself. The package's rule list does exactly that, but it is
+ * not public API: it is used only if it answers a known case right, else `test` (right unless a
+ * deeper file re-includes a folder).
+ */
+const testAlone: (rules: Ignore, path: string) => Verdict = (() => {
+  const viaRules = (rules: Ignore, p: string): Verdict =>
+    (rules as unknown as { _rules: { test(p: string, mode: string): Verdict } })._rules.test(p, "regex");
+  try {
+    const probe = ignore().add("node_modules\n!keep\n");
+    const below = viaRules(probe, "a/node_modules/x");
+    const itself = viaRules(probe, "a/node_modules/");
+    const kept = viaRules(probe, "keep");
+    if (!below.ignored && !below.unignored && itself.ignored && kept.unignored) return viaRules;
+  } catch {
+    // another version of the package: its public test
+  }
+  return (rules, p) => rules.test(p);
+})();
+
 function test(rules: Ignore | undefined, rel: string, isDir: boolean): IgnoreVerdict {
   if (!rules) return undefined;
-  const r = rules.test(isDir ? `${rel}/` : rel);
+  const r = testAlone(rules, isDir ? `${rel}/` : rel);
   return r.ignored ? "ignore" : r.unignored ? "include" : undefined;
 }
 

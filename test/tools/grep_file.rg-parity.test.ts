@@ -152,6 +152,10 @@ const QUERIES: Query[] = [
   { pattern: "foo", respect_ignore_files: false },
   { pattern: "foo", respect_ignore_files: false, include_hidden: true },
   { pattern: "foo", path: "src" },
+  // A folder the root's .gitignore excludes, named: its files are searched unless a rule names them.
+  { pattern: "foo", path: "build" },
+  // pkg/.gitignore re-includes pkg/build, which the root's "build/" excludes.
+  { pattern: "foo", path: "pkg" },
   { pattern: "foo", path: "docs/sub" },
   { pattern: "foo", path: "src", glob_pattern: "nested/*" },
   { pattern: "foo", path: "src/crlf.txt" },
@@ -184,6 +188,7 @@ describe("grep_file matches what ripgrep matches", { skip }, () => {
       "src/utf16be.txt": Buffer.from(utf16, "utf16le").swap16(),
       // No mark: binary to rg too.
       "src/utf16-nobom.txt": Buffer.from(utf16.slice(1), "utf16le"),
+      "pkg/build/sub/deep.txt": "foo below a re-included folder\n",
       // rg's own ignore file, above .ignore and .gitignore.
       "docs/sub/.rgignore": "!page.md\n",
       "src/nested/.rgignore": "b.txt\n!a.tmp\n",

@@ -140,6 +140,7 @@ describe("grep_file", () => {
       "docs/sub/page.txt",
       "excluded-by-info.txt",
       "ignored-by-dot-ignore.txt",
+      "pkg/build/gen.txt",
       "root-only.txt",
       "src/crlf.txt",
       "src/nested/b.txt",
