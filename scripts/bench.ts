@@ -116,7 +116,11 @@ async function callTool(
   args: Record<string, unknown>,
 ): Promise<ToolResult> {
   const r = (await conn.sendRequest("tools/call", { name, arguments: args })) as ToolResult;
-  if (r.isError) throw new Error(`${name} failed: ${r.content[0]?.text}`);
+  // A search that finds nothing is an error result, as grep's exit 1, and still a measurement:
+  // its structuredContent holds the (empty) results.
+  const noMatches =
+    Array.isArray(r.structuredContent?.["results"]) && r.structuredContent["results"].length === 0;
+  if (r.isError && !noMatches) throw new Error(`${name} failed: ${r.content[0]?.text}`);
   return r;
 }
 
