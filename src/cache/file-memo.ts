@@ -10,26 +10,38 @@
 
 /** One fact's slot in every file's memo. */
 export interface MemoKey<T> {
-  /** For debugging only: slots are told apart by identity, never by name. */
+  /** For debugging only: slots are told apart by number, never by name. */
   readonly name: string;
-  readonly slot: symbol;
+  /** This key's own index in every memo's slots (one per memoKey call, in this thread). */
+  readonly slot: number;
   /** Never set: ties the key to its value type (and keeps MemoKey<A> apart from MemoKey<B>). */
   readonly valueType?: (value: T) => T;
 }
 
+let nextSlot = 0;
+
 /** A new slot; call once per fact, at module scope. */
 export function memoKey<T>(name: string): MemoKey<T> {
-  return { name, slot: Symbol(name) };
+  return { name, slot: nextSlot++ };
 }
 
-/** A cached file's facts: a plain object with one symbol-keyed property per fact it has. */
+/**
+ * A cached file's facts, one array element per key. Not symbol-keyed properties: a search reads
+ * two facts of every cached file, and keyed loads of varying symbols on objects of varying
+ * shapes made a warm literal search over 17k files ~10-20% slower than plain named fields.
+ */
 export class FileMemo {
+  private readonly slots: unknown[] = [];
+
   get<T>(key: MemoKey<T>): T | undefined {
-    return (this as unknown as Record<symbol, T | undefined>)[key.slot];
+    return this.slots[key.slot] as T | undefined;
   }
 
   set<T>(key: MemoKey<T>, value: T): void {
-    (this as unknown as Record<symbol, T>)[key.slot] = value;
+    const slots = this.slots;
+    // Fill the holes first: a packed array keeps element loads on the fast path.
+    while (slots.length < key.slot) slots.push(undefined);
+    slots[key.slot] = value;
   }
 
   /** The fact under `key`, computed by `derive` (and kept) the first time it is asked for. */
