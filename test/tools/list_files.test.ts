@@ -37,7 +37,16 @@ describe("list_files", () => {
   it("lists one folder by default: sorted, folders with /, ignored and hidden left out, symlinks listed", async () => {
     const res = await ws.call("list_files", {});
     assert.ok(!res.isError, textOf(res));
-    assert.deepEqual(shown(res), ["README.md", "a-b.txt", "a/", "docs/", "keep.log", "link-out", "pkg/", "src/"]);
+    assert.deepEqual(shown(res), [
+      "README.md",
+      "a-b.txt",
+      "a/",
+      "docs/",
+      "keep.log",
+      "link-out",
+      "pkg/",
+      "src/",
+    ]);
     assert.equal(textOf(res), shown(res).join("\n"));
     const link = sc(res).items.find((i) => i.path === "link-out");
     assert.equal(link?.type, "symlink");
