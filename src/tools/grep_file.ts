@@ -165,13 +165,13 @@ const fileLists = new WeakMap<object, { abs: string; rel: string; files: { rel: 
  * The files a search covers, as (workspace-relative path, absolute path), sorted, and the tree
  * they come from (the index, or the disk: see src/search/tree-source.ts). A file given as `path`
  * is searched whatever the ignore, hidden, type and glob rules say (as rg does with a file named
- * on its command line).
+ * on its command line); `named` says so.
  */
 export async function searchTargets(
   ctx: ToolContext,
   userPath: string,
   options: WalkOptions,
-): Promise<{ source: TreeSource; files: Iterable<{ rel: string; abs: string }> }> {
+): Promise<{ source: TreeSource; files: Iterable<{ rel: string; abs: string }>; named?: true }> {
   const target = await ctx.workspace.resolve(userPath);
   const st = await stat(target.abs);
   const trees = searchTrees(ctx);
@@ -187,7 +187,8 @@ export async function searchTargets(
     if (err instanceof GlobError || err instanceof UnknownFileTypeError) throw new ToolFailure(err.message);
     throw err;
   }
-  if (!st.isDirectory()) return { source: open.source, files: [{ rel: target.rel, abs: target.abs }] };
+  if (!st.isDirectory())
+    return { source: open.source, files: [{ rel: target.rel, abs: target.abs }], named: true };
   const entries = open.entries;
   if (Array.isArray(entries)) {
     // The index answers repeated walks with the same array: so is the file list, and its path
@@ -255,7 +256,11 @@ export const grepFileTool = defineTool({
 
     const types = listOf(args.type);
     const excludes = listOf(args.exclude).map((g) => `!${g}`);
-    const { source, files: targets } = await searchTargets(ctx, userPath, {
+    const {
+      source,
+      files: targets,
+      named,
+    } = await searchTargets(ctx, userPath, {
       includeHidden: args.include_hidden ?? false,
       respectIgnoreFiles: args.respect_ignore_files ?? true,
       // rg: later globs win, so the excludes come after glob_pattern.
@@ -338,10 +343,16 @@ export const grepFileTool = defineTool({
       files_searched: filesSearched,
       ...(skipped.binary || skipped.too_large || skipped.unreadable ? { skipped } : {}),
     };
+    // A file the caller named and found nothing in, because it is binary: say why.
+    const skippedNamed =
+      named && skipped.binary > 0
+        ? `No matches for ${JSON.stringify(args.pattern)} in ${userPath}: it holds a NUL byte, so it was skipped as binary.`
+        : undefined;
     if (filesOnly) {
       const text =
         files.length === 0
-          ? `No files match ${JSON.stringify(args.pattern)} in ${userPath} (${filesSearched} files searched).`
+          ? (skippedNamed ??
+            `No files match ${JSON.stringify(args.pattern)} in ${userPath} (${filesSearched} files searched).`)
           : files.join("\n") +
             (truncated
               ? `\n(first ${files.length} files; more match: raise max_results or narrow path/glob_pattern)`
@@ -355,16 +366,17 @@ export const grepFileTool = defineTool({
       });
     }
     return (totalMatches === 0 ? errorResult : textResult)(
-      renderText(results, contextLines, {
-        totalMatches,
-        totalFiles,
-        truncated,
-        countCapped,
-        filesSearched,
-        pattern: args.pattern,
-        userPath,
-        onlyMatching,
-      }),
+      skippedNamed ??
+        renderText(results, contextLines, {
+          totalMatches,
+          totalFiles,
+          truncated,
+          countCapped,
+          filesSearched,
+          pattern: args.pattern,
+          userPath,
+          onlyMatching,
+        }),
       {
         ...structured,
         results,

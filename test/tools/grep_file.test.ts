@@ -216,6 +216,21 @@ describe("grep_file", () => {
     assert.ok(!(await files({ glob_pattern: "!*.txt" })).some((f) => f.endsWith(".txt")));
   });
 
+  it("a binary file named by path is skipped, and the answer says why", async () => {
+    for (const extra of [{}, { files_with_matches: true }]) {
+      const res = await ws.call("grep_file", { pattern: "foo", path: "src/bin.dat", ...extra });
+      assert.equal(res.isError, true);
+      assert.equal(
+        textOf(res),
+        'No matches for "foo" in src/bin.dat: it holds a NUL byte, so it was skipped as binary.',
+      );
+      assert.equal(sc(res).skipped?.binary, 1);
+    }
+    // A text file with no match keeps the plain answer.
+    const text = await ws.call("grep_file", { pattern: "zzz", path: "src/crlf.txt" });
+    assert.equal(textOf(text), 'No matches for "zzz" in src/crlf.txt (1 files searched).');
+  });
+
   it("skips binary files and never follows symlinks out of the workspace", async () => {
     const res = await ws.call("grep_file", {
       pattern: "foo",
