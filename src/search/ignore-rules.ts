@@ -1,11 +1,12 @@
 /**
  * Ignore files, with ripgrep's precedence: `.rgignore` beats `.ignore`, which beats `.gitignore`,
- * which beats `.git/info/exclude`; within each kind the deepest folder's file that says anything wins (so a
- * nested `!pattern` re-includes); `.gitignore` / exclude files above the nearest folder holding
- * `.git` do not apply below it. Patterns are relative to the folder of their file (the `ignore`
- * package, case-sensitive like git on Linux).
+ * which beats `.git/info/exclude`; within each kind the deepest folder's file that says anything
+ * wins (so a nested `!pattern` re-includes); `.gitignore` / exclude files above the nearest folder
+ * holding `.git` do not apply below it. Patterns are relative to the folder of their file (the
+ * `ignore` package, case-sensitive like git on Linux).
  *
- * Unlike ripgrep, `.gitignore` applies even when the workspace is not a git repository.
+ * Unlike ripgrep, `.gitignore` applies even when the workspace is not a git repository (as
+ * `rg --no-require-git`), and no ignore file above the workspace root is read.
  */
 import { closeSync, constants, fstatSync, openSync } from "node:fs";
 import path from "node:path";
