@@ -23,17 +23,11 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import {
-  createMessageConnection,
-  StreamMessageReader,
-  StreamMessageWriter,
-  type MessageConnection,
-} from "vscode-jsonrpc/node";
+import type { MessageConnection } from "vscode-jsonrpc/node";
 import { corpusFacts, findSmallFile, makeQuickCorpus, type CorpusFacts } from "./bench/corpus.js";
 import { execRows } from "./bench/exec-latency.js";
 import { firstGrepRows, warmSearchRows, type BenchKit } from "./bench/search-rows.js";
@@ -43,6 +37,7 @@ import { commandRuleRows } from "./bench/command-rules.js";
 import { mcpRows } from "./bench/mcp.js";
 import { fileToolRows } from "./bench/file-tools.js";
 import { fmt, median, ms, type Row } from "./bench/common.js";
+import { connectLsp, waitForSocket } from "./bench/socket.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const DAEMON = path.join(REPO, "dist/daemon/entry.js");
@@ -68,40 +63,6 @@ function timeSpawn(
   const t = performance.now();
   const r = spawnSync(cmd, args, { ...opts, maxBuffer: 512 * 1024 * 1024, encoding: "utf8" });
   return { ms: performance.now() - t, stdout: r.stdout ?? "", status: r.status };
-}
-
-async function waitForSocket(socket: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(socket);
-      s.once("connect", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing answers on ${socket}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-async function connectLsp(socket: string): Promise<{ conn: MessageConnection; close: () => void }> {
-  const s = net.connect(socket);
-  await new Promise<void>((resolve, reject) => {
-    s.once("connect", resolve);
-    s.once("error", reject);
-  });
-  const conn = createMessageConnection(new StreamMessageReader(s), new StreamMessageWriter(s));
-  conn.listen();
-  return {
-    conn,
-    close: () => {
-      conn.dispose();
-      s.destroy();
-    },
-  };
 }
 
 interface ToolResult {

@@ -10,12 +10,11 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { lstatSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from "vscode-jsonrpc/node";
+import { connectLsp, waitForSocket } from "./bench/socket.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const DAEMON = path.join(REPO, "dist/daemon/entry.js");
@@ -115,9 +114,8 @@ async function main(): Promise<void> {
   );
   let differences = 0;
   try {
-    const sock = await connect(socket);
-    const conn = createMessageConnection(new StreamMessageReader(sock), new StreamMessageWriter(sock));
-    conn.listen();
+    await waitForSocket(socket, 30_000);
+    const { conn, close } = await connectLsp(socket);
     const call = (name: string, args: Record<string, unknown>) =>
       conn.sendRequest("tools/call", { name, arguments: args }) as Promise<{
         content: { text: string }[];
@@ -151,8 +149,7 @@ async function main(): Promise<void> {
         differences += report(corpus, round, "list_files", q, ours, theirs, false);
       }
     }
-    conn.dispose();
-    sock.destroy();
+    close();
   } finally {
     daemon.kill("SIGTERM");
     await new Promise((r) => daemon.once("exit", r));
@@ -199,22 +196,6 @@ function report(
       `  only toold: ${onlyOurs.slice(0, 5).join(", ")}\n  only rg: ${onlyRg.slice(0, 5).join(", ")}`,
     );
   return same ? 0 : 1;
-}
-
-async function connect(socket: string): Promise<net.Socket> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      return await new Promise<net.Socket>((resolve, reject) => {
-        const s = net.connect(socket);
-        s.once("connect", () => resolve(s));
-        s.once("error", reject);
-      });
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 }
 
 await main();

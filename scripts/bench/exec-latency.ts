@@ -6,10 +6,10 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import type { MessageConnection } from "vscode-jsonrpc/node";
 import { median, ms, type Row } from "./common.js";
+import { socketAnswers } from "./socket.js";
 
 export interface ExecBenchOptions {
   runs: number;
@@ -19,17 +19,6 @@ export interface ExecBenchOptions {
   quick: boolean;
   /** scripts/bench.ts's LSP-framed connection to a socket. */
   connect: (socket: string) => Promise<{ conn: MessageConnection; close: () => void }>;
-}
-
-function answers(socket: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(socket);
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
 }
 
 async function startDaemon(
@@ -48,7 +37,7 @@ async function startDaemon(
   );
   const deadline = Date.now() + 20_000;
   // The socket file exists from bind(), before listen(): wait until it answers.
-  while (!(existsSync(socket) && (await answers(socket)))) {
+  while (!(existsSync(socket) && (await socketAnswers(socket)))) {
     if (Date.now() > deadline || child.exitCode !== null)
       throw new Error(`daemon did not start on ${socket}`);
     await new Promise((r) => setTimeout(r, 20));

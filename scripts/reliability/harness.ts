@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, openSync, closeSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
-import net from "node:net";
+import { socketAnswers } from "../bench/socket.js";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -90,7 +90,7 @@ export async function startDaemon(
     }),
   );
   const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
-  while (!(await canConnect(sb.socket))) {
+  while (!(await socketAnswers(sb.socket))) {
     if (!running) throw new Error(`the daemon exited during start-up; its log:\n${tail(sb.logFile)}`);
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
@@ -112,17 +112,6 @@ export async function startDaemon(
       return result;
     },
   };
-}
-
-export function canConnect(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(socketPath);
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
 }
 
 export function tail(file: string, lines = 30): string {
