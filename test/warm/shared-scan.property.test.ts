@@ -129,7 +129,7 @@ describe("scanShared", () => {
       for await (const chunk of own.scanShared(
         files[Symbol.iterator](),
         query,
-        { stopAfter: 0, maxBytes: 1 << 30, contextLines: 0, invert: false, clip: true },
+        WHOLE_FILES,
         (file) => {
           // The main thread's first file: the workers die now, with files of theirs in flight.
           if (!killed) {
@@ -139,10 +139,7 @@ describe("scanShared", () => {
           }
           return cache.readTrusted(file.abs, (data) => matchesOf(data))!;
         },
-        (file) => {
-          const entry = cache.sharedTrusted(file.abs);
-          return entry && { data: entry.data, blocks: 1, binary: undefined, summary: undefined };
-        },
+        sharedIn(cache),
         () => undefined,
       )) {
         out.push(...chunk.map((c) => c.scan));
@@ -157,10 +154,8 @@ describe("scanShared", () => {
       await ws.cleanup();
     }
   });
-});
 
-describe("scanShared tells which files a worker scanned", () => {
-  test("every file is scanned once: by a worker (scannedThere) or here", async () => {
+  test("tells which files a worker scanned: every file is scanned once, there or here", async () => {
     const ws = await makeTestWorkspace({ warm: false });
     const own = new ColdSearchPool({ threads: 2, minFiles: 1, shareFromBytes: 0, shareFromBlocks: 0 });
     own.start();
@@ -179,7 +174,7 @@ describe("scanShared tells which files a worker scanned", () => {
       for await (const chunk of own.scanShared(
         names.map((rel) => ({ abs: path.join(ws.root, rel), rel }))[Symbol.iterator](),
         compileQuery({ pattern: "needle" }),
-        { stopAfter: 0, maxBytes: 1 << 30, contextLines: 0, invert: false, clip: true },
+        WHOLE_FILES,
         (file) => {
           // The first file here takes a while: the worker claims its files meanwhile.
           if (scannedHere.length === 0) {
@@ -189,10 +184,7 @@ describe("scanShared tells which files a worker scanned", () => {
           scannedHere.push(file.rel);
           return cache.readTrusted(file.abs, (data) => matchesOf(data))!;
         },
-        (file) => {
-          const entry = cache.sharedTrusted(file.abs);
-          return entry && { data: entry.data, blocks: 1, binary: undefined, summary: undefined };
-        },
+        sharedIn(cache),
         (file) => scannedThere.push(file.rel),
       )) {
         out.push(...chunk.map((c) => c.file.rel));
@@ -255,6 +247,17 @@ describe("cache hits of a warm search with shared files", () => {
     }
   });
 });
+
+/** Scan options of the scanShared tests: every match of every file, clipped as grep_file clips. */
+const WHOLE_FILES = { stopAfter: 0, maxBytes: 1 << 30, contextLines: 0, invert: false, clip: true };
+
+/** A file's content in `cache`'s shared memory, as a worker gets it (no summary, no binary test). */
+function sharedIn(cache: FileCache) {
+  return (file: { abs: string }) => {
+    const entry = cache.sharedTrusted(file.abs);
+    return entry && { data: entry.data, blocks: 1, binary: undefined, summary: undefined };
+  };
+}
 
 /** The main thread's scan of a file for "needle" (as the worker's, without a summary). */
 function matchesOf(data: Buffer): FileScan {
