@@ -14,6 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { grepLines, rgLines } from "./bench/search-rows.js";
 import { connectLsp, waitForSocket } from "./bench/socket.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -81,22 +82,19 @@ const FILE_LISTS: readonly Query[] = [
 
 const MAX_RESULTS = 10_000;
 
-function rgLines(corpus: string, flags: readonly string[], listing: boolean): Set<string> {
+function rgOutput(corpus: string, flags: readonly string[], listing: boolean): Set<string> {
   const args = listing
     ? ["--files", "--no-config", "--no-require-git", ...flags, "."]
     : ["-n", "--no-heading", "--no-config", "--no-require-git", "-S", ...flags, "."];
   const r = spawnSync("rg", args, { cwd: corpus, encoding: "utf8", maxBuffer: 1 << 30 });
   if (r.status === 2) throw new Error(`rg ${args.join(" ")}: ${r.stderr}`);
-  const out = new Set<string>();
-  for (const line of r.stdout.split("\n")) {
-    if (listing) {
-      if (line) out.add(line.replace(/^\.\//, ""));
-      continue;
-    }
-    const m = /^(.*?):(\d+):/.exec(line);
-    if (m) out.add(`${m[1]!.replace(/^\.\//, "")}:${m[2]}`);
-  }
-  return out;
+  if (!listing) return rgLines(r.stdout);
+  return new Set(
+    r.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => line.replace(/^\.\//, "")),
+  );
 }
 
 async function main(): Promise<void> {
@@ -119,20 +117,20 @@ async function main(): Promise<void> {
     const call = (name: string, args: Record<string, unknown>) =>
       conn.sendRequest("tools/call", { name, arguments: args }) as Promise<{
         content: { text: string }[];
-        structuredContent?: { results?: { path: string; line: number }[]; truncated?: boolean };
+        structuredContent?: Record<string, unknown>;
       }>;
     for (const round of ["first", "warm"]) {
       for (const q of QUERIES) {
         const r = await call("grep_file", { path: ".", max_results: MAX_RESULTS, ...q.args });
-        const ours = new Set((r.structuredContent?.results ?? []).map((h) => `${h.path}:${h.line}`));
+        const ours = grepLines(r);
         differences += report(
           corpus,
           round,
           "grep_file",
           q,
           ours,
-          rgLines(corpus, q.rg, false),
-          !!r.structuredContent?.truncated,
+          rgOutput(corpus, q.rg, false),
+          r.structuredContent?.["truncated"] === true,
         );
       }
       for (const q of FILE_LISTS) {
@@ -144,7 +142,7 @@ async function main(): Promise<void> {
         });
         const ours = new Set(r.content[0]!.text.split("\n").filter((l) => l && !l.startsWith("(")));
         // rg --files lists no symlinks; list_files shows them (without following them).
-        const theirs = new Set([...rgLines(corpus, q.rg, true)].filter(q.keep ?? (() => true)));
+        const theirs = new Set([...rgOutput(corpus, q.rg, true)].filter(q.keep ?? (() => true)));
         for (const p of ours) if (!theirs.has(p) && isSymlink(path.join(corpus, p))) ours.delete(p);
         differences += report(corpus, round, "list_files", q, ours, theirs, false);
       }

@@ -66,7 +66,8 @@ export const SEARCH_QUERIES = [
   },
 ] as const;
 
-function rgLines(stdout: string): Set<string> {
+/** The "path:line" of each line `rg -n --no-heading` printed (scripts/parity.ts reads them too). */
+export function rgLines(stdout: string): Set<string> {
   const set = new Set<string>();
   for (const l of stdout.split("\n")) {
     const m = /^(.*?):(\d+):/.exec(l);
@@ -75,7 +76,8 @@ function rgLines(stdout: string): Set<string> {
   return set;
 }
 
-function grepLines(r: ToolResult): Set<string> {
+/** The "path:line" of each grep_file result, to compare with rgLines. */
+export function grepLines(r: ToolResult): Set<string> {
   const set = new Set<string>();
   for (const hit of (r.structuredContent?.results ?? []) as { path: string; line: number }[])
     set.add(`${hit.path}:${hit.line}`);
