@@ -51,6 +51,7 @@ export function scanWithQuery(
   // Read as rg reads it, without the memo: the cached facts are of the UTF-16 bytes.
   const utf8 = transcodeUtf16WithBom(content);
   if (utf8) return scanWithQuery(utf8, query, { ...options, maxBytes: Infinity });
+  // `remember` spelled out: this runs for every cached file of every search, and needs no closure.
   let binary = memo?.get(BINARY_ANYWHERE);
   if (binary === undefined) {
     binary = content.includes(0);
